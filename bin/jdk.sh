@@ -1,0 +1,51 @@
+# Sourced by the scripts in bin/ and .ci/: finds a JDK >= 25 and builds the project when needed.
+# JAVA_HOME first, then the JDKs under /usr/lib/jvm; fails with a clear message when there is none.
+
+vineyard_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+java_major() { # prints the major version of the java binary $1
+  "$1" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2; exit}'
+}
+
+find_jdk() {
+  local candidates=()
+  [ -n "${JAVA_HOME:-}" ] && candidates+=("$JAVA_HOME")
+  for d in /usr/lib/jvm/*; do [ -d "$d" ] && candidates+=("$d"); done
+  for home in "${candidates[@]}"; do
+    if [ -x "$home/bin/java" ] && [ -x "$home/bin/javac" ]; then
+      local v
+      v="$(java_major "$home/bin/java")"
+      if [ -n "$v" ] && [ "${v%%.*}" -ge 25 ] 2>/dev/null; then
+        export JAVA_HOME="$home"
+        export PATH="$JAVA_HOME/bin:$PATH"
+        return 0
+      fi
+    fi
+  done
+  echo "vineyard-java needs a JDK >= 25, and found none (JAVA_HOME=${JAVA_HOME:-unset}; looked in /usr/lib/jvm)." >&2
+  echo "Install one (for example Temurin 25) and point JAVA_HOME at it." >&2
+  return 1
+}
+
+# Builds the jars and the runtime classpath when a source or pom is newer than the last build.
+build_if_needed() {
+  local stamp="$vineyard_root/target/.built"
+  if [ -f "$stamp" ] && [ -z "$(find "$vineyard_root" -path "$vineyard_root/target" -prune -o \
+        \( -name '*.java' -o -name 'pom.xml' \) -newer "$stamp" -print -quit 2>/dev/null | grep -v /target/)" ]; then
+    return 0
+  fi
+  echo "building vineyard-java (mvn package, tests skipped)..." >&2
+  (cd "$vineyard_root" && mvn -q -B -DskipTests package dependency:build-classpath \
+      -Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=runtime) >&2 || return 1
+  mkdir -p "$vineyard_root/target" && touch "$stamp"
+}
+
+# The runtime classpath of module $1 (its jar plus its dependencies).
+module_classpath() {
+  local m="$vineyard_root/$1"
+  local jar
+  jar="$(ls "$m"/target/"$1"-*.jar 2>/dev/null | grep -v -- '-tests.jar' | head -1)"
+  echo "$jar:$(cat "$m/target/classpath.txt")"
+}
+
+JVM_FLAGS=(--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow)

@@ -1,0 +1,226 @@
+package io.vineyard.common.wire;
+
+import io.vineyard.common.posix.Posix;
+import io.vineyard.common.posix.PosixException;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+/**
+ * One stream socket (UNIX or TCP) on a raw fd, read and written in vineyard frames ({@link WireFormat}),
+ * with SCM_RIGHTS fd passing.
+ *
+ * <p>Not thread-safe: one thread reads and writes at a time. {@link #shutdown()} may be called from any
+ * thread to wake a blocked reader; {@link #close()} belongs to the owning thread. In {@code exact} mode
+ * the socket never reads past the end of the current frame, so the one-byte fd messages that follow a
+ * reply are left for {@link #receiveFd()} (clients need this; the daemon reads ahead).
+ */
+public final class FrameSocket implements AutoCloseable {
+    private static final ValueLayout.OfLong LE_LONG =
+            ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final int INITIAL_BUFFER = 64 * 1024;
+
+    private final int fd;
+    private final boolean exact;
+    private final Arena arena = Arena.ofShared();
+    private MemorySegment readBuffer;
+    private int readPos;
+    private int readLimit;
+    private MemorySegment writeBuffer;
+    private volatile boolean closed;
+
+    public FrameSocket(int fd, boolean exact) {
+        this.fd = fd;
+        this.exact = exact;
+        this.readBuffer = arena.allocate(INITIAL_BUFFER, 64);
+        this.writeBuffer = arena.allocate(INITIAL_BUFFER, 64);
+    }
+
+    public int fd() {
+        return fd;
+    }
+
+    /**
+     * Reads one frame body.
+     *
+     * @return the body, or {@code null} when the peer closed cleanly between frames
+     * @throws FrameException on an oversized length or a close mid-frame
+     * @throws PosixException when the socket fails (a reset, a receive timeout: errno EAGAIN)
+     */
+    public byte[] readFrame() {
+        if (!fill(WireFormat.HEADER_BYTES, true)) {
+            return null;
+        }
+        long length = readBuffer.get(LE_LONG, readPos);
+        readPos += WireFormat.HEADER_BYTES;
+        if (length < 0 || length > WireFormat.MAX_FRAME_BYTES) {
+            throw new FrameException("declared frame length " + Long.toUnsignedString(length)
+                    + " exceeds the limit of " + WireFormat.MAX_FRAME_BYTES + " bytes");
+        }
+        int len = (int) length;
+        // grow the body as bytes arrive, so a peer declaring 256 MiB and sending nothing costs nothing
+        byte[] body = new byte[Math.min(len, INITIAL_BUFFER)];
+        int got = 0;
+        while (got < len) {
+            if (readPos == readLimit && !fill(1, false)) {
+                throw new FrameException("connection closed after " + got + " of " + len + " body bytes");
+            }
+            int n = Math.min(len - got, readLimit - readPos);
+            if (got + n > body.length) {
+                body = Arrays.copyOf(body, (int) Math.min(len, Math.max((long) body.length * 2, got + n)));
+            }
+            MemorySegment.copy(readBuffer, ValueLayout.JAVA_BYTE, readPos, body, got, n);
+            readPos += n;
+            got += n;
+        }
+        return body;
+    }
+
+    /** Makes at least {@code need} unread bytes available; false on EOF before any byte of them when {@code eofOk}. */
+    private boolean fill(int need, boolean eofOk) {
+        if (readLimit - readPos >= need) {
+            return true;
+        }
+        if (readPos > 0) {
+            int left = readLimit - readPos;
+            MemorySegment.copy(readBuffer, readPos, readBuffer, 0, left);
+            readLimit = left;
+            readPos = 0;
+        }
+        int startedWith = readLimit;
+        while (readLimit < need) {
+            long want = exact ? need - readLimit : readBuffer.byteSize() - readLimit;
+            long n = Posix.read(fd, readBuffer.asSlice(readLimit), want);
+            if (n < 0) {
+                throw Posix.error("read from socket");
+            }
+            if (n == 0) {
+                if (eofOk && startedWith == 0 && readLimit == 0) {
+                    return false;
+                }
+                if (eofOk) {
+                    throw new FrameException("connection closed after " + readLimit + " of "
+                            + need + " header bytes");
+                }
+                return false;
+            }
+            readLimit += (int) n;
+        }
+        return true;
+    }
+
+    /** Writes one frame with {@code body} as its body. */
+    public void writeFrame(byte[] body) {
+        int total = WireFormat.HEADER_BYTES + body.length;
+        ensureWriteCapacity(total);
+        writeBuffer.set(LE_LONG, 0, body.length);
+        MemorySegment.copy(body, 0, writeBuffer, ValueLayout.JAVA_BYTE, WireFormat.HEADER_BYTES, body.length);
+        sendAll(writeBuffer, total);
+    }
+
+    /** Writes one frame whose body is the bytes of a native segment (binary frames: zstd chunks). */
+    public void writeFrame(MemorySegment body) {
+        ensureWriteCapacity(WireFormat.HEADER_BYTES);
+        writeBuffer.set(LE_LONG, 0, body.byteSize());
+        sendAll(writeBuffer, WireFormat.HEADER_BYTES);
+        sendAll(body, body.byteSize());
+    }
+
+    /** Writes raw bytes with no framing (tests and probes). */
+    public void writeRaw(byte[] bytes) {
+        ensureWriteCapacity(bytes.length);
+        MemorySegment.copy(bytes, 0, writeBuffer, ValueLayout.JAVA_BYTE, 0, bytes.length);
+        sendAll(writeBuffer, bytes.length);
+    }
+
+    /** Writes the bytes of a native segment, unframed (bulk blob payloads). */
+    public void writeSegment(MemorySegment data) {
+        sendAll(data, data.byteSize());
+    }
+
+    /** Reads exactly {@code data.byteSize()} unframed bytes into a native segment (bulk blob payloads). */
+    public void readSegment(MemorySegment data) {
+        long off = 0;
+        long size = data.byteSize();
+        int buffered = Math.min(readLimit - readPos, (int) Math.min(Integer.MAX_VALUE, size));
+        if (buffered > 0) {
+            MemorySegment.copy(readBuffer, readPos, data, 0, buffered);
+            readPos += buffered;
+            off = buffered;
+        }
+        while (off < size) {
+            long n = Posix.read(fd, data.asSlice(off), size - off);
+            if (n < 0) {
+                throw Posix.error("read from socket");
+            }
+            if (n == 0) {
+                throw new FrameException("connection closed after " + off + " of " + size + " payload bytes");
+            }
+            off += n;
+        }
+    }
+
+    private void sendAll(MemorySegment data, long total) {
+        long off = 0;
+        while (off < total) {
+            long n = Posix.send(fd, data.asSlice(off), total - off);
+            if (n < 0) {
+                throw Posix.error("write to socket");
+            }
+            off += n;
+        }
+    }
+
+    private void ensureWriteCapacity(int total) {
+        if (writeBuffer.byteSize() < total) {
+            writeBuffer = arena.allocate(Math.max(total, writeBuffer.byteSize() * 2), 64);
+        }
+    }
+
+    /** Passes {@code fdToSend} to the peer with one {@link WireFormat#FD_TAG} byte. */
+    public void sendFd(int fdToSend) {
+        try (Arena scratch = Arena.ofConfined()) {
+            if (Posix.sendFd(fd, fdToSend, WireFormat.FD_TAG, scratch) < 0) {
+                throw Posix.error("sendmsg(SCM_RIGHTS)");
+            }
+        }
+    }
+
+    /** Receives one passed fd (exact mode only). */
+    public int receiveFd() {
+        if (!exact) {
+            throw new IllegalStateException("fds can only be received on an exact-mode socket");
+        }
+        try (Arena scratch = Arena.ofConfined()) {
+            int received = Posix.recvFd(fd, scratch);
+            if (received < 0) {
+                throw new PosixException("expected an fd from the peer, got a byte without one", 0);
+            }
+            return received;
+        }
+    }
+
+    /** Wakes any blocked reader and makes further I/O fail; safe from any thread. */
+    public void shutdown() {
+        if (!closed) {
+            Posix.shutdown(fd);
+        }
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        Posix.close(fd);
+        arena.close();
+    }
+}

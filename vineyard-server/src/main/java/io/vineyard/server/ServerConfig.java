@@ -1,0 +1,238 @@
+package io.vineyard.server;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * vineyardd's command-line flags, parsed the way gflags does ({@code --flag=value}, {@code --flag value},
+ * {@code --flag} / {@code --noflag} for booleans, one or two leading dashes).
+ *
+ * @param socketPath      IPC socket path
+ * @param sizeBytes       pool limit
+ * @param rpc             serve TCP
+ * @param rpcPort         TCP port (0 picks a free one)
+ * @param meta            metadata backend ({@code local})
+ * @param deployment      reported in {@code instance_status}
+ * @param reserveMemory   pre-fault the pool at start
+ * @param compression     advertise zstd for RPC transfers
+ * @param htpasswd        htpasswd file for authentication, or empty
+ */
+public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int rpcPort, String meta,
+                           String deployment, boolean reserveMemory, boolean compression, String htpasswd) {
+
+    /** Flags vineyard has that this daemon accepts and ignores for now, with the reason. */
+    private static final Map<String, String> IGNORED = Map.ofEntries(
+            Map.entry("etcd_endpoint", "the etcd backend is not implemented yet"),
+            Map.entry("etcd_prefix", "the etcd backend is not implemented yet"),
+            Map.entry("etcd_cmd", "the etcd backend is not implemented yet"),
+            Map.entry("etcd_data_dir", "the etcd backend is not implemented yet"),
+            Map.entry("skip_launch_etcd", "the etcd backend is not implemented yet"),
+            Map.entry("meta_timeout", "the etcd backend is not implemented yet"),
+            Map.entry("allocator", "this daemon has one allocator (best fit, 64-byte aligned)"),
+            Map.entry("stream_threshold", "streams are not implemented yet"),
+            Map.entry("spill_path", "spilling is not implemented yet"),
+            Map.entry("spill_lower_rate", "spilling is not implemented yet"),
+            Map.entry("spill_upper_rate", "spilling is not implemented yet"),
+            Map.entry("prometheus", "metrics are not implemented yet"),
+            Map.entry("metrics", "metrics are not implemented yet"),
+            Map.entry("coredump", "a JVM writes no core dumps by this flag"),
+            Map.entry("sync_crds", "Kubernetes CRD sync is not implemented yet"),
+            Map.entry("rdma_endpoint", "RDMA is not supported"));
+
+    private static final List<String> BOOLEAN_FLAGS = List.of("rpc", "reserve_memory", "compression", "help",
+            "skip_launch_etcd", "prometheus", "metrics", "coredump", "sync_crds");
+
+    /** The help text, printed by {@code --help}. */
+    public static String usage() {
+        return """
+                vineyardd (vineyard-java): the shared-memory object daemon, wire-compatible with vineyard 0.24.
+
+                Usage: bin/vineyardd [flags]
+
+                  --socket=PATH          IPC socket (default: $XDG_RUNTIME_DIR/vineyard/vineyard.sock, else
+                                         ~/.local/vineyard/vineyard.sock); created with mode 0600
+                  --size=SIZE            shared-memory pool limit, e.g. 256Mi, 4G, 1073741824
+                                         (K/M/G/T/P/E = powers of 1000, Ki/Mi/Gi/... = powers of 1024;
+                                         default: a quarter of what /dev/shm can hold)
+                  --rpc / --norpc        serve the RPC protocol over TCP (default: on)
+                  --rpc_socket_port=N    TCP port for RPC (default 9600)
+                  --meta=local           metadata backend (default local; etcd comes later)
+                  --deployment=local     reported by instance_status
+                  --reserve_memory       pre-fault the whole pool at start (about 1 s per GiB)
+                  --compression / --nocompression
+                                         advertise zstd for RPC blob transfers (default: on)
+                  --htpasswd=FILE        require username/password from an htpasswd file (bcrypt, {SHA} or plain)
+                  --help                 this text
+                """;
+    }
+
+    /** Parses vineyardd's argv; throws {@link IllegalArgumentException} with a message on a bad flag. */
+    public static ServerConfig parse(String[] args) {
+        Map<String, String> flags = new LinkedHashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (!a.startsWith("-")) {
+                throw new IllegalArgumentException("unexpected argument '" + a + "' (flags look like --size=1Gi)");
+            }
+            String body = a.startsWith("--") ? a.substring(2) : a.substring(1);
+            String name;
+            String value;
+            int eq = body.indexOf('=');
+            if (eq >= 0) {
+                name = body.substring(0, eq);
+                value = body.substring(eq + 1);
+            } else if (BOOLEAN_FLAGS.contains(body)) {
+                name = body;
+                value = "true";
+            } else if (body.startsWith("no") && BOOLEAN_FLAGS.contains(body.substring(2))) {
+                name = body.substring(2);
+                value = "false";
+            } else {
+                name = body;
+                if (i + 1 >= args.length) {
+                    throw new IllegalArgumentException("flag --" + name + " needs a value");
+                }
+                value = args[++i];
+            }
+            flags.put(name, value);
+        }
+        List<String> warnings = new ArrayList<>();
+        String socket = defaultSocket();
+        long size = -1;
+        boolean rpc = true;
+        int port = 9600;
+        String meta = "local";
+        String deployment = "local";
+        boolean reserve = false;
+        boolean compression = true;
+        String htpasswd = "";
+        for (Map.Entry<String, String> f : flags.entrySet()) {
+            String v = f.getValue();
+            switch (f.getKey()) {
+                case "help" -> {
+                    if (bool("help", v)) {
+                        throw new HelpRequested();
+                    }
+                }
+                case "socket" -> socket = v.isEmpty() ? defaultSocket() : v;
+                case "size" -> size = v.isEmpty() ? -1 : parseSize(v);
+                case "rpc" -> rpc = bool("rpc", v);
+                case "rpc_socket_port" -> port = parsePort(v);
+                case "meta" -> meta = v;
+                case "deployment" -> deployment = v;
+                case "reserve_memory" -> reserve = bool("reserve_memory", v);
+                case "compression" -> compression = bool("compression", v);
+                case "htpasswd" -> htpasswd = v;
+                default -> {
+                    String why = IGNORED.get(f.getKey());
+                    if (why == null) {
+                        throw new IllegalArgumentException("unknown flag --" + f.getKey() + " (see --help)");
+                    }
+                    warnings.add("ignoring --" + f.getKey() + ": " + why);
+                }
+            }
+        }
+        if (!meta.equals("local")) {
+            throw new IllegalArgumentException("--meta=" + meta + " is not supported yet: only 'local' (the embedded"
+                    + " single-machine backend) is implemented");
+        }
+        if (socket.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 107) {
+            throw new IllegalArgumentException("--socket path is longer than the 107 bytes a UNIX socket allows: " + socket);
+        }
+        if (size < 0) {
+            size = defaultSize();
+        }
+        if (size == 0) {
+            throw new IllegalArgumentException("--size must be larger than 0");
+        }
+        for (String w : warnings) {
+            System.err.println("vineyardd: " + w);
+        }
+        return new ServerConfig(socket, size, rpc, port, meta, deployment, reserve, compression, htpasswd);
+    }
+
+    /** Thrown by {@link #parse} for {@code --help}. */
+    public static final class HelpRequested extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        HelpRequested() {
+            super("help requested", null, false, false);
+        }
+    }
+
+    private static boolean bool(String name, String v) {
+        return switch (v.toLowerCase(Locale.ROOT)) {
+            case "true", "1", "yes", "t", "y" -> true;
+            case "false", "0", "no", "f", "n" -> false;
+            default -> throw new IllegalArgumentException("flag --" + name + " takes true or false, got '" + v + "'");
+        };
+    }
+
+    private static int parsePort(String v) {
+        try {
+            int p = Integer.parseInt(v);
+            if (p < 0 || p > 65535) {
+                throw new NumberFormatException();
+            }
+            return p;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--rpc_socket_port must be a port number 0-65535, got '" + v + "'");
+        }
+    }
+
+    /**
+     * Parses a size with vineyard's suffixes: K, M, G, T, P, E (powers of 1000) and Ki ... Ei (powers
+     * of 1024); a trailing B is allowed.
+     */
+    public static long parseSize(String text) {
+        String s = text.trim();
+        if (s.endsWith("B") || s.endsWith("b")) {
+            s = s.substring(0, s.length() - 1);
+        }
+        long unit = 1;
+        boolean binary = s.endsWith("i") || s.endsWith("I");
+        String digits = binary ? s.substring(0, s.length() - 1) : s;
+        if (!digits.isEmpty() && Character.isLetter(digits.charAt(digits.length() - 1))) {
+            int power = "KMGTPE".indexOf(Character.toUpperCase(digits.charAt(digits.length() - 1))) + 1;
+            if (power == 0) {
+                throw new IllegalArgumentException("--size '" + text + "': unknown suffix");
+            }
+            for (int i = 0; i < power; i++) {
+                unit = Math.multiplyExact(unit, binary ? 1024 : 1000);
+            }
+            digits = digits.substring(0, digits.length() - 1);
+        } else if (binary) {
+            throw new IllegalArgumentException("--size '" + text + "': unknown suffix");
+        }
+        try {
+            long n = Long.parseLong(digits.trim());
+            if (n < 0) {
+                throw new IllegalArgumentException("--size must not be negative: " + text);
+            }
+            return Math.multiplyExact(n, unit);
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw new IllegalArgumentException("--size '" + text + "' is not a size like 256Mi, 4G or 1073741824");
+        }
+    }
+
+    private static long defaultSize() {
+        try {
+            return Math.max(64L << 20, Files.getFileStore(Path.of("/dev/shm")).getUsableSpace() / 4) & ~4095L;
+        } catch (Exception e) {
+            return 1L << 30;
+        }
+    }
+
+    private static String defaultSocket() {
+        String runtime = System.getenv("XDG_RUNTIME_DIR");
+        if (runtime != null && !runtime.isEmpty() && Files.isDirectory(Path.of(runtime))) {
+            return Path.of(runtime, "vineyard", "vineyard.sock").toString();
+        }
+        return Path.of(System.getProperty("user.home"), ".local", "vineyard", "vineyard.sock").toString();
+    }
+}

@@ -1,0 +1,131 @@
+package io.vineyard.server.memory;
+
+import io.vineyard.common.posix.Posix;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The daemon's shared-memory pool: one memfd, mapped once by the daemon and once by each client.
+ *
+ * <pre>
+ *   memfd "vineyard-bulk" (size = limit + 8)
+ *   +----------------------------------------------------------+--------+
+ *   | blobs at 64-byte aligned offsets, [0, limit)             | gap(8) |
+ *   +----------------------------------------------------------+--------+
+ *   clients map map_size - 8 = limit bytes from offset 0 and address a blob as base + data_offset
+ * </pre>
+ *
+ * The trailing 8 bytes mirror vineyard's {@code kMmapRegionsGap}, so {@code map_size} on the wire is
+ * {@code limit + 8} exactly as vineyard reports it.
+ */
+public final class SharedMemoryPool implements AutoCloseable {
+    /** vineyard's {@code kMmapRegionsGap}. */
+    public static final long MAP_GAP = 8;
+
+    private final int fd;
+    private final long limit;
+    private final MemorySegment base;
+
+    private SharedMemoryPool(int fd, long limit, MemorySegment base) {
+        this.fd = fd;
+        this.limit = limit;
+        this.base = base;
+    }
+
+    /**
+     * Creates the pool.
+     *
+     * @param limit   bytes the pool may hand out
+     * @param reserve pre-fault every page now (vineyard's {@code --reserve_memory})
+     * @throws IllegalArgumentException when {@code /dev/shm} cannot hold {@code limit} bytes
+     */
+    public static SharedMemoryPool create(long limit, boolean reserve) {
+        checkShmCapacity(limit);
+        int fd = Posix.memfdCreate("vineyard-bulk");
+        if (fd < 0) {
+            throw Posix.error("memfd_create");
+        }
+        long fileSize = limit + MAP_GAP;
+        if (Posix.ftruncate(fd, fileSize) != 0) {
+            RuntimeException e = Posix.error("ftruncate of the pool to " + fileSize + " bytes");
+            Posix.close(fd);
+            throw e;
+        }
+        MemorySegment p = Posix.mmap(fileSize, Posix.PROT_READ | Posix.PROT_WRITE, Posix.MAP_SHARED, fd, 0);
+        if (p.equals(MemorySegment.NULL)) {
+            RuntimeException e = Posix.error("mmap of the pool");
+            Posix.close(fd);
+            throw e;
+        }
+        MemorySegment base = p.reinterpret(fileSize);
+        if (reserve && Posix.madvise(base, fileSize, Posix.MADV_POPULATE_WRITE) != 0) {
+            RuntimeException e = Posix.error("pre-faulting the pool (--reserve_memory)");
+            Posix.munmap(base, fileSize);
+            Posix.close(fd);
+            throw e;
+        }
+        return new SharedMemoryPool(fd, limit, base);
+    }
+
+    /** Refuses a pool that /dev/shm (the tmpfs that backs shared memory here) could not hold. */
+    static void checkShmCapacity(long limit) {
+        Path shm = Path.of("/dev/shm");
+        if (!Files.isDirectory(shm)) {
+            return;
+        }
+        try {
+            FileStore store = Files.getFileStore(shm);
+            long usable = store.getUsableSpace();
+            if (limit > usable) {
+                throw new IllegalArgumentException("--size " + limit + " bytes is larger than the "
+                        + usable + " bytes /dev/shm can still hold (total " + store.getTotalSpace()
+                        + "); clients would get SIGBUS when they touch the pool. Use a smaller --size.");
+            }
+        } catch (IOException e) {
+            // no statvfs of /dev/shm: nothing to check against
+        }
+    }
+
+    public int fd() {
+        return fd;
+    }
+
+    public long limit() {
+        return limit;
+    }
+
+    /** {@code map_size} as the wire reports it. */
+    public long mapSize() {
+        return limit + MAP_GAP;
+    }
+
+    /** The daemon's own mapping of the whole pool. */
+    public MemorySegment segment() {
+        return base;
+    }
+
+    /** The daemon-side address of {@code offset}, reported as a payload's {@code pointer}. */
+    public long address(long offset) {
+        return base.address() + offset;
+    }
+
+    /** Returns the physical pages of a freed extent to the OS (vineyard's {@code memory_trim}). */
+    public void trim(long offset, long size) {
+        long page = 4096;
+        long start = (offset + page - 1) & -page;
+        long end = (offset + size) & -page;
+        if (end > start) {
+            Posix.fallocate(fd, Posix.FALLOC_FL_PUNCH_HOLE | Posix.FALLOC_FL_KEEP_SIZE, start, end - start);
+        }
+    }
+
+    @Override
+    public void close() {
+        Posix.munmap(base, limit + MAP_GAP);
+        Posix.close(fd);
+    }
+}
