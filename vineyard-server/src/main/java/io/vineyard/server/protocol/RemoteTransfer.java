@@ -24,7 +24,7 @@ import java.util.List;
  * <pre>
  *   raw:        blob0 bytes | blob1 bytes | ...            (empty blobs skipped)
  *   compressed: per blob, one zstd frame sent as chunks:   [u64 len][len bytes] [u64 len][...] ...
- *               the reader decompresses chunk after chunk until the zstd frame ends
+ *               flushed, not ended; the reader decompresses chunks until it has the blob's bytes
  * </pre>
  *
  * Unlike vineyard, an upload's blobs are sealed only after all their bytes arrived, and a download
@@ -34,7 +34,6 @@ import java.util.List;
 final class RemoteTransfer {
     /** Uncompressed bytes fed to zstd per step, and the size of each compressed chunk at most. */
     private static final int CHUNK = 4 << 20;
-    private static final long SLICE = 1L << 30;
 
     private final VineyardServer server;
 
@@ -153,44 +152,39 @@ final class RemoteTransfer {
 
     private static void receiveCompressed(ClientConnection conn, MemorySegment target) {
         try (ZstdDecompressCtx ctx = new ZstdDecompressCtx()) {
-            long written = 0;
-            ByteBuffer dst = slice(target, 0);
+            // vineyard's sender flushes but never ends its zstd frame: a blob is complete when its
+            // bytes are. Decompressing through a staging buffer catches a stream longer than the blob.
+            ByteBuffer out = ByteBuffer.allocateDirect(CHUNK);
+            MemorySegment outSeg = MemorySegment.ofBuffer(out);
             ByteBuffer src = ByteBuffer.allocateDirect(0);
-            boolean done = false;
-            while (!done) {
+            long written = 0;
+            long size = target.byteSize();
+            while (written < size) {
                 byte[] chunk = conn.socket().readFrame();
                 if (chunk == null) {
-                    throw new FrameException("connection closed in the middle of a compressed blob");
+                    throw new FrameException("connection closed after " + written + " of " + size + " blob bytes");
                 }
                 if (src.capacity() < chunk.length) {
                     src = ByteBuffer.allocateDirect(Math.max(chunk.length, CHUNK));
                 }
                 src.clear();
                 src.put(chunk).flip();
-                while (src.hasRemaining() && !done) {
-                    if (!dst.hasRemaining()) {
-                        written += dst.capacity();
-                        if (written >= target.byteSize()) {
-                            throw new VineyardException.Invalid("compressed blob data is longer than the blob's "
-                                    + target.byteSize() + " bytes");
-                        }
-                        dst = slice(target, written);
+                boolean outFull;
+                do {
+                    out.clear();
+                    ctx.decompressDirectByteBufferStream(out, src);
+                    int n = out.position();
+                    if (written + n > size) {
+                        throw new FrameException("compressed data is longer than the blob's " + size + " bytes");
                     }
-                    done = ctx.decompressDirectByteBufferStream(dst, src);
-                }
-            }
-            long total = written + dst.position();
-            if (total != target.byteSize()) {
-                throw new VineyardException.Invalid("compressed blob data holds " + total + " bytes, the blob "
-                        + target.byteSize());
+                    MemorySegment.copy(outSeg, 0, target, written, n);
+                    written += n;
+                    outFull = !out.hasRemaining();
+                } while (src.hasRemaining() || outFull && written < size);
             }
         } catch (com.github.luben.zstd.ZstdException e) {
             throw new FrameException("corrupt zstd data for a remote blob: " + e.getMessage());
         }
-    }
-
-    private static ByteBuffer slice(MemorySegment segment, long from) {
-        return segment.asSlice(from, Math.min(SLICE, segment.byteSize() - from)).asByteBuffer();
     }
 
     private static void sendCompressed(ClientConnection conn, MemorySegment source) {
@@ -206,7 +200,8 @@ final class RemoteTransfer {
                 boolean last = off + n == size;
                 boolean flushed;
                 do {
-                    flushed = ctx.compressDirectByteBufferStream(out, src, last ? EndDirective.END : EndDirective.CONTINUE);
+                    // flush, never end the frame: the reader stops at the blob's size (vineyard's framing)
+                    flushed = ctx.compressDirectByteBufferStream(out, src, last ? EndDirective.FLUSH : EndDirective.CONTINUE);
                     if (out.position() > 0 && (!out.hasRemaining() || flushed && !src.hasRemaining())) {
                         conn.socket().writeFrame(outSeg.asSlice(0, out.position()));
                         out.clear();

@@ -116,10 +116,9 @@ public final class BlobStore {
         return blob;
     }
 
+    /** The shared size-0 blob: readable at once, yet reported unsealed, as vineyard reports it. */
     private static Blob emptyBlob() {
-        Blob b = new Blob(ObjectIds.EMPTY_BLOB_ID, 0, 0, null, -1);
-        b.sealed = true;
-        return b;
+        return new Blob(ObjectIds.EMPTY_BLOB_ID, 0, 0, null, -1);
     }
 
     /** The visible blob {@code id}, or null. The empty blob always exists. */
@@ -158,7 +157,7 @@ public final class BlobStore {
             if (blob == null) {
                 continue;
             }
-            if (!blob.sealed && !unsafe) {
+            if (!blob.sealed && !unsafe && blob.id != ObjectIds.EMPTY_BLOB_ID) {
                 throw new VineyardException.ObjectNotSealed("Failed to get blob with id " + ObjectIds.toText(id));
             }
             out.add(blob);
@@ -217,10 +216,13 @@ public final class BlobStore {
         return null;
     }
 
-    /** True when some connection other than the creator's unsealed hold references the blob. */
+    /**
+     * vineyard's {@code is_in_use}: false only for blobs that are candidates for spilling. Without a
+     * spill path no blob is ever such a candidate, so every existing blob is in use (as vineyard
+     * answers with spilling off).
+     */
     public boolean isInUse(long id) {
-        Blob blob = visible.get(id);
-        return blob != null && !blob.holders.isEmpty();
+        return exists(id);
     }
 
     /** Shrinks an unsealed blob to {@code newSize} (not larger), returning the tail to the pool. */

@@ -1,0 +1,153 @@
+"""numpy arrays as vineyard::Tensor<T>: dtypes, orders, metadata keys, zero-copy reads."""
+
+import pytest
+
+np = pytest.importorskip("numpy")
+
+import vineyard_java as vj  # noqa: E402
+from helpers import address_in_regions  # noqa: E402
+
+DTYPES = {
+    "int32": "int32_t",
+    "int64": "int64_t",
+    "uint32": "uint32_t",
+    "uint64": "uint64_t",
+    "float32": "float",
+    "float64": "double",
+}
+
+
+def _sample(dtype, shape=(4, 5)):
+    count = int(np.prod(shape))
+    return (np.arange(count) * 3 + 1).astype(dtype).reshape(shape)
+
+
+@pytest.mark.parametrize("dtype", sorted(DTYPES))
+def test_tensor_round_trip(client, client2, dtype):
+    value = _sample(dtype)
+    oid = client.put(value)
+    got = client2.get(oid)
+    assert got.dtype == value.dtype
+    assert got.shape == value.shape
+    np.testing.assert_array_equal(got, value)
+    assert not got.flags.writeable
+
+
+@pytest.mark.parametrize("dtype", sorted(DTYPES))
+def test_tensor_metadata_keys(client, dtype):
+    value = _sample(dtype, (3, 7))
+    meta = client.get_meta(client.put(value))
+    assert meta.typename == "vineyard::Tensor<%s>" % DTYPES[dtype]
+    assert meta["value_type_"] == np.dtype(dtype).name
+    assert meta["value_type_meta_"] == np.dtype(dtype).str
+    assert meta["shape_"] == "[3,7]"
+    assert meta["partition_index_"] == "[]"
+    assert meta["order_"] == '"C"'
+    assert meta["nbytes"] == value.nbytes
+    buffer = meta.member("buffer_")
+    assert buffer.typename == "vineyard::Blob" and buffer.is_blob
+
+
+def test_get_views_the_shared_memory(client, client2):
+    value = _sample("float64", (50, 20))
+    oid = client.put(value)
+    got = client2.get(oid)
+    assert address_in_regions(got.ctypes.data, got.nbytes, client2.mapped_regions(), writable=False)
+    # two gets are two views of the same bytes, not two copies
+    again = client2.get(oid)
+    assert again.ctypes.data == got.ctypes.data
+
+
+def test_fortran_order_round_trip_without_copy(client, client2):
+    value = np.asfortranarray(_sample("float64", (6, 4)))
+    assert value.flags.f_contiguous and not value.flags.c_contiguous
+    oid = client.put(value)
+    meta = client2.get_meta(oid)
+    assert meta["order_"] == '"F"'
+    got = client2.get(oid)
+    np.testing.assert_array_equal(got, value)
+    assert got.flags.f_contiguous
+    assert address_in_regions(got.ctypes.data, got.nbytes, client2.mapped_regions(), writable=False)
+    # the blob holds the column-major bytes
+    blob = client2.get_blob(meta.member("buffer_").id)
+    assert bytes(blob) == value.tobytes(order="F")
+
+
+def test_non_contiguous_input_is_stored_c_ordered(client, client2):
+    base = _sample("int64", (8, 8))
+    value = base[::2, 1::3]
+    assert not value.flags.c_contiguous and not value.flags.f_contiguous
+    oid = client.put(value)
+    assert client2.get_meta(oid)["order_"] == '"C"'
+    np.testing.assert_array_equal(client2.get(oid), value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        np.zeros((0, 3), dtype=np.float32),
+        np.array(3.25),
+        np.arange(7, dtype=np.int8),
+        np.array([True, False, True]),
+        np.array(["ab", "c", "def"]),
+        np.arange(6, dtype=">i4").reshape(2, 3),
+    ],
+    ids=["empty", "zero-d", "int8", "bool", "unicode", "big-endian"],
+)
+def test_other_shapes_and_dtypes(client, client2, value):
+    got = client2.get(client.put(value))
+    assert got.shape == value.shape and got.dtype == value.dtype
+    np.testing.assert_array_equal(got, value)
+
+
+def test_string_objects_become_a_string_tensor(client, client2):
+    value = np.array(["x", None, "yz", "日本"], dtype=object)
+    oid = client.put(value)
+    meta = client2.get_meta(oid)
+    assert meta.typename == "vineyard::Tensor<std::string>"
+    assert meta.member("buffer_").typename == "vineyard::LargeStringArray"
+    assert client2.get(oid).tolist() == ["x", None, "yz", "日本"]
+
+
+def test_cpp_written_tensor_is_readable(client, client2):
+    """A Tensor as C++ writes it: C++ spelling, AnyType value_type_, no value_type_meta_/order_."""
+    values = np.array([10, 20, 30, 40], dtype=np.int64)
+    writer = client.create_blob(values.nbytes)
+    writer.copy(0, values.tobytes())
+    meta = vj.ObjectMeta("vineyard::Tensor<long>")
+    meta["value_type_"] = "int64"
+    meta["shape_"] = [2, 2]
+    meta["partition_index_"] = []
+    meta["nbytes"] = values.nbytes
+    meta.add_member("buffer_", writer)
+    created = client.create_metadata(meta)
+    np.testing.assert_array_equal(client2.get(created.id), values.reshape(2, 2))
+
+    floats = np.array([1.5, 2.5], dtype=np.float32)
+    writer = client.create_blob(floats.nbytes)
+    writer.copy(0, floats.tobytes())
+    meta = vj.ObjectMeta("vineyard::Tensor<float>", value_type_="float", shape_=[2])
+    meta.add_member("buffer_", writer)
+    got = client2.get(client.create_metadata(meta).id)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, floats)
+
+
+def test_cpp_array_is_readable(client, client2):
+    """vineyard::Array<double> as in the cpp_array_test transcript (size_, buffer_)."""
+    values = np.arange(5, dtype=np.float64) / 4
+    writer = client.create_blob(values.nbytes)
+    writer.copy(0, values.tobytes())
+    meta = vj.ObjectMeta("vineyard::Array<double>", size_=5, nbytes=values.nbytes)
+    meta.add_member("buffer_", writer)
+    got = client2.get(client.create_metadata(meta).id)
+    np.testing.assert_array_equal(got, values)
+
+
+def test_put_with_name_and_get_by_name(client, client2):
+    value = _sample("uint32", (2, 2))
+    name = "tensor-%d" % id(value)
+    oid = client.put(value, name=name)
+    assert client2.get_name(name) == oid
+    np.testing.assert_array_equal(client2.get(name=name), value)
+    client.drop_name(name)

@@ -1,0 +1,269 @@
+package io.vineyard.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vineyard.common.Json;
+import io.vineyard.common.Status;
+import io.vineyard.common.VineyardException;
+import io.vineyard.common.posix.Posix;
+import io.vineyard.common.posix.PosixException;
+import io.vineyard.common.wire.FrameException;
+import io.vineyard.common.wire.FrameSocket;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A registered connection to a vineyardd, speaking vineyard's frames: one request, one reply, and the
+ * store fds the reply introduces. Thread-safe (requests are serialised); {@link #close()} unmaps
+ * every store mapping.
+ *
+ * <p>This is the transport the SDK's clients build on; it is usable on its own for raw protocol work.
+ */
+public final class IpcConnection implements AutoCloseable {
+    /** Default receive timeout, as vineyard's client (300 s). */
+    public static final long DEFAULT_TIMEOUT_MS = 300_000;
+
+    private final FrameSocket socket;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final StoreMappings mappings = new StoreMappings();
+    private final ObjectNode registerReply;
+    private final boolean tcp;
+    private volatile boolean closed;
+
+    private IpcConnection(FrameSocket socket, boolean tcp) {
+        this.socket = socket;
+        this.tcp = tcp;
+        ObjectNode req = Json.object();
+        req.put("type", "register_request");
+        req.put("version", "0.24.4");
+        req.put("store_type", 1);
+        req.put("session_id", 0);
+        req.put("username", "");
+        req.put("password", "");
+        this.registerReply = request(req);
+    }
+
+    /**
+     * Connects to the UNIX socket at {@code path} (or {@code VINEYARD_IPC_SOCKET} when null) and registers.
+     *
+     * @throws VineyardException.ConnectionError when nothing listens there
+     */
+    public static IpcConnection connect(String path) {
+        return connect(path, DEFAULT_TIMEOUT_MS);
+    }
+
+    public static IpcConnection connect(String path, long timeoutMs) {
+        String target = path != null ? path : System.getenv("VINEYARD_IPC_SOCKET");
+        if (target == null || target.isEmpty()) {
+            throw new VineyardException.ConnectionError(Status.CONNECTION_FAILED,
+                    "no socket given and VINEYARD_IPC_SOCKET is not set");
+        }
+        int fd = Posix.socket(Posix.AF_UNIX, Posix.SOCK_STREAM);
+        if (fd < 0) {
+            throw new VineyardException.ConnectionError("socket(AF_UNIX) failed", Posix.error("socket"));
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            if (Posix.connect(fd, Posix.unixAddress(arena, target)) != 0) {
+                PosixException e = Posix.error("connect to " + target);
+                Posix.close(fd);
+                throw new VineyardException.ConnectionError("cannot connect to vineyardd at " + target + ": "
+                        + e.getMessage(), e);
+            }
+        } catch (IllegalArgumentException e) {
+            Posix.close(fd);
+            throw new VineyardException.ConnectionError("cannot connect to vineyardd at " + target, e);
+        }
+        return open(fd, timeoutMs, false);
+    }
+
+    /** Connects to a daemon's RPC port on this machine or another ({@code host} as IPv4 literal or name). */
+    public static IpcConnection connectTcp(String host, int port, long timeoutMs) {
+        byte[] addr;
+        try {
+            addr = java.net.InetAddress.getByName(host).getAddress();
+        } catch (IOException e) {
+            throw new VineyardException.ConnectionError("unknown host " + host, e);
+        }
+        if (addr.length != 4) {
+            throw new VineyardException.ConnectionError(Status.CONNECTION_FAILED, "only IPv4 is supported: " + host);
+        }
+        int fd = Posix.socket(Posix.AF_INET, Posix.SOCK_STREAM);
+        try (Arena arena = Arena.ofConfined()) {
+            if (Posix.connect(fd, Posix.inetAddress(arena, addr, port)) != 0) {
+                PosixException e = Posix.error("connect to " + host + ":" + port);
+                Posix.close(fd);
+                throw new VineyardException.ConnectionError("cannot connect to vineyardd at " + host + ":" + port, e);
+            }
+        }
+        Posix.setIntOption(fd, Posix.IPPROTO_TCP, Posix.TCP_NODELAY, 1);
+        return open(fd, timeoutMs, true);
+    }
+
+    private static IpcConnection open(int fd, long timeoutMs, boolean tcp) {
+        if (timeoutMs > 0) {
+            Posix.setReceiveTimeout(fd, timeoutMs);
+        }
+        FrameSocket socket = new FrameSocket(fd, true);
+        try {
+            return new IpcConnection(socket, tcp);
+        } catch (RuntimeException e) {
+            socket.close();
+            throw e;
+        }
+    }
+
+    /** The daemon's register reply (instance id, endpoints, version). */
+    public ObjectNode registerReply() {
+        return registerReply;
+    }
+
+    /**
+     * Sends a request and returns its reply; error replies throw the matching {@link VineyardException}.
+     * New store fds named by the reply ({@code fd} / {@code fds}) are received and mapped.
+     */
+    public ObjectNode request(ObjectNode request) {
+        lock.lock();
+        try {
+            ensureOpen();
+            ObjectNode reply = exchange(Json.write(request));
+            receiveFds(reply);
+            return reply;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Sends a request and returns its raw reply (error replies included, fds not received). */
+    public ObjectNode requestRaw(ObjectNode request) {
+        lock.lock();
+        try {
+            ensureOpen();
+            socket.writeFrame(Json.write(request));
+            return readReply(false);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private ObjectNode exchange(byte[] body) {
+        try {
+            socket.writeFrame(body);
+            return readReply(true);
+        } catch (PosixException | FrameException e) {
+            throw new VineyardException.ConnectionError("connection to vineyardd failed: " + e.getMessage(), e);
+        }
+    }
+
+    private ObjectNode readReply(boolean throwErrors) {
+        byte[] replyBody = socket.readFrame();
+        if (replyBody == null) {
+            throw new VineyardException.ConnectionError(Status.CONNECTION_ERROR, "vineyardd closed the connection");
+        }
+        JsonNode reply;
+        try {
+            reply = Json.parse(replyBody);
+        } catch (IOException e) {
+            throw new VineyardException(Status.INVALID, "vineyardd sent a reply that is not JSON", e);
+        }
+        if (!reply.isObject()) {
+            throw new VineyardException(Status.INVALID, "vineyardd sent a reply that is not a JSON object");
+        }
+        JsonNode code = reply.get("code");
+        if (throwErrors && code != null && code.isInt() && code.intValue() != 0 && !reply.has("type")) {
+            throw VineyardException.of(Status.of(code.intValue()), reply.path("message").asText());
+        }
+        return (ObjectNode) reply;
+    }
+
+    private void receiveFds(ObjectNode reply) {
+        List<Long[]> wanted = new ArrayList<>();
+        JsonNode fd = reply.get("fd");
+        if (fd != null && fd.isIntegralNumber() && fd.intValue() >= 0) {
+            JsonNode created = reply.get("created");
+            wanted.add(new Long[] {fd.longValue(), created == null ? -1 : created.path("map_size").asLong(-1)});
+        }
+        JsonNode fds = reply.get("fds");
+        if (fds != null && fds.isArray() && !tcp) {
+            for (JsonNode f : fds) {
+                wanted.add(new Long[] {f.longValue(), mapSizeOf(reply, f.intValue())});
+            }
+        }
+        for (Long[] w : wanted) {
+            int local = socket.receiveFd();
+            mappings.add(w[0].intValue(), local, w[1]);
+        }
+    }
+
+    private static long mapSizeOf(ObjectNode reply, int storeFd) {
+        JsonNode payloads = reply.get("payloads");
+        if (payloads != null) {
+            for (JsonNode p : payloads) {
+                if (p.path("store_fd").asInt(-2) == storeFd) {
+                    return p.path("map_size").asLong(-1);
+                }
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * The bytes of a blob described by a payload, as a segment of this connection's mapping of its store
+     * fd (no copy). Empty blobs give an empty segment.
+     */
+    public MemorySegment blobSegment(JsonNode payload) {
+        long size = payload.path("data_size").asLong();
+        if (size == 0) {
+            return MemorySegment.NULL.reinterpret(0);
+        }
+        return mappings.segment(payload.path("store_fd").asInt(), payload.path("map_size").asLong(),
+                payload.path("data_offset").asLong(), size);
+    }
+
+    /** The whole mapping of a store fd (server-side number), or null when not mapped. */
+    public MemorySegment storeMapping(int serverFd) {
+        return mappings.whole(serverFd);
+    }
+
+    /** The underlying frame socket (raw protocol work: binary frames after a remote-buffer request). */
+    public FrameSocket socket() {
+        return socket;
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new VineyardException(Status.CONNECTION_ERROR, "the connection is closed");
+        }
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** Sends {@code exit_request}, closes the socket and unmaps every store mapping. */
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                ObjectNode exit = Json.object();
+                exit.put("type", "exit_request");
+                socket.writeFrame(Json.write(exit));
+            } catch (RuntimeException e) {
+                // the daemon is gone already: nothing to tell it
+            }
+            socket.close();
+            mappings.close();
+        } finally {
+            lock.unlock();
+        }
+    }
+}
