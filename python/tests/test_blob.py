@@ -154,3 +154,40 @@ client.close()
     # ... which the kernel reports as a shared, read-only mapping
     perms, _path = report["maps_entry"]
     assert perms.startswith("r") and perms[1] == "-" and perms[3] == "s", perms
+
+
+def test_one_client_shared_by_threads(vineyard_socket, client2):
+    """Several threads share one fresh connection (the store fd arrives during the concurrent
+    phase); every blob must come back intact.  A smoke test: the race it guards against (a
+    request slipping between a reply and its fd) has a narrow window."""
+    import threading
+
+    shared = vj.connect(vineyard_socket)
+    errors, made = [], []
+    start = threading.Barrier(4)
+
+    def work(tag):
+        try:
+            start.wait(timeout=30)
+            for i in range(15):
+                data = bytes([tag]) * (64 + i)
+                writer = shared.create_blob(len(data))
+                writer.copy(0, data)
+                blob_id = writer.seal()
+                assert bytes(shared.get_blob(blob_id)) == data
+                made.append((blob_id, data))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    finally:
+        shared.close()
+    assert not errors, errors
+    assert len(made) == 60
+    views = client2.get_blobs([blob_id for blob_id, _ in made])
+    assert [bytes(v) for v in views] == [data for _, data in made]

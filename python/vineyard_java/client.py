@@ -1,7 +1,6 @@
 """The IPC client: blobs, metadata, names, and ``put``/``get`` of Python values."""
 
 import os
-import threading
 
 from .blob import BlobWriter, MmapTable, Payload
 from .errors import (
@@ -60,7 +59,6 @@ class IPCClient:
         self.ipc_socket = reply.get("ipc_socket", socket)
         self._mmaps = MmapTable()
         self._blob_sizes = {}  # blob id -> size, for blobs this client created or fetched
-        self._lock = threading.RLock()
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -104,7 +102,7 @@ class IPCClient:
             raise TypeError("blob size must be an int, got %s" % type(size).__name__)
         if size < 0:
             raise ValueError("blob size must be >= 0, got %d" % size)
-        with self._lock:
+        with self._conn.lock:  # the fd follows the reply: no other request in between
             reply = self._request(
                 {"type": "create_buffer_request", "size": size}, expect="create_buffer_reply"
             )
@@ -156,11 +154,11 @@ class IPCClient:
                 )
         if not fetch:
             return result
+        # the legacy "num" + "0", "1"… encoding, as vineyard's C++ client sends it
         request = {"type": "get_buffers_request", "num": len(fetch), "unsafe": bool(unsafe)}
         for index, blob_id in enumerate(fetch):
             request[str(index)] = int(blob_id)
-        request["ids"] = [int(b) for b in fetch]
-        with self._lock:
+        with self._conn.lock:  # the fds follow the reply: no other request in between
             reply = self._request(request, expect="get_buffers_reply")
             for server_fd in reply.get("fds") or []:
                 self._receive_fd(int(server_fd))

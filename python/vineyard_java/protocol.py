@@ -58,6 +58,12 @@ class Connection:
     # -- state ---------------------------------------------------------------------------
 
     @property
+    def lock(self):
+        """The connection's re-entrant lock.  Hold it around a request *and* the fds that
+        follow its reply, so that no other thread's request slips in between."""
+        return self._lock
+
+    @property
     def closed(self):
         """True once the connection was closed (by us, or found dead)."""
         return self._closed
@@ -177,10 +183,11 @@ class Connection:
                 try:
                     reply = self._read_frame()
                 except socket.timeout as exc:
+                    waited = self.timeout if timeout is Ellipsis else timeout
                     self._broken("waiting")
                     raise TimeoutError(
                         "no reply to %s within %s s; the connection was closed"
-                        % (message.get("type"), self._sock.gettimeout() if timeout is Ellipsis else timeout)
+                        % (message.get("type"), waited)
                     ) from exc
                 except (OSError, EOFError) as exc:
                     raise self._broken("waiting for the reply to %s" % message.get("type"), exc) from exc
