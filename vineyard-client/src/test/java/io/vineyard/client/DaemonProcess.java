@@ -29,7 +29,10 @@ public final class DaemonProcess implements AutoCloseable {
     private final Path socket;
     private final int rpcPort;
 
-    private DaemonProcess(Process process, Path dir, Path socket, int rpcPort) {
+    private final StringBuilder log;
+
+    private DaemonProcess(Process process, Path dir, Path socket, int rpcPort, StringBuilder log) {
+        this.log = log;
         this.process = process;
         this.dir = dir;
         this.socket = socket;
@@ -48,7 +51,9 @@ public final class DaemonProcess implements AutoCloseable {
             cmd.add("--size=2Gi");
         }
         cmd.addAll(Arrays.asList(extraArgs));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().put("VINEYARDD_DEBUG", "1");
+        Process p = pb.start();
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         CompletableFuture<String> ready = new CompletableFuture<>();
         StringBuilder log = new StringBuilder();
@@ -80,12 +85,18 @@ public final class DaemonProcess implements AutoCloseable {
         }
         Matcher m = RPC.matcher(line);
         int port = m.find() ? Integer.parseInt(m.group(1)) : 0;
-        DaemonProcess d = new DaemonProcess(p, dir, socket, port);
-        return d;
+        return new DaemonProcess(p, dir, socket, port, log);
     }
 
     static String javaBin() {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    /** What the daemon printed so far. */
+    public String log() {
+        synchronized (log) {
+            return log.toString();
+        }
     }
 
     public String socket() {

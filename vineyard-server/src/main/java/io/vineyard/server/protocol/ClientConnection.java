@@ -28,6 +28,9 @@ public final class ClientConnection implements Runnable {
     /** Requests that ended in an unexpected exception (a daemon bug, answered with UnknownError). */
     public static final AtomicLong UNEXPECTED_ERRORS = new AtomicLong();
 
+    /** Log why connections end ({@code VINEYARDD_DEBUG=1}). */
+    private static final boolean DEBUG = "1".equals(System.getenv("VINEYARDD_DEBUG"));
+
     private final VineyardServer server;
     private final RequestDispatcher dispatcher;
     private final FrameSocket socket;
@@ -84,6 +87,9 @@ public final class ClientConnection implements Runnable {
             }
         } catch (FrameException | PosixException e) {
             // framing error or dead peer: the connection ends, the daemon goes on
+            if (DEBUG) {
+                System.err.println("vineyardd: connection " + id() + " closed: " + e.getMessage());
+            }
         } catch (RuntimeException e) {
             UNEXPECTED_ERRORS.incrementAndGet();
             System.err.println("vineyardd: connection " + id() + " failed: " + e);
