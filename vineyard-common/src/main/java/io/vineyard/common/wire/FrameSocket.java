@@ -51,7 +51,7 @@ public final class FrameSocket implements AutoCloseable {
      * @throws PosixException when the socket fails (a reset, a receive timeout: errno EAGAIN)
      */
     public byte[] readFrame() {
-        if (!fill(WireFormat.HEADER_BYTES, true)) {
+        if (!fill(WireFormat.HEADER_BYTES, WireFormat.HEADER_BYTES, true)) {
             return null;
         }
         long length = readBuffer.get(LE_LONG, readPos);
@@ -65,7 +65,7 @@ public final class FrameSocket implements AutoCloseable {
         byte[] body = new byte[Math.min(len, INITIAL_BUFFER)];
         int got = 0;
         while (got < len) {
-            if (readPos == readLimit && !fill(1, false)) {
+            if (readPos == readLimit && !fill(1, len - got, false)) {
                 throw new FrameException("connection closed after " + got + " of " + len + " body bytes");
             }
             int n = Math.min(len - got, readLimit - readPos);
@@ -79,8 +79,12 @@ public final class FrameSocket implements AutoCloseable {
         return body;
     }
 
-    /** Makes at least {@code need} unread bytes available; false on EOF before any byte of them when {@code eofOk}. */
-    private boolean fill(int need, boolean eofOk) {
+    /**
+     * Makes at least {@code need} unread bytes available, reading at most {@code upTo} in exact mode
+     * (the rest of the current frame) and as much as fits otherwise; false on EOF before any byte of
+     * them when {@code eofOk}.
+     */
+    private boolean fill(int need, int upTo, boolean eofOk) {
         if (readLimit - readPos >= need) {
             return true;
         }
@@ -92,7 +96,8 @@ public final class FrameSocket implements AutoCloseable {
         }
         int startedWith = readLimit;
         while (readLimit < need) {
-            long want = exact ? need - readLimit : readBuffer.byteSize() - readLimit;
+            long room = readBuffer.byteSize() - readLimit;
+            long want = exact ? Math.min(room, Math.max(need, upTo) - readLimit) : room;
             long n = Posix.read(fd, readBuffer.asSlice(readLimit), want);
             if (n < 0) {
                 throw Posix.error("read from socket");

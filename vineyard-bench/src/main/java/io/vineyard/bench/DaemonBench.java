@@ -1,0 +1,218 @@
+package io.vineyard.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vineyard.client.IpcConnection;
+import io.vineyard.common.Json;
+import io.vineyard.common.ObjectIds;
+import org.HdrHistogram.Histogram;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Request latency and throughput of vineyardd, measured from a client in another process, against the
+ * floor of a trivial request ({@code instance_status}) in the same run. Prints a table.
+ *
+ * <p>Run: {@code bin/bench} (or {@code taskset -c 0 bin/bench} to put client and daemon on one core,
+ * the configuration with the lowest socket round trip on a 2-vCPU machine). Options:
+ * {@code --cycles=N} per latency row (default 20000), {@code --seconds=S} per throughput row (default 3).
+ */
+public final class DaemonBench {
+    private DaemonBench() {
+    }
+
+    /** One measured scenario: a cycle of {@code requests} requests. */
+    private interface Cycle {
+        void run(IpcConnection c);
+    }
+
+    public static void main(String[] args) throws Exception {
+        int cycles = 20_000;
+        int seconds = 3;
+        for (String a : args) {
+            if (a.startsWith("--cycles=")) {
+                cycles = Integer.parseInt(a.substring(9));
+            } else if (a.startsWith("--seconds=")) {
+                seconds = Integer.parseInt(a.substring(10));
+            }
+        }
+        Path dir = Files.createTempDirectory("vineyard-bench-");
+        Path socket = dir.resolve("vineyard.sock");
+        Process daemon = startDaemon(socket);
+        try {
+            run(socket.toString(), cycles, seconds);
+        } finally {
+            daemon.destroy();
+            daemon.waitFor(10, TimeUnit.SECONDS);
+            Files.deleteIfExists(socket);
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    private static Process startDaemon(Path socket) throws IOException, InterruptedException {
+        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-Xss512k", "-cp", System.getProperty("java.class.path"),
+                "io.vineyard.server.Vineyardd", "--socket=" + socket, "--size=2Gi", "--norpc");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        String line = out.readLine();
+        if (line == null || !line.startsWith("vineyardd ready")) {
+            p.destroyForcibly();
+            throw new IOException("vineyardd did not start: " + line);
+        }
+        Thread.ofPlatform().daemon(true).start(() -> {
+            try {
+                while (out.readLine() != null) {
+                    // drain
+                }
+            } catch (IOException e) {
+                // daemon gone
+            }
+        });
+        return p;
+    }
+
+    private static void run(String socket, int cycles, int seconds) throws Exception {
+        System.out.printf(Locale.ROOT, "vineyardd benchmark: client and daemon in separate processes, %d cycles per row, %d CPUs%n%n",
+                cycles, Runtime.getRuntime().availableProcessors());
+        System.out.printf(Locale.ROOT, "%-34s %5s %10s %10s %12s %12s %16s%n", "cycle", "reqs", "p50 us", "p99 us",
+                "cycles/s", "us/request", "daemon us/req*");
+        double floorUs;
+        try (IpcConnection c = IpcConnection.connect(socket)) {
+            Histogram floor = measure(c, cycles, DaemonBench::status);
+            floorUs = floor.getValueAtPercentile(50) / 1000.0;
+            row("instance_status (floor)", 1, floor, floorUs);
+            for (int size : new int[] {64, 64 << 10, 1 << 20}) {
+                row("blob " + human(size) + ": create+seal+get+delete", 4, measure(c, cycles, x -> blobCycle(x, size)), floorUs);
+            }
+            row("metadata: create_data+get_data+del", 3, measure(c, cycles, DaemonBench::metaCycle), floorUs);
+        }
+        System.out.println();
+        System.out.println("* daemon us/req = p50 per request minus the floor's p50: the daemon's own time per request");
+        System.out.println();
+        System.out.printf(Locale.ROOT, "%-34s %12s %14s%n", "throughput (blob 64 B cycles)", "connections", "cycles/s total");
+        for (int n : new int[] {1, 8, 64}) {
+            System.out.printf(Locale.ROOT, "%-34s %12d %14.0f%n", "", n, throughput(socket, n, seconds));
+        }
+    }
+
+    private static Histogram measure(IpcConnection c, int cycles, Cycle cycle) {
+        for (int i = 0; i < Math.max(2000, cycles / 5); i++) {
+            cycle.run(c);
+        }
+        Histogram h = new Histogram(3);
+        for (int i = 0; i < cycles; i++) {
+            long t0 = System.nanoTime();
+            cycle.run(c);
+            h.recordValue(System.nanoTime() - t0);
+        }
+        return h;
+    }
+
+    private static void row(String name, int requests, Histogram h, double floorUs) {
+        double p50 = h.getValueAtPercentile(50) / 1000.0;
+        double p99 = h.getValueAtPercentile(99) / 1000.0;
+        double perReq = p50 / requests;
+        System.out.printf(Locale.ROOT, "%-34s %5d %10.1f %10.1f %12.0f %12.1f %16.1f%n", name, requests, p50, p99,
+                1e9 / h.getMean(), perReq, perReq - floorUs);
+    }
+
+    private static double throughput(String socket, int connections, int seconds) throws Exception {
+        AtomicLong done = new AtomicLong();
+        CountDownLatch ready = new CountDownLatch(connections);
+        CountDownLatch go = new CountDownLatch(1);
+        List<Thread> threads = new ArrayList<>();
+        long[] window = new long[2];
+        for (int t = 0; t < connections; t++) {
+            threads.add(Thread.ofPlatform().start(() -> {
+                try (IpcConnection c = IpcConnection.connect(socket)) {
+                    for (int i = 0; i < 200; i++) {
+                        blobCycle(c, 64);
+                    }
+                    ready.countDown();
+                    go.await();
+                    long n = 0;
+                    while (System.nanoTime() < window[1]) {
+                        blobCycle(c, 64);
+                        n++;
+                    }
+                    done.addAndGet(n);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }));
+        }
+        ready.await();
+        window[0] = System.nanoTime();
+        window[1] = window[0] + TimeUnit.SECONDS.toNanos(seconds);
+        go.countDown();
+        for (Thread t : threads) {
+            t.join();
+        }
+        return done.get() / (double) seconds;
+    }
+
+    private static void status(IpcConnection c) {
+        ObjectNode r = Json.object();
+        r.put("type", "instance_status_request");
+        c.request(r);
+    }
+
+    private static void blobCycle(IpcConnection c, int size) {
+        ObjectNode create = Json.object();
+        create.put("type", "create_buffer_request");
+        create.put("size", size);
+        JsonNode id = c.request(create).get("id");
+        ObjectNode seal = Json.object();
+        seal.put("type", "seal_request");
+        seal.set("object_id", id);
+        c.request(seal);
+        ObjectNode get = Json.object();
+        get.put("type", "get_buffers_request");
+        get.putArray("ids").add(id);
+        c.request(get);
+        ObjectNode del = Json.object();
+        del.put("type", "del_data_request");
+        del.putArray("id").add(id);
+        del.put("fastpath", true);
+        c.request(del);
+    }
+
+    private static void metaCycle(IpcConnection c) {
+        ObjectNode create = Json.object();
+        create.put("type", "create_data_request");
+        ObjectNode content = create.putObject("content");
+        content.put("typename", "vineyard::Scalar<int64_t>");
+        content.put("value_", 42);
+        content.put("type_", "int64");
+        content.put("nbytes", 0);
+        content.put("transient", true);
+        JsonNode id = c.request(create).get("id");
+        ObjectNode get = Json.object();
+        get.put("type", "get_data_request");
+        get.putArray("id").add(id);
+        JsonNode got = c.request(get).get("content");
+        if (got == null || !got.has(ObjectIds.toText(id.asLong()))) {
+            throw new IllegalStateException("get_data did not return the object just created");
+        }
+        ObjectNode del = Json.object();
+        del.put("type", "del_data_request");
+        del.putArray("id").add(id);
+        c.request(del);
+    }
+
+    private static String human(int size) {
+        return size >= 1 << 20 ? (size >> 20) + " MiB" : size >= 1024 ? (size >> 10) + " KiB" : size + " B";
+    }
+}

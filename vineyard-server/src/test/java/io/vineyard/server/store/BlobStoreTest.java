@@ -1,0 +1,116 @@
+package io.vineyard.server.store;
+
+import io.vineyard.common.ObjectIds;
+import io.vineyard.common.VineyardException;
+import io.vineyard.server.memory.SharedMemoryPool;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The blob lifecycle invariants (ARCHITECTURE.md 2, 3, 5) on a real memfd pool. */
+class BlobStoreTest {
+    private SharedMemoryPool pool;
+    private BlobStore store;
+    private final Client writer = new Client(1, false);
+    private final Client reader = new Client(2, false);
+
+    @BeforeEach
+    void setUp() {
+        pool = SharedMemoryPool.create(16 << 20, false);
+        store = new BlobStore(pool, new ObjectIds(0, System::currentTimeMillis));
+    }
+
+    @AfterEach
+    void tearDown() {
+        pool.close();
+    }
+
+    @Test
+    void deleteWhileAnotherConnectionHoldsDefersTheFree() {
+        Blob b = store.create(800, writer);
+        store.seal(b.id(), writer);
+        store.get(new long[] {b.id()}, false, reader);
+        assertTrue(store.delete(b.id(), writer, false));
+        assertFalse(store.exists(b.id()), "gone from view at once");
+        assertEquals(800, store.usageBytes(), "memory kept while the reader holds it (#1916)");
+        assertEquals(1, store.deferredFrees());
+        // the freed extent is not reused under the reader
+        Blob other = store.create(800, writer);
+        assertTrue(other.offset() != b.offset());
+        store.release(b.id(), reader);
+        assertEquals(800, store.usageBytes(), "only the new blob remains");
+        assertEquals(0, store.deferredFrees());
+    }
+
+    @Test
+    void deleteByTheOnlyHolderFreesAtOnce() {
+        Blob b = store.create(4096, writer);
+        store.seal(b.id(), writer);
+        store.delete(b.id(), writer, true);
+        assertEquals(0, store.usageBytes());
+        assertEquals(16 << 20, store.allocator().freeBytes());
+    }
+
+    @Test
+    void disconnectFreesUnsealedBlobsAndReleasesHolds() {
+        Blob unsealed = store.create(1 << 20, writer);
+        Blob sealed = store.create(1 << 20, writer);
+        store.seal(sealed.id(), writer);
+        store.get(new long[] {sealed.id()}, false, reader);
+        store.delete(sealed.id(), writer, false);
+        store.disconnect(writer);
+        assertNull(store.find(unsealed.id()), "a dead writer's unsealed blob is deleted (#2072)");
+        assertEquals(1 << 20, store.usageBytes(), "the sealed one waits for the reader");
+        store.disconnect(reader);
+        assertEquals(0, store.usageBytes());
+        assertEquals(0, writer.linkCount() + reader.linkCount());
+    }
+
+    @Test
+    void sealOfADeletedUnsealedBlobFailsAndFrees() {
+        Blob b = store.create(100, writer);
+        store.delete(b.id(), reader, false); // e.g. a clear from another connection
+        assertEquals(100, store.usageBytes(), "the creator may still be writing into it");
+        assertThrows(VineyardException.ObjectNotExists.class, () -> store.seal(b.id(), writer));
+        store.disconnect(writer);
+        assertEquals(0, store.usageBytes());
+    }
+
+    @Test
+    void failedAllocationsLeaveUsageUnchanged() {
+        store.create(1000, writer);
+        assertThrows(VineyardException.NotEnoughMemory.class, () -> store.create(17 << 20, writer));
+        assertThrows(VineyardException.NotEnoughMemory.class,
+                () -> store.createAll(new long[] {1 << 20, 1 << 20, 32 << 20}, writer));
+        assertEquals(1000, store.usageBytes());
+        assertEquals(1, writer.linkCount());
+    }
+
+    @Test
+    void unsealedBlobsNeedUnsafe() {
+        Blob b = store.create(10, writer);
+        assertThrows(VineyardException.ObjectNotSealed.class, () -> store.get(new long[] {b.id()}, false, reader));
+        assertEquals(1, store.get(new long[] {b.id()}, true, reader).size());
+        assertEquals(1, store.get(new long[] {ObjectIds.EMPTY_BLOB_ID}, false, reader).size());
+    }
+
+    @Test
+    void shrinkReturnsTheTail() {
+        Blob b = store.create(16 << 20, writer);
+        store.shrink(b.id(), 1 << 20);
+        assertEquals(1 << 20, store.usageBytes());
+        assertEquals(15 << 20, store.allocator().freeBytes());
+        store.seal(b.id(), writer);
+        assertThrows(VineyardException.class, () -> store.shrink(b.id(), 10));
+        List<Blob> more = store.createAll(new long[] {8 << 20}, writer);
+        assertEquals(1, more.size());
+    }
+}
