@@ -86,6 +86,9 @@ public final class RequestDispatcher {
             case "create_remote_buffer_request" -> remote.createRemoteBuffers(conn, req, false);
             case "create_remote_buffers_request" -> remote.createRemoteBuffers(conn, req, true);
             case "get_remote_buffers_request" -> remote.getRemoteBuffers(conn, req);
+            case "put_object_request" -> putObject(conn, req);
+            case "get_object_request" -> getObject(conn, req);
+            case "release_buffers_request" -> releaseBuffers(conn, req);
             default -> {
                 if (NOT_IMPLEMENTED.contains(type)) {
                     throw new VineyardException.NotImplemented(type + " is not implemented by this vineyardd yet");
@@ -588,6 +591,130 @@ public final class RequestDispatcher {
             return null;
         });
         conn.send(reply("drop_name_reply"));
+    }
+
+    // ---- extensions (vineyard-java SDKs; old clients never send them) ---------------------------------
+
+    /**
+     * {@code put_object_request {seal:[blob ids], content:{tree}, persist:bool, name:str}}: seals the
+     * blobs, creates the metadata, persists and names it, in one request. Nothing changes when the
+     * request fails.
+     */
+    private void putObject(ClientConnection conn, ObjectNode req) {
+        long[] toSeal = req.has("seal") ? Fields.idArray(req, "seal") : new long[0];
+        JsonNode content = req.get("content");
+        String name = Fields.string(req, "name", null);
+        boolean persist = Fields.bool(req, "persist", false) || name != null;
+        MetaStore.Created c = server.lockedChange(() -> {
+            for (long id : toSeal) {
+                if (!server.blobs().exists(id)) {
+                    throw new VineyardException.ObjectNotExists("put_object: blob " + ObjectIds.toText(id) + " does not exist");
+                }
+            }
+            MetaStore.Created created = server.meta().create(content);
+            for (long id : toSeal) {
+                server.blobs().seal(id, conn.client());
+            }
+            if (persist) {
+                server.meta().persist(created.id());
+            }
+            if (name != null) {
+                server.meta().putName(created.id(), name);
+            }
+            return created;
+        });
+        ObjectNode r = reply("put_object_reply");
+        r.set("id", Json.u64(c.id()));
+        r.set("signature", Json.u64(c.signature()));
+        r.put("instance_id", c.instanceId());
+        conn.send(r);
+    }
+
+    /**
+     * {@code get_object_request {id | name, wait, unsafe}}: the object's metadata tree and the payloads
+     * of every blob in it (held by this connection, as {@code get_buffers} does), with new fds passed
+     * after the reply, in one request.
+     */
+    private void getObject(ClientConnection conn, ObjectNode req) {
+        String name = Fields.string(req, "name", null);
+        boolean wait = Fields.bool(req, "wait", false);
+        boolean unsafe = Fields.bool(req, "unsafe", false);
+        long explicitId = name == null ? Fields.u64(req, "id") : 0;
+        MetaStore meta = server.meta();
+        BlobStore blobs = server.blobs();
+        List<ObjectNode> payloads = new ArrayList<>();
+        List<Integer> fds = new ArrayList<>(1);
+        java.util.function.Supplier<ObjectNode> lookup = () -> {
+            Long id = name == null ? Long.valueOf(explicitId) : meta.getName(name);
+            ObjectNode tree = id == null ? null : meta.get(id);
+            if (tree == null) {
+                return null;
+            }
+            List<Long> blobIds = new ArrayList<>();
+            collectBlobIds(tree, blobIds);
+            for (Blob blob : blobs.get(blobIds.stream().mapToLong(Long::longValue).toArray(), unsafe, conn.client())) {
+                payloads.add(blobs.payload(blob));
+                int fd = blobs.fdOf(blob);
+                if (fd >= 0 && !fds.contains(fd)) {
+                    fds.add(fd);
+                }
+            }
+            ObjectNode found = Json.object();
+            found.set("id", Json.u64(id));
+            found.set("content", tree);
+            return found;
+        };
+        ObjectNode found;
+        if (wait) {
+            try {
+                found = server.awaitUnderLock(lookup, conn);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            if (found == null) {
+                return;
+            }
+        } else {
+            found = server.locked(lookup);
+            if (found == null) {
+                throw new VineyardException.ObjectNotExists(name != null ? "failed to find name: " + name
+                        : "get_object: object " + ObjectIds.toText(explicitId) + " does not exist");
+            }
+        }
+        List<Integer> toSend = newFds(conn, fds);
+        ObjectNode r = reply("get_object_reply");
+        r.set("id", found.get("id"));
+        r.set("content", found.get("content"));
+        r.putArray("payloads").addAll(payloads);
+        ArrayNode fdArr = r.putArray("fds");
+        toSend.forEach(fdArr::add);
+        conn.send(r);
+        toSend.forEach(conn::sendFd);
+    }
+
+    private static void collectBlobIds(JsonNode tree, List<Long> out) {
+        if ("vineyard::Blob".equals(tree.path("typename").asText()) && tree.has("id")) {
+            out.add(Json.readU64(tree.get("id"), "id"));
+            return;
+        }
+        for (JsonNode child : tree) {
+            if (child.isObject()) {
+                collectBlobIds(child, out);
+            }
+        }
+    }
+
+    /** {@code release_buffers_request {ids:[...]}}: drops this connection's holds on many blobs; unknown ids are skipped. */
+    private void releaseBuffers(ClientConnection conn, ObjectNode req) {
+        long[] ids = Fields.idArray(req, "ids");
+        server.locked(() -> {
+            for (long id : ids) {
+                server.blobs().releaseIfHeld(id, conn.client());
+            }
+            return null;
+        });
+        conn.send(reply("release_buffers_reply"));
     }
 
     // ---- fds -------------------------------------------------------------------------------------

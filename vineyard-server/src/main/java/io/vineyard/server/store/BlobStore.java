@@ -192,6 +192,19 @@ public final class BlobStore {
         }
     }
 
+    /** Drops {@code client}'s hold on a blob if it has one; true when it had. */
+    public boolean releaseIfHeld(long id, Client client) {
+        Blob blob = visible.get(id);
+        if (blob == null) {
+            blob = findHeldDeleted(id, client);
+        }
+        if (blob == null || !blob.holders.contains(client)) {
+            return false;
+        }
+        unhold(blob, client);
+        return true;
+    }
+
     /** Drops {@code client}'s hold on a blob. */
     public void release(long id, Client client) {
         if (id == ObjectIds.EMPTY_BLOB_ID) {
