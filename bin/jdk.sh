@@ -35,9 +35,15 @@ build_if_needed() {
     return 0
   fi
   echo "building vineyard-java (mvn package, tests skipped)..." >&2
-  (cd "$vineyard_root" && mvn -q -B -DskipTests package dependency:build-classpath \
-      -Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=runtime) >&2 || return 1
-  mkdir -p "$vineyard_root/target" && touch "$stamp"
+  maven_build -q -DskipTests package >&2 || return 1
+}
+
+# Runs Maven on the whole project with the given goals and flags, also writing each module's runtime
+# classpath (target/classpath.txt, used by the scripts here); marks the build as fresh on success.
+maven_build() {
+  (cd "$vineyard_root" && mvn -B -ntp -Dstyle.color=never "$@" dependency:build-classpath \
+      -Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=runtime) || return 1
+  mkdir -p "$vineyard_root/target" && touch "$vineyard_root/target/.built"
 }
 
 # The runtime classpath of module $1 (its jar plus its dependencies).
