@@ -4,7 +4,7 @@ import java.util.concurrent.CountDownLatch;
 
 /**
  * {@code vineyardd}'s entry point: parses vineyard's flags, starts the daemon, and stops it cleanly on
- * SIGTERM/SIGINT (the socket file is removed).
+ * SIGTERM/SIGINT (the socket file is removed, the exit status is 0).
  */
 public final class Vineyardd {
     private Vineyardd() {
@@ -31,19 +31,23 @@ public final class Vineyardd {
             System.exit(1);
             return;
         }
-        CountDownLatch stopped = new CountDownLatch(1);
+        // SIGTERM/SIGINT run the shutdown hooks: stop cleanly, then exit 0 as vineyardd does (the
+        // JVM would report 143/130); halting here is safe, this is the daemon's only hook
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> {
             server.close();
-            stopped.countDown();
+            System.out.println("vineyardd stopped");
+            System.out.flush();
+            Runtime.getRuntime().halt(0);
         }));
         System.out.println("vineyardd ready: socket " + config.socketPath() + ", pool " + config.sizeBytes()
                 + " bytes, rpc " + (config.rpc() ? server.rpcEndpoint() : "off") + ", meta " + config.meta()
                 + ", pid " + ProcessHandle.current().pid());
         System.out.flush();
         try {
-            stopped.await();
+            new CountDownLatch(1).await(); // until a signal's shutdown hook halts the JVM
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        System.exit(0);
     }
 }

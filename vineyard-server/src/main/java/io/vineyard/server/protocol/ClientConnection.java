@@ -37,6 +37,8 @@ public final class ClientConnection implements Runnable {
     private final Client client;
     private final CountDownLatch ended = new CountDownLatch(1);
     private boolean registered;
+    /** Time spent in socket writes while handling the current request (statistics). */
+    private long writeNanos;
     private boolean exitRequested;
 
     public ClientConnection(VineyardServer server, RequestDispatcher dispatcher, FrameSocket socket, long id,
@@ -83,7 +85,10 @@ public final class ClientConnection implements Runnable {
                 if (body == null) {
                     break;
                 }
-                handle(body);
+                long started = System.nanoTime();
+                writeNanos = 0;
+                String type = handle(body);
+                dispatcher.stats().record(type, System.nanoTime() - started, writeNanos);
             }
         } catch (FrameException | PosixException e) {
             // framing error or dead peer: the connection ends, the daemon goes on
@@ -107,7 +112,8 @@ public final class ClientConnection implements Runnable {
         }
     }
 
-    private void handle(byte[] body) {
+    /** Handles one request; returns its type for the statistics ({@code <invalid>} when it has none). */
+    private String handle(byte[] body) {
         JsonNode root;
         try {
             root = Json.parse(body);
@@ -115,17 +121,17 @@ public final class ClientConnection implements Runnable {
             String why = e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
             send(Json.errorReply(Status.INVALID, "Failed to parse the JSON message: " + why
                     + ", input is '" + excerpt(body) + "'"));
-            return;
+            return "<invalid>";
         }
         JsonNode typeNode = root.isObject() ? root.get("type") : null;
         if (typeNode == null) {
             send(Json.errorReply(Status.INVALID, "Invalid message: no 'type' field"));
-            return;
+            return "<invalid>";
         }
         if (!typeNode.isTextual()) {
             send(Json.errorReply(Status.INVALID, "Invalid message: 'type' must be a string, got "
                     + typeNode.getNodeType().name().toLowerCase() + " " + typeNode));
-            return;
+            return "<invalid>";
         }
         String type = typeNode.textValue();
         try {
@@ -141,6 +147,7 @@ public final class ClientConnection implements Runnable {
             UNEXPECTED_ERRORS.incrementAndGet();
             send(Json.errorReply(Status.UNKNOWN_ERROR, type + " failed: " + e));
         }
+        return type;
     }
 
     /** The first bytes of a body, printable, for error messages. */
@@ -157,12 +164,17 @@ public final class ClientConnection implements Runnable {
 
     /** Writes one reply frame. */
     void send(ObjectNode reply) {
-        socket.writeFrame(Json.write(reply));
+        byte[] body = Json.write(reply);
+        long t0 = System.nanoTime();
+        socket.writeFrame(body);
+        writeNanos += System.nanoTime() - t0;
     }
 
     /** Passes a store fd (IPC only). */
     void sendFd(int fd) {
+        long t0 = System.nanoTime();
         socket.sendFd(fd);
+        writeNanos += System.nanoTime() - t0;
     }
 
     /** True when the peer has closed or reset the connection (checked while a request waits). */

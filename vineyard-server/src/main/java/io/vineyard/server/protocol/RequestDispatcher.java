@@ -43,10 +43,15 @@ public final class RequestDispatcher {
 
     private final VineyardServer server;
     private final RemoteTransfer remote;
+    private final RequestStats stats = new RequestStats();
 
     public RequestDispatcher(VineyardServer server) {
         this.server = server;
         this.remote = new RemoteTransfer(server);
+    }
+
+    RequestStats stats() {
+        return stats;
     }
 
     void dispatch(ClientConnection conn, String type, ObjectNode req) {
@@ -89,6 +94,12 @@ public final class RequestDispatcher {
             case "put_object_request" -> putObject(conn, req);
             case "get_object_request" -> getObject(conn, req);
             case "release_buffers_request" -> releaseBuffers(conn, req);
+            case "server_stats_request" -> {
+                ObjectNode r = reply("server_stats_reply");
+                r.set("requests", stats.toJson());
+                r.put("unexpected_errors", ClientConnection.UNEXPECTED_ERRORS.get());
+                conn.send(r);
+            }
             default -> {
                 if (NOT_IMPLEMENTED.contains(type)) {
                     throw new VineyardException.NotImplemented(type + " is not implemented by this vineyardd yet");
