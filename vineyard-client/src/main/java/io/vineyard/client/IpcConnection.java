@@ -244,21 +244,31 @@ public final class IpcConnection implements AutoCloseable {
         return closed;
     }
 
-    /** Sends {@code exit_request}, closes the socket and unmaps every store mapping. */
+    /**
+     * Sends {@code exit_request}, closes the socket and unmaps every store mapping. A request in flight
+     * on another thread (a wait, say) is woken and fails with a connection error.
+     */
     @Override
     public void close() {
-        lock.lock();
+        boolean idle = lock.tryLock();
+        if (!idle) {
+            closed = true;
+            socket.shutdown();
+            lock.lock();
+        }
         try {
-            if (closed) {
+            if (socket.isClosed()) {
                 return;
             }
             closed = true;
-            try {
-                ObjectNode exit = Json.object();
-                exit.put("type", "exit_request");
-                socket.writeFrame(Json.write(exit));
-            } catch (RuntimeException e) {
-                // the daemon is gone already: nothing to tell it
+            if (idle) {
+                try {
+                    ObjectNode exit = Json.object();
+                    exit.put("type", "exit_request");
+                    socket.writeFrame(Json.write(exit));
+                } catch (RuntimeException e) {
+                    // the daemon is gone already: nothing to tell it
+                }
             }
             socket.close();
             mappings.close();
