@@ -247,4 +247,28 @@ class ProtocolCoverageTest {
             assertTrue(c.request(list).get("content").isNull(), "an invalid regex lists nothing, as vineyard");
         }
     }
+
+    @Test
+    void diskBuffersNeverTruncateAnExistingFile() throws Exception {
+        java.nio.file.Path file = daemon.dir().resolve("precious.txt");
+        byte[] content = "precious content that a client request must not destroy".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        java.nio.file.Files.write(file, content);
+        try (IpcConnection c = daemon.connect()) {
+            ObjectNode create = msg("create_disk_buffer_request");
+            create.put("size", 8);
+            create.put("path", file.toString());
+            ObjectNode reply = c.request(create);
+            assertEquals(8, reply.get("created").get("data_size").asInt());
+            assertArrayEquals(content, java.nio.file.Files.readAllBytes(file), "the file is intact");
+            MemorySegment view = c.blobSegment(reply.get("created"));
+            assertEquals('p', (char) view.get(ValueLayout.JAVA_BYTE, 0), "the blob maps the file");
+
+            java.nio.file.Path link = daemon.dir().resolve("link");
+            java.nio.file.Files.createSymbolicLink(link, file);
+            create.put("path", link.toString());
+            assertEquals(1, c.requestRaw(create).get("code").asInt(), "symlinks are refused");
+            create.put("path", daemon.dir().toString());
+            assertEquals(1, c.requestRaw(create).get("code").asInt(), "directories are refused");
+        }
+    }
 }

@@ -265,20 +265,33 @@ public final class RequestDispatcher {
         }
     }
 
+    /**
+     * Opens (or creates) the file behind a disk blob. Unlike vineyard, an existing file is only ever
+     * extended, never truncated, and must be a regular file reached without following a symlink: a
+     * client request cannot destroy a file's contents.
+     */
     private static int openDiskFile(String path, long size) {
         Path file;
         boolean unlink = path.isEmpty();
+        long existing = -1;
         try {
             file = unlink ? Files.createTempFile("vineyard-disk-", ".blob") : Path.of(path);
-        } catch (IOException e) {
-            throw new VineyardException(Status.IO_ERROR, "create_disk_buffer: cannot create a temporary file: " + e.getMessage());
+            if (!unlink && Files.exists(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                if (!Files.isRegularFile(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    throw new VineyardException.Invalid("create_disk_buffer: " + path + " is not a regular file");
+                }
+                existing = Files.size(file);
+            }
+        } catch (IOException | java.nio.file.InvalidPathException e) {
+            throw new VineyardException(Status.IO_ERROR, "create_disk_buffer: cannot use '" + path + "': " + e.getMessage());
         }
-        int fd = Posix.open(file.toString(), 02 | 0100 | 02000000 /* O_RDWR|O_CREAT|O_CLOEXEC */, 0600);
+        int flags = 02 | 0100 | 02000000 | 0400000; // O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW
+        int fd = Posix.open(file.toString(), flags, 0600);
         if (fd < 0) {
             throw new VineyardException(Status.IO_ERROR, "create_disk_buffer: " + Posix.error("open " + file).getMessage());
         }
-        if (Posix.ftruncate(fd, size) != 0) {
-            String msg = Posix.error("ftruncate " + file).getMessage();
+        if (existing < size && Posix.ftruncate(fd, size) != 0) {
+            String msg = Posix.error("extend " + file + " to " + size + " bytes").getMessage();
             Posix.close(fd);
             throw new VineyardException(Status.IO_ERROR, "create_disk_buffer: " + msg);
         }
