@@ -115,9 +115,50 @@ public final class DaemonBench {
         System.out.println("***w/o send = the same without the time inside the reply's send()/sendmsg() calls (where the kernel");
         System.out.println("   wakes the client): decoding, the store work and encoding");
         System.out.println();
+        allocator();
+        System.out.println();
         System.out.printf(Locale.ROOT, "%-34s %12s %14s%n", "throughput (blob 64 B cycles)", "connections", "cycles/s total");
         for (int n : new int[] {1, 8, 64}) {
             System.out.printf(Locale.ROOT, "%-34s %12d %14.0f%n", "", n, throughput(socket, n, seconds));
+        }
+    }
+
+    /** The pool allocator alone, in this process: cost per allocate+free, and fragmentation after churn. */
+    private static void allocator() {
+        long capacity = 4L << 30;
+        io.vineyard.server.memory.BestFitAllocator a = new io.vineyard.server.memory.BestFitAllocator(capacity);
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(7);
+        long[] live = new long[4096];
+        long[] sizes = new long[live.length];
+        for (int round = 0; round < 2; round++) { // the first round warms the JIT
+            for (int i = 0; i < live.length; i++) {
+                sizes[i] = rnd.nextInt(4) == 0 ? rnd.nextLong(64 << 10, 4 << 20) : rnd.nextLong(1, 4096);
+                live[i] = a.allocate(sizes[i]);
+            }
+            int ops = 2_000_000;
+            long t0 = System.nanoTime();
+            for (int k = 0; k < ops; k++) {
+                int i = rnd.nextInt(live.length);
+                a.free(live[i], sizes[i]);
+                sizes[i] = rnd.nextInt(4) == 0 ? rnd.nextLong(64 << 10, 4 << 20) : rnd.nextLong(1, 4096);
+                live[i] = a.allocate(sizes[i]);
+                if (live[i] < 0) {
+                    throw new IllegalStateException("allocation failed at " + k);
+                }
+            }
+            double ns = (System.nanoTime() - t0) / (double) ops;
+            if (round == 1) {
+                long used = 0;
+                for (long sz : sizes) {
+                    used += io.vineyard.server.memory.BestFitAllocator.roundUp(sz);
+                }
+                System.out.printf(Locale.ROOT, "allocator (in process, 4 GiB pool, 4096 live blobs of 1 B-4 MiB, random churn):%n");
+                System.out.printf(Locale.ROOT, "  free+allocate: %.0f ns per pair; after %d pairs: %d free extents, largest %.1f%% of the %.0f MiB free%n",
+                        ns, ops, a.freeExtents(), 100.0 * a.largestFreeExtent() / a.freeBytes(), (capacity - used) / 1048576.0);
+            }
+            for (int i = 0; i < live.length; i++) {
+                a.free(live[i], sizes[i]);
+            }
         }
     }
 

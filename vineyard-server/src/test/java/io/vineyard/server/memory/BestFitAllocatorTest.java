@@ -115,4 +115,25 @@ class BestFitAllocatorTest {
         assertEquals(capacity, a.freeBytes());
         assertEquals(1, a.freeExtents());
     }
+
+    @Test
+    void cachedSmallExtentsNeverMakeALargeAllocationFail() {
+        long capacity = 1 << 20;
+        BestFitAllocator a = new BestFitAllocator(capacity);
+        List<Long> offs = new ArrayList<>();
+        long off;
+        while ((off = a.allocate(64)) >= 0) {
+            offs.add(off);
+        }
+        assertEquals(capacity / 64, offs.size());
+        for (long o : offs) {
+            a.free(o, 64);
+        }
+        assertEquals(capacity, a.freeBytes());
+        assertEquals(0, a.allocate(capacity), "the whole pool in one piece, once the small stacks are flushed");
+        a.free(0, capacity);
+        long small = a.allocate(64);
+        a.free(small, 64);
+        assertEquals(small, a.allocate(64), "a freed small extent is reused first (LIFO)");
+    }
 }
