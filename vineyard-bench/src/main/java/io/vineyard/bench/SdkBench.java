@@ -210,8 +210,9 @@ public final class SdkBench {
                 }
                 w[2][rep] = ms(System.nanoTime() - t0);
                 Path file;
-                try (Stream<Path> files = Files.list(pq)) {
-                    file = files.filter(p -> p.toString().endsWith(".parquet")).findFirst().orElseThrow();
+                try (Stream<Path> files = Files.walk(pq)) {
+                    file = files.filter(Files::isRegularFile).findFirst()
+                            .orElseThrow(() -> new IOException("arrow-dataset wrote no file under " + pq));
                 }
                 r[2][rep] = ask(toPeer, fromPeer, "parquet " + file.toUri());
                 deleteTree(pq);
