@@ -27,8 +27,8 @@ import java.util.Map;
  * <p>Holds: the daemon keeps one hold per (connection, blob), not a count, so this class counts the
  * {@link VineyardObject}s that use each blob and sends {@code release_buffers} when a count drops to 0.
  * Counts change under the connection's lock, so a get and a release of the same blob never cross.
- * Releases are sent without waiting for their reply (read before the next reply): closing a got
- * value costs no round trip.
+ * A release is queued and written right before the client's next request (or by {@link #flushReleases()}),
+ * its reply read after: closing a got value costs no round trip and no extra wake-up of the daemon.
  */
 abstract class AbstractClient implements Client {
     final IpcConnection conn;
@@ -78,6 +78,11 @@ abstract class AbstractClient implements Client {
     @Override
     public long requestCount() {
         return conn.framesWritten();
+    }
+
+    @Override
+    public void flushReleases() {
+        conn.flushDeferred();
     }
 
     @Override
@@ -371,11 +376,7 @@ abstract class AbstractClient implements Client {
             if (!free.isEmpty() && !conn.isClosed()) {
                 ObjectNode r = req("release_buffers_request");
                 r.set("ids", free);
-                try {
-                    conn.send(r);
-                } catch (VineyardException e) {
-                    // the connection died: the daemon released everything it held
-                }
+                conn.sendDeferred(r);
             }
             return null;
         });

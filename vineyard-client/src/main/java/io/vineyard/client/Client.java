@@ -104,6 +104,12 @@ public interface Client extends AutoCloseable {
     /** Request frames written so far (the round trips of this client). */
     long requestCount();
 
+    /**
+     * Sends the releases of closed values now. They are otherwise sent with the next request (or
+     * dropped by the daemon at disconnect): until then a deleted object's memory stays held by this client.
+     */
+    void flushReleases();
+
     /** True once closed. */
     boolean isClosed();
 

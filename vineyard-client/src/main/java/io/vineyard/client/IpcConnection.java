@@ -37,6 +37,8 @@ public final class IpcConnection implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicLong framesWritten = new java.util.concurrent.atomic.AtomicLong();
     /** Replies owed for requests sent with {@link #send(ObjectNode)}; read before the next reply. */
     private int pendingReplies;
+    /** Frames queued by {@link #sendDeferred}: written just before the next request's frame. */
+    private final List<byte[]> deferred = new ArrayList<>();
     /** Holders that need the mappings to outlive {@link #close()} (native views such as Arrow buffers). */
     private int mappingPins;
     private boolean unmapDeferred;
@@ -136,7 +138,6 @@ public final class IpcConnection implements AutoCloseable {
         lock.lock();
         try {
             ensureOpen();
-            drainPending();
             ObjectNode reply = exchange(Json.write(request));
             receiveFds(reply);
             return reply;
@@ -150,6 +151,7 @@ public final class IpcConnection implements AutoCloseable {
         lock.lock();
         try {
             ensureOpen();
+            writeDeferred();
             drainPending();
             framesWritten.incrementAndGet();
             socket.writeFrame(Json.write(request));
@@ -169,6 +171,7 @@ public final class IpcConnection implements AutoCloseable {
             if (closed) {
                 return;
             }
+            writeDeferred();
             framesWritten.incrementAndGet();
             socket.writeFrame(Json.write(request));
             pendingReplies++;
@@ -177,6 +180,44 @@ public final class IpcConnection implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Queues a request whose reply nobody needs (a release): it is written right before the next request,
+     * so the daemon reads both in one wake-up, or by {@link #flushDeferred()}.
+     */
+    public void sendDeferred(ObjectNode request) {
+        lock.lock();
+        try {
+            if (!closed) {
+                deferred.add(Json.write(request));
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Writes the queued requests now, without waiting for their replies. */
+    public void flushDeferred() {
+        lock.lock();
+        try {
+            if (!closed) {
+                writeDeferred();
+            }
+        } catch (PosixException | FrameException e) {
+            throw new VineyardException.ConnectionError("connection to vineyardd failed: " + e.getMessage(), e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void writeDeferred() {
+        for (byte[] frame : deferred) {
+            framesWritten.incrementAndGet();
+            socket.writeFrame(frame);
+            pendingReplies++;
+        }
+        deferred.clear();
     }
 
     private void drainPending() {
@@ -200,7 +241,6 @@ public final class IpcConnection implements AutoCloseable {
         lock.lock();
         try {
             ensureOpen();
-            drainPending();
             ObjectNode ack = exchange(Json.write(request));
             afterAck.accept(ack);
             for (MemorySegment d : data) {
@@ -225,7 +265,6 @@ public final class IpcConnection implements AutoCloseable {
         lock.lock();
         try {
             ensureOpen();
-            drainPending();
             ObjectNode reply = exchange(Json.write(request));
             for (MemorySegment t : targets.apply(reply)) {
                 if (t.byteSize() > 0) {
@@ -292,8 +331,10 @@ public final class IpcConnection implements AutoCloseable {
 
     private ObjectNode exchange(byte[] body) {
         try {
+            writeDeferred();
             framesWritten.incrementAndGet();
             socket.writeFrame(body);
+            drainPending();
             return readReply(true);
         } catch (PosixException | FrameException e) {
             throw new VineyardException.ConnectionError("connection to vineyardd failed: " + e.getMessage(), e);

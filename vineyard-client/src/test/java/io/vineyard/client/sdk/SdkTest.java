@@ -257,6 +257,15 @@ class SdkTest {
     }
 
     @Test
+    void userTypeFromServiceEntry() {
+        ObjectId id = client.put(new io.vineyard.client.registry.PointType.Point(1.5, -2));
+        assertEquals("my::Point", client.getMeta(id).typename());
+        assertEquals(new io.vineyard.client.registry.PointType.Point(1.5, -2),
+                client.get(id, io.vineyard.client.registry.PointType.Point.class));
+        client.delete(id);
+    }
+
+    @Test
     void blobPutAndGet() {
         BlobWriter w = client.createBlob(100);
         w.segment().fill((byte) 3);
