@@ -34,6 +34,14 @@ public final class IpcConnection implements AutoCloseable {
     private final ObjectNode registerReply;
     private final boolean tcp;
     private volatile boolean closed;
+    private final java.util.concurrent.atomic.AtomicLong framesWritten = new java.util.concurrent.atomic.AtomicLong();
+    /** Replies owed for requests sent with {@link #send(ObjectNode)}; read before the next reply. */
+    private int pendingReplies;
+    /** Frames queued by {@link #sendDeferred}: written just before the next request's frame. */
+    private final List<byte[]> deferred = new ArrayList<>();
+    /** Holders that need the mappings to outlive {@link #close()} (native views such as Arrow buffers). */
+    private int mappingPins;
+    private boolean unmapDeferred;
 
     private IpcConnection(FrameSocket socket, boolean tcp) {
         this.socket = socket;
@@ -143,6 +151,9 @@ public final class IpcConnection implements AutoCloseable {
         lock.lock();
         try {
             ensureOpen();
+            writeDeferred();
+            drainPending();
+            framesWritten.incrementAndGet();
             socket.writeFrame(Json.write(request));
             return readReply(false);
         } finally {
@@ -150,9 +161,180 @@ public final class IpcConnection implements AutoCloseable {
         }
     }
 
+    /**
+     * Sends a request whose reply carries nothing the caller needs (a release) without waiting for it:
+     * the reply is read, and dropped, before the next reply. Saves a round trip.
+     */
+    public void send(ObjectNode request) {
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            writeDeferred();
+            framesWritten.incrementAndGet();
+            socket.writeFrame(Json.write(request));
+            pendingReplies++;
+        } catch (PosixException | FrameException e) {
+            throw new VineyardException.ConnectionError("connection to vineyardd failed: " + e.getMessage(), e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Queues a request whose reply nobody needs (a release): it is written right before the next request,
+     * so the daemon reads both in one wake-up, or by {@link #flushDeferred()}.
+     */
+    public void sendDeferred(ObjectNode request) {
+        lock.lock();
+        try {
+            if (!closed) {
+                deferred.add(Json.write(request));
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Writes the queued requests now, without waiting for their replies. */
+    public void flushDeferred() {
+        lock.lock();
+        try {
+            if (!closed) {
+                writeDeferred();
+            }
+        } catch (PosixException | FrameException e) {
+            throw new VineyardException.ConnectionError("connection to vineyardd failed: " + e.getMessage(), e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void writeDeferred() {
+        for (byte[] frame : deferred) {
+            framesWritten.incrementAndGet();
+            socket.writeFrame(frame);
+            pendingReplies++;
+        }
+        deferred.clear();
+    }
+
+    private void drainPending() {
+        while (pendingReplies > 0) {
+            pendingReplies--;
+            try {
+                readReply(false);
+            } catch (PosixException | FrameException e) {
+                throw new VineyardException.ConnectionError("connection to vineyardd failed: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /**
+     * Sends a request followed by raw bytes ({@code create_remote_buffer(s)} over TCP): reads the first
+     * acknowledgement, hands it to {@code afterAck}, writes {@code data} back to back, then reads the
+     * final acknowledgement, which is returned.
+     */
+    public ObjectNode requestWithUpload(ObjectNode request, java.util.function.Consumer<ObjectNode> afterAck,
+                                        List<MemorySegment> data) {
+        lock.lock();
+        try {
+            ensureOpen();
+            ObjectNode ack = exchange(Json.write(request));
+            afterAck.accept(ack);
+            for (MemorySegment d : data) {
+                if (d.byteSize() > 0) {
+                    socket.writeSegment(d);
+                }
+            }
+            return readReply(true);
+        } catch (PosixException | FrameException e) {
+            throw new VineyardException.ConnectionError("connection to vineyardd failed: " + e.getMessage(), e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Sends a request whose reply is followed by raw bytes ({@code get_remote_buffers} over TCP):
+     * {@code targets} maps the reply to the segments to fill, in order.
+     */
+    public ObjectNode requestWithDownload(ObjectNode request,
+                                          java.util.function.Function<ObjectNode, List<MemorySegment>> targets) {
+        lock.lock();
+        try {
+            ensureOpen();
+            ObjectNode reply = exchange(Json.write(request));
+            for (MemorySegment t : targets.apply(reply)) {
+                if (t.byteSize() > 0) {
+                    socket.readSegment(t);
+                }
+            }
+            return reply;
+        } catch (PosixException | FrameException e) {
+            throw new VineyardException.ConnectionError("connection to vineyardd failed: " + e.getMessage(), e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Runs {@code action} holding this connection's request lock (no other request interleaves). */
+    public <T> T locked(java.util.function.Supplier<T> action) {
+        lock.lock();
+        try {
+            return action.get();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** How many request frames this connection wrote so far (the round-trip counter). */
+    public long framesWritten() {
+        return framesWritten.get();
+    }
+
+    /** True when this connection talks TCP (no shared memory). */
+    public boolean isTcp() {
+        return tcp;
+    }
+
+    /**
+     * Keeps the store mappings alive past {@link #close()} until the matching {@link #unpinMappings()}:
+     * for views the JVM cannot bounds-check after unmapping (Arrow buffers hold raw addresses).
+     */
+    public void pinMappings() {
+        lock.lock();
+        try {
+            if (closed && !unmapDeferred) {
+                throw new VineyardException(Status.CONNECTION_ERROR, "the connection is closed");
+            }
+            mappingPins++;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Drops a pin taken with {@link #pinMappings()}; the last one after close unmaps. */
+    public void unpinMappings() {
+        lock.lock();
+        try {
+            mappingPins--;
+            if (mappingPins == 0 && unmapDeferred) {
+                unmapDeferred = false;
+                mappings.close();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private ObjectNode exchange(byte[] body) {
         try {
+            writeDeferred();
+            framesWritten.incrementAndGet();
             socket.writeFrame(body);
+            drainPending();
             return readReply(true);
         } catch (PosixException | FrameException e) {
             throw new VineyardException.ConnectionError("connection to vineyardd failed: " + e.getMessage(), e);
@@ -224,6 +406,11 @@ public final class IpcConnection implements AutoCloseable {
                 payload.path("data_offset").asLong(), size);
     }
 
+    /** Every store mapping of this connection. */
+    public List<MemorySegment> storeMappings() {
+        return mappings.all();
+    }
+
     /** The whole mapping of a store fd (server-side number), or null when not mapped. */
     public MemorySegment storeMapping(int serverFd) {
         return mappings.whole(serverFd);
@@ -271,7 +458,11 @@ public final class IpcConnection implements AutoCloseable {
                 }
             }
             socket.close();
-            mappings.close();
+            if (mappingPins > 0) {
+                unmapDeferred = true;
+            } else {
+                mappings.close();
+            }
         } finally {
             lock.unlock();
         }

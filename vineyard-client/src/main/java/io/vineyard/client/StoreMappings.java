@@ -42,6 +42,10 @@ final class StoreMappings implements AutoCloseable {
         byServerFd.put(serverFd, new Mapping(localFd, seg));
     }
 
+    synchronized java.util.List<MemorySegment> all() {
+        return byServerFd.values().stream().map(Mapping::segment).filter(java.util.Objects::nonNull).toList();
+    }
+
     synchronized MemorySegment whole(int serverFd) {
         Mapping m = byServerFd.get(serverFd);
         return m == null ? null : m.segment;

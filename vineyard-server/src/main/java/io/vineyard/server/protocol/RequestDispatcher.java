@@ -620,15 +620,18 @@ public final class RequestDispatcher {
     // ---- extensions (vineyard-java SDKs; old clients never send them) ---------------------------------
 
     /**
-     * {@code put_object_request {seal:[blob ids], content:{tree}, persist:bool, name:str}}: seals the
-     * blobs, creates the metadata, persists and names it, in one request. Nothing changes when the
-     * request fails.
+     * {@code put_object_request {seal:[blob ids], content:{tree}, persist:bool, name:str, release:bool}}:
+     * seals the blobs, creates the metadata, persists and names it, in one request. Nothing changes when
+     * the request fails. With {@code release:true} the connection then drops its own holds on the blobs it
+     * sealed (what vineyard's builder does after sealing), so deleting the object frees them even while
+     * the producer stays connected.
      */
     private void putObject(ClientConnection conn, ObjectNode req) {
         long[] toSeal = req.has("seal") ? Fields.idArray(req, "seal") : new long[0];
         JsonNode content = req.get("content");
         String name = Fields.string(req, "name", null);
         boolean persist = Fields.bool(req, "persist", false) || name != null;
+        boolean release = Fields.bool(req, "release", false);
         MetaStore.Created c = server.lockedChange(() -> {
             for (long id : toSeal) {
                 if (!server.blobs().exists(id)) {
@@ -644,6 +647,11 @@ public final class RequestDispatcher {
             }
             if (name != null) {
                 server.meta().putName(created.id(), name);
+            }
+            if (release) {
+                for (long id : toSeal) {
+                    server.blobs().releaseIfHeld(id, conn.client());
+                }
             }
             return created;
         });

@@ -1,0 +1,580 @@
+package io.vineyard.arrow;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vineyard.client.Blob;
+
+import io.vineyard.client.meta.ObjectMeta;
+import io.vineyard.client.registry.BuildContext;
+import io.vineyard.client.registry.ResolveContext;
+import io.vineyard.client.registry.VineyardType;
+import io.vineyard.common.Json;
+import io.vineyard.common.Status;
+import io.vineyard.common.VineyardException;
+import org.apache.arrow.memory.ArrowBuf;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.ForeignAllocation;
+import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.BaseFixedWidthVector;
+import org.apache.arrow.vector.BaseLargeVariableWidthVector;
+import org.apache.arrow.vector.BaseVariableWidthVector;
+import org.apache.arrow.vector.BitVector;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.NullVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.complex.FixedSizeListVector;
+import org.apache.arrow.vector.complex.LargeListVector;
+import org.apache.arrow.vector.complex.ListVector;
+import org.apache.arrow.vector.ipc.ReadChannel;
+import org.apache.arrow.vector.ipc.WriteChannel;
+import org.apache.arrow.vector.ipc.message.ArrowFieldNode;
+import org.apache.arrow.vector.ipc.message.MessageSerializer;
+import org.apache.arrow.vector.types.FloatingPointPrecision;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.FieldType;
+import org.apache.arrow.vector.types.pojo.Schema;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.Channels;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Arrow Java values in vineyard, with vineyard's typenames and keys ({@code arrow.vineyard-mod}, and the
+ * Python client's builders):
+ *
+ * <pre>
+ *   NumericArray&lt;T&gt;, BooleanArray, FixedSizeBinaryArray  length_ null_count_ offset_ buffer_ null_bitmap_ [byte_width_]
+ *   StringArray, LargeStringArray, BaseBinaryArray&lt;...&gt;    ... buffer_offsets_ buffer_data_ null_bitmap_
+ *   ListArray, LargeListArray                              ... buffer_offsets_ values_   FixedSizeListArray: list_size_ values_
+ *   NullArray                                              length_
+ *   SchemaProxy   schema_binary_ ({"bytes":[Arrow IPC schema message],"subtype":null} as JSON text), schema_textual_
+ *   RecordBatch   row_num_ column_num_ __columns_-size __columns_-&lt;i&gt; schema_
+ *   Table         num_rows_ num_columns_ batch_num_ partitions_-size partitions_-&lt;i&gt; schema_
+ * </pre>
+ *
+ * Reading is zero-copy: every blob becomes an {@link ArrowBuf} through
+ * {@link BufferAllocator#wrapForeignAllocation}, whose release drops a reference to the got object (and
+ * pins the client's mapping), so Arrow's allocator accounting and leak checks cover vineyard's blobs.
+ * Validity bitmaps are always written, so readers never need to make one. Arrays with a non-zero
+ * {@code offset_} (slices written by other clients) are not read yet.
+ */
+public final class ArrowTypes {
+    private ArrowTypes() {
+    }
+
+    private static volatile BufferAllocator defaultAllocator;
+
+    /** The allocator used when a get passes none: a process-wide RootAllocator, never closed. */
+    public static BufferAllocator defaultAllocator() {
+        BufferAllocator a = defaultAllocator;
+        if (a == null) {
+            synchronized (ArrowTypes.class) {
+                a = defaultAllocator;
+                if (a == null) {
+                    a = new RootAllocator();
+                    defaultAllocator = a;
+                }
+            }
+        }
+        return a;
+    }
+
+    private static BufferAllocator allocator(ResolveContext ctx) {
+        BufferAllocator a = ctx.option(BufferAllocator.class);
+        return a != null ? a : defaultAllocator();
+    }
+
+    // ---- writing ---------------------------------------------------------------------------------
+
+    private static ObjectMeta blob(BuildContext ctx, ArrowBuf buf, long bytes) {
+        if (bytes == 0) {
+            return ctx.blobOf(MemorySegment.NULL.reinterpret(0));
+        }
+        return ctx.blobOf(MemorySegment.ofAddress(buf.memoryAddress()).reinterpret(bytes));
+    }
+
+    private static long bitmapBytes(long n) {
+        return (n + 7) / 8;
+    }
+
+    /** The vineyard typename of an Arrow type. */
+    static String typenameOf(ArrowType t) {
+        return switch (t) {
+            case ArrowType.Int i -> "vineyard::NumericArray<" + (i.getIsSigned() ? "" : "u") + "int" + i.getBitWidth() + "_t>";
+            case ArrowType.FloatingPoint f -> switch (f.getPrecision()) {
+                case SINGLE -> "vineyard::NumericArray<float>";
+                case DOUBLE -> "vineyard::NumericArray<double>";
+                case HALF -> throw unsupported(t);
+            };
+            case ArrowType.Bool b -> "vineyard::BooleanArray";
+            case ArrowType.Utf8 u -> "vineyard::StringArray";
+            case ArrowType.LargeUtf8 u -> "vineyard::LargeStringArray";
+            case ArrowType.Binary b -> "vineyard::BaseBinaryArray<arrow::BinaryArray>";
+            case ArrowType.LargeBinary b -> "vineyard::BaseBinaryArray<arrow::LargeBinaryArray>";
+            case ArrowType.FixedSizeBinary b -> "vineyard::FixedSizeBinaryArray";
+            case ArrowType.List l -> "vineyard::ListArray";
+            case ArrowType.LargeList l -> "vineyard::LargeListArray";
+            case ArrowType.FixedSizeList l -> "vineyard::FixedSizeListArray";
+            case ArrowType.Null n -> "vineyard::NullArray";
+            default -> throw unsupported(t);
+        };
+    }
+
+    private static VineyardException unsupported(ArrowType t) {
+        return new VineyardException(Status.TYPE_ERROR, "arrow type " + t + " is not supported (numeric, bool, "
+                + "(large) string/binary, fixed-size binary, (large/fixed-size) list, null)");
+    }
+
+    /** Describes one vector, copying its buffers into new blobs. */
+    static ObjectMeta buildArray(BuildContext ctx, FieldVector v) {
+        ArrowType type = v.getField().getType();
+        ObjectMeta m = new ObjectMeta(typenameOf(type));
+        int n = v.getValueCount();
+        m.put("length_", (long) n);
+        if (v instanceof NullVector) {
+            m.setNbytes(0);
+            return m;
+        }
+        m.put("null_count_", (long) v.getNullCount());
+        m.put("offset_", 0L);
+        long nbytes = 0;
+        ObjectMeta validity = blob(ctx, v.getValidityBuffer(), bitmapBytes(n));
+        nbytes += bitmapBytes(n);
+        switch (v) {
+            case BitVector b -> {
+                m.addMember("buffer_", blob(ctx, b.getDataBuffer(), bitmapBytes(n)));
+                nbytes += bitmapBytes(n);
+            }
+            case BaseFixedWidthVector f -> {
+                long bytes = (long) n * f.getTypeWidth();
+                m.addMember("buffer_", blob(ctx, f.getDataBuffer(), bytes));
+                nbytes += bytes;
+                if (type instanceof ArrowType.FixedSizeBinary fb) {
+                    m.put("byte_width_", (long) fb.getByteWidth());
+                }
+            }
+            case BaseVariableWidthVector w -> {
+                long offsets = 4L * (n + 1);
+                long data = n == 0 ? 0 : w.getOffsetBuffer().getInt(4L * n);
+                m.addMember("buffer_offsets_", blob(ctx, w.getOffsetBuffer(), n == 0 ? 0 : offsets));
+                m.addMember("buffer_data_", blob(ctx, w.getDataBuffer(), data));
+                nbytes += offsets + data;
+            }
+            case BaseLargeVariableWidthVector w -> {
+                long offsets = 8L * (n + 1);
+                long data = n == 0 ? 0 : w.getOffsetBuffer().getLong(8L * n);
+                m.addMember("buffer_offsets_", blob(ctx, w.getOffsetBuffer(), n == 0 ? 0 : offsets));
+                m.addMember("buffer_data_", blob(ctx, w.getDataBuffer(), data));
+                nbytes += offsets + data;
+            }
+            case ListVector l -> {
+                long offsets = 4L * (n + 1);
+                m.addMember("buffer_offsets_", blob(ctx, l.getOffsetBuffer(), n == 0 ? 0 : offsets));
+                ObjectMeta values = buildArray(ctx, l.getDataVector());
+                m.addMember("values_", values);
+                nbytes += offsets + values.nbytes();
+            }
+            case LargeListVector l -> {
+                long offsets = 8L * (n + 1);
+                m.addMember("buffer_offsets_", blob(ctx, l.getOffsetBuffer(), n == 0 ? 0 : offsets));
+                ObjectMeta values = buildArray(ctx, l.getDataVector());
+                m.addMember("values_", values);
+                nbytes += offsets + values.nbytes();
+            }
+            case FixedSizeListVector l -> {
+                m.put("list_size_", (long) l.getListSize());
+                ObjectMeta values = buildArray(ctx, l.getDataVector());
+                m.addMember("values_", values);
+                nbytes += values.nbytes();
+            }
+            default -> throw unsupported(type);
+        }
+        m.addMember("null_bitmap_", validity);
+        m.setNbytes(nbytes);
+        return m;
+    }
+
+    static ObjectMeta buildSchema(Schema schema) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            MessageSerializer.serialize(new WriteChannel(Channels.newChannel(out)), schema);
+        } catch (IOException e) {
+            throw new VineyardException(Status.ARROW_ERROR, "cannot serialise arrow schema", e);
+        }
+        ObjectNode binary = Json.object();
+        ArrayNode bytes = binary.putArray("bytes");
+        for (byte b : out.toByteArray()) {
+            bytes.add(b & 0xFF);
+        }
+        binary.putNull("subtype");
+        ObjectNode textual = Json.object();
+        ArrayNode fields = textual.putArray("fields");
+        for (Field f : schema.getFields()) {
+            fields.addObject().put("name", f.getName()).put("type", f.getType().toString()).put("nullable", f.isNullable());
+        }
+        ObjectNode md = textual.putObject("metadata");
+        schema.getCustomMetadata().forEach(md::put);
+        ObjectMeta m = new ObjectMeta("vineyard::SchemaProxy");
+        m.putJson("schema_binary_", binary);
+        m.putJson("schema_textual_", textual);
+        m.setNbytes(0);
+        return m;
+    }
+
+    static ObjectMeta buildBatch(BuildContext ctx, VectorSchemaRoot root) {
+        ObjectMeta m = new ObjectMeta("vineyard::RecordBatch");
+        List<FieldVector> vectors = root.getFieldVectors();
+        m.put("row_num_", (long) root.getRowCount());
+        m.put("column_num_", (long) vectors.size());
+        m.put("__columns_-size", (long) vectors.size());
+        m.addMember("schema_", buildSchema(root.getSchema()));
+        long nbytes = 0;
+        for (int i = 0; i < vectors.size(); i++) {
+            ObjectMeta col = buildArray(ctx, vectors.get(i));
+            nbytes += col.nbytes();
+            m.addMember("__columns_-" + i, col);
+        }
+        m.setNbytes(nbytes);
+        return m;
+    }
+
+    // ---- reading ---------------------------------------------------------------------------------
+
+    static Schema readSchema(ObjectMeta m) {
+        JsonNode binary = m.getJson("schema_binary_");
+        if (binary == null) {
+            throw new VineyardException(Status.META_TREE_INVALID, "get " + m.what() + ": no schema_binary_");
+        }
+        JsonNode list = binary.isObject() ? binary.get("bytes") : binary;
+        byte[] bytes = new byte[list.size()];
+        for (int i = 0; i < bytes.length; i++) {
+            bytes[i] = (byte) list.get(i).asInt();
+        }
+        try {
+            return MessageSerializer.deserializeSchema(new ReadChannel(Channels.newChannel(new ByteArrayInputStream(bytes))));
+        } catch (IOException | RuntimeException e) {
+            throw new VineyardException(Status.ARROW_ERROR, "get " + m.what() + ": unreadable arrow schema", e);
+        }
+    }
+
+    /** The Arrow field of a standalone array, from its typename. */
+    static Field fieldOf(String name, ObjectMeta m) {
+        String t = m.typename();
+        ArrowType type;
+        List<Field> children = List.of();
+        if (t.startsWith("vineyard::NumericArray")) {
+            String arg = t.substring(t.indexOf('<') + 1, t.lastIndexOf('>')).trim();
+            type = switch (arg) {
+                case "float" -> new ArrowType.FloatingPoint(FloatingPointPrecision.SINGLE);
+                case "double" -> new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE);
+                default -> intType(arg, m);
+            };
+        } else if (t.startsWith("vineyard::BooleanArray")) {
+            type = ArrowType.Bool.INSTANCE;
+        } else if (t.startsWith("vineyard::LargeStringArray") || t.contains("arrow::LargeStringArray")) {
+            type = ArrowType.LargeUtf8.INSTANCE;
+        } else if (t.startsWith("vineyard::StringArray") || t.contains("arrow::StringArray")) {
+            type = ArrowType.Utf8.INSTANCE;
+        } else if (t.contains("LargeBinaryArray")) {
+            type = ArrowType.LargeBinary.INSTANCE;
+        } else if (t.startsWith("vineyard::FixedSizeBinaryArray")) {
+            type = new ArrowType.FixedSizeBinary(Math.toIntExact(m.getLong("byte_width_")));
+        } else if (t.contains("BinaryArray")) {
+            type = ArrowType.Binary.INSTANCE;
+        } else if (t.startsWith("vineyard::LargeListArray")) {
+            type = ArrowType.LargeList.INSTANCE;
+            children = List.of(fieldOf("item", m.member("values_")));
+        } else if (t.startsWith("vineyard::FixedSizeListArray")) {
+            type = new ArrowType.FixedSizeList(Math.toIntExact(m.getLong("list_size_")));
+            children = List.of(fieldOf("item", m.member("values_")));
+        } else if (t.startsWith("vineyard::ListArray")) {
+            type = ArrowType.List.INSTANCE;
+            children = List.of(fieldOf("item", m.member("values_")));
+        } else if (t.startsWith("vineyard::NullArray")) {
+            type = ArrowType.Null.INSTANCE;
+        } else {
+            throw new VineyardException(Status.TYPE_ERROR, "get " + m.what() + ": not an arrow array");
+        }
+        return new Field(name, FieldType.nullable(type), children);
+    }
+
+    private static ArrowType intType(String arg, ObjectMeta m) {
+        io.vineyard.client.types.DType d = io.vineyard.client.types.DType.parse(arg);
+        return switch (arg) {
+            case "int8_t", "int8" -> new ArrowType.Int(8, true);
+            case "uint8_t", "uint8" -> new ArrowType.Int(8, false);
+            case "int16_t", "int16" -> new ArrowType.Int(16, true);
+            case "uint16_t", "uint16" -> new ArrowType.Int(16, false);
+            default -> {
+                if (d == null) {
+                    throw new VineyardException(Status.TYPE_ERROR, "get " + m.what() + ": unknown element type " + arg);
+                }
+                yield switch (d) {
+                    case INT32 -> new ArrowType.Int(32, true);
+                    case UINT32 -> new ArrowType.Int(32, false);
+                    case INT64 -> new ArrowType.Int(64, true);
+                    case UINT64 -> new ArrowType.Int(64, false);
+                    default -> throw new IllegalStateException();
+                };
+            }
+        };
+    }
+
+    /** Wraps blobs as ArrowBufs that hold a reference to the got object. */
+    private record Wrapper(ResolveContext ctx, BufferAllocator allocator) {
+        ArrowBuf wrap(ObjectMeta entry) {
+            Blob b = ctx.blob(entry);
+            if (b.size() == 0) {
+                return allocator.getEmpty();
+            }
+            AutoCloseable ref = ctx.object().retainNative();
+            try {
+                return allocator.wrapForeignAllocation(new ForeignAllocation(b.size(), b.segment().address()) {
+                    @Override
+                    protected void release0() {
+                        try {
+                            ref.close();
+                        } catch (Exception e) {
+                            throw new IllegalStateException(e);
+                        }
+                    }
+                });
+            } catch (RuntimeException e) {
+                try {
+                    ref.close();
+                } catch (Exception suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+                throw e;
+            }
+        }
+    }
+
+    /** Loads {@code v} from the array {@code m} without copying. */
+    static void load(Wrapper w, FieldVector v, ObjectMeta m) {
+        long length = m.getLong("length_", 0);
+        if (v instanceof NullVector nv) {
+            nv.setValueCount((int) length);
+            return;
+        }
+        if (m.getLong("offset_", 0) != 0) {
+            throw new VineyardException.NotImplemented("get " + m.what() + ": arrays with a non-zero offset_ are not supported yet");
+        }
+        long nullCount = m.getLong("null_count_", 0);
+        List<ArrowBuf> bufs = new ArrayList<>(3);
+        try {
+            bufs.add(m.hasMember("null_bitmap_") ? w.wrap(m.member("null_bitmap_")) : w.allocator().getEmpty());
+            switch (v) {
+                case BaseVariableWidthVector x -> {
+                    bufs.add(w.wrap(m.member("buffer_offsets_")));
+                    bufs.add(w.wrap(m.member("buffer_data_")));
+                }
+                case BaseLargeVariableWidthVector x -> {
+                    bufs.add(w.wrap(m.member("buffer_offsets_")));
+                    bufs.add(w.wrap(m.member("buffer_data_")));
+                }
+                case ListVector x -> bufs.add(w.wrap(m.member("buffer_offsets_")));
+                case LargeListVector x -> bufs.add(w.wrap(m.member("buffer_offsets_")));
+                case FixedSizeListVector x -> {
+                }
+                default -> bufs.add(w.wrap(m.member("buffer_")));
+            }
+            v.loadFieldBuffers(new ArrowFieldNode(length, nullCount), bufs);
+        } finally {
+            bufs.forEach(ArrowBuf::close);
+        }
+        switch (v) {
+            case ListVector l -> load(w, l.getDataVector(), m.member("values_"));
+            case LargeListVector l -> load(w, l.getDataVector(), m.member("values_"));
+            case FixedSizeListVector l -> load(w, l.getDataVector(), m.member("values_"));
+            default -> {
+            }
+        }
+    }
+
+    static FieldVector readArray(ResolveContext ctx, Field field, ObjectMeta m) {
+        BufferAllocator allocator = allocator(ctx);
+        FieldVector v = field.createVector(allocator);
+        try {
+            load(new Wrapper(ctx, allocator), v, m);
+            return v;
+        } catch (RuntimeException e) {
+            v.close();
+            throw e;
+        }
+    }
+
+    static VectorSchemaRoot readBatch(ResolveContext ctx, ObjectMeta m, Schema schema) {
+        if (schema == null) {
+            schema = readSchema(m.member("schema_"));
+        }
+        long columns = m.getLong("__columns_-size", m.getLong("column_num_", 0));
+        List<FieldVector> vectors = new ArrayList<>();
+        try {
+            for (int i = 0; i < columns; i++) {
+                vectors.add(readArray(ctx, schema.getFields().get(i), m.member("__columns_-" + i)));
+            }
+        } catch (RuntimeException e) {
+            vectors.forEach(FieldVector::close);
+            throw e;
+        }
+        return new VectorSchemaRoot(schema.getFields(), vectors, Math.toIntExact(m.getLong("row_num_", 0)));
+    }
+
+    static ArrowTable readTable(ResolveContext ctx, ObjectMeta m) {
+        Schema schema = readSchema(m.member("schema_"));
+        String prefix = m.has("partitions_-size") ? "partitions_" : "__batches_";
+        long n = m.getLong(prefix + "-size", m.getLong("batch_num_", 0));
+        List<VectorSchemaRoot> batches = new ArrayList<>();
+        try {
+            for (int i = 0; i < n; i++) {
+                batches.add(readBatch(ctx, m.member(prefix + "-" + i), schema));
+            }
+        } catch (RuntimeException e) {
+            batches.forEach(VectorSchemaRoot::close);
+            throw e;
+        }
+        return new ArrowTable(schema, batches);
+    }
+
+    // ---- service entries -------------------------------------------------------------------------
+
+    /** {@link VectorSchemaRoot} as {@code vineyard::RecordBatch} (and single-batch tables read as one root). */
+    public static final class RecordBatchType implements VineyardType<VectorSchemaRoot> {
+        /** Service constructor. */
+        public RecordBatchType() {
+        }
+
+        @Override
+        public Class<VectorSchemaRoot> javaType() {
+            return VectorSchemaRoot.class;
+        }
+
+        @Override
+        public List<String> typenamePrefixes() {
+            return List.of("vineyard::RecordBatch", "vineyard::Table");
+        }
+
+        @Override
+        public ObjectMeta build(BuildContext ctx, VectorSchemaRoot root) {
+            return buildBatch(ctx, root);
+        }
+
+        @Override
+        public VectorSchemaRoot resolve(ResolveContext ctx, ObjectMeta m) {
+            if (m.typename().startsWith("vineyard::Table")) {
+                ArrowTable t = readTable(ctx, m);
+                if (t.batches().size() != 1) {
+                    t.close();
+                    throw new VineyardException(Status.TYPE_ERROR, "get " + m.what() + ": a table of "
+                            + t.batches().size() + " batches reads as ArrowTable, not as one VectorSchemaRoot");
+                }
+                return t.batches().getFirst();
+            }
+            return readBatch(ctx, m, null);
+        }
+    }
+
+    /** {@link ArrowTable} as {@code vineyard::Table}. */
+    public static final class TableType implements VineyardType<ArrowTable> {
+        /** Service constructor. */
+        public TableType() {
+        }
+
+        @Override
+        public Class<ArrowTable> javaType() {
+            return ArrowTable.class;
+        }
+
+        @Override
+        public List<String> typenamePrefixes() {
+            return List.of("vineyard::Table");
+        }
+
+        @Override
+        public ObjectMeta build(BuildContext ctx, ArrowTable table) {
+            ObjectMeta m = new ObjectMeta("vineyard::Table");
+            m.put("num_rows_", table.rowCount());
+            m.put("num_columns_", (long) table.schema().getFields().size());
+            m.put("batch_num_", (long) table.batches().size());
+            m.put("partitions_-size", (long) table.batches().size());
+            m.addMember("schema_", buildSchema(table.schema()));
+            long nbytes = 0;
+            for (int i = 0; i < table.batches().size(); i++) {
+                ObjectMeta b = buildBatch(ctx, table.batches().get(i));
+                nbytes += b.nbytes();
+                m.addMember("partitions_-" + i, b);
+            }
+            m.setNbytes(nbytes);
+            return m;
+        }
+
+        @Override
+        public ArrowTable resolve(ResolveContext ctx, ObjectMeta m) {
+            return readTable(ctx, m);
+        }
+    }
+
+    /** Arrow vectors as vineyard's arrays. */
+    public static final class ArrayType implements VineyardType<FieldVector> {
+        /** Service constructor. */
+        public ArrayType() {
+        }
+
+        @Override
+        public Class<FieldVector> javaType() {
+            return FieldVector.class;
+        }
+
+        @Override
+        public List<String> typenamePrefixes() {
+            return List.of("vineyard::NumericArray", "vineyard::BooleanArray", "vineyard::StringArray",
+                    "vineyard::LargeStringArray", "vineyard::BaseBinaryArray", "vineyard::FixedSizeBinaryArray",
+                    "vineyard::ListArray", "vineyard::LargeListArray", "vineyard::FixedSizeListArray", "vineyard::NullArray");
+        }
+
+        @Override
+        public ObjectMeta build(BuildContext ctx, FieldVector v) {
+            return buildArray(ctx, v);
+        }
+
+        @Override
+        public FieldVector resolve(ResolveContext ctx, ObjectMeta m) {
+            return readArray(ctx, fieldOf("", m), m);
+        }
+    }
+
+    /** Arrow {@link Schema} as {@code vineyard::SchemaProxy}. */
+    public static final class SchemaType implements VineyardType<Schema> {
+        /** Service constructor. */
+        public SchemaType() {
+        }
+
+        @Override
+        public Class<Schema> javaType() {
+            return Schema.class;
+        }
+
+        @Override
+        public List<String> typenamePrefixes() {
+            return List.of("vineyard::SchemaProxy");
+        }
+
+        @Override
+        public ObjectMeta build(BuildContext ctx, Schema schema) {
+            return buildSchema(schema);
+        }
+
+        @Override
+        public Schema resolve(ResolveContext ctx, ObjectMeta m) {
+            return readSchema(m);
+        }
+    }
+
+}

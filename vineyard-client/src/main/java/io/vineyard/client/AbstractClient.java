@@ -1,0 +1,549 @@
+package io.vineyard.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vineyard.client.meta.ObjectMeta;
+import io.vineyard.client.registry.BuildContext;
+import io.vineyard.client.registry.Registry;
+import io.vineyard.client.registry.ResolveContext;
+import io.vineyard.client.registry.VineyardType;
+import io.vineyard.common.Json;
+import io.vineyard.common.ObjectIds;
+import io.vineyard.common.Status;
+import io.vineyard.common.VineyardException;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What the IPC and RPC clients share: metadata requests, put and get through the registry, and this
+ * client's holds on the daemon's blobs.
+ *
+ * <p>Holds: the daemon keeps one hold per (connection, blob), not a count, so this class counts the
+ * {@link VineyardObject}s that use each blob and sends {@code release_buffers} when a count drops to 0.
+ * Counts change under the connection's lock, so a get and a release of the same blob never cross.
+ * A release is queued and written right before the client's next request (or by {@link #flushReleases()}),
+ * its reply read after: closing a got value costs no round trip and no extra wake-up of the daemon.
+ */
+abstract class AbstractClient implements Client {
+    final IpcConnection conn;
+    private final Registry registry;
+    private final long instanceId;
+    private final Map<Long, Integer> holds = new HashMap<>();
+
+    AbstractClient(IpcConnection conn, Registry registry) {
+        this.conn = conn;
+        this.registry = registry == null ? Registry.global() : registry;
+        this.instanceId = conn.registerReply().path("instance_id").asLong();
+    }
+
+    // ---- requests --------------------------------------------------------------------------------
+
+    /** Sends a request; a daemon error becomes the typed exception, its message prefixed with {@code what}. */
+    ObjectNode call(String what, ObjectNode request) {
+        try {
+            return conn.request(request);
+        } catch (VineyardException e) {
+            throw wrap(what, e);
+        }
+    }
+
+    static VineyardException wrap(String what, VineyardException e) {
+        VineyardException w = VineyardException.of(e.status(), what + ": " + e.getMessage());
+        w.initCause(e);
+        return w;
+    }
+
+    static ObjectNode req(String type) {
+        ObjectNode r = Json.object();
+        r.put("type", type);
+        return r;
+    }
+
+    @Override
+    public long instanceId() {
+        return instanceId;
+    }
+
+    @Override
+    public Registry registry() {
+        return registry;
+    }
+
+    @Override
+    public long requestCount() {
+        return conn.framesWritten();
+    }
+
+    @Override
+    public void flushReleases() {
+        conn.flushDeferred();
+    }
+
+    @Override
+    public boolean isClosed() {
+        return conn.isClosed();
+    }
+
+    @Override
+    public void close() {
+        closeWriters();
+        conn.close();
+    }
+
+    /** Invalidates the writable views of unsealed writers before the mapping goes. */
+    void closeWriters() {
+    }
+
+    void pinMappings() {
+        conn.pinMappings();
+    }
+
+    void unpinMappings() {
+        conn.unpinMappings();
+    }
+
+    // ---- put -------------------------------------------------------------------------------------
+
+    @Override
+    public ObjectId put(Object value, Object... options) {
+        return putValue(value, false, null, options);
+    }
+
+    @Override
+    public ObjectId putNamed(Object value, String name, Object... options) {
+        if (name == null || name.isEmpty()) {
+            throw new VineyardException.Invalid("put: the name must be a non-empty string");
+        }
+        return putValue(value, true, name, options);
+    }
+
+    private ObjectId putValue(Object value, boolean persist, String name, Object[] options) {
+        if (value == null) {
+            throw new VineyardException.Invalid("put: cannot store null");
+        }
+        if (value instanceof ObjectMeta m) {
+            return putMeta(m, persist, name).id();
+        }
+        Builds ctx = new Builds(options);
+        ObjectMeta meta;
+        try {
+            meta = ctx.build(value);
+            if (meta.isBlob() || meta.isPlaceholder()) {
+                // a bare blob (or an existing object): seal it, no metadata to create
+                return finishBare(meta, persist, name);
+            }
+            return putMeta(meta, persist, name).id();
+        } catch (RuntimeException e) {
+            ctx.abort();
+            throw e;
+        }
+    }
+
+    private ObjectId finishBare(ObjectMeta meta, boolean persist, String name) {
+        if (meta.pendingBlob() instanceof BlobWriter w) {
+            w.seal().close();
+            return w.id();
+        }
+        ObjectId id = meta.id();
+        if (persist) {
+            persist(id);
+        }
+        if (name != null) {
+            putName(id, name);
+        }
+        return id;
+    }
+
+    @Override
+    public ObjectMeta putMeta(ObjectMeta meta, boolean persist, String name) {
+        if (meta.typename() == null) {
+            throw new VineyardException.Invalid("put: metadata needs a 'typename'");
+        }
+        List<BlobWriter> pending = new ArrayList<>();
+        for (ObjectMeta node : meta.walk()) {
+            if (node.pendingBlob() instanceof BlobWriter w && !w.isSealed()) {
+                if (w.client() != this) {
+                    throw new VineyardException.Invalid("put " + meta.what() + ": blob " + w.id()
+                            + " was created by another client");
+                }
+                pending.add(w);
+            } else if (!node.isBlob() && !node.isPlaceholder() && node.id() == null) {
+                if (node.value("instance_id") == null) {
+                    node.put("instance_id", instanceId);
+                }
+                if (node.value("transient") == null) {
+                    node.put("transient", true);
+                }
+                if (node.value("nbytes") == null) {
+                    node.put("nbytes", 0L);
+                }
+            }
+        }
+        List<ObjectId> toSeal = uploadPending(pending);
+        ObjectNode r = req("put_object_request");
+        ArrayNode seal = r.putArray("seal");
+        toSeal.forEach(id -> seal.add(Json.u64(id.value())));
+        r.set("content", meta.toJson());
+        r.put("persist", persist || name != null);
+        if (name != null) {
+            r.put("name", name);
+        }
+        r.put("release", true);
+        ObjectNode reply = call("put " + meta.typename() + (name == null ? "" : " as '" + name + "'"), r);
+        for (BlobWriter w : pending) {
+            w.markSealed();
+        }
+        meta.setId(new ObjectId(Json.readU64(reply.get("id"), "id")));
+        if (reply.has("signature")) {
+            meta.putNode("signature", reply.get("signature"));
+        }
+        meta.put("instance_id", reply.path("instance_id").asLong(instanceId));
+        if (persist || name != null) {
+            meta.put("transient", false);
+        }
+        return meta;
+    }
+
+    /**
+     * Gets the pending writers' bytes to the daemon before the put: over IPC they are there already
+     * (returns their ids, sealed by the put); over RPC they are uploaded (sealed already).
+     */
+    abstract List<ObjectId> uploadPending(List<BlobWriter> pending);
+
+    /** Seals one writer now. */
+    abstract Blob sealWriter(BlobWriter writer);
+
+    /** Drops an unsealed writer's blob (a failed build). */
+    void abortWriter(BlobWriter w) {
+        if (w.isSealed() || w.id() == null) {
+            return;
+        }
+        ObjectNode r = req("drop_buffer_request");
+        r.set("id", Json.u64(w.id().value()));
+        w.markSealed();
+        try {
+            conn.send(r);
+        } catch (VineyardException e) {
+            // the connection is gone: the daemon drops unsealed blobs at disconnect
+        }
+    }
+
+    private final class Builds implements BuildContext {
+        private final Object[] options;
+        private final List<BlobWriter> created = new ArrayList<>();
+
+        Builds(Object[] options) {
+            this.options = options;
+        }
+
+        @Override
+        public long instanceId() {
+            return instanceId;
+        }
+
+        @Override
+        public BlobWriter createBlob(long sizeBytes) {
+            BlobWriter w = AbstractClient.this.createBlob(sizeBytes);
+            created.add(w);
+            return w;
+        }
+
+        @Override
+        public ObjectMeta blobOf(MemorySegment data) {
+            if (data.byteSize() == 0) {
+                return ObjectMeta.blobEntry(ObjectId.EMPTY_BLOB, 0, instanceId);
+            }
+            BlobWriter w = createBlob(data.byteSize());
+            MemorySegment.copy(data, 0, w.segment(), 0, data.byteSize());
+            return w.asMember();
+        }
+
+        @Override
+        public ObjectMeta blobOf(Blob blob) {
+            return ObjectMeta.blobEntry(blob.id(), blob.size(), instanceId);
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public ObjectMeta build(Object value) {
+            if (value instanceof ObjectMeta m) {
+                return m;
+            }
+            if (value instanceof ObjectId id) {
+                ObjectMeta ref = new ObjectMeta(null);
+                ref.addMember("x", id);
+                return ref.member("x");
+            }
+            if (value instanceof BlobWriter w) {
+                return w.asMember();
+            }
+            VineyardType<Object> type = registry.builderFor(value.getClass());
+            return type.build(this, value);
+        }
+
+        @Override
+        public <O> O option(Class<O> type) {
+            for (Object o : options) {
+                if (type.isInstance(o)) {
+                    return type.cast(o);
+                }
+            }
+            return null;
+        }
+
+        void abort() {
+            for (BlobWriter w : created) {
+                abortWriter(w);
+            }
+        }
+    }
+
+    // ---- get -------------------------------------------------------------------------------------
+
+    @Override
+    public <T> T get(ObjectId id, Class<T> type, Object... options) {
+        return resolve(getObject(id), type, options);
+    }
+
+    @Override
+    public <T> T get(String name, Class<T> type, Object... options) {
+        return resolve(getObject(name), type, options);
+    }
+
+    private <T> T resolve(VineyardObject object, Class<T> type, Object[] options) {
+        try (object) {
+            return new Resolves(object, options).resolve(object.meta(), type);
+        }
+    }
+
+    @Override
+    public VineyardObject getObject(ObjectId id) {
+        ObjectNode r = req("get_object_request");
+        r.set("id", Json.u64(id.value()));
+        return fetch("get " + id, r);
+    }
+
+    @Override
+    public VineyardObject getObject(String name) {
+        ObjectNode r = req("get_object_request");
+        r.put("name", name);
+        return fetch("get '" + name + "'", r);
+    }
+
+    @Override
+    public VineyardObject waitObject(String name) {
+        ObjectNode r = req("get_object_request");
+        r.put("name", name);
+        r.put("wait", true);
+        return fetch("wait for '" + name + "'", r);
+    }
+
+    /** Sends a {@code get_object_request} and builds the object with views of its blobs. */
+    abstract VineyardObject fetch(String what, ObjectNode request);
+
+    /** Adds one hold count per blob; call under the connection's lock, right after the daemon held them. */
+    void addHolds(long[] ids) {
+        for (long id : ids) {
+            holds.merge(id, 1, Integer::sum);
+        }
+    }
+
+    /** Drops one hold count per blob and releases, in one frame sent without waiting, the ones at 0. */
+    void releaseHolds(long[] ids) {
+        if (ids.length == 0) {
+            return;
+        }
+        conn.locked(() -> {
+            ArrayNode free = Json.NODES.arrayNode();
+            for (long id : ids) {
+                Integer n = holds.get(id);
+                if (n == null) {
+                    continue;
+                }
+                if (n <= 1) {
+                    holds.remove(id);
+                    free.add(Json.u64(id));
+                } else {
+                    holds.put(id, n - 1);
+                }
+            }
+            if (!free.isEmpty() && !conn.isClosed()) {
+                ObjectNode r = req("release_buffers_request");
+                r.set("ids", free);
+                conn.sendDeferred(r);
+            }
+            return null;
+        });
+    }
+
+    /** Blobs this client holds (for tests). */
+    int heldBlobCount() {
+        return conn.locked(holds::size);
+    }
+
+    static long[] payloadIds(JsonNode payloads) {
+        long[] ids = new long[payloads == null ? 0 : payloads.size()];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = Json.readU64(payloads.get(i).get("object_id"), "object_id");
+        }
+        return ids;
+    }
+
+    static Map<ObjectId, Blob> emptyBlobMap() {
+        Map<ObjectId, Blob> m = new LinkedHashMap<>();
+        m.put(ObjectId.EMPTY_BLOB, new Blob(ObjectId.EMPTY_BLOB, MemorySegment.NULL.reinterpret(0), null));
+        return m;
+    }
+
+    private final class Resolves implements ResolveContext {
+        private final VineyardObject object;
+        private final Object[] options;
+
+        Resolves(VineyardObject object, Object[] options) {
+            this.object = object;
+            this.options = options;
+        }
+
+        @Override
+        public Client client() {
+            return AbstractClient.this;
+        }
+
+        @Override
+        public VineyardObject object() {
+            return object;
+        }
+
+        @Override
+        public Blob blob(ObjectMeta blobEntry) {
+            return object.blob(blobEntry);
+        }
+
+        @Override
+        public <R> R resolve(ObjectMeta member, Class<R> type) {
+            if (member.isPlaceholder()) {
+                throw new VineyardException(Status.META_TREE_INVALID, "get " + object.meta().what()
+                        + ": member " + member.id() + " was not resolved by the daemon");
+            }
+            boolean boxed = type == Long.class || type == Integer.class || type == Double.class || type == Float.class
+                    || type == Boolean.class || type == String.class;
+            VineyardType<Object> t = registry.resolverFor(member.typename(),
+                    boxed ? io.vineyard.client.types.Scalar.class : type);
+            Object value = t.resolve(this, member);
+            if (!type.isInstance(value) && value instanceof io.vineyard.client.types.Scalar s) {
+                value = s.as(type);
+            }
+            if (!type.isInstance(value)) {
+                throw new VineyardException(Status.TYPE_ERROR, "get " + member.what() + ": resolved to a "
+                        + (value == null ? "null" : value.getClass().getSimpleName()) + ", not a " + type.getSimpleName());
+            }
+            return type.cast(value);
+        }
+
+        @Override
+        public <O> O option(Class<O> type) {
+            for (Object o : options) {
+                if (type.isInstance(o)) {
+                    return type.cast(o);
+                }
+            }
+            return null;
+        }
+    }
+
+    // ---- metadata --------------------------------------------------------------------------------
+
+    @Override
+    public ObjectMeta getMeta(ObjectId id) {
+        ObjectNode r = req("get_data_request");
+        r.putArray("id").add(Json.u64(id.value()));
+        r.put("sync_remote", false);
+        r.put("wait", false);
+        ObjectNode reply = call("get metadata of " + id, r);
+        JsonNode content = reply.path("content").get(id.toString());
+        if (content == null) {
+            throw new VineyardException.ObjectNotExists("get metadata of " + id + ": no such object");
+        }
+        return ObjectMeta.fromJson(content);
+    }
+
+    @Override
+    public boolean exists(ObjectId id) {
+        ObjectNode r = req("exists_request");
+        r.set("id", Json.u64(id.value()));
+        return call("exists " + id, r).path("exists").asBoolean();
+    }
+
+    @Override
+    public void persist(ObjectId id) {
+        ObjectNode r = req("persist_request");
+        r.set("id", Json.u64(id.value()));
+        call("persist " + id, r);
+    }
+
+    @Override
+    public void putName(ObjectId id, String name) {
+        ObjectNode r = req("put_name_request");
+        r.set("object_id", Json.u64(id.value()));
+        r.put("name", name);
+        call("name " + id + " '" + name + "'", r);
+    }
+
+    @Override
+    public ObjectId getName(String name) {
+        ObjectNode r = req("get_name_request");
+        r.put("name", name);
+        r.put("wait", false);
+        return new ObjectId(Json.readU64(call("get name '" + name + "'", r).get("object_id"), "object_id"));
+    }
+
+    @Override
+    public void dropName(String name) {
+        ObjectNode r = req("drop_name_request");
+        r.put("name", name);
+        call("drop name '" + name + "'", r);
+    }
+
+    @Override
+    public void delete(ObjectId... ids) {
+        ObjectNode r = req("del_data_request");
+        ArrayNode arr = r.putArray("id");
+        for (ObjectId id : ids) {
+            arr.add(Json.u64(id.value()));
+        }
+        r.put("deep", true);
+        r.put("force", false);
+        r.put("fastpath", false);
+        r.put("memory_trim", false);
+        call("delete " + java.util.Arrays.toString(ids), r);
+    }
+
+    @Override
+    public List<ObjectMeta> list(String pattern, int limit) {
+        ObjectNode r = req("list_data_request");
+        r.put("pattern", pattern);
+        r.put("regex", false);
+        r.put("limit", limit);
+        ObjectNode reply = call("list '" + pattern + "'", r);
+        List<ObjectMeta> out = new ArrayList<>();
+        reply.path("content").forEach(n -> out.add(ObjectMeta.fromJson(n)));
+        return out;
+    }
+
+    @Override
+    public InstanceStatus status() {
+        JsonNode m = call("instance status", req("instance_status_request")).path("meta");
+        return new InstanceStatus(m.path("instance_id").asLong(), m.path("memory_usage").asLong(),
+                m.path("memory_limit").asLong(), m.path("ipc_connections").asLong(), m.path("rpc_connections").asLong());
+    }
+
+    static String idText(long id) {
+        return ObjectIds.toText(id);
+    }
+}

@@ -1,0 +1,111 @@
+package io.vineyard.client;
+
+import io.vineyard.client.meta.ObjectMeta;
+import io.vineyard.common.Status;
+import io.vineyard.common.VineyardException;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A blob being written: {@link #segment()} is writable until the blob is sealed, by {@link #seal()} or by
+ * the put of an object that has it as a member ({@link #asMember()}); after that the writable view is
+ * invalid and every access throws {@link IllegalStateException}. Over IPC the segment lies in the daemon's
+ * pool (what you write is what readers see, no copy); over RPC it is a local buffer uploaded at seal time.
+ *
+ * <p>A writer never sealed is dropped by the daemon when the client closes.
+ */
+public final class BlobWriter {
+    private final AbstractClient client;
+    private final long size;
+    private final Arena viewArena;
+    private final MemorySegment view;
+    private final ObjectMeta entry;
+    private volatile ObjectId id;
+    private volatile boolean sealed;
+
+    BlobWriter(AbstractClient client, ObjectId id, MemorySegment target, Arena viewArena) {
+        this.client = client;
+        this.id = id;
+        this.size = target.byteSize();
+        this.viewArena = viewArena;
+        this.view = viewArena == null ? target : target.reinterpret(size, viewArena, null);
+        this.entry = ObjectMeta.blobEntry(id == null ? ObjectId.EMPTY_BLOB : id, size, client.instanceId()).withPendingBlob(this);
+        if (id == null) {
+            this.entry.remove("id");
+        }
+    }
+
+    /** The blob's id (over RPC: null until sealed, the daemon assigns it at upload). */
+    public ObjectId id() {
+        return id;
+    }
+
+    /** The size in bytes. */
+    public long size() {
+        return size;
+    }
+
+    /**
+     * The writable bytes.
+     *
+     * @throws IllegalStateException once sealed
+     */
+    public MemorySegment segment() {
+        if (sealed) {
+            throw new IllegalStateException("blob " + id + " is sealed: its writable view is gone");
+        }
+        return view;
+    }
+
+    /** True once sealed. */
+    public boolean isSealed() {
+        return sealed;
+    }
+
+    /**
+     * This blob as a member of an object being built. The put of that object seals it, in the same
+     * request that creates the object.
+     */
+    public ObjectMeta asMember() {
+        return entry;
+    }
+
+    /** Seals the blob now (one request) and returns a read-only view of it, held until closed. */
+    public Blob seal() {
+        if (sealed) {
+            throw new VineyardException(Status.OBJECT_SEALED, "seal: blob " + id + " is already sealed");
+        }
+        return client.sealWriter(this);
+    }
+
+    AbstractClient client() {
+        return client;
+    }
+
+    MemorySegment rawTarget() {
+        return view;
+    }
+
+    void assignId(ObjectId assigned) {
+        this.id = assigned;
+        entry.setId(assigned);
+    }
+
+    /** Invalidates the writable view (called once the daemon sealed the blob). */
+    void markSealed() {
+        if (sealed) {
+            return;
+        }
+        sealed = true;
+        entry.withPendingBlob(null);
+        if (viewArena != null) {
+            viewArena.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "BlobWriter[" + id + ", " + size + " bytes" + (sealed ? ", sealed" : "") + "]";
+    }
+}

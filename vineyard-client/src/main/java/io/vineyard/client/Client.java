@@ -1,0 +1,122 @@
+package io.vineyard.client;
+
+import io.vineyard.client.meta.ObjectMeta;
+import io.vineyard.client.registry.Registry;
+
+import java.util.List;
+
+/**
+ * A connection to a vineyardd: put values, get them back, manage names and lifetimes. Thread-safe;
+ * requests are serialised on the connection. Close it to release every mapping and every hold.
+ *
+ * <pre>{@code
+ * try (Client client = IpcClient.connect("/var/run/vineyard.sock")) {
+ *     ObjectId id = client.put(Tensor.of(new double[] {1, 2, 3, 4}, 2, 2), "my-tensor");
+ *     try (Tensor t = client.get("my-tensor", Tensor.class)) {
+ *         double x = t.getDouble(3);
+ *     }
+ * }
+ * }</pre>
+ *
+ * Built-in values: {@link Blob}, {@code Tensor}, {@code Array}, {@code Scalar} (and boxed Java scalars,
+ * {@code String}), {@code DataFrame}, {@code Sequence}, {@code Tuple}, {@code Hashmap}, {@code GlobalTensor},
+ * {@code GlobalDataFrame} (package {@code io.vineyard.client.types}); Arrow values with vineyard-arrow.
+ */
+public interface Client extends AutoCloseable {
+    /** The instance id of the daemon. */
+    long instanceId();
+
+    /** A new writable blob of {@code sizeBytes} (over IPC, in the daemon's pool). */
+    BlobWriter createBlob(long sizeBytes);
+
+    /**
+     * Stores {@code value} with its registered builder; an {@link ObjectMeta} is created as is.
+     * Everything is created in one request once the blobs are written.
+     *
+     * @param options extra inputs for builders, matched by type
+     * @return the new object's id
+     */
+    ObjectId put(Object value, Object... options);
+
+    /** Stores {@code value}, persists it and names it {@code name}: one request after the blob writes. */
+    ObjectId putNamed(Object value, String name, Object... options);
+
+    /**
+     * Creates the object described by {@code meta} in one request: seals its unsealed blob members, creates
+     * the metadata (members without an id are created too), persists and names it when asked.
+     *
+     * @param name null for none (a name implies persist)
+     * @return {@code meta}, with its id, signature and instance id filled in
+     */
+    ObjectMeta putMeta(ObjectMeta meta, boolean persist, String name);
+
+    /**
+     * Reads an object as {@code type} with its registered resolver (one request). Values that view shared
+     * memory are {@link AutoCloseable}: close them to release the daemon's blobs.
+     *
+     * @param options extra inputs for resolvers, matched by type (for example an Arrow allocator)
+     * @throws io.vineyard.common.VineyardException.ObjectNotExists when there is no such object
+     */
+    <T> T get(ObjectId id, Class<T> type, Object... options);
+
+    /** Reads the object named {@code name} as {@code type}: one request. */
+    <T> T get(String name, Class<T> type, Object... options);
+
+    /** The object's metadata and blobs (held until closed), one request. */
+    VineyardObject getObject(ObjectId id);
+
+    /** The named object's metadata and blobs (held until closed), one request. */
+    VineyardObject getObject(String name);
+
+    /** Like {@link #getObject(String)}, waiting until the name exists (bounded by the client's timeout). */
+    VineyardObject waitObject(String name);
+
+    /** The object's metadata only (no blobs held). */
+    ObjectMeta getMeta(ObjectId id);
+
+    /** True when the object exists. */
+    boolean exists(ObjectId id);
+
+    /** Makes the object (and its members) persistent. */
+    void persist(ObjectId id);
+
+    /** Names a persistent object. */
+    void putName(ObjectId id, String name);
+
+    /** The object named {@code name}. */
+    ObjectId getName(String name);
+
+    /** Removes a name. */
+    void dropName(String name);
+
+    /** Deletes objects and, when no other object uses them, their members and blobs. */
+    void delete(ObjectId... ids);
+
+    /** Objects whose typename matches the glob {@code pattern}, at most {@code limit}. */
+    List<ObjectMeta> list(String pattern, int limit);
+
+    /** The daemon's status: memory usage and limit, connections. */
+    InstanceStatus status();
+
+    /** The builders and resolvers this client uses. */
+    Registry registry();
+
+    /** Request frames written so far (the round trips of this client). */
+    long requestCount();
+
+    /**
+     * Sends the releases of closed values now. They are otherwise sent with the next request (or
+     * dropped by the daemon at disconnect): until then a deleted object's memory stays held by this client.
+     */
+    void flushReleases();
+
+    /** True once closed. */
+    boolean isClosed();
+
+    /**
+     * Closes the connection: the daemon releases every hold; the mappings are unmapped (views then throw),
+     * except while Arrow buffers still use them (unmapped when the last is released).
+     */
+    @Override
+    void close();
+}

@@ -1,0 +1,209 @@
+package io.vineyard.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vineyard.client.meta.ObjectMeta;
+import io.vineyard.client.registry.Registry;
+import io.vineyard.common.Json;
+import io.vineyard.common.ObjectIds;
+import io.vineyard.common.VineyardException;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A client over the daemon's UNIX socket: blobs are read and written in place in the shared-memory pool,
+ * which is mapped once per client (each store fd arrives once, with SCM_RIGHTS). A get is one request and
+ * no copy, whatever the object's size.
+ *
+ * <pre>{@code
+ * try (IpcClient client = IpcClient.connect()) {          // $VINEYARD_IPC_SOCKET
+ *     ...
+ * }
+ * }</pre>
+ */
+public final class IpcClient extends AbstractClient {
+    private final Set<BlobWriter> unsealed = ConcurrentHashMap.newKeySet();
+
+    private IpcClient(IpcConnection conn, Registry registry) {
+        super(conn, registry);
+    }
+
+    /** Connects to the socket named by {@code VINEYARD_IPC_SOCKET}. */
+    public static IpcClient connect() {
+        return builder().connect();
+    }
+
+    /** Connects to the daemon's UNIX socket at {@code socketPath}. */
+    public static IpcClient connect(String socketPath) {
+        return builder().socket(socketPath).connect();
+    }
+
+    /** A builder: socket path, timeout, registry. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Options of an {@link IpcClient}. */
+    public static final class Builder {
+        private String socket;
+        private long timeoutMs = IpcConnection.DEFAULT_TIMEOUT_MS;
+        private Registry registry;
+
+        private Builder() {
+        }
+
+        /** The socket path (default: {@code VINEYARD_IPC_SOCKET}). */
+        public Builder socket(String path) {
+            this.socket = path;
+            return this;
+        }
+
+        /** How long to wait for any reply (default 300 s, as vineyard's client); 0 waits forever. */
+        public Builder timeoutMs(long timeoutMs) {
+            this.timeoutMs = timeoutMs;
+            return this;
+        }
+
+        /** The builders and resolvers to use (default {@link Registry#global()}). */
+        public Builder registry(Registry registry) {
+            this.registry = registry;
+            return this;
+        }
+
+        /**
+         * Connects and registers.
+         *
+         * @throws VineyardException.ConnectionError when no daemon listens there
+         */
+        public IpcClient connect() {
+            return new IpcClient(IpcConnection.connect(socket, timeoutMs), registry);
+        }
+    }
+
+    /** The underlying connection (raw protocol access). */
+    public IpcConnection connection() {
+        return conn;
+    }
+
+    /**
+     * The client's whole mapping of a store fd (server-side number), or null: lets callers check that a
+     * view lies in shared memory.
+     */
+    public MemorySegment storeMapping(int serverFd) {
+        return conn.storeMapping(serverFd);
+    }
+
+    /** True when {@code address} lies inside one of this client's mappings of the daemon's pool. */
+    public boolean isInSharedMemory(long address, long length) {
+        for (MemorySegment m : conn.storeMappings()) {
+            if (address >= m.address() && address + length <= m.address() + m.byteSize()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public BlobWriter createBlob(long sizeBytes) {
+        if (sizeBytes < 0) {
+            throw new VineyardException.Invalid("create blob: size must be >= 0, got " + sizeBytes);
+        }
+        if (sizeBytes == 0) {
+            return new BlobWriter(this, ObjectId.EMPTY_BLOB, MemorySegment.NULL.reinterpret(0), null);
+        }
+        ObjectNode r = req("create_buffer_request");
+        r.put("size", sizeBytes);
+        return conn.locked(() -> {
+            ObjectNode reply = call("create blob of " + sizeBytes + " bytes", r);
+            JsonNode created = reply.get("created");
+            ObjectId id = new ObjectId(Json.readU64(reply.get("id"), "id"));
+            BlobWriter w = new BlobWriter(this, id, conn.blobSegment(created), Arena.ofShared());
+            unsealed.add(w);
+            return w;
+        });
+    }
+
+    @Override
+    List<ObjectId> uploadPending(List<BlobWriter> pending) {
+        List<ObjectId> ids = new ArrayList<>(pending.size());
+        for (BlobWriter w : pending) {
+            if (w.id().value() != ObjectIds.EMPTY_BLOB_ID) {
+                ids.add(w.id());
+            }
+            unsealed.remove(w);
+        }
+        return ids;
+    }
+
+    @Override
+    Blob sealWriter(BlobWriter w) {
+        if (w.id().value() == ObjectIds.EMPTY_BLOB_ID) {
+            w.markSealed();
+            return new Blob(w.id(), MemorySegment.NULL.reinterpret(0), null);
+        }
+        ObjectNode r = req("seal_request");
+        r.set("object_id", Json.u64(w.id().value()));
+        return conn.locked(() -> {
+            call("seal blob " + w.id(), r);
+            MemorySegment bytes = w.rawTarget();
+            long address = bytes.address();
+            unsealed.remove(w);
+            w.markSealed();
+            long[] ids = {w.id().value()};
+            addHolds(ids);
+            MemorySegment view = findView(address, w.size());
+            VineyardObject holder = new VineyardObject(this, ObjectMeta.blobEntry(w.id(), w.size(), instanceId()),
+                    Map.of(), ids, null);
+            return new Blob(w.id(), view, holder);
+        });
+    }
+
+    private MemorySegment findView(long address, long size) {
+        for (MemorySegment m : conn.storeMappings()) {
+            if (address >= m.address() && address + size <= m.address() + m.byteSize()) {
+                return m.asSlice(address - m.address(), size);
+            }
+        }
+        throw new IllegalStateException("blob at " + address + " is not in a mapping");
+    }
+
+    @Override
+    VineyardObject fetch(String what, ObjectNode request) {
+        return conn.locked(() -> {
+            ObjectNode reply = call(what, request);
+            JsonNode payloads = reply.get("payloads");
+            long[] ids = payloadIds(payloads);
+            addHolds(ids);
+            Map<ObjectId, Blob> blobs = new LinkedHashMap<>(emptyBlobMap());
+            try {
+                for (JsonNode p : payloads) {
+                    ObjectId id = new ObjectId(Json.readU64(p.get("object_id"), "object_id"));
+                    blobs.put(id, new Blob(id, conn.blobSegment(p), null));
+                }
+                ObjectMeta meta = ObjectMeta.fromJson(reply.get("content"));
+                if (meta.id() == null) {
+                    meta.setId(new ObjectId(Json.readU64(reply.get("id"), "id")));
+                }
+                return new VineyardObject(this, meta, blobs, ids, null);
+            } catch (RuntimeException e) {
+                releaseHolds(ids);
+                throw e;
+            }
+        });
+    }
+
+    @Override
+    void closeWriters() {
+        for (BlobWriter w : unsealed) {
+            w.markSealed();
+        }
+        unsealed.clear();
+    }
+}

@@ -1,0 +1,200 @@
+package io.vineyard.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vineyard.client.meta.ObjectMeta;
+import io.vineyard.client.registry.Registry;
+import io.vineyard.common.Json;
+import io.vineyard.common.ObjectIds;
+import io.vineyard.common.VineyardException;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A client over the daemon's TCP port, for another machine (or no shared memory): metadata requests as
+ * over IPC; blob bytes travel on the connection. A {@link BlobWriter} is a local buffer uploaded when the
+ * object is put ({@code create_remote_buffers}); a get copies the blobs into local memory
+ * ({@code get_remote_buffers}), freed when the value is closed.
+ */
+public final class RpcClient extends AbstractClient {
+    private RpcClient(IpcConnection conn, Registry registry) {
+        super(conn, registry);
+    }
+
+    /** Connects to {@code host:port}. */
+    public static RpcClient connect(String host, int port) {
+        return builder().host(host).port(port).connect();
+    }
+
+    /** A builder: host, port, timeout, registry. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Options of an {@link RpcClient}. */
+    public static final class Builder {
+        private String host = "127.0.0.1";
+        private int port = 9600;
+        private long timeoutMs = IpcConnection.DEFAULT_TIMEOUT_MS;
+        private Registry registry;
+
+        private Builder() {
+        }
+
+        /** The daemon's host (default 127.0.0.1). */
+        public Builder host(String host) {
+            this.host = host;
+            return this;
+        }
+
+        /** The daemon's RPC port (default 9600). */
+        public Builder port(int port) {
+            this.port = port;
+            return this;
+        }
+
+        /** How long to wait for any reply (default 300 s); 0 waits forever. */
+        public Builder timeoutMs(long timeoutMs) {
+            this.timeoutMs = timeoutMs;
+            return this;
+        }
+
+        /** The builders and resolvers to use (default {@link Registry#global()}). */
+        public Builder registry(Registry registry) {
+            this.registry = registry;
+            return this;
+        }
+
+        /** Connects and registers. */
+        public RpcClient connect() {
+            return new RpcClient(IpcConnection.connectTcp(host, port, timeoutMs), registry);
+        }
+    }
+
+    @Override
+    public BlobWriter createBlob(long sizeBytes) {
+        if (sizeBytes < 0) {
+            throw new VineyardException.Invalid("create blob: size must be >= 0, got " + sizeBytes);
+        }
+        if (sizeBytes == 0) {
+            return new BlobWriter(this, ObjectId.EMPTY_BLOB, MemorySegment.NULL.reinterpret(0), null);
+        }
+        Arena local = Arena.ofShared();
+        return new BlobWriter(this, null, local.allocate(sizeBytes, 64), local);
+    }
+
+    @Override
+    List<ObjectId> uploadPending(List<BlobWriter> pending) {
+        List<BlobWriter> upload = new ArrayList<>();
+        for (BlobWriter w : pending) {
+            if (w.id() == null) {
+                upload.add(w);
+            }
+        }
+        List<ObjectId> ids = new ArrayList<>();
+        if (upload.isEmpty()) {
+            return ids;
+        }
+        ObjectNode r = req("create_remote_buffers_request");
+        ArrayNode sizes = r.putArray("sizes");
+        upload.forEach(w -> sizes.add(w.size()));
+        r.put("num", upload.size());
+        r.put("compress", false);
+        r.put("use_rdma", false);
+        List<MemorySegment> data = upload.stream().map(BlobWriter::rawTarget).toList();
+        try {
+            conn.requestWithUpload(r, ack -> {
+                JsonNode got = ack.get("ids");
+                for (int i = 0; i < upload.size(); i++) {
+                    upload.get(i).assignId(new ObjectId(Json.readU64(got.get(i), "ids")));
+                }
+            }, data);
+        } catch (VineyardException e) {
+            throw wrap("upload " + upload.size() + " blobs", e);
+        }
+        for (BlobWriter w : upload) {
+            ids.add(w.id());
+        }
+        return ids;
+    }
+
+    @Override
+    Blob sealWriter(BlobWriter w) {
+        if (w.id() != null && w.id().value() == ObjectIds.EMPTY_BLOB_ID) {
+            w.markSealed();
+            return new Blob(w.id(), MemorySegment.NULL.reinterpret(0), null);
+        }
+        uploadPending(List.of(w));
+        Arena copyArena = Arena.ofShared();
+        MemorySegment copy = copyArena.allocate(w.size(), 64);
+        MemorySegment.copy(w.rawTarget(), 0, copy, 0, w.size());
+        w.markSealed();
+        releaseRemote(new long[] {w.id().value()});
+        VineyardObject holder = new VineyardObject(this, ObjectMeta.blobEntry(w.id(), w.size(), instanceId()),
+                Map.of(), new long[0], copyArena::close);
+        return new Blob(w.id(), copy, holder);
+    }
+
+    private void releaseRemote(long[] ids) {
+        ObjectNode rel = req("release_buffers_request");
+        ArrayNode arr = rel.putArray("ids");
+        for (long id : ids) {
+            arr.add(Json.u64(id));
+        }
+        conn.send(rel);
+    }
+
+    @Override
+    VineyardObject fetch(String what, ObjectNode request) {
+        ObjectNode reply = call(what, request);
+        JsonNode payloads = reply.get("payloads");
+        long[] held = payloadIds(payloads);
+        Arena local = Arena.ofShared();
+        Map<ObjectId, Blob> blobs = new LinkedHashMap<>(emptyBlobMap());
+        try {
+            List<Long> wanted = new ArrayList<>();
+            List<MemorySegment> targets = new ArrayList<>();
+            for (JsonNode p : payloads) {
+                long size = p.path("data_size").asLong();
+                long id = Json.readU64(p.get("object_id"), "object_id");
+                if (size > 0) {
+                    MemorySegment seg = local.allocate(size, 64);
+                    wanted.add(id);
+                    targets.add(seg);
+                    blobs.put(new ObjectId(id), new Blob(new ObjectId(id), seg, null));
+                }
+            }
+            if (!wanted.isEmpty()) {
+                ObjectNode get = req("get_remote_buffers_request");
+                ArrayNode ids = get.putArray("ids");
+                wanted.forEach(id -> ids.add(Json.u64(id)));
+                get.put("unsafe", false);
+                get.put("compress", false);
+                get.put("use_rdma", false);
+                try {
+                    conn.requestWithDownload(get, r -> targets);
+                } catch (VineyardException e) {
+                    throw wrap(what + ": fetching " + wanted.size() + " blobs", e);
+                }
+            }
+            ObjectMeta meta = ObjectMeta.fromJson(reply.get("content"));
+            if (meta.id() == null) {
+                meta.setId(new ObjectId(Json.readU64(reply.get("id"), "id")));
+            }
+            return new VineyardObject(this, meta, blobs, new long[0], local::close);
+        } catch (RuntimeException e) {
+            local.close();
+            throw e;
+        } finally {
+            if (held.length > 0 && !conn.isClosed()) {
+                releaseRemote(held);
+            }
+        }
+    }
+}
