@@ -57,7 +57,7 @@ def test_table_metadata_keys(client):
     assert batch.typename == "vineyard::RecordBatch"
     assert batch["row_num_"] == 5 and batch["column_num_"] == 6 and batch["__columns_-size"] == 6
     column = batch.member("__columns_-0")
-    assert column.typename == "vineyard::NumericArray<int64_t>"
+    assert column.typename == "vineyard::NumericArray<int64>"
     for key in ("length_", "null_count_", "offset_"):
         assert key in column
     assert column["null_count_"] == 1

@@ -40,11 +40,11 @@ def test_dataframe_metadata_keys(client):
         column = meta.member("__values_-value-%d" % i)
         assert column.typename.startswith("vineyard::Tensor<")
         assert column["shape_"] == "[5]"
-    assert meta.member("__values_-value-0").typename == "vineyard::Tensor<int64_t>"
+    assert meta.member("__values_-value-0").typename == "vineyard::Tensor<int64>"
     assert meta.member("__values_-value-1").typename == "vineyard::Tensor<double>"
     assert meta.member("__values_-value-4").typename == "vineyard::Tensor<std::string>"
     index = meta.member("index_")
-    assert index.typename == "vineyard::Tensor<int64_t>"
+    assert index.typename == "vineyard::Tensor<int64>"
     for key in ("partition_index_row_", "partition_index_column_", "row_batch_index_", "nbytes"):
         assert key in meta
 

@@ -8,10 +8,10 @@ import vineyard_java as vj  # noqa: E402
 from helpers import address_in_regions  # noqa: E402
 
 DTYPES = {
-    "int32": "int32_t",
-    "int64": "int64_t",
-    "uint32": "uint32_t",
-    "uint64": "uint64_t",
+    "int32": "int",
+    "int64": "int64",
+    "uint32": "uint",
+    "uint64": "uint64",
     "float32": "float",
     "float64": "double",
 }

@@ -40,7 +40,7 @@ def build_scalar(client, value, **_kwargs):
     if isinstance(value, bool):
         cpp, type_ = "bool", "bool"
     elif isinstance(value, int):
-        cpp, type_ = "int64_t", "int64"
+        cpp, type_ = "int64", "int64"
     elif isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             raise VineyardTypeError("NaN and infinities cannot be stored in JSON metadata")

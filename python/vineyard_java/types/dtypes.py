@@ -1,6 +1,7 @@
 """Element types: numpy dtypes <-> the C++ spellings used in vineyard typenames.
 
-Writers use the fixed-width C++ names (``int32_t``, ``int64_t``, ``float``, ``double``…).
+Writers use the names C++'s ``vineyard::type_name<T>()`` gives (``src/common/util/typename.h``):
+``int`` (int32), ``int64``, ``uint``, ``uint64``, ``float``, ``double``; other widths keep ``int8_t``….
 Readers accept those, the spellings a C++ ``type_name<T>()`` produces on Linux (``int``,
 ``long``, ``unsigned long``…), vineyard's AnyType names (``int32``, ``float``, ``double``,
 ``string``…) and numpy names.
@@ -17,10 +18,10 @@ _NUMPY_TO_CPP = {
     "uint8": "uint8_t",
     "int16": "int16_t",
     "uint16": "uint16_t",
-    "int32": "int32_t",
-    "uint32": "uint32_t",
-    "int64": "int64_t",
-    "uint64": "uint64_t",
+    "int32": "int",
+    "uint32": "uint",
+    "int64": "int64",
+    "uint64": "uint64",
     "float32": "float",
     "float64": "double",
 }

@@ -106,7 +106,9 @@ public final class ArrowTypes {
     /** The vineyard typename of an Arrow type. */
     static String typenameOf(ArrowType t) {
         return switch (t) {
-            case ArrowType.Int i -> "vineyard::NumericArray<" + (i.getIsSigned() ? "" : "u") + "int" + i.getBitWidth() + "_t>";
+            // C++ type_name spellings: int, int64, uint, uint64 (src/common/util/typename.h); 8/16-bit keep int8_t...
+            case ArrowType.Int i -> "vineyard::NumericArray<" + (i.getIsSigned() ? "" : "u") + "int"
+                    + (i.getBitWidth() == 32 ? "" : i.getBitWidth() == 64 ? "64" : i.getBitWidth() + "_t") + ">";
             case ArrowType.FloatingPoint f -> switch (f.getPrecision()) {
                 case SINGLE -> "vineyard::NumericArray<float>";
                 case DOUBLE -> "vineyard::NumericArray<double>";

@@ -153,8 +153,8 @@ class ArrowRoundTripTest {
             ObjectId id = producer.putNamed(written, "every-type");
             ObjectMeta meta = producer.getMeta(id);
             assertEquals("vineyard::RecordBatch", meta.typename());
-            assertEquals("vineyard::NumericArray<int64_t>", meta.member("__columns_-0").typename());
-            assertEquals("vineyard::NumericArray<uint32_t>", meta.member("__columns_-2").typename());
+            assertEquals("vineyard::NumericArray<int64>", meta.member("__columns_-0").typename());
+            assertEquals("vineyard::NumericArray<uint>", meta.member("__columns_-2").typename());
             assertEquals("vineyard::StringArray", meta.member("__columns_-6").typename());
             assertEquals("vineyard::LargeStringArray", meta.member("__columns_-7").typename());
             assertEquals("vineyard::SchemaProxy", meta.member("schema_").typename());

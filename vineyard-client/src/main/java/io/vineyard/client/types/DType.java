@@ -7,18 +7,18 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Element types of tensors and arrays, with their vineyard spellings: the C++ name in typenames
- * ({@code vineyard::Tensor<int64_t>}), the AnyType name in {@code value_type_} ({@code int64}) and numpy's
+ * ({@code vineyard::Tensor<int64>}: C++'s {@code type_name<int64_t>()}, see {@code src/common/util/typename.h}), the AnyType name in {@code value_type_} ({@code int64}) and numpy's
  * {@code dtype.str} in {@code value_type_meta_} (read by Python clients).
  */
 public enum DType {
     /** 32-bit signed. */
-    INT32("int32_t", "int32", "<i4", 4),
+    INT32("int", "int32", "<i4", 4),
     /** 64-bit signed. */
-    INT64("int64_t", "int64", "<i8", 8),
+    INT64("int64", "int64", "<i8", 8),
     /** 32-bit unsigned (read as int bits). */
-    UINT32("uint32_t", "uint32", "<u4", 4),
+    UINT32("uint", "uint32", "<u4", 4),
     /** 64-bit unsigned (read as long bits). */
-    UINT64("uint64_t", "uint64", "<u8", 8),
+    UINT64("uint64", "uint64", "<u8", 8),
     /** 32-bit IEEE float. */
     FLOAT("float", "float", "<f4", 4),
     /** 64-bit IEEE float. */

@@ -25,11 +25,11 @@ public record Scalar(Object value, String type) {
         return new Scalar(value, type);
     }
 
-    /** The C++ spelling in the typename ({@code vineyard::Scalar<int64_t>}). */
+    /** The C++ {@code type_name} spelling in the typename ({@code vineyard::Scalar<int64>}, {@code Scalar<int>}). */
     public String cppName() {
         return switch (type) {
-            case "int64" -> "int64_t";
-            case "int32" -> "int32_t";
+            case "int64" -> "int64";
+            case "int32" -> "int";
             case "bool" -> "bool";
             case "string" -> "std::string";
             default -> type;

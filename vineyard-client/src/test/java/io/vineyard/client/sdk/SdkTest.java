@@ -157,7 +157,7 @@ class SdkTest {
             assertEquals(true, ((Scalar) t.elements().get(1)).value());
         }
         ObjectId scalarId = client.put(1234L);
-        assertEquals("vineyard::Scalar<int64_t>", client.getMeta(scalarId).typename());
+        assertEquals("vineyard::Scalar<int64>", client.getMeta(scalarId).typename());
         assertEquals(1234L, client.get(scalarId, Long.class));
 
         ObjectId arrayId = client.put(Array.of(new double[] {1, 2, 3, 4, 5}));

@@ -1,0 +1,82 @@
+"""Java <-> Python on one daemon: the same objects, no copies.
+
+A Java process (the Java SDK, ``io.vineyard.client.demo.CrossLanguage``) puts a 100-million-element
+``Tensor<double>`` and a DataFrame; this process gets them and checks values and that the arrays lie
+inside its mapping of the pool. Then the reverse: Python puts, a Java process gets and checks (it
+exits non-zero on any mismatch or copy). A torch tensor over the Java-put tensor shares its memory.
+"""
+
+import os
+import subprocess
+import warnings
+from pathlib import Path
+
+import pytest
+
+np = pytest.importorskip("numpy")
+pd = pytest.importorskip("pandas")
+
+import vineyard_java as vj  # noqa: E402
+from conftest import Daemon  # noqa: E402
+from helpers import address_in_regions  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+N = 100_000_000
+ROWS = 1000
+
+
+def java(*args):
+    """Runs the Java half; its output is returned, a failure fails the test with its stderr."""
+    cmd = [str(REPO / "bin" / "java-client"), "io.vineyard.client.demo.CrossLanguage", *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, "java %s failed (%d): %s %s" % (args[0], done.returncode, done.stdout, done.stderr)
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def big_daemon():
+    """A daemon with room for two 800 MB tensors (one from each side)."""
+    d = Daemon(size="3Gi").start()
+    try:
+        yield d
+    finally:
+        d.stop()
+
+
+def test_java_puts_python_gets_without_copies(big_daemon):
+    assert java("put", big_daemon.socket, str(N)).strip().endswith("put ok")
+    with vj.connect(big_daemon.socket) as client:
+        tensor = client.get(name="java-tensor")
+        assert tensor.dtype == np.float64 and tensor.shape == (N,)
+        assert address_in_regions(tensor.ctypes.data, tensor.nbytes, client.mapped_regions())
+        expected = np.arange(N, dtype=np.float64) * 0.5
+        assert np.array_equal(tensor, expected)
+        del expected
+
+        frame = client.get(name="java-frame")
+        assert list(frame.columns) == ["a", "b"]
+        assert np.array_equal(frame["a"].to_numpy(), np.arange(ROWS, dtype=np.int64))
+        assert np.array_equal(frame["b"].to_numpy(), np.arange(ROWS) * 0.25)
+        b = frame["b"].to_numpy()
+        assert address_in_regions(b.ctypes.data, b.nbytes, client.mapped_regions()), "column b was copied"
+
+        torch = pytest.importorskip("torch")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # read-only mapping: torch warns, shares anyway
+            t = torch.from_numpy(tensor)
+        assert t.data_ptr() == tensor.ctypes.data
+        assert float(t[N - 1]) == (N - 1) * 0.5
+
+
+def test_python_puts_java_gets_without_copies(big_daemon):
+    with vj.connect(big_daemon.socket) as client:
+        client.put(np.arange(N, dtype=np.float64) * 0.25, name="py-tensor")
+        client.put(pd.DataFrame({"x": np.arange(ROWS, dtype=np.int64) * 3, "y": np.arange(ROWS) / 8.0}), name="py-frame")
+    assert java("check", big_daemon.socket, str(N)).strip().endswith("check ok")
+
+
+def test_java_reports_a_missing_object(big_daemon):
+    cmd = [str(REPO / "bin" / "java-client"), "io.vineyard.client.demo.CrossLanguage", "check",
+           big_daemon.socket + ".missing", "1"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and "cannot connect" in done.stderr
