@@ -335,24 +335,16 @@ public final class ArrowTypes {
             if (b.size() == 0) {
                 return allocator.getEmpty();
             }
-            AutoCloseable ref = ctx.object().retainNative();
+            io.vineyard.client.Hold ref = ctx.object().retainNative();
             try {
                 return allocator.wrapForeignAllocation(new ForeignAllocation(b.size(), b.segment().address()) {
                     @Override
                     protected void release0() {
-                        try {
-                            ref.close();
-                        } catch (Exception e) {
-                            throw new IllegalStateException(e);
-                        }
+                        ref.close();
                     }
                 });
             } catch (RuntimeException e) {
-                try {
-                    ref.close();
-                } catch (Exception suppressed) {
-                    e.addSuppressed(suppressed);
-                }
+                ref.close();
                 throw e;
             }
         }

@@ -11,9 +11,9 @@ import java.lang.foreign.MemorySegment;
 public final class Blob implements AutoCloseable {
     private final ObjectId id;
     private final MemorySegment segment;
-    private final AutoCloseable hold;
+    private final Hold hold;
 
-    Blob(ObjectId id, MemorySegment segment, AutoCloseable hold) {
+    Blob(ObjectId id, MemorySegment segment, Hold hold) {
         this.id = id;
         this.segment = segment.isReadOnly() ? segment : segment.asReadOnly();
         this.hold = hold;
@@ -45,13 +45,7 @@ public final class Blob implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (hold != null) {
-            try {
-                hold.close();
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        }
+        Hold.release(hold);
     }
 
     @Override

@@ -14,7 +14,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * reference to this object is closed. References are counted: {@link #retain()} gives another one (each
  * resolved value and each Arrow buffer holds one), {@link #close()} drops the first.
  */
-public final class VineyardObject implements AutoCloseable {
+public final class VineyardObject implements Hold {
     private final AbstractClient client;
     private final ObjectMeta meta;
     private final Map<ObjectId, Blob> blobs;
@@ -85,7 +85,7 @@ public final class VineyardObject implements AutoCloseable {
      * Another reference: the blobs stay held until it is closed too. Closing the returned handle more than
      * once has no further effect.
      */
-    public AutoCloseable retain() {
+    public Hold retain() {
         if (refs.getAndUpdate(r -> r > 0 ? r + 1 : r) <= 0) {
             throw new VineyardException(Status.OBJECT_NOT_EXISTS, meta.what() + " was already released");
         }
@@ -98,8 +98,8 @@ public final class VineyardObject implements AutoCloseable {
     }
 
     /** Like {@link #retain()}, and also keeps the client's mappings alive past its close (raw native views). */
-    public AutoCloseable retainNative() {
-        AutoCloseable ref = retain();
+    public Hold retainNative() {
+        Hold ref = retain();
         client.pinMappings();
         AtomicBoolean done = new AtomicBoolean();
         return () -> {

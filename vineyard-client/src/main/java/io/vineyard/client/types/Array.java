@@ -1,5 +1,7 @@
 package io.vineyard.client.types;
 
+import io.vineyard.client.Hold;
+
 import io.vineyard.client.Blob;
 
 import java.lang.foreign.MemorySegment;
@@ -13,9 +15,9 @@ public final class Array implements AutoCloseable {
     private final long size;
     private final MemorySegment data;
     private final Blob blob;
-    private final AutoCloseable hold;
+    private final Hold hold;
 
-    Array(DType dtype, long size, MemorySegment data, Blob blob, AutoCloseable hold) {
+    Array(DType dtype, long size, MemorySegment data, Blob blob, Hold hold) {
         this.dtype = dtype;
         this.size = size;
         this.data = data;
@@ -70,12 +72,6 @@ public final class Array implements AutoCloseable {
     /** Releases the daemon's blob of a got array. */
     @Override
     public void close() {
-        if (hold != null) {
-            try {
-                hold.close();
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        }
+        Hold.release(hold);
     }
 }

@@ -1,5 +1,7 @@
 package io.vineyard.client.types;
 
+import io.vineyard.client.Hold;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import io.vineyard.client.Blob;
 import io.vineyard.client.ObjectId;
@@ -21,7 +23,7 @@ public final class BuiltinTypes {
     private BuiltinTypes() {
     }
 
-    private static AutoCloseable retain(ResolveContext ctx) {
+    private static Hold retain(ResolveContext ctx) {
         return ctx.object().retain();
     }
 

@@ -1,5 +1,7 @@
 package io.vineyard.client.types;
 
+import io.vineyard.client.Hold;
+
 import io.vineyard.client.Blob;
 import io.vineyard.common.Status;
 import io.vineyard.common.VineyardException;
@@ -60,10 +62,10 @@ public final class Hashmap implements AutoCloseable {
     private final long entryCount;
     private final MemorySegment entries;
     private final Blob blob;
-    private final AutoCloseable hold;
+    private final Hold hold;
 
     Hashmap(HashmapLayout layout, Hasher hasher, long numSlotsMinusOne, int maxLookups, long size, long entryCount,
-            MemorySegment entries, Blob blob, AutoCloseable hold) {
+            MemorySegment entries, Blob blob, Hold hold) {
         if (numSlotsMinusOne < 0 || maxLookups < 0 || size < 0 || size > numSlotsMinusOne + 1
                 || entryCount < numSlotsMinusOne + maxLookups + 1
                 || entries.byteSize() < entryCount * (long) layout.entryBytes) {
@@ -291,13 +293,7 @@ public final class Hashmap implements AutoCloseable {
     /** Releases the daemon's blob of a got map. */
     @Override
     public void close() {
-        if (hold != null) {
-            try {
-                hold.close();
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        }
+        Hold.release(hold);
     }
 
     @Override

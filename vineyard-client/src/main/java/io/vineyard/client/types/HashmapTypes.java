@@ -1,5 +1,7 @@
 package io.vineyard.client.types;
 
+import io.vineyard.client.Hold;
+
 import io.vineyard.client.Blob;
 import io.vineyard.client.meta.ObjectMeta;
 import io.vineyard.client.registry.BuildContext;
@@ -88,16 +90,12 @@ public final class HashmapTypes {
                 throw new VineyardException(Status.INVALID, "get " + m.what() + ": max_lookups_ " + maxLookups);
             }
             Blob blob = ctx.blob(entries.member("buffer_"));
-            AutoCloseable hold = ctx.object().retain();
+            Hold hold = ctx.object().retain();
             try {
                 return new Hashmap(new HashmapLayout(key, value), hasher, numSlotsMinusOne, (int) maxLookups, size,
                         entryCount, blob.segment(), blob, hold);
             } catch (RuntimeException e) {
-                try {
-                    hold.close();
-                } catch (Exception suppressed) {
-                    e.addSuppressed(suppressed);
-                }
+                hold.close();
                 throw e;
             }
         }

@@ -1,5 +1,7 @@
 package io.vineyard.client.types;
 
+import io.vineyard.client.Hold;
+
 import io.vineyard.client.Blob;
 import io.vineyard.client.BlobWriter;
 import io.vineyard.common.Status;
@@ -37,10 +39,10 @@ public final class Tensor implements AutoCloseable {
     private final long[] partitionIndex;
     private final Blob blob;
     private final BlobWriter writer;
-    private final AutoCloseable hold;
+    private final Hold hold;
 
     Tensor(DType dtype, long[] shape, Order order, MemorySegment data, long[] partitionIndex, Blob blob,
-           BlobWriter writer, AutoCloseable hold) {
+           BlobWriter writer, Hold hold) {
         this.dtype = dtype;
         this.shape = shape.clone();
         this.order = order;
@@ -182,13 +184,7 @@ public final class Tensor implements AutoCloseable {
     /** Releases the daemon's blob (a got tensor); the data view is then no longer guaranteed. */
     @Override
     public void close() {
-        if (hold != null) {
-            try {
-                hold.close();
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        }
+        Hold.release(hold);
     }
 
     @Override
