@@ -18,6 +18,8 @@ find_jdk() {
       if [ -n "$v" ] && [ "${v%%.*}" -ge 25 ] 2>/dev/null; then
         export JAVA_HOME="$home"
         export PATH="$JAVA_HOME/bin:$PATH"
+        # Maven's own guava calls sun.misc.Unsafe: allowed quietly on this JDK
+        export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
         return 0
       fi
     fi
