@@ -26,7 +26,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Run: {@code bin/bench} (or {@code taskset -c 0 bin/bench} to put client and daemon on one core,
  * the configuration with the lowest socket round trip on a 2-vCPU machine). Options:
- * {@code --cycles=N} per latency row (default 20000), {@code --seconds=S} per throughput row (default 3).
+ * {@code --cycles=N} per latency row (default 20000), {@code --seconds=S} per throughput row (default 3),
+ * {@code --spin_us=N} for both the daemon and this client (default: theirs, 50).
  */
 public final class DaemonBench {
     private DaemonBench() {
@@ -40,16 +41,20 @@ public final class DaemonBench {
     public static void main(String[] args) throws Exception {
         int cycles = 20_000;
         int seconds = 3;
+        String spin = null;
         for (String a : args) {
             if (a.startsWith("--cycles=")) {
                 cycles = Integer.parseInt(a.substring(9));
             } else if (a.startsWith("--seconds=")) {
                 seconds = Integer.parseInt(a.substring(10));
+            } else if (a.startsWith("--spin_us=")) {
+                spin = a.substring(10);
+                System.setProperty("vineyard.spin_us", spin); // this client's spin, read at first use
             }
         }
         Path dir = Files.createTempDirectory("vineyard-bench-");
         Path socket = dir.resolve("vineyard.sock");
-        Process daemon = startDaemon(socket);
+        Process daemon = startDaemon(socket, spin);
         try {
             run(socket.toString(), cycles, seconds);
         } finally {
@@ -60,10 +65,13 @@ public final class DaemonBench {
         }
     }
 
-    private static Process startDaemon(Path socket) throws IOException, InterruptedException {
-        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+    private static Process startDaemon(Path socket, String spin) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-Xss512k", "-cp", System.getProperty("java.class.path"),
-                "io.vineyard.server.Vineyardd", "--socket=" + socket, "--size=2Gi", "--norpc");
+                "io.vineyard.server.Vineyardd", "--socket=" + socket, "--size=2Gi", "--norpc"));
+        if (spin != null) {
+            cmd.add("--spin_us=" + spin);
+        }
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         String line = out.readLine();

@@ -21,9 +21,12 @@ import java.util.Map;
  * @param reserveMemory   pre-fault the pool at start
  * @param compression     advertise zstd for RPC transfers
  * @param htpasswd        htpasswd file for authentication, or empty
+ * @param spinMicros      how long a connection's thread busy-waits for the next request before it
+ *                        blocks (0: never), see {@link io.vineyard.common.wire.FrameSocket#spinUntilReadable}
  */
 public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int rpcPort, String meta,
-                           String deployment, boolean reserveMemory, boolean compression, String htpasswd) {
+                           String deployment, boolean reserveMemory, boolean compression, String htpasswd,
+                           int spinMicros) {
 
     /** Flags vineyard has that this daemon accepts and ignores for now, with the reason. */
     private static final Map<String, String> IGNORED = Map.ofEntries(
@@ -67,6 +70,8 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                   --compression / --nocompression
                                          advertise zstd for RPC blob transfers (default: on)
                   --htpasswd=FILE        require username/password from an htpasswd file (bcrypt, {SHA} or plain)
+                  --spin_us=N            busy-wait up to N us for a connection's next request before blocking
+                                         (default 50; at most one spinning thread per spare CPU; 0 = off)
                   --help                 this text
                 """;
     }
@@ -111,6 +116,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         boolean reserve = false;
         boolean compression = true;
         String htpasswd = "";
+        int spin = 50;
         for (Map.Entry<String, String> f : flags.entrySet()) {
             String v = f.getValue();
             switch (f.getKey()) {
@@ -128,6 +134,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                 case "reserve_memory" -> reserve = bool("reserve_memory", v);
                 case "compression" -> compression = bool("compression", v);
                 case "htpasswd" -> htpasswd = v;
+                case "spin_us" -> spin = parseSpin(v);
                 default -> {
                     String why = IGNORED.get(f.getKey());
                     if (why == null) {
@@ -153,7 +160,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         for (String w : warnings) {
             System.err.println("vineyardd: " + w);
         }
-        return new ServerConfig(socket, size, rpc, port, meta, deployment, reserve, compression, htpasswd);
+        return new ServerConfig(socket, size, rpc, port, meta, deployment, reserve, compression, htpasswd, spin);
     }
 
     /** Thrown by {@link #parse} for {@code --help}. */
@@ -171,6 +178,18 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
             case "false", "0", "no", "f", "n" -> false;
             default -> throw new IllegalArgumentException("flag --" + name + " takes true or false, got '" + v + "'");
         };
+    }
+
+    private static int parseSpin(String v) {
+        try {
+            int us = Integer.parseInt(v);
+            if (us < 0 || us > 10_000) {
+                throw new NumberFormatException();
+            }
+            return us;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--spin_us must be 0-10000 microseconds, got '" + v + "'");
+        }
     }
 
     private static int parsePort(String v) {

@@ -31,6 +31,8 @@ class ServerConfigTest {
         assertEquals(9700, c.rpcPort());
         assertTrue(c.reserveMemory());
         assertEquals("local", c.meta());
+        assertEquals(50, c.spinMicros(), "busy-wait 50 us for the next request by default");
+        assertEquals(0, ServerConfig.parse(new String[] {"--spin_us=0"}).spinMicros());
     }
 
     @Test
@@ -39,6 +41,7 @@ class ServerConfigTest {
         assertTrue(e.getMessage().contains("only 'local'"));
         assertThrows(IllegalArgumentException.class, () -> ServerConfig.parse(new String[] {"--no_such_flag=1"}));
         assertThrows(IllegalArgumentException.class, () -> ServerConfig.parse(new String[] {"--rpc_socket_port=70000"}));
+        assertThrows(IllegalArgumentException.class, () -> ServerConfig.parse(new String[] {"--spin_us=-1"}));
         assertThrows(IllegalArgumentException.class, () -> ServerConfig.parse(new String[] {"--socket=/" + "x".repeat(120)}));
         assertThrows(ServerConfig.HelpRequested.class, () -> ServerConfig.parse(new String[] {"--help"}));
     }

@@ -373,6 +373,18 @@ public final class Posix {
         }
     }
 
+    /**
+     * Polls with a caller-provided {@code struct pollfd} (8 bytes: int fd, short events, short revents),
+     * allocation-free for spin loops; returns poll's result and leaves revents in the segment.
+     */
+    public static int poll(MemorySegment pollfd, int timeoutMs) {
+        try {
+            return (int) POLL.invokeExact(state(), pollfd, 1L, timeoutMs);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
     public static int memfdCreate(String name) {
         try (Arena arena = Arena.ofConfined()) {
             return (int) MEMFD_CREATE.invokeExact(state(), arena.allocateFrom(name), MFD_CLOEXEC);

@@ -30,6 +30,7 @@ public final class FrameSocket implements AutoCloseable {
     private int readPos;
     private int readLimit;
     private MemorySegment writeBuffer;
+    private final MemorySegment pollfd;
     private volatile boolean closed;
 
     public FrameSocket(int fd, boolean exact) {
@@ -37,6 +38,29 @@ public final class FrameSocket implements AutoCloseable {
         this.exact = exact;
         this.readBuffer = arena.allocate(INITIAL_BUFFER, 64);
         this.writeBuffer = arena.allocate(INITIAL_BUFFER, 64);
+        this.pollfd = arena.allocate(8, 4);
+        pollfd.set(ValueLayout.JAVA_INT, 0, fd);
+        pollfd.set(ValueLayout.JAVA_SHORT, 4, (short) Posix.POLLIN);
+    }
+
+    /**
+     * Busy-waits up to {@code spinNanos} for the next bytes to arrive, so that a reader about to block
+     * can skip the wake-up (on this 2-vCPU KVM guest a cross-core wake-up costs 20-40 us, a spin finds a
+     * request or reply that arrives within it at once). Returns true when bytes are ready (or buffered).
+     */
+    public boolean spinUntilReadable(long spinNanos) {
+        if (readLimit > readPos) {
+            return true;
+        }
+        long deadline = System.nanoTime() + spinNanos;
+        do {
+            int n = Posix.poll(pollfd, 0);
+            if (n != 0) {
+                return n > 0;
+            }
+            Thread.onSpinWait();
+        } while (System.nanoTime() < deadline);
+        return false;
     }
 
     public int fd() {

@@ -31,6 +31,15 @@ public final class ClientConnection implements Runnable {
     /** Log why connections end ({@code VINEYARDD_DEBUG=1}). */
     private static final boolean DEBUG = "1".equals(System.getenv("VINEYARDD_DEBUG"));
 
+    /**
+     * Threads spinning for their next request right now: at most one per spare CPU, and only while no
+     * other connection is being served (under load, spinning would take a core from real work).
+     */
+    private static final java.util.concurrent.atomic.AtomicInteger SPINNERS = new java.util.concurrent.atomic.AtomicInteger();
+    /** Threads handling a request right now. */
+    private static final java.util.concurrent.atomic.AtomicInteger BUSY = new java.util.concurrent.atomic.AtomicInteger();
+    private static final int MAX_SPINNERS = Math.max(0, Runtime.getRuntime().availableProcessors() - 1);
+
     private final VineyardServer server;
     private final RequestDispatcher dispatcher;
     private final FrameSocket socket;
@@ -80,14 +89,27 @@ public final class ClientConnection implements Runnable {
     @Override
     public void run() {
         try {
+            long spinNanos = server.config().spinMicros() * 1000L;
             while (!exitRequested) {
+                if (spinNanos > 0 && BUSY.get() == 0) {
+                    if (SPINNERS.incrementAndGet() <= MAX_SPINNERS) {
+                        socket.spinUntilReadable(spinNanos);
+                    }
+                    SPINNERS.decrementAndGet();
+                }
                 byte[] body = socket.readFrame();
                 if (body == null) {
                     break;
                 }
                 long started = System.nanoTime();
                 writeNanos = 0;
-                String type = handle(body);
+                BUSY.incrementAndGet();
+                String type;
+                try {
+                    type = handle(body);
+                } finally {
+                    BUSY.decrementAndGet();
+                }
                 dispatcher.stats().record(type, System.nanoTime() - started, writeNanos);
             }
         } catch (FrameException | PosixException e) {
