@@ -30,6 +30,11 @@ public final class IpcConnection implements AutoCloseable {
 
     private final FrameSocket socket;
     private final ReentrantLock lock = new ReentrantLock();
+    /** Who sent the request before this connection's current one (spin only in a one-connection run). */
+    private IpcConnection previousSender;
+    /** Replies to wait for without spinning first (after a spin found nothing), and the back-off. */
+    private int skipSpins;
+    private int spinBackoff;
     private final StoreMappings mappings = new StoreMappings();
     private final ObjectNode registerReply;
     private final boolean tcp;
@@ -224,6 +229,7 @@ public final class IpcConnection implements AutoCloseable {
         while (pendingReplies > 0) {
             pendingReplies--;
             try {
+                spinForReply();
                 readReply(false);
             } catch (PosixException | FrameException e) {
                 throw new VineyardException.ConnectionError("connection to vineyardd failed: " + e.getMessage(), e);
@@ -331,6 +337,8 @@ public final class IpcConnection implements AutoCloseable {
 
     /** Threads of this process spinning for a reply right now; at most one per spare CPU. */
     private static final java.util.concurrent.atomic.AtomicInteger SPINNERS = new java.util.concurrent.atomic.AtomicInteger();
+    /** The connection that sent this process's latest request: only it may spin. */
+    private static volatile IpcConnection lastSender;
     /** Requests of this process in flight; a reply is spun for only when it is the only one. */
     private static final java.util.concurrent.atomic.AtomicInteger IN_FLIGHT = new java.util.concurrent.atomic.AtomicInteger();
     private static final int MAX_SPINNERS = Math.max(0, Runtime.getRuntime().availableProcessors() - 1);
@@ -354,9 +362,13 @@ public final class IpcConnection implements AutoCloseable {
      * blocking costs (20-40 us across cores here). Bounded, and by one spinner per spare CPU.
      */
     private void spinForReply() {
-        if (SPIN_NANOS > 0 && IN_FLIGHT.get() == 1) {
+        if (SPIN_NANOS > 0 && skipSpins > 0) {
+            skipSpins--;
+        } else if (SPIN_NANOS > 0 && IN_FLIGHT.get() == 1 && lastSender == this && previousSender == this) {
             if (SPINNERS.incrementAndGet() <= MAX_SPINNERS) {
-                socket.spinUntilReadable(SPIN_NANOS);
+                boolean found = socket.spinUntilReadable(SPIN_NANOS, () -> IN_FLIGHT.get() == 1);
+                spinBackoff = found ? 0 : Math.min(64, Math.max(1, spinBackoff * 2));
+                skipSpins = spinBackoff;
             }
             SPINNERS.decrementAndGet();
         }
@@ -367,6 +379,8 @@ public final class IpcConnection implements AutoCloseable {
             writeDeferred();
             framesWritten.incrementAndGet();
             IN_FLIGHT.incrementAndGet();
+            previousSender = lastSender;
+            lastSender = this;
             try {
                 socket.writeFrame(body);
                 drainPending();

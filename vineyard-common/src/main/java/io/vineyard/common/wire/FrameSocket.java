@@ -46,9 +46,10 @@ public final class FrameSocket implements AutoCloseable {
     /**
      * Busy-waits up to {@code spinNanos} for the next bytes to arrive, so that a reader about to block
      * can skip the wake-up (on this 2-vCPU KVM guest a cross-core wake-up costs 20-40 us, a spin finds a
-     * request or reply that arrives within it at once). Returns true when bytes are ready (or buffered).
+     * request or reply that arrives within it at once). The spin also stops as soon as
+     * {@code keepSpinning} says the CPU is wanted elsewhere. Returns true when bytes are ready (or buffered).
      */
-    public boolean spinUntilReadable(long spinNanos) {
+    public boolean spinUntilReadable(long spinNanos, java.util.function.BooleanSupplier keepSpinning) {
         if (readLimit > readPos) {
             return true;
         }
@@ -59,7 +60,7 @@ public final class FrameSocket implements AutoCloseable {
                 return n > 0;
             }
             Thread.onSpinWait();
-        } while (System.nanoTime() < deadline);
+        } while (System.nanoTime() < deadline && keepSpinning.getAsBoolean());
         return false;
     }
 

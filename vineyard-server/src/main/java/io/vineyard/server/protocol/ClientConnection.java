@@ -38,6 +38,8 @@ public final class ClientConnection implements Runnable {
     private static final java.util.concurrent.atomic.AtomicInteger SPINNERS = new java.util.concurrent.atomic.AtomicInteger();
     /** Threads handling a request right now. */
     private static final java.util.concurrent.atomic.AtomicInteger BUSY = new java.util.concurrent.atomic.AtomicInteger();
+    /** The connection whose request the daemon read last: only it may spin (one client at a time). */
+    private static volatile ClientConnection lastServed;
     private static final int MAX_SPINNERS = Math.max(0, Runtime.getRuntime().availableProcessors() - 1);
 
     private final VineyardServer server;
@@ -46,6 +48,9 @@ public final class ClientConnection implements Runnable {
     private final Client client;
     private final CountDownLatch ended = new CountDownLatch(1);
     private boolean registered;
+    /** Requests to serve without spinning first, and the current back-off. */
+    private int skipSpins;
+    private int spinBackoff;
     /** Time spent in socket writes while handling the current request (statistics). */
     private long writeNanos;
     private boolean exitRequested;
@@ -91,9 +96,15 @@ public final class ClientConnection implements Runnable {
         try {
             long spinNanos = server.config().spinMicros() * 1000L;
             while (!exitRequested) {
-                if (spinNanos > 0 && BUSY.get() == 0) {
+                if (spinNanos > 0 && skipSpins > 0) {
+                    skipSpins--;
+                } else if (spinNanos > 0 && lastServed == this && BUSY.get() == 0) {
                     if (SPINNERS.incrementAndGet() <= MAX_SPINNERS) {
-                        socket.spinUntilReadable(spinNanos);
+                        // a spin that finds nothing means this client is slow or the CPU is busy:
+                        // back off (up to 64 requests), a spin that finds the request resets it
+                        boolean found = socket.spinUntilReadable(spinNanos, () -> BUSY.get() == 0);
+                        spinBackoff = found ? 0 : Math.min(64, Math.max(1, spinBackoff * 2));
+                        skipSpins = spinBackoff;
                     }
                     SPINNERS.decrementAndGet();
                 }
@@ -103,6 +114,7 @@ public final class ClientConnection implements Runnable {
                 }
                 long started = System.nanoTime();
                 writeNanos = 0;
+                lastServed = this;
                 BUSY.incrementAndGet();
                 String type;
                 try {
