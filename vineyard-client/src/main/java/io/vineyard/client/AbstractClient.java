@@ -376,6 +376,7 @@ abstract class AbstractClient implements Client {
             if (!free.isEmpty() && !conn.isClosed()) {
                 ObjectNode r = req("release_buffers_request");
                 r.set("ids", free);
+                r.put("reply", false); // one-way: it rides in front of the next request
                 conn.sendDeferred(r);
             }
             return null;

@@ -188,8 +188,9 @@ public final class IpcConnection implements AutoCloseable {
     }
 
     /**
-     * Queues a request whose reply nobody needs (a release): it is written right before the next request,
-     * so the daemon reads both in one wake-up, or by {@link #flushDeferred()}.
+     * Queues a one-way request (one the daemon does not answer, such as {@code release_buffers_request}
+     * with {@code reply:false}): it is written right before the next request, so the daemon reads both in
+     * one wake-up, or by {@link #flushDeferred()}.
      */
     public void sendDeferred(ObjectNode request) {
         lock.lock();
@@ -220,7 +221,6 @@ public final class IpcConnection implements AutoCloseable {
         for (byte[] frame : deferred) {
             framesWritten.incrementAndGet();
             socket.writeFrame(frame);
-            pendingReplies++;
         }
         deferred.clear();
     }

@@ -271,4 +271,35 @@ class ProtocolCoverageTest {
             assertEquals(1, c.requestRaw(create).get("code").asInt(), "directories are refused");
         }
     }
+
+    @Test
+    void oneWayReleaseIsNeverAnswered() {
+        try (IpcConnection owner = daemon.connect(); IpcConnection reader = daemon.connect()) {
+            ObjectNode create = msg("create_buffer_request");
+            create.put("size", 4096);
+            JsonNode id = owner.request(create).get("id");
+            ObjectNode seal = msg("seal_request");
+            seal.set("object_id", id);
+            owner.request(seal);
+            ObjectNode get = msg("get_buffers_request");
+            get.putArray("ids").add(id);
+            reader.request(get);
+            ObjectNode del = msg("del_data_request");
+            del.putArray("id").add(id);
+            owner.request(del);
+            assertEquals(4096, daemon.memoryUsage(), "the reader's hold keeps the memory");
+
+            ObjectNode bad = msg("release_buffers_request");
+            bad.put("ids", "not ids");
+            bad.put("reply", false);
+            reader.socket().writeFrame(Json.write(bad));
+            ObjectNode release = msg("release_buffers_request");
+            release.putArray("ids").add(id);
+            release.put("reply", false);
+            reader.socket().writeFrame(Json.write(release));
+            // the next reply on this connection is the status's: neither one-way request was answered
+            assertEquals("instance_status_reply", reader.requestRaw(msg("instance_status_request")).get("type").asText());
+            assertEquals(0, daemon.memoryUsage(), "the one-way release let the memory go");
+        }
+    }
 }

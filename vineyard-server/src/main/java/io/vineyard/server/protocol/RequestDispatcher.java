@@ -737,16 +737,30 @@ public final class RequestDispatcher {
         }
     }
 
-    /** {@code release_buffers_request {ids:[...]}}: drops this connection's holds on many blobs; unknown ids are skipped. */
+    /**
+     * {@code release_buffers_request {ids:[...], reply:bool}}: drops this connection's holds on many
+     * blobs; unknown ids are skipped. With {@code reply:false} it is one-way: nothing is sent back,
+     * not even an error, so a client can put it in front of its next request at no cost.
+     */
     private void releaseBuffers(ClientConnection conn, ObjectNode req) {
-        long[] ids = Fields.idArray(req, "ids");
-        server.locked(() -> {
-            for (long id : ids) {
-                server.blobs().releaseIfHeld(id, conn.client());
+        boolean answer = Fields.bool(req, "reply", true);
+        try {
+            long[] ids = Fields.idArray(req, "ids");
+            server.locked(() -> {
+                for (long id : ids) {
+                    server.blobs().releaseIfHeld(id, conn.client());
+                }
+                return null;
+            });
+        } catch (VineyardException e) {
+            if (answer) {
+                throw e;
             }
-            return null;
-        });
-        conn.send(reply("release_buffers_reply"));
+            return; // one-way: nobody to tell
+        }
+        if (answer) {
+            conn.send(reply("release_buffers_reply"));
+        }
     }
 
     // ---- fds -------------------------------------------------------------------------------------
