@@ -321,13 +321,7 @@ public final class RequestDispatcher {
         List<ObjectNode> payloads = new ArrayList<>(ids.length);
         List<Integer> fds = new ArrayList<>(1);
         server.locked(() -> {
-            for (Blob blob : blobs.get(ids, unsafe, conn.client())) {
-                payloads.add(blobs.payload(blob));
-                int fd = blobs.fdOf(blob);
-                if (fd >= 0 && !fds.contains(fd)) {
-                    fds.add(fd);
-                }
-            }
+            describe(blobs, blobs.get(ids, unsafe, conn.client()), payloads, fds);
             return null;
         });
         List<Integer> toSend = newFds(conn, fds);
@@ -339,6 +333,17 @@ public final class RequestDispatcher {
         r.put("compress", false);
         conn.send(r);
         toSend.forEach(conn::sendFd);
+    }
+
+    /** Adds each blob's payload, and each store fd they need once, in payload order (under the store lock). */
+    private static void describe(BlobStore blobs, List<Blob> got, List<ObjectNode> payloads, List<Integer> fds) {
+        for (Blob blob : got) {
+            payloads.add(blobs.payload(blob));
+            int fd = blobs.fdOf(blob);
+            if (fd >= 0 && !fds.contains(fd)) {
+                fds.add(fd);
+            }
+        }
     }
 
     private void dropBuffer(ClientConnection conn, ObjectNode req) {
@@ -684,13 +689,8 @@ public final class RequestDispatcher {
             }
             List<Long> blobIds = new ArrayList<>();
             collectBlobIds(tree, blobIds);
-            for (Blob blob : blobs.get(blobIds.stream().mapToLong(Long::longValue).toArray(), unsafe, conn.client())) {
-                payloads.add(blobs.payload(blob));
-                int fd = blobs.fdOf(blob);
-                if (fd >= 0 && !fds.contains(fd)) {
-                    fds.add(fd);
-                }
-            }
+            describe(blobs, blobs.get(blobIds.stream().mapToLong(Long::longValue).toArray(), unsafe, conn.client()),
+                    payloads, fds);
             ObjectNode found = Json.object();
             found.set("id", Json.u64(id));
             found.set("content", tree);

@@ -207,17 +207,9 @@ public final class BlobStore {
 
     /** Drops {@code client}'s hold on a blob. */
     public void release(long id, Client client) {
-        if (id == ObjectIds.EMPTY_BLOB_ID) {
-            return;
-        }
-        Blob blob = visible.get(id);
-        if (blob == null) {
-            blob = findHeldDeleted(id, client);
-        }
-        if (blob == null || !blob.holders.contains(client)) {
+        if (id != ObjectIds.EMPTY_BLOB_ID && !releaseIfHeld(id, client)) {
             throw new VineyardException(Status.KEY_ERROR, "DependencyTracker: connection not exist.");
         }
-        unhold(blob, client);
     }
 
     private static Blob findHeldDeleted(long id, Client client) {
