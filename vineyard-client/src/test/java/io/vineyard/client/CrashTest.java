@@ -48,10 +48,9 @@ class CrashTest {
         Files.deleteIfExists(victimScript);
     }
 
+    /** Pool bytes not free for reuse: visible blobs plus deleted ones still held. */
     private long usage() {
-        ObjectNode req = Json.object();
-        req.put("type", "instance_status_request");
-        return monitor.request(req).get("meta").get("memory_usage").asLong();
+        return daemon.heldBytes();
     }
 
     private Process victim(String... args) throws IOException {

@@ -136,6 +136,21 @@ public final class DaemonProcess implements AutoCloseable {
         return status().get("memory_usage").asLong();
     }
 
+    /**
+     * Pool bytes not free for reuse: {@code memory_usage} (visible blobs) plus the bytes of deleted
+     * blobs still held by a reader ({@code deferred_free_bytes} of {@code server_stats}).
+     */
+    public long heldBytes() {
+        try (IpcConnection c = connect()) {
+            ObjectNode status = Json.object();
+            status.put("type", "instance_status_request");
+            ObjectNode stats = Json.object();
+            stats.put("type", "server_stats_request");
+            return c.request(status).get("meta").get("memory_usage").asLong()
+                    + c.request(stats).get("deferred_free_bytes").asLong();
+        }
+    }
+
     /** Stops the daemon by PID with SIGTERM and waits for it; SIGKILL after 15 s. */
     @Override
     public void close() {

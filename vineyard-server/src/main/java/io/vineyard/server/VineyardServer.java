@@ -1,55 +1,57 @@
 package io.vineyard.server;
 
 import io.vineyard.common.ObjectIds;
-import io.vineyard.common.wire.FrameSocket;
+import io.vineyard.server.daemon.DaemonContext;
+import io.vineyard.server.daemon.Waits;
+import io.vineyard.server.handler.AdminHandlers;
+import io.vineyard.server.handler.BlobHandlers;
+import io.vineyard.server.handler.MetadataHandlers;
+import io.vineyard.server.handler.NameHandlers;
+import io.vineyard.server.handler.ObjectHandlers;
+import io.vineyard.server.handler.RemoteTransferHandlers;
 import io.vineyard.server.memory.SharedMemoryPool;
 import io.vineyard.server.meta.MetaStore;
 import io.vineyard.server.protocol.ClientConnection;
-import io.vineyard.server.protocol.RequestDispatcher;
+import io.vineyard.server.protocol.HandlerTable;
 import io.vineyard.server.store.BlobStore;
 import io.vineyard.server.transport.Listener;
 
 import java.io.IOException;
 import java.net.InetAddress;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.Supplier;
 
 /**
- * One vineyardd instance: the pool, the blob and metadata stores, and the IPC and RPC listeners.
+ * One vineyardd instance: start-up and shutdown. It makes the pool, the stores and the
+ * {@link DaemonContext} the handlers work with, binds the IPC and RPC listeners, and gives every
+ * accepted connection its own thread.
  *
- * <p>Design note. Every connection has its own platform thread that reads a request, handles it and
- * writes the reply (vineyard also handles one request per connection at a time). Store state is
- * guarded by one lock, held only for the in-memory part of a request (microseconds), never across
- * socket I/O; waiting requests ({@code get_name}/{@code get_data} with {@code wait}) park on a
- * condition of that lock and are woken by every metadata change. A connection's thread releases
- * everything the connection held when it ends, however it ends.
+ * <p>Concurrency model. One platform thread per connection reads a request, handles it and writes
+ * the reply (vineyard also serves one request per connection at a time). Blocking reads are plain
+ * {@code read(2)} calls through FFM, which would pin a virtual thread's carrier, and an event loop
+ * would add a hand-off between threads to every request (a cross-core wake-up costs 20-40 us on this
+ * machine, more than a whole request). The accept thread only accepts and starts the connection's
+ * thread; everything a connection allocates is made, used and freed on its own thread.
+ *
+ * <p>Shutdown never lets a thread touch unmapped memory: it stops accepting, wakes every wait and
+ * every blocked read, waits for the connection threads to end, and unmaps the pool only once no
+ * thread is inside a system call on it (a late access afterwards is an exception, not a SIGSEGV).
  */
 public final class VineyardServer implements AutoCloseable {
     /** The protocol version this daemon speaks. */
-    public static final String VERSION = "0.24.4";
+    public static final String VERSION = AdminHandlers.VERSION;
     private static final long INSTANCE_ID = 0;
+    private static final long SHUTDOWN_GRACE_NS = TimeUnit.SECONDS.toNanos(5);
 
     private final ServerConfig config;
     private final SharedMemoryPool pool;
-    private final BlobStore blobs;
-    private final MetaStore meta;
-    private final ReentrantLock lock = new ReentrantLock();
-    private final Condition metaChanged = lock.newCondition();
-    private final Authenticator authenticator;
-    private final RequestDispatcher dispatcher;
+    private final DaemonContext ctx;
+    private final HandlerTable handlers;
     private final AtomicLong connectionIds = new AtomicLong();
-    private final AtomicInteger ipcConnections = new AtomicInteger();
-    private final AtomicInteger rpcConnections = new AtomicInteger();
-    private final AtomicInteger deferredRequests = new AtomicInteger();
     private final Set<ClientConnection> connections = ConcurrentHashMap.newKeySet();
-    private final String hostname;
-    private final long startMs = System.currentTimeMillis();
     private Listener ipc;
     private Listener rpc;
     private volatile boolean closed;
@@ -58,11 +60,15 @@ public final class VineyardServer implements AutoCloseable {
         this.config = config;
         this.pool = SharedMemoryPool.create(config.sizeBytes(), config.reserveMemory());
         ObjectIds ids = new ObjectIds(INSTANCE_ID, System::currentTimeMillis);
-        this.blobs = new BlobStore(pool, ids);
-        this.meta = new MetaStore(blobs, ids, INSTANCE_ID, System::currentTimeMillis);
-        this.authenticator = new Authenticator(config.htpasswd());
-        this.dispatcher = new RequestDispatcher(this);
-        this.hostname = localHostname();
+        BlobStore blobs = new BlobStore(pool, ids);
+        Waits waits = new Waits();
+        MetaStore meta = new MetaStore(blobs, ids, INSTANCE_ID, System::currentTimeMillis, waits);
+        this.ctx = new DaemonContext(config, blobs, meta, waits, new Authenticator(config.htpasswd()),
+                INSTANCE_ID, localHostname());
+        this.handlers = new HandlerTable(List.of(new AdminHandlers(ctx), new BlobHandlers(ctx),
+                new MetadataHandlers(ctx), new NameHandlers(ctx), new ObjectHandlers(ctx),
+                new RemoteTransferHandlers(ctx)));
+        ctx.stats().track(handlers.knownTypes());
     }
 
     private static String localHostname() {
@@ -83,107 +89,38 @@ public final class VineyardServer implements AutoCloseable {
                 ipc.close();
                 throw e;
             }
-            rpc.start(true, s -> accept(s, true));
+            ctx.rpcEndpoint(ctx.hostname() + ":" + rpc.port());
+            rpc.start(true, fd -> accept(fd, true));
         }
-        ipc.start(false, s -> accept(s, false));
+        ipc.start(false, fd -> accept(fd, false));
     }
 
-    private void accept(FrameSocket socket, boolean isRpc) {
-        if (closed) {
-            socket.close();
-            return;
-        }
-        ClientConnection conn = new ClientConnection(this, dispatcher, socket, connectionIds.incrementAndGet(), isRpc);
-        connections.add(conn);
-        (isRpc ? rpcConnections : ipcConnections).incrementAndGet();
-        Thread.ofPlatform().daemon(true).name("vineyard-conn-" + conn.id()).start(conn);
-    }
-
-    /** Called by a connection's thread as it ends, after its holds were released. */
-    public void connectionClosed(ClientConnection conn) {
-        if (connections.remove(conn)) {
-            (conn.isRpc() ? rpcConnections : ipcConnections).decrementAndGet();
-        }
-    }
-
-    /** Runs {@code action} under the store lock. */
-    public <T> T locked(Supplier<T> action) {
-        lock.lock();
-        try {
-            return action.get();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** Runs {@code action} under the store lock and wakes waiting requests: for metadata changes. */
-    public <T> T lockedChange(Supplier<T> action) {
-        lock.lock();
-        try {
-            T result = action.get();
-            metaChanged.signalAll();
-            return result;
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /**
-     * Waits under the store lock until {@code ready} returns non-null, the connection dies or the
-     * daemon closes (then null). Counted in {@code deferred_requests} while it waits.
-     */
-    public <T> T awaitUnderLock(Supplier<T> ready, ClientConnection conn) throws InterruptedException {
-        lock.lock();
-        deferredRequests.incrementAndGet();
-        try {
-            while (true) {
-                T value = ready.get();
-                if (value != null) {
-                    return value;
-                }
-                if (closed || conn.peerGone()) {
-                    return null;
-                }
-                // woken by every metadata change; the timeout only bounds how late a dead peer is noticed
-                metaChanged.await(200, TimeUnit.MILLISECONDS);
+    /** On the accept thread: hands the socket to a new connection thread and returns. */
+    private void accept(int fd, boolean isRpc) {
+        long id = connectionIds.incrementAndGet();
+        ClientConnection[] self = new ClientConnection[1];
+        ClientConnection conn = new ClientConnection(ctx, handlers, fd, id, isRpc, () -> {
+            if (connections.remove(self[0])) {
+                ctx.connectionCount(isRpc, -1);
             }
-        } finally {
-            deferredRequests.decrementAndGet();
-            lock.unlock();
+        });
+        self[0] = conn;
+        connections.add(conn);
+        ctx.connectionCount(isRpc, 1);
+        if (closed) {
+            conn.shutdown(); // raced with close(): the thread ends at its first read
         }
+        Thread.ofPlatform().daemon(true).name("vineyard-conn-" + id).start(conn);
     }
 
-    public ServerConfig config() {
-        return config;
+    /** The handlers' view of this daemon (tests). */
+    public DaemonContext context() {
+        return ctx;
     }
 
-    public BlobStore blobs() {
-        return blobs;
-    }
-
-    public MetaStore meta() {
-        return meta;
-    }
-
-    public Authenticator authenticator() {
-        return authenticator;
-    }
-
-    public long instanceId() {
-        return INSTANCE_ID;
-    }
-
-    public String hostname() {
-        return hostname;
-    }
-
-    public long startMs() {
-        return startMs;
-    }
-
-    /** {@code host:port} of the RPC listener, or vineyard's {@code 0.0.0.0:0} when RPC is off. */
-    public String rpcEndpoint() {
-        return rpc == null ? "0.0.0.0:0" : hostname + ":" + rpc.port();
+    /** The request table (tests drive handlers through it without sockets). */
+    public HandlerTable handlers() {
+        return handlers;
     }
 
     /** The bound RPC port, or 0. */
@@ -191,19 +128,20 @@ public final class VineyardServer implements AutoCloseable {
         return rpc == null ? 0 : rpc.port();
     }
 
-    public int ipcConnections() {
-        return ipcConnections.get();
+    /** Connections whose threads have not ended yet. */
+    public int liveConnections() {
+        return connections.size();
     }
 
-    public int rpcConnections() {
-        return rpcConnections.get();
+    /** True once the pool is unmapped. */
+    public boolean poolClosed() {
+        return pool.isClosed();
     }
 
-    public int deferredRequests() {
-        return deferredRequests.get();
-    }
-
-    /** Stops accepting, closes every connection, removes the socket and unmaps the pool. */
+    /**
+     * Stops accepting, ends every connection, removes the socket and unmaps the pool. The pool stays
+     * mapped while any connection thread is still running (it is then freed by the process's exit).
+     */
     @Override
     public void close() {
         if (closed) {
@@ -216,23 +154,18 @@ public final class VineyardServer implements AutoCloseable {
         if (rpc != null) {
             rpc.close();
         }
+        ctx.beginShutdown();
         for (ClientConnection c : connections) {
             c.shutdown();
         }
-        lock.lock();
-        try {
-            metaChanged.signalAll();
-        } finally {
-            lock.unlock();
-        }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        long deadline = System.nanoTime() + SHUTDOWN_GRACE_NS;
+        boolean allEnded = true;
         for (ClientConnection c : connections) {
-            c.awaitEnd(Math.max(0, deadline - System.nanoTime()));
+            allEnded &= c.awaitEnd(Math.max(0, deadline - System.nanoTime()));
         }
-        pool.close();
-    }
-
-    SharedMemoryPool pool() {
-        return pool;
+        if (!allEnded || !pool.tryClose()) {
+            System.err.println("vineyardd: " + connections.size() + " connection threads still run after "
+                    + TimeUnit.NANOSECONDS.toSeconds(SHUTDOWN_GRACE_NS) + " s: the pool stays mapped until the process exits");
+        }
     }
 }

@@ -40,7 +40,7 @@ public final class Vineyardd {
             Runtime.getRuntime().halt(0);
         }));
         System.out.println("vineyardd ready: socket " + config.socketPath() + ", pool " + config.sizeBytes()
-                + " bytes, rpc " + (config.rpc() ? server.rpcEndpoint() : "off") + ", meta " + config.meta()
+                + " bytes, rpc " + (config.rpc() ? server.context().rpcEndpoint() : "off") + ", meta " + config.meta()
                 + ", pid " + ProcessHandle.current().pid());
         System.out.flush();
         try {

@@ -48,6 +48,8 @@ public final class Posix {
     public static final int SCM_RIGHTS = 1;
     public static final int IPPROTO_TCP = 6;
     public static final int TCP_NODELAY = 1;
+    /** Linux: acknowledge received segments at once (not sticky: the kernel may leave the mode). */
+    public static final int TCP_QUICKACK = 12;
     public static final int MSG_NOSIGNAL = 0x4000;
     public static final int SHUT_RDWR = 2;
     public static final int EINTR = 4;
@@ -95,6 +97,7 @@ public final class Posix {
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CAPTURE));
 
     private static final MethodHandle SOCKET = fn("socket", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
+    private static final MethodHandle SOCKETPAIR = fn("socketpair", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
     private static final MethodHandle BIND = fn("bind", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
     private static final MethodHandle LISTEN = fn("listen", JAVA_INT, JAVA_INT, JAVA_INT);
     private static final MethodHandle ACCEPT4 = fn("accept4", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
@@ -107,6 +110,8 @@ public final class Posix {
     private static final MethodHandle RECVMSG = fn("recvmsg", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
     private static final MethodHandle SETSOCKOPT =
             fn("setsockopt", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+    private static final MethodHandle GETSOCKOPT =
+            fn("getsockopt", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
     private static final MethodHandle POLL = fn("poll", JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT);
     private static final MethodHandle MEMFD_CREATE = fn("memfd_create", JAVA_INT, ADDRESS, JAVA_INT);
     private static final MethodHandle FTRUNCATE = fn("ftruncate", JAVA_INT, JAVA_INT, JAVA_LONG);
@@ -157,6 +162,17 @@ public final class Posix {
     public static int socket(int domain, int type) {
         try {
             return (int) SOCKET.invokeExact(state(), domain, type | SOCK_CLOEXEC, 0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** A connected pair of UNIX stream sockets, or null (errno set) when socketpair fails. */
+    public static int[] socketpair() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment fds = arena.allocate(JAVA_INT, 2);
+            int rc = (int) SOCKETPAIR.invokeExact(state(), AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds);
+            return rc != 0 ? null : new int[] {fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1)};
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -338,6 +354,19 @@ public final class Posix {
             MemorySegment v = arena.allocate(JAVA_INT);
             v.set(JAVA_INT, 0, value);
             return (int) SETSOCKOPT.invokeExact(state(), fd, level, option, v, 4);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Reads an int socket option, or returns -1 (errno set) when getsockopt fails. */
+    public static int getIntOption(int fd, int level, int option) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment v = arena.allocate(JAVA_INT);
+            MemorySegment len = arena.allocate(JAVA_INT);
+            len.set(JAVA_INT, 0, 4);
+            int rc = (int) GETSOCKOPT.invokeExact(state(), fd, level, option, v, len);
+            return rc != 0 ? -1 : v.get(JAVA_INT, 0);
         } catch (Throwable t) {
             throw rethrow(t);
         }

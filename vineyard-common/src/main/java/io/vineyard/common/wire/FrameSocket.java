@@ -22,22 +22,39 @@ public final class FrameSocket implements AutoCloseable {
     private static final ValueLayout.OfLong LE_LONG =
             ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final int INITIAL_BUFFER = 64 * 1024;
+    /** Frames larger than the write buffer go out through a scratch buffer freed right after. */
+    private static final int WRITE_BUFFER = INITIAL_BUFFER;
 
     private final int fd;
     private final boolean exact;
-    private final Arena arena = Arena.ofShared();
-    private MemorySegment readBuffer;
+    private final Arena arena;
+    private final MemorySegment readBuffer;
     private int readPos;
     private int readLimit;
-    private MemorySegment writeBuffer;
+    private final MemorySegment writeBuffer;
     private final MemorySegment pollfd;
     private volatile boolean closed;
 
+    /** A socket any thread may use, one at a time (clients). */
     public FrameSocket(int fd, boolean exact) {
+        this(fd, exact, Arena.ofShared());
+    }
+
+    /**
+     * A socket only the calling thread uses and closes (the daemon's connection threads): its
+     * buffers live in a confined arena, whose close costs nothing, where a shared arena's close
+     * stops every thread of the JVM for a handshake.
+     */
+    public static FrameSocket confined(int fd, boolean exact) {
+        return new FrameSocket(fd, exact, Arena.ofConfined());
+    }
+
+    private FrameSocket(int fd, boolean exact, Arena arena) {
         this.fd = fd;
         this.exact = exact;
+        this.arena = arena;
         this.readBuffer = arena.allocate(INITIAL_BUFFER, 64);
-        this.writeBuffer = arena.allocate(INITIAL_BUFFER, 64);
+        this.writeBuffer = arena.allocate(WRITE_BUFFER, 64);
         this.pollfd = arena.allocate(8, 4);
         pollfd.set(ValueLayout.JAVA_INT, 0, fd);
         pollfd.set(ValueLayout.JAVA_SHORT, 4, (short) Posix.POLLIN);
@@ -142,18 +159,34 @@ public final class FrameSocket implements AutoCloseable {
         return true;
     }
 
-    /** Writes one frame with {@code body} as its body. */
+    /**
+     * Writes one frame with {@code body} as its body. A frame that does not fit the fixed write
+     * buffer goes through a scratch buffer freed as soon as it is sent, so one large reply does not
+     * pin its size for the rest of the connection.
+     */
     public void writeFrame(byte[] body) {
         int total = WireFormat.HEADER_BYTES + body.length;
-        ensureWriteCapacity(total);
-        writeBuffer.set(LE_LONG, 0, body.length);
-        MemorySegment.copy(body, 0, writeBuffer, ValueLayout.JAVA_BYTE, WireFormat.HEADER_BYTES, body.length);
-        sendAll(writeBuffer, total);
+        if (total <= writeBuffer.byteSize()) {
+            writeBuffer.set(LE_LONG, 0, body.length);
+            MemorySegment.copy(body, 0, writeBuffer, ValueLayout.JAVA_BYTE, WireFormat.HEADER_BYTES, body.length);
+            sendAll(writeBuffer, total);
+            return;
+        }
+        try (Arena scratch = Arena.ofConfined()) {
+            MemorySegment big = scratch.allocate(total, 64);
+            big.set(LE_LONG, 0, body.length);
+            MemorySegment.copy(body, 0, big, ValueLayout.JAVA_BYTE, WireFormat.HEADER_BYTES, body.length);
+            sendAll(big, total);
+        }
+    }
+
+    /** Bytes of native buffer this socket keeps between frames (tests: it never grows). */
+    public long retainedBufferBytes() {
+        return readBuffer.byteSize() + writeBuffer.byteSize();
     }
 
     /** Writes one frame whose body is the bytes of a native segment (binary frames: zstd chunks). */
     public void writeFrame(MemorySegment body) {
-        ensureWriteCapacity(WireFormat.HEADER_BYTES);
         writeBuffer.set(LE_LONG, 0, body.byteSize());
         sendAll(writeBuffer, WireFormat.HEADER_BYTES);
         sendAll(body, body.byteSize());
@@ -161,9 +194,11 @@ public final class FrameSocket implements AutoCloseable {
 
     /** Writes raw bytes with no framing (tests and probes). */
     public void writeRaw(byte[] bytes) {
-        ensureWriteCapacity(bytes.length);
-        MemorySegment.copy(bytes, 0, writeBuffer, ValueLayout.JAVA_BYTE, 0, bytes.length);
-        sendAll(writeBuffer, bytes.length);
+        try (Arena scratch = Arena.ofConfined()) {
+            MemorySegment seg = scratch.allocate(Math.max(1, bytes.length));
+            MemorySegment.copy(bytes, 0, seg, ValueLayout.JAVA_BYTE, 0, bytes.length);
+            sendAll(seg, bytes.length);
+        }
     }
 
     /** Writes the bytes of a native segment, unframed (bulk blob payloads). */
@@ -201,12 +236,6 @@ public final class FrameSocket implements AutoCloseable {
                 throw Posix.error("write to socket");
             }
             off += n;
-        }
-    }
-
-    private void ensureWriteCapacity(int total) {
-        if (writeBuffer.byteSize() < total) {
-            writeBuffer = arena.allocate(Math.max(total, writeBuffer.byteSize() * 2), 64);
         }
     }
 

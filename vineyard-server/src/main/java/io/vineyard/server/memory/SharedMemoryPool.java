@@ -3,6 +3,7 @@ package io.vineyard.server.memory;
 import io.vineyard.common.posix.Posix;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
@@ -28,11 +29,14 @@ public final class SharedMemoryPool implements AutoCloseable {
 
     private final int fd;
     private final long limit;
+    private final Arena arena;
     private final MemorySegment base;
+    private boolean closed;
 
-    private SharedMemoryPool(int fd, long limit, MemorySegment base) {
+    private SharedMemoryPool(int fd, long limit, Arena arena, MemorySegment base) {
         this.fd = fd;
         this.limit = limit;
+        this.arena = arena;
         this.base = base;
     }
 
@@ -61,14 +65,17 @@ public final class SharedMemoryPool implements AutoCloseable {
             Posix.close(fd);
             throw e;
         }
-        MemorySegment base = p.reinterpret(fileSize);
-        if (reserve && Posix.madvise(base, fileSize, Posix.MADV_POPULATE_WRITE) != 0) {
+        if (reserve && Posix.madvise(p.reinterpret(fileSize), fileSize, Posix.MADV_POPULATE_WRITE) != 0) {
             RuntimeException e = Posix.error("pre-faulting the pool (--reserve_memory)");
-            Posix.munmap(base, fileSize);
+            Posix.munmap(p.reinterpret(fileSize), fileSize);
             Posix.close(fd);
             throw e;
         }
-        return new SharedMemoryPool(fd, limit, base);
+        // the daemon's view belongs to a shared arena: once the pool is closed, a late access is an
+        // IllegalStateException in the thread that tried it, never a SIGSEGV of the daemon
+        Arena arena = Arena.ofShared();
+        MemorySegment base = p.reinterpret(fileSize, arena, s -> Posix.munmap(s, fileSize));
+        return new SharedMemoryPool(fd, limit, arena, base);
     }
 
     /** Refuses a pool that /dev/shm (the tmpfs that backs shared memory here) could not hold. */
@@ -123,9 +130,32 @@ public final class SharedMemoryPool implements AutoCloseable {
         }
     }
 
+    /**
+     * Unmaps the pool and closes its fd, unless some thread is inside a system call on the pool's
+     * memory right now (a socket transfer): then nothing changes and it returns false, to be tried
+     * again once that thread is out. Idempotent.
+     */
+    public synchronized boolean tryClose() {
+        if (closed) {
+            return true;
+        }
+        try {
+            arena.close();
+        } catch (IllegalStateException busy) {
+            return false;
+        }
+        closed = true;
+        Posix.close(fd);
+        return true;
+    }
+
+    public synchronized boolean isClosed() {
+        return closed;
+    }
+
+    /** As {@link #tryClose()}, for try-with-resources (tests); a busy pool stays mapped. */
     @Override
     public void close() {
-        Posix.munmap(base, limit + MAP_GAP);
-        Posix.close(fd);
+        tryClose();
     }
 }

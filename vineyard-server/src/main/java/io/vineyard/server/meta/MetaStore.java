@@ -8,7 +8,7 @@ import io.vineyard.common.Status;
 import io.vineyard.common.VineyardException;
 import io.vineyard.server.store.Blob;
 import io.vineyard.server.store.BlobStore;
-import io.vineyard.server.store.Client;
+import io.vineyard.server.store.BlobLinks;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -47,7 +47,33 @@ public final class MetaStore {
     private final Map<Long, Set<Long>> parents = new HashMap<>();
     private final Map<String, Long> names = new TreeMap<>();
 
+    /** Told of the changes requests can wait for; called under the store lock. */
+    public interface Listener {
+        /** An object (or a member created with it) now exists. */
+        void objectCreated(long id);
+
+        /** {@code name} now names an object. */
+        void nameBound(String name);
+    }
+
+    private static final Listener NOBODY = new Listener() {
+        @Override
+        public void objectCreated(long id) {
+        }
+
+        @Override
+        public void nameBound(String name) {
+        }
+    };
+
+    private final Listener listener;
+
     public MetaStore(BlobStore blobs, ObjectIds ids, long instanceId, LongSupplier clockMs) {
+        this(blobs, ids, instanceId, clockMs, NOBODY);
+    }
+
+    public MetaStore(BlobStore blobs, ObjectIds ids, long instanceId, LongSupplier clockMs, Listener listener) {
+        this.listener = listener;
         this.blobs = blobs;
         this.ids = ids;
         this.instanceId = instanceId;
@@ -171,6 +197,7 @@ public final class MetaStore {
         if (!entry.isTransient()) {
             persistTree(entry);
         }
+        listener.objectCreated(id);
         return new Created(id, signature, instanceId);
     }
 
@@ -265,7 +292,7 @@ public final class MetaStore {
      *
      * @return the blob ids deleted
      */
-    public List<Long> delete(long[] targets, boolean force, boolean deep, Client by, boolean trim) {
+    public List<Long> delete(long[] targets, boolean force, boolean deep, BlobLinks by, boolean trim) {
         Set<Long> doomed = new LinkedHashSet<>();
         List<Long> deletedBlobs = new ArrayList<>();
         for (long id : targets) {
@@ -348,7 +375,7 @@ public final class MetaStore {
     }
 
     /** Deletes every object and name (the blob store clears its blobs itself). */
-    public List<Long> clear(Client by) {
+    public List<Long> clear(BlobLinks by) {
         List<Long> all = new ArrayList<>(objects.keySet());
         for (Blob b : blobs.visibleBlobs()) {
             all.add(b.id());
@@ -438,6 +465,7 @@ public final class MetaStore {
         for (long member : copy.members.values()) {
             parents.computeIfAbsent(member, k -> new HashSet<>()).add(target);
         }
+        listener.objectCreated(target);
         return target;
     }
 
@@ -464,6 +492,7 @@ public final class MetaStore {
             }
         }
         entry.fields.put("__name", name);
+        listener.nameBound(name);
     }
 
     /** The object named {@code name}, or null. */

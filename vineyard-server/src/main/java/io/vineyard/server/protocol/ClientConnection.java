@@ -9,144 +9,167 @@ import io.vineyard.common.posix.Posix;
 import io.vineyard.common.posix.PosixException;
 import io.vineyard.common.wire.FrameException;
 import io.vineyard.common.wire.FrameSocket;
-import io.vineyard.server.VineyardServer;
-import io.vineyard.server.store.Client;
+import io.vineyard.server.daemon.BusyWait;
+import io.vineyard.server.daemon.ConnectionHoldings;
+import io.vineyard.server.daemon.DaemonContext;
+import io.vineyard.server.daemon.RequestStats;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One client connection and the thread that serves it: read a frame, decode it, dispatch it, write the
  * reply and any fds. Each request runs inside its own error boundary, so a bad request becomes an
  * error reply and the connection goes on; only framing errors and a dead peer end it. However it
- * ends, everything the connection held is released.
+ * ends, {@link ConnectionHoldings#close()} releases everything the connection held.
+ *
+ * <p>The socket's buffers live in a confined arena made and closed by the connection's own thread:
+ * closing a shared arena stops every thread of the JVM for a handshake, which with a thousand
+ * connections made each disconnect cost milliseconds of the whole daemon.
  */
-public final class ClientConnection implements Runnable {
-    /** Requests that ended in an unexpected exception (a daemon bug, answered with UnknownError). */
-    public static final AtomicLong UNEXPECTED_ERRORS = new AtomicLong();
-
+public final class ClientConnection implements Runnable, Peer {
     /** Log why connections end ({@code VINEYARDD_DEBUG=1}). */
     private static final boolean DEBUG = "1".equals(System.getenv("VINEYARDD_DEBUG"));
 
-    /**
-     * Threads spinning for their next request right now: at most one per spare CPU, and only while no
-     * other connection is being served (under load, spinning would take a core from real work).
-     */
-    private static final java.util.concurrent.atomic.AtomicInteger SPINNERS = new java.util.concurrent.atomic.AtomicInteger();
-    /** Threads handling a request right now. */
-    private static final java.util.concurrent.atomic.AtomicInteger BUSY = new java.util.concurrent.atomic.AtomicInteger();
-    /** The connection whose request the daemon read last: only it may spin (one client at a time). */
-    private static volatile ClientConnection lastServed;
-    private static final int MAX_SPINNERS = Math.max(0, Runtime.getRuntime().availableProcessors() - 1);
-
-    private final VineyardServer server;
-    private final RequestDispatcher dispatcher;
-    private final FrameSocket socket;
-    private final Client client;
+    private final DaemonContext ctx;
+    private final HandlerTable handlers;
+    private final int fd;
+    private final boolean rpc;
+    private final ConnectionHoldings holdings;
     private final CountDownLatch ended = new CountDownLatch(1);
+    private final Runnable onEnd;
+    private FrameSocket socket;
+    /** Set once the fd is closed; guards {@link #shutdown()} against a reused fd number. */
+    private boolean fdClosed;
     private boolean registered;
+    private boolean exitRequested;
     /** Requests to serve without spinning first, and the current back-off. */
     private int skipSpins;
     private int spinBackoff;
     /** Time spent in socket writes while handling the current request (statistics). */
     private long writeNanos;
-    private boolean exitRequested;
 
-    public ClientConnection(VineyardServer server, RequestDispatcher dispatcher, FrameSocket socket, long id,
-                            boolean rpc) {
-        this.server = server;
-        this.dispatcher = dispatcher;
-        this.socket = socket;
-        this.client = new Client(id, rpc);
+    /**
+     * @param fd    the accepted socket; this connection closes it
+     * @param onEnd run on the connection's thread after everything was released
+     */
+    public ClientConnection(DaemonContext ctx, HandlerTable handlers, int fd, long id, boolean rpc, Runnable onEnd) {
+        this.ctx = ctx;
+        this.handlers = handlers;
+        this.fd = fd;
+        this.rpc = rpc;
+        this.onEnd = onEnd;
+        this.holdings = new ConnectionHoldings(ctx, id, rpc);
     }
 
     public long id() {
-        return client.id();
+        return holdings.id();
     }
 
+    @Override
     public boolean isRpc() {
-        return client.rpc();
+        return rpc;
     }
 
-    Client client() {
-        return client;
+    @Override
+    public ConnectionHoldings holdings() {
+        return holdings;
     }
 
-    FrameSocket socket() {
+    @Override
+    public FrameSocket socket() {
         return socket;
     }
 
-    boolean registered() {
-        return registered;
-    }
-
-    void markRegistered() {
+    @Override
+    public void markRegistered() {
         registered = true;
     }
 
-    void requestExit() {
+    @Override
+    public void requestExit() {
         exitRequested = true;
     }
 
     @Override
     public void run() {
         try {
-            long spinNanos = server.config().spinMicros() * 1000L;
-            while (!exitRequested) {
-                if (spinNanos > 0 && skipSpins > 0) {
-                    skipSpins--;
-                } else if (spinNanos > 0 && lastServed == this && BUSY.get() == 0) {
-                    if (SPINNERS.incrementAndGet() <= MAX_SPINNERS) {
-                        // a spin that finds nothing means this client is slow or the CPU is busy:
-                        // back off (up to 64 requests), a spin that finds the request resets it
-                        boolean found = socket.spinUntilReadable(spinNanos, () -> BUSY.get() == 0);
-                        spinBackoff = found ? 0 : Math.min(64, Math.max(1, spinBackoff * 2));
-                        skipSpins = spinBackoff;
-                    }
-                    SPINNERS.decrementAndGet();
-                }
-                byte[] body = socket.readFrame();
-                if (body == null) {
-                    break;
-                }
-                long started = System.nanoTime();
-                writeNanos = 0;
-                lastServed = this;
-                BUSY.incrementAndGet();
-                String type;
-                try {
-                    type = handle(body);
-                } finally {
-                    BUSY.decrementAndGet();
-                }
-                dispatcher.stats().record(type, System.nanoTime() - started, writeNanos);
-            }
+            socket = FrameSocket.confined(fd, false);
+            serve();
         } catch (FrameException | PosixException e) {
             // framing error or dead peer: the connection ends, the daemon goes on
             if (DEBUG) {
                 System.err.println("vineyardd: connection " + id() + " closed: " + e.getMessage());
             }
-        } catch (RuntimeException e) {
-            UNEXPECTED_ERRORS.incrementAndGet();
+        } catch (RuntimeException | Error e) {
+            ctx.countUnexpectedError();
             System.err.println("vineyardd: connection " + id() + " failed: " + e);
         } finally {
             try {
-                server.locked(() -> {
-                    server.blobs().disconnect(client);
-                    return null;
-                });
+                holdings.close();
             } finally {
-                server.connectionClosed(this);
-                socket.close();
+                synchronized (this) {
+                    fdClosed = true;
+                    if (socket != null) {
+                        socket.close();
+                    } else {
+                        Posix.close(fd);
+                    }
+                }
+                onEnd.run();
                 ended.countDown();
             }
         }
     }
 
-    /** Handles one request; returns its type for the statistics ({@code <invalid>} when it has none). */
+    private void serve() {
+        BusyWait spin = ctx.busyWait();
+        while (!exitRequested) {
+            if (skipSpins > 0) {
+                skipSpins--;
+            } else if (spin.beginSpin(this)) {
+                try {
+                    // a spin that finds nothing means this client is slow or the CPU is busy:
+                    // back off (up to 64 requests), a spin that finds the request resets it
+                    boolean found = socket.spinUntilReadable(spin.spinNanos(), spin::idle);
+                    spinBackoff = found ? 0 : Math.min(64, Math.max(1, spinBackoff * 2));
+                    skipSpins = spinBackoff;
+                } finally {
+                    spin.endSpin();
+                }
+            }
+            byte[] body = socket.readFrame();
+            if (body == null) {
+                return;
+            }
+            if (rpc) {
+                quickAck();
+            }
+            long started = System.nanoTime();
+            writeNanos = 0;
+            spin.beginRequest(this);
+            String type;
+            try {
+                type = handle(body);
+            } finally {
+                spin.endRequest();
+            }
+            ctx.stats().record(type, System.nanoTime() - started, writeNanos);
+        }
+    }
+
+    /**
+     * Acknowledges the next segment at once. vineyard's C++ client writes a frame's length and body
+     * in two sends without TCP_NODELAY, so its body waits (Nagle) for the ACK of the length, which a
+     * delayed ACK holds back up to 40 ms; quick-ack mode is not sticky, so it is set after each read.
+     */
+    private void quickAck() {
+        Posix.setIntOption(fd, Posix.IPPROTO_TCP, Posix.TCP_QUICKACK, 1);
+    }
+
+    /** Handles one request; returns its statistics entry. */
     private String handle(byte[] body) {
         JsonNode root;
         try {
@@ -155,30 +178,30 @@ public final class ClientConnection implements Runnable {
             String why = e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
             send(Json.errorReply(Status.INVALID, "Failed to parse the JSON message: " + why
                     + ", input is '" + excerpt(body) + "'"));
-            return "<invalid>";
+            return RequestStats.INVALID;
         }
         JsonNode typeNode = root.isObject() ? root.get("type") : null;
         if (typeNode == null) {
             send(Json.errorReply(Status.INVALID, "Invalid message: no 'type' field"));
-            return "<invalid>";
+            return RequestStats.INVALID;
         }
         if (!typeNode.isTextual()) {
             send(Json.errorReply(Status.INVALID, "Invalid message: 'type' must be a string, got "
                     + typeNode.getNodeType().name().toLowerCase() + " " + typeNode));
-            return "<invalid>";
+            return RequestStats.INVALID;
         }
         String type = typeNode.textValue();
         try {
             if (!registered && !type.equals("register_request")) {
                 throw new VineyardException.Invalid("The connection is not registered yet, command is: " + type);
             }
-            dispatcher.dispatch(this, type, (ObjectNode) root);
+            handlers.dispatch(this, type, (ObjectNode) root);
         } catch (VineyardException e) {
             send(Json.errorReply(e.status(), e.getMessage()));
         } catch (FrameException | PosixException e) {
             throw e;
         } catch (RuntimeException e) {
-            UNEXPECTED_ERRORS.incrementAndGet();
+            ctx.countUnexpectedError();
             send(Json.errorReply(Status.UNKNOWN_ERROR, type + " failed: " + e));
         }
         return type;
@@ -196,42 +219,41 @@ public final class ClientConnection implements Runnable {
         return body.length > n ? sb + "..." : sb.toString();
     }
 
-    /** Writes one reply frame. */
-    void send(ObjectNode reply) {
+    @Override
+    public void send(ObjectNode reply) {
         byte[] body = Json.write(reply);
         long t0 = System.nanoTime();
         socket.writeFrame(body);
         writeNanos += System.nanoTime() - t0;
     }
 
-    /** Passes a store fd (IPC only). */
-    void sendFd(int fd) {
+    @Override
+    public void sendFd(int fdToPass) {
         long t0 = System.nanoTime();
-        socket.sendFd(fd);
+        socket.sendFd(fdToPass);
         writeNanos += System.nanoTime() - t0;
     }
 
-    /** True when the peer has closed or reset the connection (checked while a request waits). */
-    public boolean peerGone() {
-        int revents = Posix.poll(socket.fd(), Posix.POLLRDHUP, 0);
+    @Override
+    public boolean gone() {
+        int revents = Posix.poll(fd, Posix.POLLRDHUP, 0);
         return revents < 0 || (revents & (Posix.POLLRDHUP | Posix.POLLHUP | 0x8 /* POLLERR */)) != 0;
     }
 
-    VineyardServer server() {
-        return server;
+    /** Wakes the connection's thread so it ends (daemon shutdown); safe from any thread. */
+    public synchronized void shutdown() {
+        if (!fdClosed) {
+            Posix.shutdown(fd);
+        }
     }
 
-    /** Wakes the connection's thread so it ends (daemon shutdown). */
-    public void shutdown() {
-        socket.shutdown();
-    }
-
-    /** Waits up to {@code nanos} for the connection's thread to finish. */
-    public void awaitEnd(long nanos) {
+    /** Waits up to {@code nanos} for the connection's thread to finish; true when it has. */
+    public boolean awaitEnd(long nanos) {
         try {
-            ended.await(nanos, TimeUnit.NANOSECONDS);
+            return ended.await(nanos, TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            return false;
         }
     }
 }

@@ -13,20 +13,20 @@ import java.util.List;
  * Typed reads of request fields; every missing or ill-typed field becomes an {@code Invalid} error
  * that names the field and the request.
  */
-final class Fields {
+public final class Fields {
     private Fields() {
     }
 
-    static long u64(ObjectNode req, String field) {
+    public static long u64(ObjectNode req, String field) {
         return Json.readU64(req.get(field), field);
     }
 
-    static long u64(ObjectNode req, String field, long dflt) {
+    public static long u64(ObjectNode req, String field, long dflt) {
         JsonNode n = req.get(field);
         return n == null || n.isNull() ? dflt : Json.readU64(n, field);
     }
 
-    static boolean bool(ObjectNode req, String field, boolean dflt) {
+    public static boolean bool(ObjectNode req, String field, boolean dflt) {
         JsonNode n = req.get(field);
         if (n == null || n.isNull()) {
             return dflt;
@@ -40,7 +40,7 @@ final class Fields {
         throw new VineyardException.Invalid("field '" + field + "' must be a bool, got " + type(n));
     }
 
-    static String string(ObjectNode req, String field) {
+    public static String string(ObjectNode req, String field) {
         JsonNode n = req.get(field);
         if (n == null || n.isNull()) {
             throw new VineyardException.Invalid("missing field '" + field + "'");
@@ -51,13 +51,13 @@ final class Fields {
         return n.textValue();
     }
 
-    static String string(ObjectNode req, String field, String dflt) {
+    public static String string(ObjectNode req, String field, String dflt) {
         JsonNode n = req.get(field);
         return n == null || n.isNull() ? dflt : string(req, field);
     }
 
     /** A list of ids: an array under {@code field}, or a single id there. */
-    static long[] idArray(ObjectNode req, String field) {
+    public static long[] idArray(ObjectNode req, String field) {
         JsonNode n = req.get(field);
         if (n == null || n.isNull()) {
             throw new VineyardException.Invalid("missing field '" + field + "'");
@@ -73,7 +73,7 @@ final class Fields {
     }
 
     /** vineyard's two list encodings: {@code field: [...]}, or {@code num} plus {@code "0"}, {@code "1"}, .... */
-    static long[] legacyIds(ObjectNode req, String field) {
+    public static long[] legacyIds(ObjectNode req, String field) {
         JsonNode arr = req.get(field);
         if (arr != null && arr.isArray()) {
             return idArray(req, field);
@@ -89,7 +89,7 @@ final class Fields {
         return out;
     }
 
-    static List<String> strings(ObjectNode req, String field) {
+    public static List<String> strings(ObjectNode req, String field) {
         JsonNode n = req.get(field);
         if (n == null || !n.isArray()) {
             throw new VineyardException.Invalid("field '" + field + "' must be an array of strings");
@@ -105,7 +105,7 @@ final class Fields {
     }
 
     /** Writes a list both ways, as vineyard's writers do: {@code field: [...]} and {@code "0"}, {@code "1"}, .... */
-    static void putLegacyList(ObjectNode reply, String field, List<? extends JsonNode> items) {
+    public static void putLegacyList(ObjectNode reply, String field, List<? extends JsonNode> items) {
         ArrayNode arr = reply.putArray(field);
         for (int i = 0; i < items.size(); i++) {
             reply.set(Integer.toString(i), items.get(i));

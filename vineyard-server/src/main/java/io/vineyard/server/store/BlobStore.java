@@ -1,7 +1,5 @@
 package io.vineyard.server.store;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.vineyard.common.Json;
 import io.vineyard.common.ObjectIds;
 import io.vineyard.common.Status;
 import io.vineyard.common.VineyardException;
@@ -23,9 +21,11 @@ import java.util.Map;
  * removes it from view at once and drops the deleting connection's own hold; its memory returns to
  * the allocator only when the last holder releases it or disconnects (invariant 2; vineyard frees at
  * once, #1916). A connection's death releases all its holds and deletes the unsealed blobs it
- * created (invariant 3; vineyard leaks them, #2072). Usage counts the data bytes of every blob
- * whose memory is not yet freed, so it is exact after any sequence of operations (invariant 5), and a
- * failed allocation changes nothing (#862).
+ * created (invariant 3; vineyard leaks them, #2072). {@link #usageBytes()} counts the data bytes of
+ * every visible (not deleted) pool blob, and {@link #deferredBytes()} those of deleted blobs whose
+ * memory still waits for a holder: a delete lowers usage at once, as vineyard reports it, while the
+ * memory is reused only when nobody can see it. Both are exact after any sequence of operations
+ * (invariant 5), and a failed allocation changes nothing (#862).
  *
  * <p>Not thread-safe: every method runs under the daemon's store lock.
  */
@@ -35,7 +35,13 @@ public final class BlobStore {
     private final ObjectIds ids;
     private final Map<Long, Blob> visible = new HashMap<>();
     private long usageBytes;
+    private long deferredBytes;
     private int deferredFrees;
+    /** Next store key for a disk blob's file: above any fd number, never reused. */
+    private int nextDiskKey = FIRST_DISK_KEY;
+
+    /** The first store key given to a disk file (the pool's key is its fd, a small number). */
+    public static final int FIRST_DISK_KEY = 1 << 24;
 
     public BlobStore(SharedMemoryPool pool, ObjectIds ids) {
         this.pool = pool;
@@ -43,9 +49,14 @@ public final class BlobStore {
         this.ids = ids;
     }
 
-    /** Bytes of live and not-yet-freed blobs. */
+    /** Data bytes of visible (not deleted) pool blobs: vineyard's {@code memory_usage}. */
     public long usageBytes() {
         return usageBytes;
+    }
+
+    /** Data bytes of deleted pool blobs whose memory waits for their last holder. */
+    public long deferredBytes() {
+        return deferredBytes;
     }
 
     public long limitBytes() {
@@ -71,7 +82,7 @@ public final class BlobStore {
      *
      * @throws VineyardException.NotEnoughMemory when the pool cannot hold it (usage unchanged)
      */
-    public Blob create(long size, Client client) {
+    public Blob create(long size, BlobLinks client) {
         if (size == 0) {
             return emptyBlob();
         }
@@ -79,10 +90,11 @@ public final class BlobStore {
         if (offset < 0) {
             throw new VineyardException.NotEnoughMemory("Failed to allocate memory of size "
                     + Long.toUnsignedString(size) + ", total available memory size are " + pool.limit()
-                    + ", and " + usageBytes + " are already in use (largest free extent "
+                    + ", and " + usageBytes + " are already in use (" + deferredBytes
+                    + " more deleted but still held by their readers; largest free extent "
                     + allocator.largestFreeExtent() + " bytes)");
         }
-        Blob blob = new Blob(ids.nextBlobId(), offset, size, client, -1);
+        Blob blob = new Blob(ids.nextBlobId(), offset, size, client, -1, -1);
         usageBytes += size;
         hold(blob, client);
         visible.put(blob.id, blob);
@@ -90,7 +102,7 @@ public final class BlobStore {
     }
 
     /** Allocates several blobs, all or nothing. */
-    public List<Blob> createAll(long[] sizes, Client client) {
+    public List<Blob> createAll(long[] sizes, BlobLinks client) {
         List<Blob> made = new ArrayList<>(sizes.length);
         try {
             for (long size : sizes) {
@@ -109,8 +121,11 @@ public final class BlobStore {
     }
 
     /** Registers a disk-backed blob over an open file ({@code create_disk_buffer}). */
-    public Blob createDisk(int fd, long size, Client client) {
-        Blob blob = new Blob(ids.nextBlobId(), 0, size, client, fd);
+    public Blob createDisk(int fd, long size, BlobLinks client) {
+        if (nextDiskKey == Integer.MAX_VALUE) {
+            throw new VineyardException.Invalid("create_disk_buffer: this daemon has made 2^31 disk blobs, restart it");
+        }
+        Blob blob = new Blob(ids.nextBlobId(), 0, size, client, fd, nextDiskKey++);
         hold(blob, client);
         visible.put(blob.id, blob);
         return blob;
@@ -118,7 +133,7 @@ public final class BlobStore {
 
     /** The shared size-0 blob: readable at once, yet reported unsealed, as vineyard reports it. */
     private static Blob emptyBlob() {
-        return new Blob(ObjectIds.EMPTY_BLOB_ID, 0, 0, null, -1);
+        return new Blob(ObjectIds.EMPTY_BLOB_ID, 0, 0, null, -1, -1);
     }
 
     /** The visible blob {@code id}, or null. The empty blob always exists. */
@@ -134,7 +149,7 @@ public final class BlobStore {
     }
 
     /** Seals a blob and records the sealing connection as a holder. */
-    public void seal(long id, Client client) {
+    public void seal(long id, BlobLinks client) {
         if (id == ObjectIds.EMPTY_BLOB_ID) {
             return;
         }
@@ -150,7 +165,15 @@ public final class BlobStore {
      * Resolves blobs for {@code get_buffers}: unknown or deleted ids are skipped, unsealed ones fail
      * unless {@code unsafe}. Every returned blob is held by {@code client}.
      */
-    public List<Blob> get(long[] blobIds, boolean unsafe, Client client) {
+    public List<Blob> get(long[] blobIds, boolean unsafe, BlobLinks client) {
+        return get(blobIds, unsafe, client, null);
+    }
+
+    /**
+     * As {@link #get(long[], boolean, BlobLinks)}, and adds to {@code newlyHeld} the returned blobs
+     * that {@code client} did not hold before (a transfer releases only those afterwards).
+     */
+    public List<Blob> get(long[] blobIds, boolean unsafe, BlobLinks client, List<Blob> newlyHeld) {
         List<Blob> out = new ArrayList<>(blobIds.length);
         for (long id : blobIds) {
             Blob blob = find(id);
@@ -163,13 +186,15 @@ public final class BlobStore {
             out.add(blob);
         }
         for (Blob blob : out) {
-            hold(blob, client);
+            if (hold(blob, client) && newlyHeld != null) {
+                newlyHeld.add(blob);
+            }
         }
         return out;
     }
 
     /** Adds {@code client} as a holder of every visible blob among {@code blobIds}. */
-    public void increaseReferenceCount(long[] blobIds, Client client) {
+    public void increaseReferenceCount(long[] blobIds, BlobLinks client) {
         for (long id : blobIds) {
             Blob blob = visible.get(id);
             if (blob != null) {
@@ -179,7 +204,7 @@ public final class BlobStore {
     }
 
     /** Drops {@code client}'s holds on {@code held} without complaint (end of an RPC transfer). */
-    public void releaseAll(List<Blob> held, Client client) {
+    public void releaseAll(List<Blob> held, BlobLinks client) {
         for (Blob blob : held) {
             unhold(blob, client);
         }
@@ -193,7 +218,7 @@ public final class BlobStore {
     }
 
     /** Drops {@code client}'s hold on a blob if it has one; true when it had. */
-    public boolean releaseIfHeld(long id, Client client) {
+    public boolean releaseIfHeld(long id, BlobLinks client) {
         Blob blob = visible.get(id);
         if (blob == null) {
             blob = findHeldDeleted(id, client);
@@ -206,13 +231,13 @@ public final class BlobStore {
     }
 
     /** Drops {@code client}'s hold on a blob. */
-    public void release(long id, Client client) {
+    public void release(long id, BlobLinks client) {
         if (id != ObjectIds.EMPTY_BLOB_ID && !releaseIfHeld(id, client)) {
             throw new VineyardException(Status.KEY_ERROR, "DependencyTracker: connection not exist.");
         }
     }
 
-    private static Blob findHeldDeleted(long id, Client client) {
+    private static Blob findHeldDeleted(long id, BlobLinks client) {
         for (Blob b : client.links) {
             if (b.id == id) {
                 return b;
@@ -259,7 +284,7 @@ public final class BlobStore {
      * @param trim return the freed pages to the OS (vineyard's {@code memory_trim})
      * @return true when the blob existed
      */
-    public boolean delete(long id, Client by, boolean trim) {
+    public boolean delete(long id, BlobLinks by, boolean trim) {
         Blob blob = visible.get(id);
         if (blob == null) {
             return id == ObjectIds.EMPTY_BLOB_ID;
@@ -279,7 +304,7 @@ public final class BlobStore {
     }
 
     /** Releases everything a dead or closed connection held, deleting the unsealed blobs it created. */
-    public void disconnect(Client client) {
+    public void disconnect(BlobLinks client) {
         List<Blob> held = new ArrayList<>(client.links);
         for (Blob blob : held) {
             if (!blob.sealed && blob.creator == client) {
@@ -294,18 +319,28 @@ public final class BlobStore {
             visible.remove(blob.id);
             blob.deleted = true;
             deferredFrees++;
+            if (!blob.isDisk()) {
+                usageBytes -= blob.size;
+                deferredBytes += blob.size;
+            }
         }
     }
 
-    private void hold(Blob blob, Client client) {
+    /** Adds a hold; true when {@code client} did not hold {@code blob} before. */
+    private boolean hold(Blob blob, BlobLinks client) {
         if (client != null && blob.id != ObjectIds.EMPTY_BLOB_ID && blob.holders.add(client)) {
             client.links.add(blob);
+            return true;
         }
+        return false;
     }
 
-    private void unhold(Blob blob, Client client) {
+    private void unhold(Blob blob, BlobLinks client) {
         if (blob.holders.remove(client)) {
             client.links.remove(blob);
+            if (blob.isDisk()) {
+                client.diskReleased(blob.diskKey);
+            }
         }
         freeIfUnheld(blob);
     }
@@ -324,47 +359,22 @@ public final class BlobStore {
             return;
         }
         allocator.free(blob.offset, blob.size);
-        usageBytes -= blob.size;
+        deferredBytes -= blob.size;
         if (blob.trimOnFree) {
             pool.trim(blob.offset, BestFitAllocator.roundUp(blob.size));
         }
     }
 
-    /** vineyard's payload JSON for a blob. */
-    public ObjectNode payload(Blob blob) {
-        ObjectNode p = Json.object();
-        p.set("object_id", Json.u64(blob.id));
+    /** Where a blob's bytes are, as a client maps them (the protocol layer turns it into a payload). */
+    public BlobLocation location(Blob blob) {
         if (blob.id == ObjectIds.EMPTY_BLOB_ID) {
-            p.put("store_fd", -1);
-            p.put("data_offset", 0);
-            p.put("data_size", 0);
-            p.put("map_size", 0);
-            p.put("pointer", 0);
-        } else if (blob.isDisk()) {
-            p.put("store_fd", blob.diskFd);
-            p.put("data_offset", 0);
-            p.put("data_size", blob.size);
-            p.put("map_size", blob.size);
-            p.put("pointer", 0);
-        } else {
-            p.put("store_fd", pool.fd());
-            p.put("data_offset", blob.offset);
-            p.put("data_size", blob.size);
-            p.put("map_size", pool.mapSize());
-            p.put("pointer", pool.address(blob.offset));
+            return new BlobLocation(blob.id, -1, -1, 0, 0, 0, 0, blob.sealed);
         }
-        p.put("is_sealed", blob.sealed);
-        p.put("is_owner", true);
-        p.put("is_gpu", false);
-        return p;
-    }
-
-    /** The store fd a client must have to map {@code blob}, or -1 when it needs none. */
-    public int fdOf(Blob blob) {
-        if (blob.id == ObjectIds.EMPTY_BLOB_ID) {
-            return -1;
+        if (blob.isDisk()) {
+            return new BlobLocation(blob.id, blob.diskKey, blob.diskFd, 0, blob.size, blob.size, 0, blob.sealed);
         }
-        return blob.isDisk() ? blob.diskFd : pool.fd();
+        return new BlobLocation(blob.id, pool.fd(), pool.fd(), blob.offset, blob.size, pool.mapSize(),
+                pool.address(blob.offset), blob.sealed);
     }
 
     /** The daemon's view of a pool blob's bytes (RPC transfers). */

@@ -1,7 +1,6 @@
 package io.vineyard.server.transport;
 
 import io.vineyard.common.posix.Posix;
-import io.vineyard.common.wire.FrameSocket;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -10,11 +9,11 @@ import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.function.Consumer;
+import java.util.function.IntConsumer;
 
 /**
  * A listening socket (UNIX or TCP) and the thread that accepts on it. Each accepted connection is
- * handed to a callback as a {@link FrameSocket}.
+ * handed to a callback as its fd.
  */
 public final class Listener implements AutoCloseable {
     private final int fd;
@@ -126,8 +125,11 @@ public final class Listener implements AutoCloseable {
         return port;
     }
 
-    /** Starts the accept thread; {@code onAccept} runs on it for every connection. */
-    public void start(boolean tcp, Consumer<FrameSocket> onAccept) {
+    /**
+     * Starts the accept thread; {@code onAccept} runs on it for every connection, with the accepted
+     * fd (which it then owns), and should return at once.
+     */
+    public void start(boolean tcp, IntConsumer onAccept) {
         thread = Thread.ofPlatform().name("vineyard-accept-" + (tcp ? "rpc" : "ipc")).start(() -> {
             while (!closed) {
                 int conn = Posix.accept(fd);
@@ -147,7 +149,7 @@ public final class Listener implements AutoCloseable {
                 if (tcp) {
                     Posix.setIntOption(conn, Posix.IPPROTO_TCP, Posix.TCP_NODELAY, 1);
                 }
-                onAccept.accept(new FrameSocket(conn, false));
+                onAccept.accept(conn);
             }
         });
     }

@@ -1,4 +1,4 @@
-package io.vineyard.server.protocol;
+package io.vineyard.server.handler;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -7,15 +7,23 @@ import com.github.luben.zstd.ZstdCompressCtx;
 import com.github.luben.zstd.ZstdDecompressCtx;
 import io.vineyard.common.Json;
 import io.vineyard.common.VineyardException;
+import io.vineyard.common.ObjectIds;
 import io.vineyard.common.wire.FrameException;
-import io.vineyard.server.VineyardServer;
+import io.vineyard.server.daemon.DaemonContext;
+import io.vineyard.server.protocol.Fields;
+import io.vineyard.server.protocol.Handler;
+import io.vineyard.server.protocol.HandlerGroup;
+import io.vineyard.server.protocol.Peer;
+import io.vineyard.server.protocol.Replies;
 import io.vineyard.server.store.Blob;
+import io.vineyard.server.store.BlobLinks;
 import io.vineyard.server.store.BlobStore;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Blob bytes over TCP (spec 1.7): {@code create_remote_buffer(s)} uploads and {@code get_remote_buffers}
@@ -29,28 +37,37 @@ import java.util.List;
  *
  * Unlike vineyard, an upload's blobs are sealed only after all their bytes arrived, and a download
  * holds its blobs until the bytes are sent, so a concurrent delete cannot hand the memory to another
- * blob mid-transfer (#1927).
+ * blob mid-transfer (#1927); afterwards it drops only the holds the transfer itself took.
  */
-final class RemoteTransfer {
+public final class RemoteTransferHandlers implements HandlerGroup {
     /** Uncompressed bytes fed to zstd per step, and the size of each compressed chunk at most. */
     private static final int CHUNK = 4 << 20;
 
-    private final VineyardServer server;
+    private final DaemonContext ctx;
 
-    RemoteTransfer(VineyardServer server) {
-        this.server = server;
+    public RemoteTransferHandlers(DaemonContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public Map<String, Handler> handlers() {
+        return Map.of(
+                "create_remote_buffer_request", (p, r) -> createRemoteBuffers(p, r, false),
+                "create_remote_buffers_request", (p, r) -> createRemoteBuffers(p, r, true),
+                "get_remote_buffers_request", this::getRemoteBuffers);
     }
 
     private boolean compress(ObjectNode req) {
-        return Fields.bool(req, "compress", false) && server.config().compression();
+        return Fields.bool(req, "compress", false) && ctx.config().compression();
     }
 
-    void createRemoteBuffers(ClientConnection conn, ObjectNode req, boolean plural) {
+    private void createRemoteBuffers(Peer conn, ObjectNode req, boolean plural) {
         long[] sizes = plural ? Fields.idArray(req, "sizes") : new long[] {Fields.u64(req, "size")};
         Fields.bool(req, "use_rdma", false);
         boolean compress = compress(req);
-        BlobStore blobs = server.blobs();
-        List<Blob> made = server.locked(() -> blobs.createAll(sizes, conn.client()));
+        BlobStore blobs = ctx.blobs();
+        BlobLinks links = conn.holdings().blobs();
+        List<Blob> made = ctx.locked(() -> blobs.createAll(sizes, links));
         ObjectNode ack = describeCreated(made, plural);
         conn.send(ack);
         try {
@@ -65,15 +82,15 @@ final class RemoteTransfer {
                 }
             }
         } catch (RuntimeException e) {
-            server.locked(() -> {
+            ctx.locked(() -> {
                 for (Blob blob : made) {
-                    blobs.delete(blob.id(), conn.client(), false);
+                    blobs.delete(blob.id(), links, false);
                 }
                 return null;
             });
             throw e;
         }
-        server.locked(() -> {
+        ctx.locked(() -> {
             blobs.sealAll(made);
             return null;
         });
@@ -81,23 +98,23 @@ final class RemoteTransfer {
     }
 
     private ObjectNode describeCreated(List<Blob> made, boolean plural) {
-        BlobStore blobs = server.blobs();
-        List<ObjectNode> payloads = server.locked(() -> {
+        BlobStore blobs = ctx.blobs();
+        List<ObjectNode> payloads = ctx.locked(() -> {
             List<ObjectNode> out = new ArrayList<>();
             for (Blob blob : made) {
                 // reported sealed, as vineyard does; the daemon seals it once the bytes are in
-                out.add(blobs.payload(blob).put("is_sealed", true));
+                out.add(Replies.payload(blobs.location(blob)).put("is_sealed", true));
             }
             return out;
         });
         if (!plural) {
-            ObjectNode r = RequestDispatcher.reply("create_buffer_reply");
+            ObjectNode r = Replies.reply("create_buffer_reply");
             r.set("id", Json.u64(made.get(0).id()));
             r.set("created", payloads.get(0));
             r.put("fd", -1);
             return r;
         }
-        ObjectNode r = RequestDispatcher.reply("create_buffers_reply");
+        ObjectNode r = Replies.reply("create_buffers_reply");
         r.put("num", made.size());
         ArrayNode ids = r.putArray("ids");
         made.forEach(b -> ids.add(Json.u64(b.id())));
@@ -106,27 +123,29 @@ final class RemoteTransfer {
         return r;
     }
 
-    void getRemoteBuffers(ClientConnection conn, ObjectNode req) {
+    private void getRemoteBuffers(Peer conn, ObjectNode req) {
         long[] ids = Fields.legacyIds(req, "ids");
         boolean unsafe = Fields.bool(req, "unsafe", false);
         Fields.bool(req, "use_rdma", false);
         boolean compress = compress(req);
-        BlobStore blobs = server.blobs();
+        BlobStore blobs = ctx.blobs();
+        BlobLinks links = conn.holdings().blobs();
         List<ObjectNode> payloads = new ArrayList<>();
-        List<Blob> held = server.locked(() -> {
-            List<Blob> got = blobs.get(ids, unsafe, conn.client());
+        List<Blob> taken = new ArrayList<>();
+        List<Blob> held = ctx.locked(() -> {
+            List<Blob> got = blobs.get(ids, unsafe, links, taken);
             for (Blob b : got) {
-                if (b.size() > 0 && blobs.fdOf(b) != blobs.storeFd()) {
-                    blobs.releaseAll(got, conn.client());
-                    throw new VineyardException.Invalid("get_remote_buffers: blob " + io.vineyard.common.ObjectIds.toText(b.id())
+                if (b.size() > 0 && b.isDisk()) {
+                    blobs.releaseAll(taken, links);
+                    throw new VineyardException.Invalid("get_remote_buffers: blob " + ObjectIds.toText(b.id())
                             + " is disk-backed and cannot be sent over RPC");
                 }
-                payloads.add(blobs.payload(b));
+                payloads.add(Replies.payload(blobs.location(b)));
             }
             return got;
         });
         try {
-            ObjectNode r = RequestDispatcher.reply("get_buffers_reply");
+            ObjectNode r = Replies.reply("get_buffers_reply");
             Fields.putLegacyList(r, "payloads", payloads);
             r.putArray("fds");
             r.put("num", payloads.size());
@@ -143,14 +162,14 @@ final class RemoteTransfer {
                 }
             }
         } finally {
-            server.locked(() -> {
-                blobs.releaseAll(held, conn.client());
+            ctx.locked(() -> {
+                blobs.releaseAll(taken, links);
                 return null;
             });
         }
     }
 
-    private static void receiveCompressed(ClientConnection conn, MemorySegment target) {
+    private static void receiveCompressed(Peer conn, MemorySegment target) {
         try (ZstdDecompressCtx ctx = new ZstdDecompressCtx()) {
             // vineyard's sender flushes but never ends its zstd frame: a blob is complete when its
             // bytes are. Decompressing through a staging buffer catches a stream longer than the blob.
@@ -187,7 +206,7 @@ final class RemoteTransfer {
         }
     }
 
-    private static void sendCompressed(ClientConnection conn, MemorySegment source) {
+    private static void sendCompressed(Peer conn, MemorySegment source) {
         try (ZstdCompressCtx ctx = new ZstdCompressCtx()) {
             ctx.setLevel(1);
             ByteBuffer out = ByteBuffer.allocateDirect(CHUNK);

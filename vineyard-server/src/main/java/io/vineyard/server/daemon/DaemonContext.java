@@ -1,0 +1,218 @@
+package io.vineyard.server.daemon;
+
+import io.vineyard.server.Authenticator;
+import io.vineyard.server.ServerConfig;
+import io.vineyard.server.meta.MetaStore;
+import io.vineyard.server.store.BlobStore;
+
+import java.util.Collection;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+
+/**
+ * What request handlers may use of the daemon: the stores under their one lock, the waits, the
+ * configuration, the instance's identity and its counters. Start-up and shutdown stay in
+ * {@code VineyardServer}; handlers never see listeners or threads.
+ *
+ * <p>Design note. Store state (blobs, metadata, names, waits) is guarded by one lock, held only for
+ * the in-memory part of a request (microseconds), never across socket I/O or any system call. A
+ * request that must wait ({@code get_name}/{@code get_data}/{@code get_object} with {@code wait})
+ * registers in {@link Waits} under what it waits for and parks without the lock; a change wakes only
+ * its own waiters, after the lock is released.
+ */
+public final class DaemonContext {
+    /** How often a parked request checks that its peer is still there. */
+    private static final long PEER_CHECK_NS = TimeUnit.MILLISECONDS.toNanos(200);
+
+    private final ServerConfig config;
+    private final BlobStore blobs;
+    private final MetaStore meta;
+    private final Waits waits;
+    private final Authenticator authenticator;
+    private final RequestStats stats;
+    private final BusyWait busyWait;
+    private final long instanceId;
+    private final String hostname;
+    private final long startMs = System.currentTimeMillis();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final AtomicInteger ipcConnections = new AtomicInteger();
+    private final AtomicInteger rpcConnections = new AtomicInteger();
+    private final AtomicLong unexpectedErrors = new AtomicLong();
+    private volatile String rpcEndpoint = "0.0.0.0:0";
+    private volatile boolean closing;
+
+    public DaemonContext(ServerConfig config, BlobStore blobs, MetaStore meta, Waits waits,
+                         Authenticator authenticator, long instanceId, String hostname) {
+        this.config = config;
+        this.blobs = blobs;
+        this.meta = meta;
+        this.waits = waits;
+        this.authenticator = authenticator;
+        this.stats = new RequestStats();
+        this.instanceId = instanceId;
+        this.hostname = hostname;
+        this.busyWait = new BusyWait(config.spinMicros(), Runtime.getRuntime().availableProcessors());
+    }
+
+    /**
+     * Runs {@code action} under the store lock; waiters whose keys it changed are woken after the
+     * lock is released.
+     */
+    public <T> T locked(Supplier<T> action) {
+        List<Waits.Waiter> wake;
+        lock.lock();
+        try {
+            return action.get();
+        } finally {
+            wake = waits.drainQueued();
+            lock.unlock();
+            Waits.unpark(wake);
+        }
+    }
+
+    /**
+     * Waits until {@code ready} (run under the lock) returns non-null, and returns it. Re-checked only
+     * when one of {@code keys} changes. Returns null when {@code deadlineNs} ({@link System#nanoTime()})
+     * passes, when {@code gone} says the peer left (checked without the lock, every 200 ms), or when
+     * the daemon stops.
+     */
+    public <T> T await(Supplier<T> ready, Collection<? extends Waits.Key> keys, long deadlineNs, BooleanSupplier gone) {
+        Waits.Waiter waiter;
+        lock.lock();
+        try {
+            T value = ready.get();
+            if (value != null || closing) {
+                return value;
+            }
+            waiter = waits.register(keys);
+        } finally {
+            List<Waits.Waiter> wake = waits.drainQueued();
+            lock.unlock();
+            Waits.unpark(wake);
+        }
+        try {
+            long nextPeerCheck = System.nanoTime() + PEER_CHECK_NS;
+            while (true) {
+                long now = System.nanoTime();
+                if (now - deadlineNs >= 0 || closing) {
+                    return null;
+                }
+                if (now - nextPeerCheck >= 0) {
+                    if (gone.getAsBoolean()) {
+                        return null;
+                    }
+                    nextPeerCheck = now + PEER_CHECK_NS;
+                }
+                if (waiter.consumeSignal()) {
+                    T value = locked(ready);
+                    if (value != null) {
+                        return value;
+                    }
+                    continue;
+                }
+                LockSupport.parkNanos(this, Math.min(deadlineNs - now, nextPeerCheck - now));
+            }
+        } finally {
+            locked(() -> {
+                waits.cancel(waiter);
+                return null;
+            });
+        }
+    }
+
+    /** A deadline for {@link #await} that never passes. */
+    public static long noDeadline() {
+        return System.nanoTime() + Long.MAX_VALUE;
+    }
+
+    /** Stops every wait (daemon shutdown): parked requests return null at once. */
+    public void beginShutdown() {
+        closing = true;
+        locked(() -> {
+            waits.signalAll();
+            return null;
+        });
+    }
+
+    public boolean closing() {
+        return closing;
+    }
+
+    public ServerConfig config() {
+        return config;
+    }
+
+    public BlobStore blobs() {
+        return blobs;
+    }
+
+    public MetaStore meta() {
+        return meta;
+    }
+
+    public Authenticator authenticator() {
+        return authenticator;
+    }
+
+    public RequestStats stats() {
+        return stats;
+    }
+
+    public BusyWait busyWait() {
+        return busyWait;
+    }
+
+    public long instanceId() {
+        return instanceId;
+    }
+
+    public String hostname() {
+        return hostname;
+    }
+
+    public long startMs() {
+        return startMs;
+    }
+
+    /** {@code host:port} of the RPC listener, or vineyard's {@code 0.0.0.0:0} when RPC is off. */
+    public String rpcEndpoint() {
+        return rpcEndpoint;
+    }
+
+    public void rpcEndpoint(String endpoint) {
+        this.rpcEndpoint = endpoint;
+    }
+
+    /** Counts a connection in or out of {@code ipc_connections} / {@code rpc_connections}. */
+    public void connectionCount(boolean rpc, int delta) {
+        (rpc ? rpcConnections : ipcConnections).addAndGet(delta);
+    }
+
+    public int ipcConnections() {
+        return ipcConnections.get();
+    }
+
+    public int rpcConnections() {
+        return rpcConnections.get();
+    }
+
+    /** Requests parked in a wait (vineyard's {@code deferred_requests}); read under the lock. */
+    public int deferredRequests() {
+        return waits.size();
+    }
+
+    /** A request ended in an unexpected exception (a daemon bug, answered with UnknownError). */
+    public void countUnexpectedError() {
+        unexpectedErrors.incrementAndGet();
+    }
+
+    public long unexpectedErrors() {
+        return unexpectedErrors.get();
+    }
+}

@@ -1,0 +1,120 @@
+package io.vineyard.server.handler;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vineyard.common.Json;
+import io.vineyard.common.Status;
+import io.vineyard.common.VineyardException;
+import io.vineyard.server.daemon.DaemonContext;
+import io.vineyard.server.protocol.Fields;
+import io.vineyard.server.protocol.Handler;
+import io.vineyard.server.protocol.HandlerGroup;
+import io.vineyard.server.protocol.Peer;
+import io.vineyard.server.protocol.Replies;
+
+import java.util.Map;
+
+/** Connection and status requests: register, exit, instance status, cluster meta, statistics. */
+public final class AdminHandlers implements HandlerGroup {
+    /** The protocol version this daemon speaks. */
+    public static final String VERSION = "0.24.4";
+
+    private final DaemonContext ctx;
+
+    public AdminHandlers(DaemonContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public Map<String, Handler> handlers() {
+        return Map.of(
+                "register_request", this::register,
+                "exit_request", (peer, req) -> peer.requestExit(),
+                "instance_status_request", (peer, req) -> peer.send(instanceStatus()),
+                "cluster_meta", (peer, req) -> peer.send(clusterMeta()),
+                "memory_trim_request", (peer, req) -> peer.send(Replies.reply("memory_trim_reply").put("trimmed", false)),
+                "debug_command", (peer, req) -> peer.send(Replies.reply("debug_reply").putNull("result")),
+                "server_stats_request", this::serverStats);
+    }
+
+    private void register(Peer peer, ObjectNode req) {
+        Fields.string(req, "version", "0.0.0"); // read and type-checked, never enforced (as vineyard)
+        JsonNode storeType = req.get("store_type");
+        boolean storeMatch = storeType != null
+                && (storeType.isIntegralNumber() && storeType.longValue() == 1
+                || storeType.isTextual() && storeType.textValue().equals("Normal"));
+        long session = Fields.u64(req, "session_id", 0);
+        if (session != 0) {
+            throw new VineyardException.Invalid("session " + Long.toUnsignedString(session)
+                    + " does not exist: this vineyardd serves only the root session 0");
+        }
+        if (ctx.authenticator().enabled()) {
+            String why = ctx.authenticator().verify(Fields.string(req, "username", ""),
+                    Fields.string(req, "password", ""));
+            if (why != null) {
+                throw new VineyardException(Status.CONNECTION_ERROR,
+                        "IOError: Incorrect username and password: " + why);
+            }
+        }
+        peer.markRegistered();
+        ObjectNode r = Replies.reply("register_reply");
+        r.put("ipc_socket", ctx.config().socketPath());
+        r.put("rpc_endpoint", ctx.rpcEndpoint());
+        r.put("instance_id", ctx.instanceId());
+        r.put("session_id", 0);
+        r.put("version", VERSION);
+        r.put("store_match", storeMatch);
+        r.put("support_rpc_compression", ctx.config().compression());
+        peer.send(r);
+    }
+
+    /**
+     * {@code memory_usage} counts the bytes of visible blobs, as vineyard does; bytes of deleted
+     * blobs that some connection still holds (their memory is reused only once nobody can see it)
+     * are reported apart, as {@code deferred_free_bytes} of {@code server_stats} (the reply keeps
+     * vineyard's exact fields).
+     */
+    private ObjectNode instanceStatus() {
+        ObjectNode meta = ctx.locked(() -> {
+            ObjectNode m = Json.object();
+            m.put("instance_id", ctx.instanceId());
+            m.put("deployment", ctx.config().deployment());
+            m.put("memory_usage", ctx.blobs().usageBytes());
+            m.put("memory_limit", ctx.blobs().limitBytes());
+            m.put("deferred_requests", ctx.deferredRequests());
+            m.put("ipc_connections", ctx.ipcConnections());
+            m.put("rpc_connections", ctx.rpcConnections());
+            return m;
+        });
+        ObjectNode r = Replies.reply("instance_status_reply");
+        r.set("meta", meta);
+        return r;
+    }
+
+    private ObjectNode clusterMeta() {
+        ObjectNode self = Json.object();
+        self.put("hostid", Integer.toUnsignedLong(ctx.hostname().hashCode()));
+        self.put("hostname", ctx.hostname());
+        self.put("ipc_socket", ctx.config().socketPath());
+        self.put("nodename", ctx.hostname());
+        self.put("rpc_endpoint", ctx.rpcEndpoint());
+        self.put("timestamp", ctx.startMs());
+        ObjectNode meta = Json.object();
+        meta.set("i" + ctx.instanceId(), self);
+        ObjectNode r = Replies.reply("cluster_meta");
+        r.set("meta", meta);
+        return r;
+    }
+
+    private void serverStats(Peer peer, ObjectNode req) {
+        ObjectNode r = Replies.reply("server_stats_reply");
+        r.set("requests", ctx.stats().toJson());
+        r.put("unexpected_errors", ctx.unexpectedErrors());
+        ctx.locked(() -> {
+            r.put("deferred_free_bytes", ctx.blobs().deferredBytes());
+            r.put("deferred_frees", ctx.blobs().deferredFrees());
+            return null;
+        });
+        peer.send(r);
+    }
+}

@@ -1,0 +1,59 @@
+package io.vineyard.server.protocol;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vineyard.common.VineyardException;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Request type to handler. Types of vineyard 0.24 whose features have not landed answer
+ * NotImplemented; any other type answers vineyard's {@code Got unexpected command}.
+ */
+public final class HandlerTable {
+    /** Request types of vineyard 0.24 whose features have not landed here yet. */
+    public static final Set<String> NOT_IMPLEMENTED = Set.of(
+            "new_session_request", "delete_session_request",
+            "create_stream_request", "open_stream_request", "get_next_stream_chunk_request",
+            "push_next_stream_chunk_request", "pull_next_stream_chunk_request", "stop_stream_request",
+            "drop_stream_request", "make_arena_request", "finalize_arena_request", "evict_request",
+            "load_request", "unpin_request", "is_spilled_request", "migrate_object_request",
+            "acquire_lock_request", "release_lock_request", "create_gpu_buffer_request",
+            "get_gpu_buffers_request", "create_buffer_by_plasma_request", "get_buffers_by_plasma_request",
+            "plasma_seal_request", "plasma_release_request", "plasma_delete_data_request",
+            "move_buffers_ownership_request", "release_blobs_with_rdma_request");
+
+    private final Map<String, Handler> byType = new HashMap<>();
+
+    public HandlerTable(List<HandlerGroup> groups) {
+        for (HandlerGroup g : groups) {
+            g.handlers().forEach((type, h) -> {
+                if (byType.putIfAbsent(type, h) != null) {
+                    throw new IllegalArgumentException("two handlers for " + type);
+                }
+            });
+        }
+    }
+
+    /** Every type with a handler or a NotImplemented answer (the request statistics' entries). */
+    public Set<String> knownTypes() {
+        Set<String> all = new TreeSet<>(byType.keySet());
+        all.addAll(NOT_IMPLEMENTED);
+        return all;
+    }
+
+    public void dispatch(Peer peer, String type, ObjectNode request) {
+        Handler h = byType.get(type);
+        if (h != null) {
+            h.handle(peer, request);
+            return;
+        }
+        if (NOT_IMPLEMENTED.contains(type)) {
+            throw new VineyardException.NotImplemented(type + " is not implemented by this vineyardd yet");
+        }
+        throw new VineyardException.Invalid("Got unexpected command: " + type);
+    }
+}
