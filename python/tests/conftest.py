@@ -148,6 +148,17 @@ def client2(vineyard_socket):
         c.close()
 
 
+@pytest.fixture(scope="session")
+def accounting_daemon():
+    """A daemon for tests that compare memory usage with a baseline: no other test's
+    connections come and go on it while such a test runs."""
+    d = Daemon(size="64Mi").start()
+    try:
+        yield d
+    finally:
+        d.stop()
+
+
 @pytest.fixture
 def private_daemon():
     """A short-lived daemon of its own, for tests that stop it."""
