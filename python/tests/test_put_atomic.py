@@ -146,3 +146,60 @@ def test_kill_9_midway_through_a_put_leaves_nothing(accounted, accounting_daemon
     assert client.list_objects("vineyard::*", limit=1000) == []
     with pytest.raises(vj.ObjectNotExists):
         client.get_name("killed-putter")
+
+
+class _Stray:
+    """A value whose builder writes one blob it uses and one it does not."""
+
+
+def _build_with_stray_blob(client, _value, **_kwargs):
+    stray = client.create_blob(50000)
+    stray.copy(0, b"s" * 50000)
+    used = client.create_blob(8)
+    used.copy(0, b"12345678")
+    meta = vj.ObjectMeta("test::Stray")
+    meta.add_member("buffer_", used)
+    return client.create_metadata(meta)
+
+
+def test_a_put_leaves_only_the_blobs_of_its_object(accounted, monkeypatch):
+    from vineyard_java.types import registry
+
+    client, baseline = accounted
+    monkeypatch.setitem(registry._builders, "test_put_atomic._Stray", _build_with_stray_blob)
+    oid = client.put(_Stray())
+    blob_id = client.get_meta(oid).member("buffer_").id
+    assert bytes(client.get_blob(blob_id)) == b"12345678"
+    assert client.instance_status()["memory_usage"] - baseline < 50000
+    client.delete(oid)
+    assert client.instance_status()["memory_usage"] == baseline
+
+
+def test_interrupt_inside_a_request_closes_the_connection(accounting_daemon):
+    """Ctrl-C between a request and its reply: the framing is lost, so the client closes the
+    connection; the daemon then deletes the unsealed blobs."""
+    client = vj.connect(accounting_daemon.socket)
+    try:
+        baseline = settled_usage(client, connections=1)
+        real = client._conn._read_frame
+        reads = []
+
+        def interrupted_on_third_reply():
+            reads.append(1)
+            if len(reads) == 3:  # the third column's create_buffer_reply
+                raise KeyboardInterrupt
+            return real()
+
+        client._conn._read_frame = interrupted_on_third_reply
+        with pytest.raises(KeyboardInterrupt):
+            client.put(_frame())
+        assert client.closed
+        with pytest.raises(vj.VineyardConnectionError):
+            client.instance_status()
+    finally:
+        client.close()
+    other = vj.connect(accounting_daemon.socket)
+    try:
+        assert wait_until(lambda: other.instance_status()["memory_usage"] == baseline), other.instance_status()
+    finally:
+        other.close()

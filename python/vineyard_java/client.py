@@ -290,7 +290,9 @@ class IPCClient:
         return self._mmaps.regions()
 
     def release(self, blob_id):
-        """Drop this connection's reference to a blob (``release_request``)."""
+        """Drop this connection's hold on a blob now (``release_request``), whatever values
+        still use it.  Holds of got values are otherwise given back by themselves (see
+        :meth:`lease`)."""
         self._request({"type": "release_request", "object_id": int(object_id(blob_id))}, expect="release_reply")
 
     # -- metadata ----------------------------------------------------------------------------

@@ -6,7 +6,8 @@ their writers here and ``IPCClient.create_metadata`` only completes the tree, cr
 nothing.  :meth:`PutTransaction.commit` then sends one
 ``put_object_request {seal: [blob ids], content: {tree}, persist, name, release: true}``: the
 daemon seals the blobs, creates the metadata (members included), persists and names it, all or
-nothing, and drops this connection's holds on the blobs.  Any exception before that
+nothing, and drops this connection's holds on the blobs (blobs written but not in the tree
+are dropped).  Any exception before that
 (``KeyboardInterrupt`` included) makes :meth:`PutTransaction.abort` drop the blobs created so
 far (``drop_buffer_request``); if the process dies instead, the daemon deletes the unsealed
 blobs of the dead connection.  Either way nothing sealed is left behind.
@@ -40,10 +41,12 @@ class PutTransaction:
         named = persist or name is not None
         if isinstance(built, ObjectMeta) and built.id is None:
             client._complete_tree(built, create=False)
-            writers = self._unsealed()
+            members = set(built.blob_ids())
+            writers = [w for w in self._unsealed() if w.id in members]
             reply = client._put_object(built, [w.id for w in writers], persist, name)
             for writer in writers:
                 writer._mark_sealed()
+            self.abort()  # blobs the builder made but did not use
             return object_id(reply["id"])
         if hasattr(built, "as_member"):  # a single blob (bytes)
             if named:
