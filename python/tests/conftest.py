@@ -7,6 +7,7 @@ default 600 s to leave room for a build) for its ``vineyardd ready:`` line and s
 PID with SIGTERM at the end.
 """
 
+import contextlib
 import os
 import shlex
 import shutil
@@ -112,14 +113,21 @@ class Daemon:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def daemon():
-    """The session's vineyardd."""
-    d = Daemon().start()
+@contextlib.contextmanager
+def running_daemon(size="256Mi"):
+    """A started :class:`Daemon`, stopped on exit."""
+    d = Daemon(size=size).start()
     try:
         yield d
     finally:
         d.stop()
+
+
+@pytest.fixture(scope="session")
+def daemon():
+    """The session's vineyardd."""
+    with running_daemon() as d:
+        yield d
 
 
 @pytest.fixture(scope="session")
@@ -148,12 +156,17 @@ def client2(vineyard_socket):
         c.close()
 
 
+@pytest.fixture(scope="session")
+def accounting_daemon():
+    """A daemon for tests that compare memory usage with a baseline: no other test's
+    connections come and go on it while such a test runs."""
+    with running_daemon(size="64Mi") as d:
+        yield d
+
+
 @pytest.fixture
 def private_daemon():
     """A short-lived daemon of its own, for tests that stop it."""
-    d = Daemon(size="64Mi").start()
-    try:
+    with running_daemon(size="64Mi") as d:
         yield d
-    finally:
-        d.stop()
 

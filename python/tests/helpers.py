@@ -22,3 +22,25 @@ def proc_maps_entry(address):
             if low <= address < high:
                 return fields[1], (fields[5].strip() if len(fields) > 5 else "")
     return None
+
+
+def wait_until(predicate, timeout=30.0, interval=0.02):
+    """Poll ``predicate`` until it is true or ``timeout`` seconds pass (bounded); returns its
+    last value."""
+    import threading
+    import time
+
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        pause.wait(interval)
+    return predicate()
+
+
+def settled_usage(client, connections):
+    """The daemon's ``memory_usage`` once exactly ``connections`` IPC connections are open
+    (earlier tests' connections gone and their holds released), bounded by a 30 s wait."""
+    assert wait_until(lambda: client.instance_status()["ipc_connections"] == connections), client.instance_status()
+    return client.instance_status()["memory_usage"]

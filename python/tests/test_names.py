@@ -1,11 +1,11 @@
 """Names: put/get/list/drop, and get_name(wait=True) answered when another thread puts it."""
 
 import threading
-import time
 
 import pytest
 
 import vineyard_java as vj
+from helpers import wait_until
 
 
 def _persisted(client, typename="test::Named"):
@@ -41,17 +41,6 @@ def test_names_need_persistent_non_blob_objects(client):
     assert info.value.code == 12
 
 
-def _wait_until(predicate, timeout=30.0, interval=0.02):
-    """Poll ``predicate`` until true or ``timeout`` seconds pass (bounded)."""
-    deadline = time.monotonic() + timeout
-    stop = threading.Event()
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        stop.wait(interval)
-    return predicate()
-
-
 def test_get_name_waits_until_another_thread_puts_it(client, client2, vineyard_socket):
     name = "late-name-%d" % id(client)
     result = {}
@@ -67,7 +56,7 @@ def test_get_name_waits_until_another_thread_puts_it(client, client2, vineyard_s
     thread.start()
     try:
         # the daemon parks the request: wait (bounded) until it says so
-        assert _wait_until(lambda: client2.instance_status()["deferred_requests"] > baseline)
+        assert wait_until(lambda: client2.instance_status()["deferred_requests"] > baseline)
         assert thread.is_alive() and not result
         oid = _persisted(client2, "test::LateNamed")
         client2.put_name(oid, name)
@@ -79,13 +68,42 @@ def test_get_name_waits_until_another_thread_puts_it(client, client2, vineyard_s
     client2.drop_name(name)
 
 
-def test_get_name_wait_timeout_closes_the_connection(vineyard_socket):
-    client = vj.connect(vineyard_socket)
+def test_get_name_wait_timeout_leaves_the_client_usable(client, client2):
+    name = "never-put-%d" % id(client)
+    baseline = client2.instance_status()["deferred_requests"]
+    with pytest.raises(vj.VineyardTimeoutError) as info:
+        client.get_name(name, wait=True, timeout=0.3)
+    assert isinstance(info.value, TimeoutError)
+    assert not client.closed
+    # the same client goes on: a put and a get
+    oid = client.put(b"after the timeout")
+    assert bytes(client.get(oid)) == b"after the timeout"
+    # the daemon dropped the parked request with its connection
+    assert wait_until(lambda: client2.instance_status()["deferred_requests"] == baseline)
+
+    # the name appears after the timeout: nothing stale is read, the client sees it
+    named = _persisted(client2, "test::AfterTimeout")
+    client2.put_name(named, name)
+    assert client.get_name(name) == named
+    assert client.get_name(name, wait=True, timeout=30) == named
+    assert client.exists(named)
+    client2.drop_name(name)
+
+
+def test_get_name_wait_does_not_block_other_requests_of_the_client(client, client2):
+    """The waiting request has a connection of its own: another thread's requests on the
+    same client go on meanwhile."""
+    name = "late-name-2-%d" % id(client)
+    result = {}
+    baseline = client2.instance_status()["deferred_requests"]
+    waiter = threading.Thread(target=lambda: result.setdefault("id", client.get_name(name, wait=True, timeout=60)))
+    waiter.start()
     try:
-        with pytest.raises(TimeoutError):
-            client.get_name("never-put-%d" % id(client), wait=True, timeout=0.5)
-        assert client.closed
-        with pytest.raises(ConnectionError):
-            client.instance_status()
+        assert wait_until(lambda: client2.instance_status()["deferred_requests"] > baseline)
+        assert bytes(client.get(client.put(b"meanwhile"))) == b"meanwhile"
+        oid = _persisted(client2, "test::LateNamed2")
+        client2.put_name(oid, name)
     finally:
-        client.close()
+        waiter.join(timeout=60)
+    assert result.get("id") == oid
+    client2.drop_name(name)

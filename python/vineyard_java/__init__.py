@@ -33,6 +33,7 @@ from .errors import (
     VineyardIOError,
     VineyardKeyError,
     VineyardNotImplemented,
+    VineyardTimeoutError,
     VineyardTypeError,
 )
 from .ids import EMPTY_BLOB_ID, INVALID_OBJECT_ID, ObjectID, object_id
@@ -73,6 +74,7 @@ __all__ = [
     "MetaTreeError",
     "ServerNotReady",
     "VineyardConnectionError",
+    "VineyardTimeoutError",
     "NotEnoughMemory",
     "ProtocolError",
 ]

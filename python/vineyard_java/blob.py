@@ -1,16 +1,32 @@
 """Blobs: payloads, the client's table of shared-memory mappings, and the blob writer.
 
 The daemon keeps its pool in one (or a few) shared-memory files and hands each connection the
-file descriptor once.  Like vineyard's C++ client, this client maps the *whole* file once,
-``mmap(fd, map_size - 8)`` (the 8 bytes are the allocator's region gap), and a blob is then
-``base + data_offset``.  The fd numbers written in the JSON replies are the daemon's own, so
-the table is keyed by them.  New blobs are mapped read-write, fetched blobs read-only, with
-separate mappings, so nothing a reader holds can write into the pool.
+file descriptor once.  Like vineyard's C++ client, this client maps the *whole* file once and
+a blob is then ``base + data_offset``.  The fd numbers written in the JSON replies are the
+daemon's own, so the table is keyed by them.  New blobs are mapped read-write, fetched blobs
+read-only, with separate mappings, so nothing a reader holds can write into the pool.
+
+Two kinds of store file, told apart by the payload (:attr:`Payload.is_disk`)::
+
+    pool memfd  [0 ............................. map_size - 8)[8-byte gap]   mapped: map_size - 8
+    disk file   [0 ......... map_size = data_size)  data_offset = 0           mapped: map_size
+
+Views and their lifetime: every memoryview handed out is cut from a fresh *exporter* (a
+ctypes array over the mapping), so every view derived from it (slices, numpy arrays,
+pyarrow buffers) keeps that exporter alive, and a ``weakref.finalize`` on the exporter tells
+the table (and the caller's hold link, see :mod:`~vineyard_java.holds`) exactly when the last
+one is gone.  While an exporter lives, its mapping cannot be closed (the finalizer keeps a
+memoryview of the mmap).  Finalizers only append to a deque; the table does its bookkeeping
+(unmapping a disk file nobody views, or a mapping whose fd was replaced) under its lock in
+:meth:`MmapTable.collect`, which the client calls before each request.
 """
 
+import collections
+import ctypes
 import mmap
 import os
 import threading
+import weakref
 
 from ._buffer import buffer_address
 from .errors import ObjectSealed, ProtocolError, VineyardError
@@ -56,6 +72,13 @@ class Payload:
         """True for size-0 blobs, which have no memory and no fd."""
         return self.data_size == 0 or self.store_fd < 0
 
+    @property
+    def is_disk(self):
+        """True for a blob in a disk file of its own (``create_disk_buffer``): it starts at 0
+        and ``map_size`` is its size.  A pool blob never can: the pool's last 8 bytes are a
+        gap."""
+        return self.data_offset == 0 and self.map_size > 0 and self.data_size == self.map_size
+
     def __repr__(self):
         return "Payload(%s, fd=%d, offset=%d, size=%d, sealed=%s)" % (
             self.object_id,
@@ -66,24 +89,68 @@ class Payload:
         )
 
 
+class _Mapping:
+    """One mmap of one store fd (read-only or read-write) and the count of live exporters."""
+
+    __slots__ = ("server_fd", "writable", "disk", "mm", "address", "array_type", "live", "current")
+
+    def __init__(self, server_fd, writable, disk, mm):
+        self.server_fd = server_fd
+        self.writable = writable
+        self.disk = disk
+        self.mm = mm
+        self.address = buffer_address(mm)
+        # a type of its own (not ``c_char * n``, which ctypes caches for ever per length)
+        self.array_type = type("_StoreBytes", (ctypes.Array,), {"_type_": ctypes.c_char, "_length_": len(mm)})
+        self.live = 0
+        self.current = True  # False once replaced by a new fd for the same key, or closed
+
+    def close_if_unused(self):
+        """Unmap when no exporter uses the mapping any more; True if it was unmapped."""
+        if self.live:
+            return False
+        try:
+            self.mm.close()
+        except BufferError:  # pragma: no cover - exporters keep their own count
+            return False
+        return True
+
+
+def _exporter_gone(gone, mapping, keep, _link):
+    """Finalizer of one exporter: let go of the mmap and tell the table (lock-free)."""
+    keep.release()
+    gone.append(mapping)
+
+
 class MmapTable:
     """The store fds received on one connection and the mappings made of them.
 
     Keys are the daemon's fd numbers.  Each file is mapped at most once read-write and once
-    read-only, and mappings stay for the life of the connection (as in vineyard's client:
-    blobs handed out keep pointing into them).
+    read-only.  Pool mappings stay for the life of the connection; a disk file's mapping is
+    unmapped once no view of it is alive (its fd is kept: the daemon sends each fd once per
+    connection).  A new fd received for a key already known replaces the old fd (closed at
+    once) and its mappings (unmapped once unused).
     """
 
     def __init__(self):
         self._lock = threading.Lock()
         self._fds = {}  # server fd -> local fd
-        self._maps = {}  # (server fd, writable) -> mmap.mmap
+        self._maps = {}  # (server fd, writable) -> _Mapping
+        self._gone = collections.deque()  # _Mapping of each dead exporter (appended by finalizers)
 
     def add_fd(self, server_fd, local_fd):
-        """Remember the local copy ``local_fd`` of the daemon's ``server_fd``."""
+        """Remember the local copy ``local_fd`` of the daemon's ``server_fd``.
+
+        If ``server_fd`` was known, the daemon now means another file by it: the old fd is
+        closed and its mappings are retired (unmapped as soon as no view uses them).
+        """
         with self._lock:
             old = self._fds.get(server_fd)
             self._fds[server_fd] = local_fd
+            retired = [self._maps.pop((server_fd, w)) for w in (False, True) if (server_fd, w) in self._maps]
+            for mapping in retired:
+                mapping.current = False
+                mapping.close_if_unused()
         if old is not None and old != local_fd:
             _close_fd(old)
 
@@ -92,64 +159,87 @@ class MmapTable:
         return server_fd in self._fds
 
     def _mapping(self, payload, writable):
+        """The current mapping for the payload's store (made now if needed); under the lock."""
         key = (payload.store_fd, writable)
-        with self._lock:
-            mm = self._maps.get(key)
-            if mm is not None:
-                return mm
-            local_fd = self._fds.get(payload.store_fd)
-            if local_fd is None:
-                raise ProtocolError(
-                    "blob %s lives in store fd %d, which vineyardd never sent on this connection"
-                    % (payload.object_id, payload.store_fd)
-                )
-            length = payload.map_size - MMAP_REGION_GAP
-            if length <= 0:
-                raise ProtocolError("invalid map_size %d for %s" % (payload.map_size, payload.object_id))
-            access = mmap.ACCESS_WRITE if writable else mmap.ACCESS_READ
-            try:
-                mm = mmap.mmap(local_fd, length, access=access)
-            except (OSError, ValueError) as exc:
-                raise VineyardError(
-                    "cannot map store fd %d (%d bytes): %s" % (payload.store_fd, length, exc)
-                ) from exc
-            self._maps[key] = mm
-            return mm
+        mapping = self._maps.get(key)
+        if mapping is not None:
+            return mapping
+        local_fd = self._fds.get(payload.store_fd)
+        if local_fd is None:
+            raise ProtocolError(
+                "blob %s lives in store fd %d, which vineyardd never sent on this connection"
+                % (payload.object_id, payload.store_fd)
+            )
+        length = payload.map_size if payload.is_disk else payload.map_size - MMAP_REGION_GAP
+        if length <= 0:
+            raise ProtocolError("invalid map_size %d for %s" % (payload.map_size, payload.object_id))
+        access = mmap.ACCESS_WRITE if writable else mmap.ACCESS_READ
+        try:
+            mm = mmap.mmap(local_fd, length, access=access)
+        except (OSError, ValueError) as exc:
+            raise VineyardError(
+                "cannot map store fd %d (%d bytes): %s" % (payload.store_fd, length, exc)
+            ) from exc
+        mapping = _Mapping(payload.store_fd, writable, payload.is_disk, mm)
+        self._maps[key] = mapping
+        return mapping
 
-    def view(self, payload, writable=False):
+    def view(self, payload, writable=False, link=None):
         """A memoryview of the blob's bytes inside the mapping (read-only unless
-        ``writable``)."""
+        ``writable``).  ``link`` (any object) is kept alive as long as any view derived from
+        this one."""
         if payload.is_empty:
             return memoryview(bytearray(0) if writable else b"")
-        mm = self._mapping(payload, writable)
-        end = payload.data_offset + payload.data_size
-        if payload.data_offset < 0 or end > len(mm):
-            raise ProtocolError(
-                "blob %s [%d, %d) lies outside its %d-byte mapping"
-                % (payload.object_id, payload.data_offset, end, len(mm))
-            )
-        return memoryview(mm)[payload.data_offset:end]
+        with self._lock:
+            mapping = self._mapping(payload, writable)
+            end = payload.data_offset + payload.data_size
+            if payload.data_offset < 0 or end > len(mapping.mm):
+                raise ProtocolError(
+                    "blob %s [%d, %d) lies outside its %d-byte mapping"
+                    % (payload.object_id, payload.data_offset, end, len(mapping.mm))
+                )
+            exporter = mapping.array_type.from_address(mapping.address)
+            finalizer = weakref.finalize(exporter, _exporter_gone, self._gone, mapping, memoryview(mapping.mm), link)
+            finalizer.atexit = False
+            mapping.live += 1
+        view = memoryview(exporter).cast("B")
+        if not writable:
+            view = view.toreadonly()
+        return view[payload.data_offset:end]
+
+    def collect(self):
+        """Account for the views that died: unmap disk files and retired mappings nobody
+        views any more."""
+        with self._lock:
+            while self._gone:
+                mapping = self._gone.popleft()
+                mapping.live -= 1
+                if mapping.live or not (mapping.disk or not mapping.current):
+                    continue
+                if mapping.close_if_unused() and mapping.current:
+                    mapping.current = False
+                    del self._maps[(mapping.server_fd, mapping.writable)]
 
     def regions(self):
-        """``[(address, length, writable), …]`` of every mapping made so far."""
+        """``[(address, length, writable), …]`` of the current mappings."""
+        self.collect()
         with self._lock:
-            items = list(self._maps.items())
-        return [(buffer_address(mm), len(mm), key[1]) for key, mm in items]
+            items = list(self._maps.values())
+        return [(m.address, len(m.mm), m.writable) for m in items]
 
     def close(self):
         """Close the fds, and the mappings nobody still views.
 
-        A mapping that an array still uses (``BufferError``) is left to the garbage collector:
-        it is unmapped when its last view goes away.
+        A mapping that a view still uses is left to the garbage collector: it is unmapped
+        when its last view goes away.
         """
+        self.collect()
         with self._lock:
             maps, self._maps = self._maps, {}
             fds, self._fds = self._fds, {}
-        for mm in maps.values():
-            try:
-                mm.close()
-            except BufferError:
-                pass
+            for mapping in maps.values():
+                mapping.current = False
+                mapping.close_if_unused()
         for fd in fds.values():
             _close_fd(fd)
 
@@ -165,15 +255,20 @@ class BlobWriter:
     """A new, unsealed blob: write through :attr:`buffer`, then :meth:`seal` it.
 
     Other clients cannot read the blob until it is sealed.  ``buffer`` is a writable
-    memoryview over the pool itself (no copy is ever made).
+    memoryview over the pool (or the disk file) itself: no copy is ever made.
+
+    A writer created during :meth:`IPCClient.put <vineyard_java.client.IPCClient.put>`
+    belongs to that put: adding it as a member does not seal it, the put seals all its blobs
+    in its final request (or drops them if it fails).
     """
 
-    def __init__(self, client, payload, buffer):
+    def __init__(self, client, payload, buffer, in_put=False):
         self._client = client
         self._payload = payload
         self._buffer = buffer
         self._sealed = payload.object_id == EMPTY_BLOB_ID  # nothing to seal
         self._aborted = False
+        self._in_put = in_put
 
     @property
     def id(self):
@@ -223,8 +318,17 @@ class BlobWriter:
             raise VineyardError("blob %s was aborted" % self.id)
         if not self._sealed:
             self._client._seal_blob(self.id)
-            self._sealed = True
+            self._mark_sealed()
         return self.id
+
+    def _mark_sealed(self):
+        self._sealed = True
+        self._client._blob_sizes.pop(self.id, None)
+
+    @property
+    def aborted(self):
+        """True once :meth:`abort` dropped the blob."""
+        return self._aborted
 
     def shrink(self, size):
         """Shrink the unsealed blob to ``size`` bytes (``shrink_buffer_request``)."""
@@ -246,6 +350,13 @@ class BlobWriter:
     def meta(self):
         """The blob's metadata entry, as members of an object carry it."""
         return self._client._blob_meta(self.id, self.size)
+
+    def as_member(self):
+        """The entry for ``ObjectMeta.add_member``: seals the blob first, unless it belongs
+        to a put in progress (which seals it with the object)."""
+        if not self._in_put:
+            self.seal()
+        return self.meta()
 
     def __repr__(self):
         return "BlobWriter(%s, size=%d, sealed=%s)" % (self.id, self.size, self._sealed)

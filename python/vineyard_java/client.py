@@ -1,6 +1,8 @@
 """The IPC client: blobs, metadata, names, and ``put``/``get`` of Python values."""
 
+import contextlib
 import os
+import threading
 
 from .blob import BlobWriter, MmapTable, Payload
 from .errors import (
@@ -10,9 +12,11 @@ from .errors import (
     VineyardConnectionError,
     VineyardTypeError,
 )
+from .holds import HoldTable, Lease
 from .ids import EMPTY_BLOB_ID, ObjectID, id_to_string, object_id
 from .object_meta import BLOB_TYPENAME, ObjectMeta
 from .protocol import Connection
+from .put import PutTransaction
 
 __all__ = ["IPCClient", "connect", "DEFAULT_SOCKET_ENV"]
 
@@ -42,6 +46,15 @@ class IPCClient:
     Use it as a context manager, or call :meth:`close`.  Objects returned by :meth:`get`
     view the shared memory directly and stay valid after the client is closed (until the
     object is deleted from the daemon).
+
+    Holds: every get makes the daemon hold the blobs it returned for this connection (a
+    deleted object's memory is freed only when no other connection holds its blobs).  The
+    client gives a hold back when the value got (and every view of it) is garbage-collected,
+    or when its :class:`~vineyard_java.holds.Lease` is released (:meth:`lease`); the release
+    travels, without a round trip of its own, in front of the next request, or with
+    :meth:`flush_releases` / :meth:`close`.  See :mod:`vineyard_java.holds`.
+
+    Threads may share a client: requests are serialised on the connection.
     """
 
     def __init__(self, socket, timeout=300.0, username="", password=""):
@@ -57,14 +70,23 @@ class IPCClient:
         self.rpc_endpoint = reply.get("rpc_endpoint")
         self.server_version = reply.get("version")
         self.ipc_socket = reply.get("ipc_socket", socket)
+        self._timeout = timeout
+        self._credentials = (username, password)  # to register the get_name(wait) connections
         self._mmaps = MmapTable()
-        self._blob_sizes = {}  # blob id -> size, for blobs this client created or fetched
+        self._holds = HoldTable()
+        # blob id -> size, for blobs this client holds (fetched) or writes (unsealed): entries
+        # go when the hold is released, the blob sealed or dropped
+        self._blob_sizes = {}
+        self._local = threading.local()  # .put: the PutTransaction of this thread's put
 
     # -- life cycle ------------------------------------------------------------------------
 
     def close(self):
-        """Close the connection (the daemon drops this connection's references)."""
-        self._conn.close()
+        """Close the connection (the daemon drops this connection's references).  Queued
+        releases are sent first."""
+        with self._conn.lock:
+            self._queue_releases()
+            self._conn.close()
         self._mmaps.close()
 
     @property
@@ -83,7 +105,38 @@ class IPCClient:
         return "IPCClient(%r, %s)" % (self.socket, state)
 
     def _request(self, message, expect=None, timeout=Ellipsis):
-        return self._conn.request(message, expect=expect, timeout=timeout)
+        with self._conn.lock:
+            self._queue_releases()
+            return self._conn.request(message, expect=expect, timeout=timeout)
+
+    # -- holds -------------------------------------------------------------------------------
+
+    def _queue_releases(self):
+        """Queue one one-way release of the blobs no value uses any more (under the lock)."""
+        self._mmaps.collect()
+        free = self._holds.collect()
+        for blob_id in free:
+            self._blob_sizes.pop(blob_id, None)
+        if free:
+            self._release_blobs(free)
+
+    def _release_blobs(self, ids):
+        self._conn.defer({"type": "release_buffers_request", "ids": [int(i) for i in ids], "reply": False})
+
+    def flush_releases(self):
+        """Send the queued releases now (one-way: nothing is waited for).
+
+        They are otherwise sent in front of the next request, or by :meth:`close`.
+        """
+        with self._conn.lock:
+            self._queue_releases()
+            self._conn.flush()
+
+    def held_blobs(self):
+        """``{blob id: number of live values using it}`` for the blobs this connection holds
+        through values it got (diagnostics; dead values count until the next request)."""
+        with self._conn.lock:
+            return self._holds.held()
 
     # -- blobs -----------------------------------------------------------------------------
 
@@ -98,21 +151,38 @@ class IPCClient:
 
         Raises :class:`~vineyard_java.errors.NotEnoughMemory` when the pool is full.
         """
-        if isinstance(size, bool) or not isinstance(size, int):
-            raise TypeError("blob size must be an int, got %s" % type(size).__name__)
-        if size < 0:
-            raise ValueError("blob size must be >= 0, got %d" % size)
+        _check_size(size, minimum=0)
+        return self._create({"type": "create_buffer_request", "size": size}, "create_buffer_reply")
+
+    def create_disk_blob(self, size, path=""):
+        """Allocate an unsealed blob of ``size`` (>= 1) bytes backed by a file of its own
+        (``create_disk_buffer_request``), and return its :class:`BlobWriter`.
+
+        ``path`` names the file, which the daemon creates or extends (never truncates);
+        empty (the default) means an anonymous temporary file.  Readers get such blobs like
+        any other; the file is mapped only while a view of it is alive.
+        """
+        _check_size(size, minimum=1)
+        if not isinstance(path, str):
+            path = os.fspath(path)
+        return self._create(
+            {"type": "create_disk_buffer_request", "size": size, "path": path}, "create_disk_buffer_reply"
+        )
+
+    def _create(self, request, expect):
         with self._conn.lock:  # the fd follows the reply: no other request in between
-            reply = self._request(
-                {"type": "create_buffer_request", "size": size}, expect="create_buffer_reply"
-            )
+            reply = self._request(request, expect=expect)
             if "created" not in reply:
-                raise ProtocolError("create_buffer_reply without 'created': %r" % (reply,))
+                raise ProtocolError("%s without 'created': %r" % (expect, reply))
             payload = Payload(reply["created"])
             self._receive_fd(reply.get("fd", -1))
             buffer = self._mmaps.view(payload, writable=True)
         self._blob_sizes[payload.object_id] = payload.data_size
-        return BlobWriter(self, payload, buffer)
+        put = self._current_put()
+        writer = BlobWriter(self, payload, buffer, in_put=put is not None)
+        if put is not None:
+            put.add(writer)
+        return writer
 
     def _seal_blob(self, blob_id):
         self._request({"type": "seal_request", "object_id": int(blob_id)}, expect="seal_reply")
@@ -126,6 +196,7 @@ class IPCClient:
 
     def _drop_blob(self, blob_id):
         self._request({"type": "drop_buffer_request", "id": int(blob_id)}, expect="drop_buffer_reply")
+        self._blob_sizes.pop(ObjectID(blob_id), None)
 
     def _blob_meta(self, blob_id, size):
         return ObjectMeta.from_dict(
@@ -142,42 +213,58 @@ class IPCClient:
     def get_payloads(self, ids, unsafe=False):
         """``{id: Payload}`` for the blobs ``ids`` (receiving any new store fd).
 
-        Blobs the daemon does not return (unknown or deleted) are simply absent.
+        Blobs the daemon does not return (unknown or deleted) are simply absent.  The hold
+        the daemon takes on them is released with the next request (payloads are not views).
         """
+        return self._fetch_payloads(ids, unsafe)[0]
+
+    def _fetch_payloads(self, ids, unsafe=False):
+        """``({id: Payload}, HoldLink)``: the link holds the fetched blobs until it dies."""
         wanted = [object_id(i) for i in ids]
-        result = {}
         fetch = [i for i in wanted if i != EMPTY_BLOB_ID]
-        for i in wanted:
-            if i == EMPTY_BLOB_ID:
-                result[i] = Payload(
-                    {"object_id": i, "store_fd": -1, "data_offset": 0, "data_size": 0, "map_size": 0}
-                )
         if not fetch:
-            return result
+            reply = {"payloads": []}
+            with self._conn.lock:
+                return self._take_payloads(reply, wanted)
         # the legacy "num" + "0", "1"… encoding, as vineyard's C++ client sends it
         request = {"type": "get_buffers_request", "num": len(fetch), "unsafe": bool(unsafe)}
         for index, blob_id in enumerate(fetch):
             request[str(index)] = int(blob_id)
         with self._conn.lock:  # the fds follow the reply: no other request in between
             reply = self._request(request, expect="get_buffers_reply")
-            for server_fd in reply.get("fds") or []:
-                self._receive_fd(int(server_fd))
+            return self._take_payloads(reply, wanted)
+
+    def _take_payloads(self, reply, wanted=()):
+        """Receive the reply's fds, parse its payloads and link their holds (under the lock)."""
+        for server_fd in reply.get("fds") or []:
+            self._receive_fd(int(server_fd))
         payloads = reply.get("payloads")
         if payloads is None:
             payloads = [reply[str(i)] for i in range(int(reply.get("num", 0))) if str(i) in reply]
+        result = {}
+        if EMPTY_BLOB_ID in wanted:
+            result[EMPTY_BLOB_ID] = Payload(
+                {"object_id": EMPTY_BLOB_ID, "store_fd": -1, "data_offset": 0, "data_size": 0, "map_size": 0}
+            )
         for fields in payloads:
             payload = Payload(fields)
             result[payload.object_id] = payload
-            self._blob_sizes[payload.object_id] = payload.data_size
-        return result
+        held = [i for i in result if i != EMPTY_BLOB_ID]
+        for blob_id in held:
+            self._blob_sizes[blob_id] = result[blob_id].data_size
+        return result, self._holds.link(held)
 
     def get_blobs(self, ids, unsafe=False):
         """Read-only memoryviews over the blobs ``ids`` (in order), straight from the pool.
 
         Raises :class:`~vineyard_java.errors.ObjectNotExists` (with ``object_id``) for a blob
         the daemon does not know, and :class:`~vineyard_java.errors.ObjectNotSealed` for one
-        still being written (unless ``unsafe``).
+        still being written (unless ``unsafe``).  The connection holds the blobs until the
+        views (and everything cut from them) are gone.
         """
+        return self._get_blobs(ids, unsafe)[0]
+
+    def _get_blobs(self, ids, unsafe=False):
         wanted = [object_id(i) for i in ids]
         for blob_id in wanted:
             if not blob_id.is_blob:
@@ -185,14 +272,14 @@ class IPCClient:
                     "%s is not a blob id (blob ids have the top bit set); use get() or get_meta()"
                     % blob_id
                 )
-        payloads = self.get_payloads(wanted, unsafe=unsafe)
-        views = []
-        for blob_id in wanted:
-            payload = payloads.get(blob_id)
-            if payload is None:
-                raise ObjectNotExists("blob %s does not exist" % blob_id, object_id=blob_id)
-            views.append(self._mmaps.view(payload, writable=False))
-        return views
+        payloads, link = self._fetch_payloads(wanted, unsafe=unsafe)
+        return [self._view(payloads, blob_id, link) for blob_id in wanted], link
+
+    def _view(self, payloads, blob_id, link):
+        payload = payloads.get(blob_id)
+        if payload is None:
+            raise ObjectNotExists("blob %s does not exist" % blob_id, object_id=blob_id)
+        return self._mmaps.view(payload, writable=False, link=link)
 
     def get_blob(self, blob_id, unsafe=False):
         """A read-only memoryview over one blob's bytes in shared memory (no copy)."""
@@ -203,7 +290,9 @@ class IPCClient:
         return self._mmaps.regions()
 
     def release(self, blob_id):
-        """Drop this connection's reference to a blob (``release_request``)."""
+        """Drop this connection's hold on a blob now (``release_request``), whatever values
+        still use it.  Holds of got values are otherwise given back by themselves (see
+        :meth:`lease`)."""
         self._request({"type": "release_request", "object_id": int(object_id(blob_id))}, expect="release_reply")
 
     # -- metadata ----------------------------------------------------------------------------
@@ -214,27 +303,37 @@ class IPCClient:
         Members given by value that have no id yet are created first.  ``meta`` is updated in
         place with its ``id``, ``signature`` and ``instance_id`` and returned; if it contained
         placeholders (members given by id), the daemon's resolved tree is returned instead.
+
+        Inside a builder run by :meth:`put`, nothing is created yet: the tree is completed
+        and returned without an id, and the put creates it (with its blobs) in one request.
         """
         if not isinstance(meta, ObjectMeta):
             raise TypeError("create_metadata expects an ObjectMeta, got %s" % type(meta).__name__)
         if not meta.typename:
             raise InvalidError("metadata needs a 'typename'", code=None)
-        had_placeholder = self._prepare_members(meta)
-        meta._tree.setdefault("instance_id", self.instance_id)
-        meta._tree.setdefault("transient", True)
-        meta._tree.setdefault("nbytes", 0)
+        if self._current_put() is not None:
+            self._complete_tree(meta, create=False)
+            return meta
+        had_placeholder = self._complete_tree(meta, create=True)
         reply = self._request(
             {"type": "create_data_request", "content": meta.to_dict()}, expect="create_data_reply"
         )
-        meta.id = reply["id"]
-        meta._tree["signature"] = reply.get("signature")
-        meta._tree["instance_id"] = reply.get("instance_id", self.instance_id)
+        self._took_id(meta, reply)
         if had_placeholder:
             return self.get_meta(meta.id)
         return meta
 
-    def _prepare_members(self, meta):
-        """Create id-less members, complete blob entries; True if a placeholder is present."""
+    def _took_id(self, meta, reply):
+        meta.id = reply["id"]
+        meta._tree["signature"] = reply.get("signature")
+        meta._tree["instance_id"] = reply.get("instance_id", self.instance_id)
+
+    def _complete_tree(self, meta, create):
+        """Fill in the defaults of ``meta`` and its id-less members and complete blob entries;
+        with ``create``, id-less members are created first.  True if a placeholder is present."""
+        meta._tree.setdefault("instance_id", self.instance_id)
+        meta._tree.setdefault("transient", True)
+        meta._tree.setdefault("nbytes", 0)
         placeholder = False
         for name, member in list(meta.members().items()):
             if member.is_placeholder:
@@ -253,10 +352,32 @@ class IPCClient:
                     member._tree.setdefault("nbytes", size)
                 continue
             if member.id is None:
-                placeholder = self._prepare_members(member) or placeholder
-                created = self.create_metadata(member)
-                meta._tree[name] = created
+                if create:
+                    meta._tree[name] = self.create_metadata(member)
+                else:
+                    placeholder = self._complete_tree(member, create=False) or placeholder
         return placeholder
+
+    def _put_object(self, meta, seal, persist=False, name=None):
+        """``put_object_request``: seal ``seal``, create ``meta``, persist and name it, and
+        release the sealed blobs' holds, all in one request (all or nothing)."""
+        named = bool(persist) or name is not None
+        request = {
+            "type": "put_object_request",
+            "seal": [int(i) for i in seal],
+            "content": meta.to_dict(),
+            "persist": named,
+            "release": True,
+        }
+        if name is not None:
+            if not isinstance(name, str):
+                raise TypeError("a name must be a str, got %s" % type(name).__name__)
+            request["name"] = name
+        reply = self._request(request, expect="put_object_reply")
+        self._took_id(meta, reply)
+        if named:
+            meta._tree["transient"] = False
+        return reply
 
     def get_meta(self, oid, sync_remote=False):
         """The :class:`ObjectMeta` of object ``oid`` (members nested, fully resolved).
@@ -380,18 +501,38 @@ class IPCClient:
     def get_name(self, name, wait=False, timeout=None):
         """The id named ``name``.
 
-        With ``wait`` the daemon answers only once the name exists; ``timeout`` (seconds)
-        bounds that wait, after which :class:`TimeoutError` is raised and the connection is
-        closed (the daemon would still answer later).  Without ``wait`` a missing name raises
-        :class:`~vineyard_java.errors.ObjectNotExists`.
+        Without ``wait`` a missing name raises :class:`~vineyard_java.errors.ObjectNotExists`.
+        With ``wait`` the daemon answers only once the name exists; ``timeout`` (seconds,
+        ``None``: for ever) bounds that wait, after which
+        :class:`~vineyard_java.errors.VineyardTimeoutError` (a :class:`TimeoutError`) is
+        raised.
+
+        The waiting request goes on a short-lived connection of its own, closed when it
+        returns or times out: the daemon parks a waiting request on its connection, so on
+        this one it would block every later request (and other threads) until the name
+        appears, and a reply arriving after a timeout would be taken for the answer to the
+        next request.  Closing the waiting connection drops the parked request instead, and
+        this client stays usable.
         """
         if not isinstance(name, str):
             raise TypeError("a name must be a str, got %s" % type(name).__name__)
-        kwargs = {"timeout": timeout} if wait else {}
-        reply = self._request(
-            {"type": "get_name_request", "name": name, "wait": bool(wait)}, expect="get_name_reply", **kwargs
-        )
+        request = {"type": "get_name_request", "name": name, "wait": bool(wait)}
+        if not wait:
+            return ObjectID(self._request(request, expect="get_name_reply")["object_id"])
+        with self._waiting_connection() as conn:
+            reply = conn.request(request, expect="get_name_reply", timeout=timeout)
         return ObjectID(reply["object_id"])
+
+    @contextlib.contextmanager
+    def _waiting_connection(self):
+        """A registered connection of its own for one request that may wait long."""
+        username, password = self._credentials
+        conn = Connection(self.socket, timeout=self._timeout)
+        try:
+            conn.register(username=username, password=password)
+            yield conn
+        finally:
+            conn.close()
 
     def drop_name(self, name):
         """Remove a name (dropping a missing name is not an error)."""
@@ -415,18 +556,27 @@ class IPCClient:
         pyarrow Tables/RecordBatches/arrays their vineyard counterparts, bytes-like values a
         ``vineyard::Blob`` and Python scalars ``vineyard::Scalar<T>``.  ``name`` (implies
         ``persist``) puts a name on it.
+
+        All or nothing: the blobs are written unsealed, then one ``put_object_request`` seals
+        them and creates, persists and names the object.  If anything fails before (an
+        exception, ``KeyboardInterrupt``), the blobs written so far are dropped and the error
+        propagates; if the process dies, the daemon deletes them.  See :mod:`vineyard_java.put`.
         """
         from .types import registry
 
-        meta_or_id = registry.build(self, value, **kwargs)
-        oid = object_id(meta_or_id)
-        if persist or name is not None:
-            if oid.is_blob:
-                raise InvalidError("blobs cannot be persisted or named", code=None)
-            self.persist(oid)
-        if name is not None:
-            self.put_name(oid, name)
-        return oid
+        previous = self._current_put()
+        put = self._local.put = PutTransaction(self)
+        try:
+            built = registry.build(self, value, **kwargs)
+            return put.commit(built, persist=persist, name=name)
+        except BaseException:
+            put.abort()
+            raise
+        finally:
+            self._local.put = previous
+
+    def _current_put(self):
+        return getattr(self._local, "put", None)
 
     def get(self, oid=None, name=None, **kwargs):
         """Read object ``oid`` (or the one named ``name``) back as a Python value.
@@ -434,34 +584,83 @@ class IPCClient:
         Arrays view the shared memory (read-only, no copy).  The reader is chosen by the
         longest registered typename prefix; unknown typenames raise
         :class:`~vineyard_java.errors.VineyardTypeError` (use :meth:`get_meta` for those).
+        Metadata and blobs come in one ``get_object_request``.  The connection holds the
+        object's blobs until the value (and every view of it) is garbage-collected; use
+        :meth:`lease` to give them back at a point of your choosing.
         """
+        return self._get(oid, name, kwargs)[0]
+
+    def lease(self, oid=None, name=None, **kwargs):
+        """:meth:`get` as a :class:`~vineyard_java.holds.Lease`: ``with client.lease(oid) as
+        value: ...`` releases the connection's hold on the value's blobs when the block ends
+        (or at :meth:`Lease.release <vineyard_java.holds.Lease.release>`)."""
+        return Lease(*self._get(oid, name, kwargs))
+
+    def _get(self, oid, name, kwargs):
+        """``(value, HoldLink)``."""
         from .types import registry
 
         if (oid is None) == (name is None):
             raise TypeError("get() needs exactly one of an object id or name=")
-        if name is not None:
-            oid = self.get_name(name)
-        if isinstance(oid, ObjectMeta):
-            meta = oid if not oid.is_placeholder else self.get_meta(oid.id)
+        if isinstance(oid, ObjectMeta) and not oid.is_placeholder:
+            meta = oid
+            payloads, link = self._fetch_payloads(meta.blob_ids())
         else:
-            oid = object_id(oid)
-            if oid.is_blob:
-                return self.get_blob(oid)
-            meta = self.get_meta(oid)
-        return registry.resolve(self, meta, **kwargs)
+            if oid is not None:
+                oid = object_id(oid)
+                if oid.is_blob:
+                    views, link = self._get_blobs([oid])
+                    return views[0], link
+            meta, payloads, link = self._get_object(oid, name)
+        previous = getattr(self._local, "fetched", None)
+        self._local.fetched = (payloads, link)
+        try:
+            return registry.resolve(self, meta, **kwargs), link
+        finally:
+            self._local.fetched = previous
+
+    def _get_object(self, oid=None, name=None):
+        """``get_object_request``: ``(ObjectMeta, {id: Payload}, HoldLink)`` in one request."""
+        request = {"type": "get_object_request", "wait": False, "unsafe": False}
+        if name is not None:
+            if not isinstance(name, str):
+                raise TypeError("a name must be a str, got %s" % type(name).__name__)
+            request["name"] = name
+        else:
+            request["id"] = int(oid)
+        with self._conn.lock:  # the fds follow the reply: no other request in between
+            reply = self._request(request, expect="get_object_reply")
+            payloads, link = self._take_payloads(reply)
+        content = reply.get("content")
+        if not isinstance(content, dict):
+            raise ProtocolError("get_object_reply without 'content': %r" % (reply,))
+        return ObjectMeta.from_dict(content), payloads, link
 
     # -- helpers for type resolvers --------------------------------------------------------
 
     def blob_of(self, meta):
-        """Read-only memoryview of the blob described by the member ``meta``."""
+        """Read-only memoryview of the blob described by the member ``meta`` (from the get in
+        progress when it fetched it, else fetched now)."""
         if not isinstance(meta, ObjectMeta) or not meta.is_blob:
             raise VineyardTypeError(
                 "expected a vineyard::Blob member, got %s" % (getattr(meta, "typename", None) or type(meta).__name__)
             )
+        fetched = getattr(self._local, "fetched", None)
+        if fetched is not None and meta.id in fetched[0]:
+            return self._view(fetched[0], meta.id, fetched[1])
         return self.get_blob(meta.id)
 
     def prefetch_blobs(self, meta):
-        """Fetch every blob of a metadata tree in one request (receives fds once)."""
-        ids = [i for i in meta.blob_ids() if i != EMPTY_BLOB_ID]
+        """Fetch every blob of a metadata tree in one request (receives fds once); nothing to
+        do inside a get, which fetched them already."""
+        fetched = getattr(self._local, "fetched", None)
+        ids = [i for i in meta.blob_ids() if i != EMPTY_BLOB_ID and (fetched is None or i not in fetched[0])]
         if ids:
             self.get_payloads(ids)
+
+
+def _check_size(size, minimum):
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise TypeError("blob size must be an int, got %s" % type(size).__name__)
+    if size < minimum:
+        raise ValueError("blob size must be >= %d, got %d" % (minimum, size))

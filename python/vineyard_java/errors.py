@@ -30,6 +30,7 @@ __all__ = [
     "MetaTreeError",
     "ServerNotReady",
     "VineyardConnectionError",
+    "VineyardTimeoutError",
     "NotEnoughMemory",
     "ProtocolError",
     "STATUS_NAMES",
@@ -232,6 +233,13 @@ class VineyardConnectionError(VineyardError, ConnectionError):
     that was already closed."""
 
     default_code = None
+
+
+class VineyardTimeoutError(VineyardError, TimeoutError):
+    """A request got no reply within its timeout (e.g. ``get_name(wait=True, timeout=...)``).
+
+    Raised by the client itself (``code`` is ``None``); it is a :class:`TimeoutError`.
+    """
 
 
 class NotEnoughMemory(VineyardError, MemoryError):

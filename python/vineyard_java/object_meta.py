@@ -241,10 +241,9 @@ class ObjectMeta:
         if isinstance(value, ObjectMeta):
             self._tree[name] = value
             return
-        meta_of = getattr(value, "meta", None)
-        if callable(meta_of) and hasattr(value, "seal"):  # a BlobWriter
-            value.seal()
-            self._tree[name] = meta_of()
+        as_member = getattr(value, "as_member", None)
+        if callable(as_member):  # a BlobWriter (sealed now unless a put seals it later)
+            self._tree[name] = as_member()
             return
         oid = object_id(value)
         if oid.is_blob:

@@ -8,6 +8,10 @@ After a reply that introduces a store file descriptor (``create_buffer_reply`` w
 with its own ``sendmsg``: one data byte (0x14) plus ``SCM_RIGHTS``.  This module therefore
 never reads past the end of a JSON frame: a greedy ``recv`` would swallow that byte and lose
 the descriptor riding on it.
+
+One-way requests (``release_buffers_request`` with ``reply: false``, which the daemon never
+answers) are queued with :meth:`Connection.defer` and written in the same ``sendall`` as the
+next request, or by :meth:`Connection.flush` / :meth:`Connection.close`.
 """
 
 import json
@@ -15,7 +19,7 @@ import socket
 import struct
 import threading
 
-from .errors import ProtocolError, VineyardConnectionError, error_from_reply
+from .errors import ProtocolError, VineyardConnectionError, VineyardTimeoutError, error_from_reply
 
 __all__ = ["Connection", "PROTOCOL_VERSION", "MAX_FRAME"]
 
@@ -44,6 +48,7 @@ class Connection:
         self.timeout = timeout
         self._lock = threading.RLock()
         self._closed = False
+        self._outbox = []  # encoded one-way frames, written in front of the next request
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.settimeout(timeout)
@@ -84,6 +89,7 @@ class Connection:
                     self._write_frame({"type": "exit_request"})
                 except OSError:
                     pass
+            self._outbox = []
             try:
                 self._sock.close()
             except OSError:
@@ -109,11 +115,38 @@ class Connection:
 
     # -- framing -------------------------------------------------------------------------
 
-    def _write_frame(self, message):
+    @staticmethod
+    def _encode(message):
         body = json.dumps(message, separators=(",", ":"), allow_nan=False).encode("utf-8")
         if len(body) > MAX_FRAME:
             raise ValueError("request of %d bytes exceeds the 256 MiB frame limit" % len(body))
-        self._sock.sendall(_HEADER.pack(len(body)) + body)
+        return _HEADER.pack(len(body)) + body
+
+    def _write_frame(self, message):
+        """Write the queued one-way frames and ``message`` (if any) in one ``sendall``."""
+        frame = b"" if message is None else self._encode(message)
+        data = b"".join(self._outbox) + frame if self._outbox else frame
+        self._outbox = []
+        if data:
+            self._sock.sendall(data)
+
+    def defer(self, message):
+        """Queue a one-way request (one the daemon does not answer): it is written in front of
+        the next request, by :meth:`flush`, or before ``exit_request`` on :meth:`close`.
+        Dropped when the connection is (or gets) closed."""
+        with self._lock:
+            if not self._closed:
+                self._outbox.append(self._encode(message))
+
+    def flush(self):
+        """Write the queued one-way requests now (nothing is read back)."""
+        with self._lock:
+            if self._closed or not self._outbox:
+                return
+            try:
+                self._write_frame(None)
+            except OSError as exc:
+                raise self._broken("sending queued requests", exc) from exc
 
     def _read_exactly(self, size):
         buf = bytearray(size)
@@ -169,28 +202,41 @@ class Connection:
         :class:`~vineyard_java.errors.ProtocolError` if ``expect`` (a reply type, or a tuple
         of them) does not match.  ``timeout`` overrides the connection's receive timeout for
         this request; when it expires the connection is closed (a late reply would otherwise
-        be read as the answer to the next request) and :class:`TimeoutError` is raised.
+        be read as the answer to the next request) and
+        :class:`~vineyard_java.errors.VineyardTimeoutError` (a :class:`TimeoutError`) is raised.
+        Any other interruption between the first byte written and the reply read (e.g.
+        ``KeyboardInterrupt``) also closes the connection, for the same reason, and propagates.
         """
         with self._lock:
             self._check_open()
+            what = message.get("type")
             if timeout is not Ellipsis:
                 self._sock.settimeout(timeout)
             try:
+                frame = self._encode(message)  # a ValueError here leaves the connection as it was
                 try:
-                    self._write_frame(message)
+                    self._outbox.append(frame)
+                    self._write_frame(None)
                 except OSError as exc:
-                    raise self._broken("sending %s" % message.get("type"), exc) from exc
+                    raise self._broken("sending %s" % what, exc) from exc
+                except BaseException:
+                    self._broken("sending %s (interrupted)" % what)
+                    raise
                 try:
                     reply = self._read_frame()
                 except socket.timeout as exc:
                     waited = self.timeout if timeout is Ellipsis else timeout
                     self._broken("waiting")
-                    raise TimeoutError(
-                        "no reply to %s within %s s; the connection was closed"
-                        % (message.get("type"), waited)
+                    raise VineyardTimeoutError(
+                        "no reply to %s within %s s; the connection was closed" % (what, waited)
                     ) from exc
                 except (OSError, EOFError) as exc:
-                    raise self._broken("waiting for the reply to %s" % message.get("type"), exc) from exc
+                    raise self._broken("waiting for the reply to %s" % what, exc) from exc
+                except ProtocolError:
+                    raise
+                except BaseException:
+                    self._broken("waiting for the reply to %s (interrupted)" % what)
+                    raise
             finally:
                 if timeout is not Ellipsis and not self._closed:
                     self._sock.settimeout(self.timeout)

@@ -41,7 +41,7 @@ __all__ = [
 
 
 def _blob(client, buffer):
-    """A sealed blob holding ``buffer`` (a pyarrow Buffer or None) -> a member value."""
+    """A blob holding ``buffer`` (a pyarrow Buffer or None) -> a member value."""
     if buffer is None or buffer.size == 0:
         return EMPTY_BLOB_ID
     writer = client.create_blob(buffer.size)

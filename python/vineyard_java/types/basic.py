@@ -21,13 +21,13 @@ _FLOAT_TYPES = {"float", "double", "float32", "float64"}
 
 
 def build_bytes(client, value, **_kwargs):
-    """Copy a bytes-like value into a new sealed blob; returns the blob id."""
+    """Copy a bytes-like value into a new blob; returns its writer (``put`` seals it)."""
     view = memoryview(value).cast("B")
     if len(view) == 0:
         return EMPTY_BLOB_ID
     writer = client.create_blob(len(view))
     writer.copy(0, view)
-    return writer.seal()
+    return writer
 
 
 def resolve_blob(client, meta, **_kwargs):
