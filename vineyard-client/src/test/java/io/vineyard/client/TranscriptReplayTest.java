@@ -53,6 +53,13 @@ class TranscriptReplayTest {
             "instance_id", "deferred_requests", "size", "size_", "session_id");
     /** Recorded files whose server crashed where ours must answer Invalid instead. */
     private static final Set<String> CRASHED_IN_RECORDING = Set.of("probe_non_utf8_body.jsonl", "probe_type_not_string.jsonl");
+    /**
+     * The basic-type recordings of {@code transcripts-wave2} (next to {@link #transcriptDir()}); its stream,
+     * session and plasma recordings wait for those features.
+     */
+    private static final List<String> WAVE2_REPLAYED = List.of("cpp_arrow_data_structure_test.jsonl",
+            "cpp_dataframe_test.jsonl", "cpp_global_object_test.jsonl", "cpp_hashmap_test.jsonl",
+            "cpp_list_object_test.jsonl", "cpp_sequence_test.jsonl", "cpp_tensor_test.jsonl");
 
     static Path transcriptDir() {
         String configured = System.getProperty("vineyard.transcripts");
@@ -72,6 +79,9 @@ class TranscriptReplayTest {
             files = s.filter(f -> f.toString().endsWith(".jsonl")).sorted().toList();
         }
         assertFalse(files.isEmpty(), "no transcripts in " + dir);
+        Path wave2 = dir.resolveSibling(dir.getFileName() + "-wave2");
+        assertTrue(Files.isDirectory(wave2), "wave-2 transcripts not found at " + wave2.toAbsolutePath());
+        files = Stream.concat(files.stream(), WAVE2_REPLAYED.stream().map(wave2::resolve)).toList();
         return files.stream().map(f -> DynamicTest.dynamicTest(f.getFileName().toString(), () -> new Replay(f).run()));
     }
 
@@ -238,7 +248,7 @@ class TranscriptReplayTest {
             boolean deferred = msg.path("wait").asBoolean(false) || type.equals("exit_request");
             if (!deferred) {
                 // serialise the daemon's work in the recorded order: take the reply now, compare it later
-                Reply reply = readReply(p);
+                Reply reply = readReply(p).answering(translated);
                 p.pending.add(reply);
                 if (type.equals("create_remote_buffer_request")) {
                     p.lastCreatedRemote = reply.body.get("id").bigIntegerValue();
@@ -289,7 +299,7 @@ class TranscriptReplayTest {
                     Posix.close(p.socket.receiveFd());
                 }
             }
-            return new Reply(node, fds);
+            return new Reply(node, fds, null);
         }
 
         private void receive(int i, Peer p, ObjectNode r) {
@@ -325,7 +335,7 @@ class TranscriptReplayTest {
                 create.put("size", r.get("msg").get("created").get("data_size").asLong());
                 p.socket.writeFrame(Json.write(create));
                 ours = readReply(p);
-                ours = new Reply(ours.body, 0); // its fd went out before the excerpt begins
+                ours = new Reply(ours.body, 0, create); // its fd went out before the excerpt begins
             } else if (excerpt && !p.rawPending) {
                 return; // a reply to a request that the excerpt does not show
             } else {
@@ -339,7 +349,12 @@ class TranscriptReplayTest {
                 assertEquals(1, ours.body.path("code").asInt(), where(i) + ": expected Invalid, got " + ours.body);
                 return;
             }
-            compare(recorded, ours.body, where(i) + " " + recorded.path("type").asText("error"));
+            try {
+                compare(recorded, ours.body, where(i) + " " + recorded.path("type").asText("error"));
+            } catch (AssertionError e) {
+                throw new AssertionError(e.getMessage() + "\n  request: " + ours.request + "\n  vineyard: " + recorded
+                        + "\n  ours:     " + ours.body, e);
+            }
         }
 
         private void expectEof(int i, Peer p) {
@@ -507,7 +522,11 @@ class TranscriptReplayTest {
         }
     }
 
-    record Reply(JsonNode body, int fds) {
+    /** A reply, its fd count and the request it answers (null where the replay did not send one). */
+    record Reply(JsonNode body, int fds, JsonNode request) {
+        Reply answering(JsonNode sent) {
+            return new Reply(body, fds, sent);
+        }
     }
 
     static final class Peer {
