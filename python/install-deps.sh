@@ -11,14 +11,26 @@
 # numpy 2.x only pandas >= 2.2.2 and pyarrow >= 16 (the first releases built against numpy 2)
 # are allowed; pip then picks the newest wheels that satisfy those pins.
 #
+# Everything goes into a virtual environment (never the system Python): $VINEYARD_PY_VENV, by default
+# target/pyvenv at the project's root, made with --system-site-packages so that the machine's own
+# numpy and pytest are reused and only what is missing is installed into it. The script prints the
+# venv's python on its last line of stdout; bin/test runs pytest with it.
+#
 # Idempotent: when everything imports already it exits after one python call.
 # torch is optional: it is skipped (with a note) when no CPU-only torch wheel is found, when
 # VINEYARD_JAVA_SKIP_TORCH=1, or when its installation fails; the torch test then skips.
 set -euo pipefail
 
-PY="${PYTHON:-python3}"
-
 log() { echo "install-deps: $*" >&2; }
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${VINEYARD_PY_VENV:-$root/target/pyvenv}"
+if [ ! -x "$VENV/bin/python" ]; then
+  log "creating the virtual environment $VENV"
+  "${PYTHON:-python3}" -m venv --system-site-packages "$VENV"
+fi
+PY="$VENV/bin/python"
+trap 'echo "$PY"' EXIT
 
 have_modules() {
   # usage: have_modules mod...  -> 0 when every module imports
