@@ -9,9 +9,10 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Keeps the documentation's Java examples honest: every {@code ```java} block of a Markdown file must
- * appear, comments and whitespace aside, in the source of the test that runs it. The socket path
- * literals of the docs stand for the test daemon's socket ({@code SOCKET}).
+ * Keeps the documentation's Java examples honest: every {@code ```java} block of a Markdown file, and
+ * every {@code <pre>{@code ...}</pre>} example of a Javadoc comment, must appear, comments and whitespace
+ * aside, in the source of the test that runs it. The socket path literals of the docs stand for the test
+ * daemon's socket ({@code SOCKET}).
  */
 public final class DocSnippets {
     private DocSnippets() {
@@ -32,6 +33,37 @@ public final class DocSnippets {
             }
         }
         return blocks;
+    }
+
+    /** The {@code <pre>{@code ...}</pre>} examples of the Javadoc comments of {@code javaSource}. */
+    public static List<String> javadocBlocks(Path javaSource) throws IOException {
+        List<String> blocks = new ArrayList<>();
+        StringBuilder current = null;
+        for (String line : Files.readAllLines(javaSource)) {
+            String text = line.replaceFirst("^\\s*\\*( |$)", "");
+            if (current == null && text.trim().equals("<pre>{@code")) {
+                current = new StringBuilder();
+            } else if (current != null && text.trim().equals("}</pre>")) {
+                blocks.add(current.toString());
+                current = null;
+            } else if (current != null) {
+                current.append(text).append('\n');
+            }
+        }
+        return blocks;
+    }
+
+    /** Asserts that each of {@code blocks} (from {@code origin}) appears in one of {@code testSources}. */
+    public static void assertEveryBlockShown(List<String> blocks, Path origin, Path... testSources) throws IOException {
+        assertTrue(!blocks.isEmpty(), origin + " has no example");
+        StringBuilder sources = new StringBuilder();
+        for (Path p : testSources) {
+            sources.append(normalise(Files.readString(p)));
+        }
+        for (int i = 0; i < blocks.size(); i++) {
+            assertTrue(sources.toString().contains(normalise(blocks.get(i))), "example " + i + " of " + origin
+                    + " is not what the tests run:\n" + blocks.get(i));
+        }
     }
 
     /** Code without comments, with the docs' socket literals as {@code SOCKET}, whitespace folded. */
