@@ -3,16 +3,15 @@ package io.vineyard.client;
 import io.vineyard.client.meta.ObjectMeta;
 import io.vineyard.client.registry.BuildContext;
 import io.vineyard.client.registry.Registry;
-import io.vineyard.client.registry.VineyardType;
 import io.vineyard.client.types.DataFrame;
 import io.vineyard.client.types.Sequence;
 import io.vineyard.client.types.Tensor;
 import io.vineyard.client.types.Tuple;
 import io.vineyard.common.Status;
 import io.vineyard.common.VineyardException;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -31,62 +30,32 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class AllOrNothingTest {
     private static final int ROWS = 512 * 1024;   // 4 MiB per int64 column
+    @RegisterExtension
+    final TestDaemon vineyard = new TestDaemon("--size=64Mi");
     private DaemonProcess daemon;
     private IpcClient client;
     private long baseline;
 
     @BeforeEach
-    void start() throws Exception {
-        daemon = DaemonProcess.start("--size=64Mi");
-        client = IpcClient.connect(daemon.socket());
-        baseline = client.status().memoryUsage();
-    }
-
-    @AfterEach
-    void stop() {
-        try {
-            client.close();
-            assertUsageReturnsTo(baseline, "after the test's client closed");
-        } finally {
-            daemon.close();
-        }
-    }
-
-    /** Polls instance_status over a fresh connection, at most 10 s, until usage is {@code expected}. */
-    private void assertUsageReturnsTo(long expected, String when) {
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        long seen;
-        while ((seen = daemon.memoryUsage()) != expected && System.nanoTime() < deadline) {
-            Thread.onSpinWait();
-        }
-        assertEquals(expected, seen, "pool usage " + when);
+    void start() {
+        daemon = vineyard.daemon();
+        client = vineyard.client();
+        baseline = vineyard.baseline();
     }
 
     /** A value whose builder writes a blob and then throws: the third column's writer failing. */
     record Failing() {
     }
 
-    static final class FailingType implements VineyardType<Failing> {
-        @Override
-        public Class<Failing> javaType() {
-            return Failing.class;
-        }
-
-        @Override
-        public List<String> typenamePrefixes() {
-            return List.of("test::Failing");
-        }
-
-        @Override
-        public ObjectMeta build(BuildContext ctx, Failing value) {
-            ctx.createBlob(1 << 20).segment().fill((byte) 9);
-            throw new IllegalStateException("the third column's writer failed");
-        }
+    private static ObjectMeta failingBuild(BuildContext ctx, Failing value) {
+        ctx.createBlob(1 << 20).segment().fill((byte) 9);
+        throw new IllegalStateException("the third column's writer failed");
     }
 
     @Test
     void aBuilderThatThrowsMidPutLeavesNoBlobs() {
-        Registry registry = Registry.load(getClass().getClassLoader()).register(new FailingType());
+        Registry registry = Registry.load(getClass().getClassLoader()).register(
+                new BuilderOnlyType<>(Failing.class, "test::Failing", AllOrNothingTest::failingBuild));
         try (IpcClient c = IpcClient.builder().socket(daemon.socket()).registry(registry).connect()) {
             Sequence seq = new Sequence(List.of(Tensor.of(new long[ROWS]), Tensor.of(new long[ROWS]), new Failing()));
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> c.put(seq));
@@ -127,7 +96,7 @@ class AllOrNothingTest {
                     "three blobs written, none sealed");
             p.destroyForcibly();
             p.waitFor();
-            assertUsageReturnsTo(baseline, "once the daemon noticed the putter's death");
+            vineyard.assertUsageReturnsTo(baseline, "once the daemon noticed the putter's death");
             assertTrue(client.list("*", 100).isEmpty(), "no object was created");
             ObjectId ok = client.put(Tensor.of(new long[ROWS]));
             client.delete(ok);

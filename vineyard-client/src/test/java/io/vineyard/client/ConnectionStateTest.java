@@ -6,9 +6,9 @@ import io.vineyard.common.Json;
 import io.vineyard.common.Status;
 import io.vineyard.common.VineyardException;
 import io.vineyard.common.posix.Posix;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -29,22 +29,15 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * once unused.
  */
 class ConnectionStateTest {
+    @RegisterExtension
+    final TestDaemon vineyard = new TestDaemon("--size=256Mi");
     private DaemonProcess daemon;
     private IpcClient client;
 
     @BeforeEach
-    void start() throws Exception {
-        daemon = DaemonProcess.start("--size=256Mi");
-        client = IpcClient.connect(daemon.socket());
-    }
-
-    @AfterEach
-    void stop() {
-        try {
-            client.close();
-        } finally {
-            daemon.close();
-        }
+    void start() {
+        daemon = vineyard.daemon();
+        client = vineyard.client();
     }
 
     // ---- waits -------------------------------------------------------------------------------------

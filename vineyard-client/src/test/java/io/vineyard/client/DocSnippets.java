@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -20,34 +21,28 @@ public final class DocSnippets {
 
     /** The {@code ```java} blocks of {@code markdown}. */
     public static List<String> javaBlocks(Path markdown) throws IOException {
-        List<String> blocks = new ArrayList<>();
-        StringBuilder current = null;
-        for (String line : Files.readAllLines(markdown)) {
-            if (current == null && line.trim().equals("```java")) {
-                current = new StringBuilder();
-            } else if (current != null && line.trim().equals("```")) {
-                blocks.add(current.toString());
-                current = null;
-            } else if (current != null) {
-                current.append(line).append('\n');
-            }
-        }
-        return blocks;
+        return blocks(markdown, line -> line, "```java", "```");
     }
 
     /** The {@code <pre>{@code ...}</pre>} examples of the Javadoc comments of {@code javaSource}. */
     public static List<String> javadocBlocks(Path javaSource) throws IOException {
+        return blocks(javaSource, line -> line.replaceFirst("^\\s*\\*( |$)", ""), "<pre>{@code", "}</pre>");
+    }
+
+    /** The text between lines {@code open} and {@code close}, each line first passed through {@code text}. */
+    private static List<String> blocks(Path file, UnaryOperator<String> text, String open, String close)
+            throws IOException {
         List<String> blocks = new ArrayList<>();
         StringBuilder current = null;
-        for (String line : Files.readAllLines(javaSource)) {
-            String text = line.replaceFirst("^\\s*\\*( |$)", "");
-            if (current == null && text.trim().equals("<pre>{@code")) {
+        for (String raw : Files.readAllLines(file)) {
+            String line = text.apply(raw);
+            if (current == null && line.trim().equals(open)) {
                 current = new StringBuilder();
-            } else if (current != null && text.trim().equals("}</pre>")) {
+            } else if (current != null && line.trim().equals(close)) {
                 blocks.add(current.toString());
                 current = null;
             } else if (current != null) {
-                current.append(text).append('\n');
+                current.append(line).append('\n');
             }
         }
         return blocks;

@@ -3,7 +3,6 @@ package io.vineyard.client;
 import io.vineyard.client.meta.ObjectMeta;
 import io.vineyard.client.registry.BuildContext;
 import io.vineyard.client.registry.Registry;
-import io.vineyard.client.registry.VineyardType;
 import io.vineyard.client.types.Sequence;
 import io.vineyard.client.types.Tensor;
 
@@ -27,34 +26,23 @@ public final class PutterPeer {
     public record Stall() {
     }
 
-    static final class StallType implements VineyardType<Stall> {
-        @Override
-        public Class<Stall> javaType() {
-            return Stall.class;
+    /** Writes a blob, says {@code blocked}, then blocks until stdin closes (the parent kills this process first). */
+    private static ObjectMeta stall(BuildContext ctx, Stall value) {
+        BlobWriter w = ctx.createBlob(BLOB_BYTES);
+        w.segment().fill((byte) 1);
+        System.out.println("blocked");
+        System.out.flush();
+        try {
+            new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
-
-        @Override
-        public List<String> typenamePrefixes() {
-            return List.of("test::Stall");
-        }
-
-        @Override
-        public ObjectMeta build(BuildContext ctx, Stall value) {
-            BlobWriter w = ctx.createBlob(BLOB_BYTES);
-            w.segment().fill((byte) 1);
-            System.out.println("blocked");
-            System.out.flush();
-            try {
-                new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-            throw new IllegalStateException("the parent was to kill this process");
-        }
+        throw new IllegalStateException("the parent was to kill this process");
     }
 
     public static void main(String[] args) {
-        Registry registry = Registry.load(PutterPeer.class.getClassLoader()).register(new StallType());
+        Registry registry = Registry.load(PutterPeer.class.getClassLoader()).register(
+                new BuilderOnlyType<>(Stall.class, "test::Stall", PutterPeer::stall));
         try (IpcClient client = IpcClient.builder().socket(args[0]).registry(registry).connect()) {
             int n = (int) (BLOB_BYTES / 8);
             client.put(new Sequence(List.of(Tensor.of(new long[n]), Tensor.of(new long[n]), new Stall())));
