@@ -6,7 +6,6 @@ import io.vineyard.common.Json;
 import io.vineyard.common.Status;
 import io.vineyard.common.VineyardException;
 import io.vineyard.common.posix.Posix;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -31,14 +30,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class ConnectionStateTest {
     @RegisterExtension
     final TestDaemon vineyard = new TestDaemon("--size=256Mi");
-    private DaemonProcess daemon;
-    private IpcClient client;
-
-    @BeforeEach
-    void start() {
-        daemon = vineyard.daemon();
-        client = vineyard.client();
-    }
 
     // ---- waits -------------------------------------------------------------------------------------
 
@@ -46,7 +37,7 @@ class ConnectionStateTest {
     private void assertNoPendingWaits() {
         long deadline = System.nanoTime() + 10_000_000_000L;
         int pending;
-        while ((pending = daemon.status().get("deferred_requests").asInt()) != 0 && System.nanoTime() < deadline) {
+        while ((pending = vineyard.daemon().status().get("deferred_requests").asInt()) != 0 && System.nanoTime() < deadline) {
             Thread.onSpinWait();
         }
         assertEquals(0, pending, "the timed-out wait's connection closed: the daemon dropped its wait");
@@ -61,7 +52,7 @@ class ConnectionStateTest {
         assertThrows(WaitTimeoutException.class, () -> c.waitObject("late", Duration.ZERO));
         // the name appears later: the daemon's late answer must not reach this client's connection
         ObjectId other;
-        try (IpcClient producer = IpcClient.connect(daemon.socket())) {
+        try (IpcClient producer = IpcClient.connect(vineyard.daemon().socket())) {
             other = producer.putNamed(Tensor.of(new long[] {4, 5}), "late");
         }
         ObjectId mine = c.putNamed(Tensor.of(new double[] {1.5}), "mine");
@@ -79,19 +70,19 @@ class ConnectionStateTest {
 
     @Test
     void aWaitThatTimesOutLeavesTheIpcClientUsable() {
-        assertWaitTimesOutAndClientWorks(client);
+        assertWaitTimesOutAndClientWorks(vineyard.client());
     }
 
     @Test
     void aWaitThatTimesOutLeavesTheRpcClientUsable() {
-        try (RpcClient rpc = RpcClient.connect("127.0.0.1", daemon.rpcPort())) {
+        try (RpcClient rpc = RpcClient.connect("127.0.0.1", vineyard.daemon().rpcPort())) {
             assertWaitTimesOutAndClientWorks(rpc);
         }
     }
 
     @Test
     void aWaitWithoutTimeoutIsBoundedByTheClientsTimeout() {
-        try (IpcClient c = IpcClient.builder().socket(daemon.socket()).timeoutMs(300).connect()) {
+        try (IpcClient c = IpcClient.builder().socket(vineyard.daemon().socket()).timeoutMs(300).connect()) {
             assertThrows(WaitTimeoutException.class, () -> c.waitObject("never"));
             assertEquals(c.instanceId(), c.status().instanceId(), "usable afterwards");
         }
@@ -100,13 +91,13 @@ class ConnectionStateTest {
 
     @Test
     void aStringIsNeverAnInput() {
-        ObjectId id = client.putNamed(Tensor.of(new long[] {1}), "named");
-        assertEquals(id, client.getName("named"));
+        ObjectId id = vineyard.client().putNamed(Tensor.of(new long[] {1}), "named");
+        assertEquals(id, vineyard.client().getName("named"));
         VineyardException e = assertThrows(VineyardException.Invalid.class,
-                () -> client.get(id, Tensor.class, "named"));
+                () -> vineyard.client().get(id, Tensor.class, "named"));
         assertTrue(e.getMessage().contains("String"), e.getMessage());
         assertThrows(VineyardException.Invalid.class, () -> PutOptions.none().withBuilderInput("named"));
-        assertThrows(VineyardException.Invalid.class, () -> client.putNamed(Tensor.of(new long[] {1}), ""));
+        assertThrows(VineyardException.Invalid.class, () -> vineyard.client().putNamed(Tensor.of(new long[] {1}), ""));
     }
 
     // ---- the reply spin ----------------------------------------------------------------------------
@@ -114,8 +105,8 @@ class ConnectionStateTest {
     @Test
     void twoClientsInOneJvmSpinIndependently() throws Exception {
         // one connection of this JVM blocks in a long request (a wait on its own connection) ...
-        try (IpcConnection waiting = IpcConnection.connect(daemon.socket(), 30_000, ReplySpin.MAX_SPIN_US);
-             IpcClient other = IpcClient.builder().socket(daemon.socket()).spinUs(ReplySpin.MAX_SPIN_US).connect()) {
+        try (IpcConnection waiting = IpcConnection.connect(vineyard.daemon().socket(), 30_000, ReplySpin.MAX_SPIN_US);
+             IpcClient other = IpcClient.builder().socket(vineyard.daemon().socket()).spinUs(ReplySpin.MAX_SPIN_US).connect()) {
             ObjectNode wait = Json.object();
             wait.put("type", "get_name_request");
             wait.put("name", "release-me");
@@ -123,10 +114,10 @@ class ConnectionStateTest {
             java.util.concurrent.CompletableFuture<ObjectNode> answered = java.util.concurrent.CompletableFuture
                     .supplyAsync(() -> waiting.request(wait));
             long deadline = System.nanoTime() + 10_000_000_000L;
-            while (daemon.status().get("deferred_requests").asInt() != 1 && System.nanoTime() < deadline) {
+            while (vineyard.daemon().status().get("deferred_requests").asInt() != 1 && System.nanoTime() < deadline) {
                 Thread.onSpinWait();
             }
-            assertEquals(1, daemon.status().get("deferred_requests").asInt(), "the wait is pending");
+            assertEquals(1, vineyard.daemon().status().get("deferred_requests").asInt(), "the wait is pending");
             // ... and another client's spin is its own: it still spins for (and finds) its replies
             ReplySpin.Stats before = other.conn.spinStats();
             int rounds = 32;
@@ -153,7 +144,7 @@ class ConnectionStateTest {
                 Linker.nativeLinker().defaultLookup().find("getsockopt").orElseThrow(),
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
                         ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS));
-        try (RpcClient rpc = RpcClient.connect("127.0.0.1", daemon.rpcPort()); Arena arena = Arena.ofConfined()) {
+        try (RpcClient rpc = RpcClient.connect("127.0.0.1", vineyard.daemon().rpcPort()); Arena arena = Arena.ofConfined()) {
             MemorySegment value = arena.allocate(ValueLayout.JAVA_INT);
             MemorySegment length = arena.allocate(ValueLayout.JAVA_INT);
             length.set(ValueLayout.JAVA_INT, 0, 4);
@@ -161,7 +152,7 @@ class ConnectionStateTest {
                     value, length);
             assertEquals(0, rc, "getsockopt");
             assertTrue(value.get(ValueLayout.JAVA_INT, 0) != 0, "TCP_NODELAY is set");
-            assertEquals(client.instanceId(), rpc.status().instanceId());
+            assertEquals(vineyard.client().instanceId(), rpc.status().instanceId());
         }
     }
 
@@ -173,12 +164,12 @@ class ConnectionStateTest {
         create.put("type", "create_disk_buffer_request");
         create.put("size", size);
         create.put("path", "");
-        ObjectNode reply = client.connection().request(create);
-        client.connection().blobSegment(reply.get("created")).fill(fill);
+        ObjectNode reply = vineyard.client().connection().request(create);
+        vineyard.client().connection().blobSegment(reply.get("created")).fill(fill);
         ObjectNode seal = Json.object();
         seal.put("type", "seal_request");
         seal.set("object_id", reply.get("id"));
-        client.connection().request(seal);
+        vineyard.client().connection().request(seal);
         return reply;
     }
 
@@ -200,20 +191,20 @@ class ConnectionStateTest {
             ObjectNode created = diskBlob(size, fill);
             ObjectId id = idOf(created);
             int key = created.get("created").get("store_fd").asInt();
-            try (Blob b = client.get(id, Blob.class)) {
+            try (Blob b = vineyard.client().get(id, Blob.class)) {
                 assertFilled(b, fill, "round " + round);
-                assertTrue(client.storeMapping(key) != null, "mapped while a blob of it is open");
+                assertTrue(vineyard.client().storeMapping(key) != null, "mapped while a blob of it is open");
             }
-            assertEquals(null, client.storeMapping(key), "round " + round + ": unmapped once no blob of it is open");
-            assertTrue(client.conn.mappedFileCount() <= 1, "round " + round + ": at most the pool stays mapped, "
-                    + client.conn.mappedFileCount() + " files are");
-            try (Blob again = client.get(id, Blob.class)) {
+            assertEquals(null, vineyard.client().storeMapping(key), "round " + round + ": unmapped once no blob of it is open");
+            assertTrue(vineyard.client().conn.mappedFileCount() <= 1, "round " + round + ": at most the pool stays mapped, "
+                    + vineyard.client().conn.mappedFileCount() + " files are");
+            try (Blob again = vineyard.client().get(id, Blob.class)) {
                 assertFilled(again, fill, "round " + round + ", after the file was unmapped");
             }
-            client.delete(id);
-            client.flushReleases();
+            vineyard.client().delete(id);
+            vineyard.client().flushReleases();
         }
-        assertEquals(0, client.status().memoryUsage());
+        assertEquals(0, vineyard.client().status().memoryUsage());
     }
 
     @Test
@@ -222,17 +213,17 @@ class ConnectionStateTest {
         ObjectNode first = diskBlob(size, (byte) 1);
         assumeTrue(first.get("created").get("store_fd").asInt() >= 1 << 24,
                 "needs the daemon's never-reused disk store keys (a freed file's fd number is reused otherwise)");
-        try (Blob b = client.get(idOf(first), Blob.class)) {
+        try (Blob b = vineyard.client().get(idOf(first), Blob.class)) {
             assertFilled(b, (byte) 1, "the first disk blob");
         }
-        client.delete(idOf(first));
-        client.flushReleases();
+        vineyard.client().delete(idOf(first));
+        vineyard.client().flushReleases();
         ObjectNode second = diskBlob(size, (byte) 2);
-        try (Blob b = client.get(idOf(second), Blob.class);
-             IpcClient reader = IpcClient.connect(daemon.socket()); Blob r = reader.get(idOf(second), Blob.class)) {
+        try (Blob b = vineyard.client().get(idOf(second), Blob.class);
+             IpcClient reader = IpcClient.connect(vineyard.daemon().socket()); Blob r = reader.get(idOf(second), Blob.class)) {
             assertFilled(b, (byte) 2, "the second disk blob, read by its writer");
             assertFilled(r, (byte) 2, "the second disk blob, read by another client (the daemon's file)");
         }
-        client.delete(idOf(second));
+        vineyard.client().delete(idOf(second));
     }
 }
