@@ -24,7 +24,7 @@ class ArrowDocExampleTest {
 
     @Test
     void theDocShowsTheCodeThisTestRuns() throws Exception {
-        DocSnippets.assertShown(DocSnippets.repo().resolve("docs/java-sdk.md"), 2, SOURCE);
+        DocSnippets.assertShown(DocSnippets.repo().resolve("docs/java-sdk.md"), 3, SOURCE);
     }
 
     private static VectorSchemaRoot batch(BufferAllocator allocator, long first, int rows) {

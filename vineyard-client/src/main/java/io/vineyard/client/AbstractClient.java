@@ -14,6 +14,7 @@ import io.vineyard.common.Status;
 import io.vineyard.common.VineyardException;
 
 import java.lang.foreign.MemorySegment;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -31,13 +32,23 @@ import java.util.Map;
  * its reply read after: closing a got value costs no round trip and no extra wake-up of the daemon.
  */
 abstract class AbstractClient implements Client {
+    /** Opens a connection to the daemon with a receive timeout and a reply spin (both as IpcConnection's). */
+    @FunctionalInterface
+    interface Connector {
+        IpcConnection open(long timeoutMs, long spinUs);
+    }
+
     final IpcConnection conn;
+    private final Connector sideConnector;
+    private final long timeoutMs;
     private final Registry registry;
     private final long instanceId;
     private final Map<Long, Integer> holds = new HashMap<>();
 
-    AbstractClient(IpcConnection conn, Registry registry) {
-        this.conn = conn;
+    AbstractClient(Connector connector, long timeoutMs, long spinUs, Registry registry) {
+        this.conn = connector.open(timeoutMs, spinUs);
+        this.sideConnector = connector;
+        this.timeoutMs = timeoutMs;
         this.registry = registry == null ? Registry.global() : registry;
         this.instanceId = conn.registerReply().path("instance_id").asLong();
     }
@@ -111,36 +122,38 @@ abstract class AbstractClient implements Client {
     // ---- put -------------------------------------------------------------------------------------
 
     @Override
-    public ObjectId put(Object value, Object... options) {
-        return putValue(value, false, null, options);
+    public ObjectId put(Object value) {
+        return put(value, PutOptions.none());
     }
 
     @Override
-    public ObjectId putNamed(Object value, String name, Object... options) {
-        if (name == null || name.isEmpty()) {
-            throw new VineyardException.Invalid("put: the name must be a non-empty string");
-        }
-        return putValue(value, true, name, options);
+    public ObjectId putNamed(Object value, String name) {
+        return put(value, PutOptions.named(name));
     }
 
-    private ObjectId putValue(Object value, boolean persist, String name, Object[] options) {
+    @Override
+    public ObjectId put(Object value, PutOptions options) {
         if (value == null) {
             throw new VineyardException.Invalid("put: cannot store null");
         }
+        if (options == null) {
+            throw new VineyardException.Invalid("put: options are null (PutOptions.none() for none)");
+        }
+        boolean persist = options.persist();
+        String name = options.name();
         if (value instanceof ObjectMeta m) {
             return putMeta(m, persist, name).id();
         }
         Builds ctx = new Builds(options);
-        ObjectMeta meta;
         try {
-            meta = ctx.build(value);
+            ObjectMeta meta = ctx.build(value);
             if (meta.isBlob() || meta.isPlaceholder()) {
                 // a bare blob (or an existing object): seal it, no metadata to create
                 return finishBare(meta, persist, name);
             }
             return putMeta(meta, persist, name).id();
-        } catch (RuntimeException e) {
-            ctx.abort();
+        } catch (RuntimeException | Error e) {
+            ctx.abort(e);
             throw e;
         }
     }
@@ -234,11 +247,15 @@ abstract class AbstractClient implements Client {
         }
     }
 
+    /**
+     * One put's build: the blobs it creates, so that a failure anywhere (a builder that throws, a refused
+     * request) drops every one of them and the put leaves nothing behind.
+     */
     private final class Builds implements BuildContext {
-        private final Object[] options;
+        private final PutOptions options;
         private final List<BlobWriter> created = new ArrayList<>();
 
-        Builds(Object[] options) {
+        Builds(PutOptions options) {
             this.options = options;
         }
 
@@ -289,17 +306,17 @@ abstract class AbstractClient implements Client {
 
         @Override
         public <O> O option(Class<O> type) {
-            for (Object o : options) {
-                if (type.isInstance(o)) {
-                    return type.cast(o);
-                }
-            }
-            return null;
+            return options.builderInput(type);
         }
 
-        void abort() {
+        /** Drops every blob this build created and is not sealed; a failure to drop joins {@code cause}. */
+        void abort(Throwable cause) {
             for (BlobWriter w : created) {
-                abortWriter(w);
+                try {
+                    abortWriter(w);
+                } catch (RuntimeException e) {
+                    cause.addSuppressed(e);
+                }
             }
         }
     }
@@ -307,18 +324,28 @@ abstract class AbstractClient implements Client {
     // ---- get -------------------------------------------------------------------------------------
 
     @Override
-    public <T> T get(ObjectId id, Class<T> type, Object... options) {
-        return resolve(getObject(id), type, options);
+    public <T> T get(ObjectId id, Class<T> type, Object... resolverInputs) {
+        List<Object> inputs = resolverInputs("get " + id, resolverInputs);
+        return resolve(getObject(id), type, inputs);
     }
 
     @Override
-    public <T> T get(String name, Class<T> type, Object... options) {
-        return resolve(getObject(name), type, options);
+    public <T> T get(String name, Class<T> type, Object... resolverInputs) {
+        List<Object> inputs = resolverInputs("get '" + name + "'", resolverInputs);
+        return resolve(getObject(name), type, inputs);
     }
 
-    private <T> T resolve(VineyardObject object, Class<T> type, Object[] options) {
+    private static List<Object> resolverInputs(String what, Object[] inputs) {
+        List<Object> checked = new ArrayList<>(inputs.length);
+        for (Object o : inputs) {
+            checked.add(PutOptions.checkInput(what, o));
+        }
+        return checked;
+    }
+
+    private <T> T resolve(VineyardObject object, Class<T> type, List<Object> inputs) {
         try (object) {
-            return new Resolves(object, options).resolve(object.meta(), type);
+            return new Resolves(object, inputs).resolve(object.meta(), type);
         }
     }
 
@@ -338,10 +365,44 @@ abstract class AbstractClient implements Client {
 
     @Override
     public VineyardObject waitObject(String name) {
-        ObjectNode r = req("get_object_request");
+        return waitObject(name, timeoutMs == 0 ? null : Duration.ofMillis(timeoutMs));
+    }
+
+    @Override
+    public VineyardObject waitObject(String name, Duration timeout) {
+        return getObject(waitName(name, timeout));
+    }
+
+    /**
+     * Waits on a second connection, opened for this wait and closed after it: a wait that times out
+     * leaves its reply owed on that connection only (closing it drops the daemon's pending wait), never
+     * on {@link #conn}, where a late reply would be read as the answer to a later request. The cost is
+     * one connect and register per wait. A null {@code timeout} waits forever.
+     */
+    @Override
+    public ObjectId waitName(String name, Duration timeout) {
+        if (name == null || name.isEmpty()) {
+            throw new VineyardException.Invalid("wait for a name: the name must be a non-empty string");
+        }
+        if (timeout != null && timeout.isNegative()) {
+            throw new VineyardException.Invalid("wait for '" + name + "': negative timeout " + timeout);
+        }
+        String what = "wait for '" + name + "'";
+        ObjectNode r = req("get_name_request");
         r.put("name", name);
         r.put("wait", true);
-        return fetch("wait for '" + name + "'", r);
+        long waitMs = timeout == null ? -1 : Math.max(0, timeout.toMillis());
+        try (IpcConnection waiter = sideConnector.open(timeoutMs, 0)) {   // a wait is long: no spin
+            ObjectNode reply = waiter.requestWithin(r, waitMs);
+            if (reply == null) {
+                throw new WaitTimeoutException(what + ": the name did not appear within " + timeout, timeout, null);
+            }
+            return new ObjectId(Json.readU64(reply.get("object_id"), "object_id"));
+        } catch (WaitTimeoutException e) {
+            throw e;
+        } catch (VineyardException e) {
+            throw wrap(what, e);
+        }
     }
 
     /** Sends a {@code get_object_request} and builds the object with views of its blobs. */
@@ -404,11 +465,11 @@ abstract class AbstractClient implements Client {
 
     private final class Resolves implements ResolveContext {
         private final VineyardObject object;
-        private final Object[] options;
+        private final List<Object> inputs;
 
-        Resolves(VineyardObject object, Object[] options) {
+        Resolves(VineyardObject object, List<Object> inputs) {
             this.object = object;
-            this.options = options;
+            this.inputs = inputs;
         }
 
         @Override
@@ -449,12 +510,7 @@ abstract class AbstractClient implements Client {
 
         @Override
         public <O> O option(Class<O> type) {
-            for (Object o : options) {
-                if (type.isInstance(o)) {
-                    return type.cast(o);
-                }
-            }
-            return null;
+            return PutOptions.firstOfType(inputs, type);
         }
     }
 

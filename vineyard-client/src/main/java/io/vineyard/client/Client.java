@@ -3,6 +3,7 @@ package io.vineyard.client;
 import io.vineyard.client.meta.ObjectMeta;
 import io.vineyard.client.registry.Registry;
 
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -11,10 +12,11 @@ import java.util.List;
  *
  * <pre>{@code
  * try (Client client = IpcClient.connect("/var/run/vineyard.sock")) {
- *     ObjectId id = client.put(Tensor.of(new double[] {1, 2, 3, 4}, 2, 2), "my-tensor");
+ *     ObjectId id = client.putNamed(Tensor.of(new double[] {1, 2, 3, 4}, 2, 2), "my-tensor");
  *     try (Tensor t = client.get("my-tensor", Tensor.class)) {
- *         double x = t.getDouble(3);
+ *         double x = t.getDouble(3);                                   // 4.0
  *     }
+ *     ObjectId later = client.waitName("written-later", Duration.ofSeconds(5)); // or WaitTimeoutException
  * }
  * }</pre>
  *
@@ -30,16 +32,23 @@ public interface Client extends AutoCloseable {
     BlobWriter createBlob(long sizeBytes);
 
     /**
-     * Stores {@code value} with its registered builder; an {@link ObjectMeta} is created as is.
-     * Everything is created in one request once the blobs are written.
+     * Stores {@code value} with its registered builder, transient and unnamed; an {@link ObjectMeta} is
+     * created as is. Everything is created in one request once the blobs are written, all or nothing: when
+     * the build or the request fails, the blobs written for it are dropped.
      *
-     * @param options extra inputs for builders, matched by type
      * @return the new object's id
      */
-    ObjectId put(Object value, Object... options);
+    ObjectId put(Object value);
 
-    /** Stores {@code value}, persists it and names it {@code name}: one request after the blob writes. */
-    ObjectId putNamed(Object value, String name, Object... options);
+    /**
+     * Stores {@code value}, persists it and names it {@code name}: one request after the blob writes.
+     *
+     * @throws io.vineyard.common.VineyardException.Invalid when {@code name} is null or empty
+     */
+    ObjectId putNamed(Object value, String name);
+
+    /** Stores {@code value} as {@code options} say (name, persist, inputs for its builder). */
+    ObjectId put(Object value, PutOptions options);
 
     /**
      * Creates the object described by {@code meta} in one request: seals its unsealed blob members, creates
@@ -54,13 +63,14 @@ public interface Client extends AutoCloseable {
      * Reads an object as {@code type} with its registered resolver (one request). Values that view shared
      * memory are {@link AutoCloseable}: close them to release the daemon's blobs.
      *
-     * @param options extra inputs for resolvers, matched by type (for example an Arrow allocator)
+     * @param resolverInputs extra inputs for resolvers, matched by type (for example an Arrow allocator);
+     *                       a String is refused ({@code Invalid}), it is never an input
      * @throws io.vineyard.common.VineyardException.ObjectNotExists when there is no such object
      */
-    <T> T get(ObjectId id, Class<T> type, Object... options);
+    <T> T get(ObjectId id, Class<T> type, Object... resolverInputs);
 
     /** Reads the object named {@code name} as {@code type}: one request. */
-    <T> T get(String name, Class<T> type, Object... options);
+    <T> T get(String name, Class<T> type, Object... resolverInputs);
 
     /** The object's metadata and blobs (held until closed), one request. */
     VineyardObject getObject(ObjectId id);
@@ -68,8 +78,28 @@ public interface Client extends AutoCloseable {
     /** The named object's metadata and blobs (held until closed), one request. */
     VineyardObject getObject(String name);
 
-    /** Like {@link #getObject(String)}, waiting until the name exists (bounded by the client's timeout). */
+    /**
+     * Like {@link #getObject(String)}, waiting until the name exists, at most the client's timeout.
+     *
+     * @throws WaitTimeoutException when the name did not appear in time (the client stays usable)
+     */
     VineyardObject waitObject(String name);
+
+    /**
+     * Like {@link #getObject(String)}, waiting at most {@code timeout} for the name to exist.
+     *
+     * @throws WaitTimeoutException when the name did not appear in time (the client stays usable)
+     */
+    VineyardObject waitObject(String name, Duration timeout);
+
+    /**
+     * The object named {@code name}, waiting at most {@code timeout} for the name to exist. The wait runs
+     * on a short-lived second connection to the daemon, so a timeout never leaves a reply owed on this
+     * client's connection: the next request works, whether or not the name appears later.
+     *
+     * @throws WaitTimeoutException when the name did not appear in time
+     */
+    ObjectId waitName(String name, Duration timeout);
 
     /** The object's metadata only (no blobs held). */
     ObjectMeta getMeta(ObjectId id);
@@ -83,7 +113,11 @@ public interface Client extends AutoCloseable {
     /** Names a persistent object. */
     void putName(ObjectId id, String name);
 
-    /** The object named {@code name}. */
+    /**
+     * The object named {@code name}, without waiting.
+     *
+     * @throws io.vineyard.common.VineyardException.ObjectNotExists when there is no such name
+     */
     ObjectId getName(String name);
 
     /** Removes a name. */

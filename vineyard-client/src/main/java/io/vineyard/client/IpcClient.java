@@ -23,16 +23,17 @@ import java.util.concurrent.ConcurrentHashMap;
  * no copy, whatever the object's size.
  *
  * <pre>{@code
- * try (IpcClient client = IpcClient.connect()) {          // $VINEYARD_IPC_SOCKET
- *     ...
+ * try (IpcClient client = IpcClient.builder()              // IpcClient.connect(): $VINEYARD_IPC_SOCKET
+ *         .socket("/var/run/vineyard.sock").timeoutMs(30_000).connect()) {
+ *     long usedBytes = client.status().memoryUsage();
  * }
  * }</pre>
  */
 public final class IpcClient extends AbstractClient {
     private final Set<BlobWriter> unsealed = ConcurrentHashMap.newKeySet();
 
-    private IpcClient(IpcConnection conn, Registry registry) {
-        super(conn, registry);
+    private IpcClient(Connector connector, long timeoutMs, long spinUs, Registry registry) {
+        super(connector, timeoutMs, spinUs, registry);
     }
 
     /** Connects to the socket named by {@code VINEYARD_IPC_SOCKET}. */
@@ -54,6 +55,7 @@ public final class IpcClient extends AbstractClient {
     public static final class Builder {
         private String socket;
         private long timeoutMs = IpcConnection.DEFAULT_TIMEOUT_MS;
+        private long spinUs = ReplySpin.defaultSpinUs();
         private Registry registry;
 
         private Builder() {
@@ -71,6 +73,16 @@ public final class IpcClient extends AbstractClient {
             return this;
         }
 
+        /**
+         * How long to busy-wait for each reply before blocking, in microseconds (default
+         * {@code vineyard.spin_us} / {@code VINEYARD_SPIN_US}, else 50; 0 never spins; at most 10 ms). The
+         * spin and its back-off are this client's own.
+         */
+        public Builder spinUs(long spinUs) {
+            this.spinUs = spinUs;
+            return this;
+        }
+
         /** The builders and resolvers to use (default {@link Registry#global()}). */
         public Builder registry(Registry registry) {
             this.registry = registry;
@@ -83,7 +95,8 @@ public final class IpcClient extends AbstractClient {
          * @throws VineyardException.ConnectionError when no daemon listens there
          */
         public IpcClient connect() {
-            return new IpcClient(IpcConnection.connect(socket, timeoutMs), registry);
+            String path = socket != null ? socket : System.getenv("VINEYARD_IPC_SOCKET");
+            return new IpcClient((ms, us) -> IpcConnection.connect(path, ms, us), timeoutMs, spinUs, registry);
         }
     }
 
@@ -174,6 +187,10 @@ public final class IpcClient extends AbstractClient {
         throw new IllegalStateException("blob at " + address + " is not in a mapping");
     }
 
+    /**
+     * Gets an object; each of its blobs leases the mapping it lies in, and the leases are released with
+     * the object's last reference (so a disk file is unmapped once no value of it is open).
+     */
     @Override
     VineyardObject fetch(String what, ObjectNode request) {
         return conn.locked(() -> {
@@ -182,17 +199,24 @@ public final class IpcClient extends AbstractClient {
             long[] ids = payloadIds(payloads);
             addHolds(ids);
             Map<ObjectId, Blob> blobs = new LinkedHashMap<>(emptyBlobMap());
+            List<StoreMappings.Lease> leases = new ArrayList<>();
+            Runnable releaseLeases = () -> leases.forEach(StoreMappings.Lease::close);
             try {
                 for (JsonNode p : payloads) {
                     ObjectId id = new ObjectId(Json.readU64(p.get("object_id"), "object_id"));
-                    blobs.put(id, new Blob(id, conn.blobSegment(p), null));
+                    StoreMappings.Lease lease = conn.leaseBlob(p);
+                    if (lease != null) {
+                        leases.add(lease);
+                    }
+                    blobs.put(id, new Blob(id, lease == null ? MemorySegment.NULL.reinterpret(0) : lease.segment(), null));
                 }
                 ObjectMeta meta = ObjectMeta.fromJson(reply.get("content"));
                 if (meta.id() == null) {
                     meta.setId(new ObjectId(Json.readU64(reply.get("id"), "id")));
                 }
-                return new VineyardObject(this, meta, blobs, ids, null);
+                return new VineyardObject(this, meta, blobs, ids, leases.isEmpty() ? null : releaseLeases);
             } catch (RuntimeException e) {
+                releaseLeases.run();
                 releaseHolds(ids);
                 throw e;
             }

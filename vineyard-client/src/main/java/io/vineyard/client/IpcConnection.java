@@ -30,11 +30,10 @@ public final class IpcConnection implements AutoCloseable {
 
     private final FrameSocket socket;
     private final ReentrantLock lock = new ReentrantLock();
-    /** Who sent the request before this connection's current one (spin only in a one-connection run). */
-    private IpcConnection previousSender;
-    /** Replies to wait for without spinning first (after a spin found nothing), and the back-off. */
-    private int skipSpins;
-    private int spinBackoff;
+    /** This connection's busy-wait for replies (under {@link #lock}). */
+    private final ReplySpin spin;
+    /** Why the transport failed mid-request (a reply may be owed), or null: the connection is then unusable. */
+    private volatile RuntimeException broken;
     private final StoreMappings mappings = new StoreMappings();
     private final ObjectNode registerReply;
     private final boolean tcp;
@@ -48,9 +47,10 @@ public final class IpcConnection implements AutoCloseable {
     private int mappingPins;
     private boolean unmapDeferred;
 
-    private IpcConnection(FrameSocket socket, boolean tcp) {
+    private IpcConnection(FrameSocket socket, boolean tcp, long spinUs) {
         this.socket = socket;
         this.tcp = tcp;
+        this.spin = new ReplySpin(spinUs);
         ObjectNode req = Json.object();
         req.put("type", "register_request");
         req.put("version", "0.24.4");
@@ -70,7 +70,16 @@ public final class IpcConnection implements AutoCloseable {
         return connect(path, DEFAULT_TIMEOUT_MS);
     }
 
+    /** Connects with a receive timeout ({@code 0} waits forever) and the default reply spin. */
     public static IpcConnection connect(String path, long timeoutMs) {
+        return connect(path, timeoutMs, ReplySpin.defaultSpinUs());
+    }
+
+    /**
+     * Connects with a receive timeout and a reply busy-wait of {@code spinUs} microseconds (0 never spins,
+     * at most 10 ms); the spin state is this connection's own.
+     */
+    public static IpcConnection connect(String path, long timeoutMs, long spinUs) {
         String target = path != null ? path : System.getenv("VINEYARD_IPC_SOCKET");
         if (target == null || target.isEmpty()) {
             throw new VineyardException.ConnectionError(Status.CONNECTION_FAILED,
@@ -91,11 +100,19 @@ public final class IpcConnection implements AutoCloseable {
             Posix.close(fd);
             throw new VineyardException.ConnectionError("cannot connect to vineyardd at " + target, e);
         }
-        return open(fd, timeoutMs, false);
+        return open(fd, timeoutMs, false, spinUs);
     }
 
     /** Connects to a daemon's RPC port on this machine or another ({@code host} as IPv4 literal or name). */
     public static IpcConnection connectTcp(String host, int port, long timeoutMs) {
+        return connectTcp(host, port, timeoutMs, ReplySpin.defaultSpinUs());
+    }
+
+    /**
+     * Like {@link #connectTcp(String, int, long)} with a reply busy-wait of {@code spinUs}. The socket has
+     * {@code TCP_NODELAY}: requests are small frames that must leave at once, not wait for an ACK.
+     */
+    public static IpcConnection connectTcp(String host, int port, long timeoutMs, long spinUs) {
         byte[] addr;
         try {
             addr = java.net.InetAddress.getByName(host).getAddress();
@@ -113,17 +130,21 @@ public final class IpcConnection implements AutoCloseable {
                 throw new VineyardException.ConnectionError("cannot connect to vineyardd at " + host + ":" + port, e);
             }
         }
-        Posix.setIntOption(fd, Posix.IPPROTO_TCP, Posix.TCP_NODELAY, 1);
-        return open(fd, timeoutMs, true);
+        if (Posix.setIntOption(fd, Posix.IPPROTO_TCP, Posix.TCP_NODELAY, 1) != 0) {
+            PosixException e = Posix.error("setsockopt(TCP_NODELAY) on the connection to " + host + ":" + port);
+            Posix.close(fd);
+            throw new VineyardException.ConnectionError(e.getMessage(), e);
+        }
+        return open(fd, timeoutMs, true, spinUs);
     }
 
-    private static IpcConnection open(int fd, long timeoutMs, boolean tcp) {
+    private static IpcConnection open(int fd, long timeoutMs, boolean tcp, long spinUs) {
         if (timeoutMs > 0) {
             Posix.setReceiveTimeout(fd, timeoutMs);
         }
         FrameSocket socket = new FrameSocket(fd, true);
         try {
-            return new IpcConnection(socket, tcp);
+            return new IpcConnection(socket, tcp, spinUs);
         } catch (RuntimeException e) {
             socket.close();
             throw e;
@@ -181,7 +202,7 @@ public final class IpcConnection implements AutoCloseable {
             socket.writeFrame(Json.write(request));
             pendingReplies++;
         } catch (PosixException | FrameException e) {
-            throw new VineyardException.ConnectionError("connection to vineyardd failed: " + e.getMessage(), e);
+            throw failed(e);
         } finally {
             lock.unlock();
         }
@@ -211,7 +232,7 @@ public final class IpcConnection implements AutoCloseable {
                 writeDeferred();
             }
         } catch (PosixException | FrameException e) {
-            throw new VineyardException.ConnectionError("connection to vineyardd failed: " + e.getMessage(), e);
+            throw failed(e);
         } finally {
             lock.unlock();
         }
@@ -229,10 +250,10 @@ public final class IpcConnection implements AutoCloseable {
         while (pendingReplies > 0) {
             pendingReplies--;
             try {
-                spinForReply();
+                spin.beforeRead(socket);
                 readReply(false);
             } catch (PosixException | FrameException e) {
-                throw new VineyardException.ConnectionError("connection to vineyardd failed: " + e.getMessage(), e);
+                throw failed(e);
             }
         }
     }
@@ -256,7 +277,7 @@ public final class IpcConnection implements AutoCloseable {
             }
             return readReply(true);
         } catch (PosixException | FrameException e) {
-            throw new VineyardException.ConnectionError("connection to vineyardd failed: " + e.getMessage(), e);
+            throw failed(e);
         } finally {
             lock.unlock();
         }
@@ -279,7 +300,7 @@ public final class IpcConnection implements AutoCloseable {
             }
             return reply;
         } catch (PosixException | FrameException e) {
-            throw new VineyardException.ConnectionError("connection to vineyardd failed: " + e.getMessage(), e);
+            throw failed(e);
         } finally {
             lock.unlock();
         }
@@ -335,42 +356,13 @@ public final class IpcConnection implements AutoCloseable {
         }
     }
 
-    /** Threads of this process spinning for a reply right now; at most one per spare CPU. */
-    private static final java.util.concurrent.atomic.AtomicInteger SPINNERS = new java.util.concurrent.atomic.AtomicInteger();
-    /** The connection that sent this process's latest request: only it may spin. */
-    private static volatile IpcConnection lastSender;
-    /** Requests of this process in flight; a reply is spun for only when it is the only one. */
-    private static final java.util.concurrent.atomic.AtomicInteger IN_FLIGHT = new java.util.concurrent.atomic.AtomicInteger();
-    private static final int MAX_SPINNERS = Math.max(0, Runtime.getRuntime().availableProcessors() - 1);
-    /**
-     * How long to busy-wait for a reply before blocking: system property {@code vineyard.spin_us}, else
-     * {@code VINEYARD_SPIN_US}, default 50 us; 0 = never.
-     */
-    private static final long SPIN_NANOS = spinNanos();
-
-    private static long spinNanos() {
-        String v = System.getProperty("vineyard.spin_us", System.getenv("VINEYARD_SPIN_US"));
+    /** This connection's reply spin: its setting, attempts, hits and back-off (for tests and benchmarks). */
+    ReplySpin.Stats spinStats() {
+        lock.lock();
         try {
-            return v == null ? 50_000 : Math.max(0, Math.min(10_000, Long.parseLong(v.trim()))) * 1000;
-        } catch (NumberFormatException e) {
-            return 50_000;
-        }
-    }
-
-    /**
-     * A reply usually comes within tens of microseconds: waiting for it busy saves the wake-up that
-     * blocking costs (20-40 us across cores here). Bounded, and by one spinner per spare CPU.
-     */
-    private void spinForReply() {
-        if (SPIN_NANOS > 0 && skipSpins > 0) {
-            skipSpins--;
-        } else if (SPIN_NANOS > 0 && IN_FLIGHT.get() == 1 && lastSender == this && previousSender == this) {
-            if (SPINNERS.incrementAndGet() <= MAX_SPINNERS) {
-                boolean found = socket.spinUntilReadable(SPIN_NANOS, () -> IN_FLIGHT.get() == 1);
-                spinBackoff = found ? 0 : Math.min(64, Math.max(1, spinBackoff * 2));
-                skipSpins = spinBackoff;
-            }
-            SPINNERS.decrementAndGet();
+            return spin.stats();
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -378,19 +370,74 @@ public final class IpcConnection implements AutoCloseable {
         try {
             writeDeferred();
             framesWritten.incrementAndGet();
-            IN_FLIGHT.incrementAndGet();
-            previousSender = lastSender;
-            lastSender = this;
-            try {
-                socket.writeFrame(body);
-                drainPending();
-                spinForReply();
-                return readReply(true);
-            } finally {
-                IN_FLIGHT.decrementAndGet();
-            }
+            socket.writeFrame(body);
+            drainPending();
+            spin.beforeRead(socket);
+            return readReply(true);
         } catch (PosixException | FrameException e) {
-            throw new VineyardException.ConnectionError("connection to vineyardd failed: " + e.getMessage(), e);
+            throw failed(e);
+        }
+    }
+
+    /**
+     * The transport failed mid-request (a reset, or the receive timeout expired with the reply still
+     * owed): the next bytes on the socket cannot be matched to a request any more, so the socket is shut
+     * down (the daemon releases this connection's holds) and every later request fails at once. The
+     * mappings stay until {@link #close()}: views of got values keep working.
+     */
+    private VineyardException failed(RuntimeException cause) {
+        VineyardException e = new VineyardException.ConnectionError("connection to vineyardd failed: "
+                + cause.getMessage(), cause);
+        if (broken == null) {
+            broken = e;
+            socket.shutdown();
+        }
+        return e;
+    }
+
+    /**
+     * Sends {@code request} and reads its reply only if it comes within {@code timeoutMs} ({@code -1}: no
+     * limit but the receive timeout). For requests that may wait long (a wait for a name) on a connection
+     * used for nothing else: when no reply came in time, the connection is closed (the daemon drops the
+     * pending request) and null is returned.
+     */
+    ObjectNode requestWithin(ObjectNode request, long timeoutMs) {
+        lock.lock();
+        try {
+            ensureOpen();
+            writeDeferred();
+            drainPending();
+            framesWritten.incrementAndGet();
+            socket.writeFrame(Json.write(request));
+            if (timeoutMs >= 0 && !awaitReadable(timeoutMs)) {
+                close();
+                return null;
+            }
+            ObjectNode reply = readReply(true);
+            receiveFds(reply);
+            return reply;
+        } catch (PosixException | FrameException e) {
+            throw failed(e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Polls the socket until it is readable (true) or {@code timeoutMs} passed (false). */
+    private boolean awaitReadable(long timeoutMs) {
+        long deadline = System.nanoTime() + timeoutMs * 1_000_000;
+        while (true) {
+            long leftMs = Math.max(0, (deadline - System.nanoTime() + 999_999) / 1_000_000);
+            int revents = Posix.poll(socket.fd(), Posix.POLLIN, (int) Math.min(Integer.MAX_VALUE, leftMs));
+            if (revents < 0 && Posix.errno() == Posix.EINTR) {
+                continue;
+            }
+            if (revents != 0) {
+                return true;   // a reply, a hang-up or an error: the read tells which
+            }
+            if (leftMs == 0) {
+                return false;
+            }
         }
     }
 
@@ -416,47 +463,65 @@ public final class IpcConnection implements AutoCloseable {
     }
 
     private void receiveFds(ObjectNode reply) {
-        List<Long[]> wanted = new ArrayList<>();
+        List<JsonNode> wanted = new ArrayList<>();   // the payload of a blob in each file whose fd follows
         JsonNode fd = reply.get("fd");
         if (fd != null && fd.isIntegralNumber() && fd.intValue() >= 0) {
             JsonNode created = reply.get("created");
-            wanted.add(new Long[] {fd.longValue(), created == null ? -1 : created.path("map_size").asLong(-1)});
+            wanted.add(created != null ? created : Json.object().put("store_fd", fd.intValue()));
         }
         JsonNode fds = reply.get("fds");
         if (fds != null && fds.isArray() && !tcp) {
             for (JsonNode f : fds) {
-                wanted.add(new Long[] {f.longValue(), mapSizeOf(reply, f.intValue())});
+                wanted.add(payloadIn(reply, f.intValue()));
             }
         }
-        for (Long[] w : wanted) {
+        for (JsonNode p : wanted) {
             int local = socket.receiveFd();
-            mappings.add(w[0].intValue(), local, w[1]);
+            mappings.add(p.path("store_fd").asInt(), local, p.path("map_size").asLong(-1), StoreMappings.isDiskFile(p));
         }
     }
 
-    private static long mapSizeOf(ObjectNode reply, int storeFd) {
+    /** The first payload of {@code reply} in the file {@code storeFd} (only the key when none names it). */
+    private static JsonNode payloadIn(ObjectNode reply, int storeFd) {
         JsonNode payloads = reply.get("payloads");
         if (payloads != null) {
             for (JsonNode p : payloads) {
                 if (p.path("store_fd").asInt(-2) == storeFd) {
-                    return p.path("map_size").asLong(-1);
+                    return p;
                 }
             }
         }
-        return -1;
+        return Json.object().put("store_fd", storeFd);
     }
 
     /**
      * The bytes of a blob described by a payload, as a segment of this connection's mapping of its store
-     * fd (no copy). Empty blobs give an empty segment.
+     * fd (no copy). Empty blobs give an empty segment. A disk file's segment stays valid until the last
+     * SDK view of that file is released (raw protocol use: keep one open, or use the pool).
      */
     public MemorySegment blobSegment(JsonNode payload) {
         long size = payload.path("data_size").asLong();
         if (size == 0) {
             return MemorySegment.NULL.reinterpret(0);
         }
-        return mappings.segment(payload.path("store_fd").asInt(), payload.path("map_size").asLong(),
-                payload.path("data_offset").asLong(), size);
+        return mappings.segment(payload.path("store_fd").asInt(), payload.path("data_offset").asLong(), size);
+    }
+
+    /**
+     * Like {@link #blobSegment}, holding the mapping the bytes lie in until the lease is closed (a disk
+     * file is unmapped when its last lease is); null for an empty blob.
+     */
+    StoreMappings.Lease leaseBlob(JsonNode payload) {
+        long size = payload.path("data_size").asLong();
+        if (size == 0) {
+            return null;
+        }
+        return mappings.lease(payload.path("store_fd").asInt(), payload.path("data_offset").asLong(), size);
+    }
+
+    /** Number of store files mapped now (for tests). */
+    int mappedFileCount() {
+        return mappings.mappedCount();
     }
 
     /** Every store mapping of this connection. */
@@ -477,6 +542,11 @@ public final class IpcConnection implements AutoCloseable {
     private void ensureOpen() {
         if (closed) {
             throw new VineyardException(Status.CONNECTION_ERROR, "the connection is closed");
+        }
+        RuntimeException cause = broken;
+        if (cause != null) {
+            throw new VineyardException.ConnectionError("the connection is unusable after a failed request: "
+                    + cause.getMessage(), cause);
         }
     }
 

@@ -23,8 +23,8 @@ import java.util.Map;
  * ({@code get_remote_buffers}), freed when the value is closed.
  */
 public final class RpcClient extends AbstractClient {
-    private RpcClient(IpcConnection conn, Registry registry) {
-        super(conn, registry);
+    private RpcClient(Connector connector, long timeoutMs, long spinUs, Registry registry) {
+        super(connector, timeoutMs, spinUs, registry);
     }
 
     /** Connects to {@code host:port}. */
@@ -42,6 +42,7 @@ public final class RpcClient extends AbstractClient {
         private String host = "127.0.0.1";
         private int port = 9600;
         private long timeoutMs = IpcConnection.DEFAULT_TIMEOUT_MS;
+        private long spinUs = ReplySpin.defaultSpinUs();
         private Registry registry;
 
         private Builder() {
@@ -65,6 +66,16 @@ public final class RpcClient extends AbstractClient {
             return this;
         }
 
+        /**
+         * How long to busy-wait for each reply before blocking, in microseconds (default
+         * {@code vineyard.spin_us} / {@code VINEYARD_SPIN_US}, else 50; 0 never spins; at most 10 ms). The
+         * spin and its back-off are this client's own.
+         */
+        public Builder spinUs(long spinUs) {
+            this.spinUs = spinUs;
+            return this;
+        }
+
         /** The builders and resolvers to use (default {@link Registry#global()}). */
         public Builder registry(Registry registry) {
             this.registry = registry;
@@ -73,7 +84,9 @@ public final class RpcClient extends AbstractClient {
 
         /** Connects and registers. */
         public RpcClient connect() {
-            return new RpcClient(IpcConnection.connectTcp(host, port, timeoutMs), registry);
+            String h = host;
+            int p = port;
+            return new RpcClient((ms, us) -> IpcConnection.connectTcp(h, p, ms, us), timeoutMs, spinUs, registry);
         }
     }
 

@@ -5,13 +5,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Keeps the documentation's Java examples honest: every {@code ```java} block of a Markdown file must
- * appear, comments and whitespace aside, in the source of the test that runs it. The socket path
- * literals of the docs stand for the test daemon's socket ({@code SOCKET}).
+ * Keeps the documentation's Java examples honest: every {@code ```java} block of a Markdown file, and
+ * every {@code <pre>{@code ...}</pre>} example of a Javadoc comment, must appear, comments and whitespace
+ * aside, in the source of the test that runs it. The socket path literals of the docs stand for the test
+ * daemon's socket ({@code SOCKET}).
  */
 public final class DocSnippets {
     private DocSnippets() {
@@ -19,12 +21,24 @@ public final class DocSnippets {
 
     /** The {@code ```java} blocks of {@code markdown}. */
     public static List<String> javaBlocks(Path markdown) throws IOException {
+        return blocks(markdown, line -> line, "```java", "```");
+    }
+
+    /** The {@code <pre>{@code ...}</pre>} examples of the Javadoc comments of {@code javaSource}. */
+    public static List<String> javadocBlocks(Path javaSource) throws IOException {
+        return blocks(javaSource, line -> line.replaceFirst("^\\s*\\*( |$)", ""), "<pre>{@code", "}</pre>");
+    }
+
+    /** The text between lines {@code open} and {@code close}, each line first passed through {@code text}. */
+    private static List<String> blocks(Path file, UnaryOperator<String> text, String open, String close)
+            throws IOException {
         List<String> blocks = new ArrayList<>();
         StringBuilder current = null;
-        for (String line : Files.readAllLines(markdown)) {
-            if (current == null && line.trim().equals("```java")) {
+        for (String raw : Files.readAllLines(file)) {
+            String line = text.apply(raw);
+            if (current == null && line.trim().equals(open)) {
                 current = new StringBuilder();
-            } else if (current != null && line.trim().equals("```")) {
+            } else if (current != null && line.trim().equals(close)) {
                 blocks.add(current.toString());
                 current = null;
             } else if (current != null) {
@@ -32,6 +46,19 @@ public final class DocSnippets {
             }
         }
         return blocks;
+    }
+
+    /** Asserts that each of {@code blocks} (from {@code origin}) appears in one of {@code testSources}. */
+    public static void assertEveryBlockShown(List<String> blocks, Path origin, Path... testSources) throws IOException {
+        assertTrue(!blocks.isEmpty(), origin + " has no example");
+        StringBuilder sources = new StringBuilder();
+        for (Path p : testSources) {
+            sources.append(normalise(Files.readString(p)));
+        }
+        for (int i = 0; i < blocks.size(); i++) {
+            assertTrue(sources.toString().contains(normalise(blocks.get(i))), "example " + i + " of " + origin
+                    + " is not what the tests run:\n" + blocks.get(i));
+        }
     }
 
     /** Code without comments, with the docs' socket literals as {@code SOCKET}, whitespace folded. */

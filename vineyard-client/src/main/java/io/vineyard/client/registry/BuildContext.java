@@ -23,6 +23,6 @@ public interface BuildContext {
     /** Builds a nested value with its registered type; the result is added as a member. */
     ObjectMeta build(Object value);
 
-    /** An option passed to the put ({@code Client.put(value, options...)}), by type, or null. */
+    /** A builder input given to the put ({@code PutOptions.withBuilderInput}), by type, or null. */
     <O> O option(Class<O> type);
 }

@@ -1,7 +1,5 @@
 package io.vineyard.client.types;
 
-import io.vineyard.client.Hold;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import io.vineyard.client.Blob;
 import io.vineyard.client.ObjectId;
@@ -21,10 +19,6 @@ import java.util.List;
  */
 public final class BuiltinTypes {
     private BuiltinTypes() {
-    }
-
-    private static Hold retain(ResolveContext ctx) {
-        return ctx.object().retain();
     }
 
     // ---- Blob ------------------------------------------------------------------------------------
@@ -98,27 +92,26 @@ public final class BuiltinTypes {
 
         @Override
         public Tensor resolve(ResolveContext ctx, ObjectMeta m) {
-            DType dtype = DType.parse(m.getString("value_type_"));
-            if (dtype == null) {
-                dtype = DType.parse(m.getString("value_type_meta_"));
-            }
-            if (dtype == null) {
-                dtype = DType.ofTypename(m.typename());
-            }
-            DType.require(dtype, "get " + m.what());
+            DType dtype = DType.require(dtypeOf(m), "get " + m.what());
             long[] shape = m.getLongList("shape_");
-            Tensor.Order order = Tensor.Order.C;
             JsonNode o = m.getJson("order_");
-            if (o != null && "F".equals(o.asText())) {
-                order = Tensor.Order.F;
-            }
+            Tensor.Order order = o != null && "F".equals(o.asText()) ? Tensor.Order.F : Tensor.Order.C;
             long[] partition = m.has("partition_index_") ? m.getLongList("partition_index_") : new long[0];
             ObjectMeta bufferMeta = m.member("buffer_");
             if (!bufferMeta.isBlob()) {
                 throw new VineyardException.NotImplemented("get " + m.what() + ": tensors of strings are not supported");
             }
             Blob blob = ctx.blob(bufferMeta);
-            return new Tensor(dtype, shape, order, blob.segment(), partition, blob, null, retain(ctx));
+            return Members.holding(ctx, hold -> new Tensor(dtype, shape, order, blob.segment(), partition, blob, null, hold));
+        }
+
+        /** {@code value_type_}, else {@code value_type_meta_}, else the typename's argument; null if none parses. */
+        private static DType dtypeOf(ObjectMeta m) {
+            DType dtype = DType.parse(m.getString("value_type_"));
+            if (dtype == null) {
+                dtype = DType.parse(m.getString("value_type_meta_"));
+            }
+            return dtype != null ? dtype : DType.ofTypename(m.typename());
         }
     }
 
@@ -155,7 +148,7 @@ public final class BuiltinTypes {
             DType dtype = DType.require(DType.ofTypename(m.typename()), "get " + m.what());
             long size = m.getLong("size_", 0);
             Blob blob = ctx.blob(m.member("buffer_"));
-            return new Array(dtype, size, blob.segment(), blob, retain(ctx));
+            return Members.holding(ctx, hold -> new Array(dtype, size, blob.segment(), blob, hold));
         }
     }
 
@@ -338,36 +331,45 @@ public final class BuiltinTypes {
             JsonNode names = m.getJson("columns_");
             long size = m.getLong("__values_-size", 0);
             List<String> keys = new ArrayList<>();
-            List<Tensor> values = new ArrayList<>();
-            for (int i = 0; i < size; i++) {
-                keys.add(nameOf(m.getJson("__values_-key-" + i)));
-                values.add(ctx.resolve(m.member("__values_-value-" + i), Tensor.class));
-            }
-            Tensor index = null;
-            if (m.hasMember("index_")) {
-                index = ctx.resolve(m.member("index_"), Tensor.class);
-            }
-            List<String> columnNames = new ArrayList<>();
-            List<Tensor> columns = new ArrayList<>();
-            if (names != null) {
-                names.forEach(n -> columnNames.add(nameOf(n)));
-            }
-            for (String name : columnNames) {
-                int at = keys.indexOf(name);
-                if (at < 0) {
-                    throw new VineyardException(Status.META_TREE_INVALID, "get " + m.what() + ": column '" + name + "' has no value");
+            List<Tensor> values = new ArrayList<>();   // every tensor resolved so far: closed on a failure
+            try {
+                for (int i = 0; i < size; i++) {
+                    keys.add(nameOf(m.getJson("__values_-key-" + i)));
+                    values.add(ctx.resolve(m.member("__values_-value-" + i), Tensor.class));
                 }
-                columns.add(values.get(at));
-                keys.set(at, null);
-            }
-            for (int i = 0; i < keys.size(); i++) {
-                if ("index_".equals(keys.get(i)) && index == null) {
-                    index = values.get(i);   // C++ keeps the index among the values
-                } else if (keys.get(i) != null) {
-                    values.get(i).close();
+                Tensor index = null;
+                if (m.hasMember("index_")) {
+                    index = ctx.resolve(m.member("index_"), Tensor.class);
+                    values.add(index);
+                    keys.add(null);
                 }
+                List<String> columnNames = new ArrayList<>();
+                List<Tensor> columns = new ArrayList<>();
+                if (names != null) {
+                    names.forEach(n -> columnNames.add(nameOf(n)));
+                }
+                for (String name : columnNames) {
+                    int at = keys.indexOf(name);
+                    if (at < 0) {
+                        throw new VineyardException(Status.META_TREE_INVALID, "get " + m.what() + ": column '" + name + "' has no value");
+                    }
+                    columns.add(values.get(at));
+                    keys.set(at, null);
+                }
+                List<Tensor> unused = new ArrayList<>();
+                for (int i = 0; i < keys.size(); i++) {
+                    if ("index_".equals(keys.get(i)) && index == null) {
+                        index = values.get(i);   // C++ keeps the index among the values
+                    } else if (keys.get(i) != null) {
+                        unused.add(values.get(i));
+                    }
+                }
+                DataFrame frame = new DataFrame(columnNames, columns, index);
+                Members.closeAll(unused);
+                return frame;
+            } catch (RuntimeException e) {
+                throw Members.closeAfter(e, values);
             }
-            return new DataFrame(columnNames, columns, index);
         }
 
         private static String nameOf(JsonNode n) {
@@ -391,13 +393,18 @@ public final class BuiltinTypes {
         return m;
     }
 
+    /** The elements, in order; when one fails to resolve, the ones before it are closed first. */
     private static List<Object> resolveElements(ResolveContext ctx, ObjectMeta m) {
         long size = m.getLong("__elements_-size", m.getLong("size_", 0));
         List<Object> out = new ArrayList<>();
-        for (int i = 0; i < size; i++) {
-            out.add(ctx.resolve(m.member("__elements_-" + i), Object.class));
+        try {
+            for (int i = 0; i < size; i++) {
+                out.add(ctx.resolve(m.member("__elements_-" + i), Object.class));
+            }
+            return out;
+        } catch (RuntimeException e) {
+            throw Members.closeAfter(e, out);
         }
-        return out;
     }
 
     /** {@code vineyard::Sequence} as {@link Sequence}. */

@@ -1,6 +1,5 @@
 package io.vineyard.client.types;
 
-import io.vineyard.client.Hold;
 
 import io.vineyard.client.Blob;
 import io.vineyard.client.meta.ObjectMeta;
@@ -90,14 +89,8 @@ public final class HashmapTypes {
                 throw new VineyardException(Status.INVALID, "get " + m.what() + ": max_lookups_ " + maxLookups);
             }
             Blob blob = ctx.blob(entries.member("buffer_"));
-            Hold hold = ctx.object().retain();
-            try {
-                return new Hashmap(new HashmapLayout(key, value), hasher, numSlotsMinusOne, (int) maxLookups, size,
-                        entryCount, blob.segment(), blob, hold);
-            } catch (RuntimeException e) {
-                hold.close();
-                throw e;
-            }
+            return Members.holding(ctx, hold -> new Hashmap(new HashmapLayout(key, value), hasher, numSlotsMinusOne,
+                    (int) maxLookups, size, entryCount, blob.segment(), blob, hold));
         }
     }
 

@@ -14,9 +14,9 @@ public record Sequence(List<Object> elements) implements AutoCloseable {
         elements = List.copyOf(elements);
     }
 
-    /** Closes the elements that hold shared memory. */
+    /** Closes the elements that hold shared memory (all of them, even when one fails). */
     @Override
     public void close() {
-        Tuple.closeAll(elements);
+        Members.closeAll(elements);
     }
 }

@@ -18,9 +18,10 @@ import java.util.Arrays;
  *
  * <pre>{@code
  * Tensor t = Tensor.of(new double[] {1, 2, 3, 4, 5, 6}, 2, 3);      // copied into a blob when put
+ * ObjectId copied = client.put(t);
  * BlobWriter w = client.createBlob(8L * n);                         // or written in place:
- * w.segment().setAtIndex(ValueLayout.JAVA_DOUBLE, 0, 1.0); ...
- * client.put(Tensor.of(DType.DOUBLE, w, Order.C, n));                // no copy
+ * for (long i = 0; i < n; i++) w.segment().setAtIndex(ValueLayout.JAVA_DOUBLE, i, 1.0);
+ * ObjectId inPlace = client.put(Tensor.of(DType.DOUBLE, w, Order.C, n));   // no copy
  * }</pre>
  */
 public final class Tensor implements AutoCloseable {

@@ -13,21 +13,9 @@ public record Tuple(List<Object> elements) implements AutoCloseable {
         elements = List.copyOf(elements);
     }
 
-    /** Closes the elements that hold shared memory. */
+    /** Closes the elements that hold shared memory (all of them, even when one fails). */
     @Override
     public void close() {
-        closeAll(elements);
-    }
-
-    static void closeAll(List<Object> elements) {
-        for (Object e : elements) {
-            if (e instanceof AutoCloseable c) {
-                try {
-                    c.close();
-                } catch (Exception ex) {
-                    throw new IllegalStateException(ex);
-                }
-            }
-        }
+        Members.closeAll(elements);
     }
 }

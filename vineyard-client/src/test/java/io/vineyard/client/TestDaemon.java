@@ -1,0 +1,72 @@
+package io.vineyard.client;
+
+import io.vineyard.client.meta.ObjectMeta;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * A fresh daemon (in its own JVM) and a client of it for each test, and the daemon's invariant checked
+ * after it: once the client closed and every object is deleted, pool usage is back to what it was
+ * before the test. Use as {@code @RegisterExtension final TestDaemon vineyard = new TestDaemon("--size=64Mi");}.
+ */
+public final class TestDaemon implements BeforeEachCallback, AfterEachCallback {
+    private final String[] args;
+    private DaemonProcess daemon;
+    private IpcClient client;
+    private long baseline;
+
+    public TestDaemon(String... args) {
+        this.args = args;
+    }
+
+    @Override
+    public void beforeEach(ExtensionContext context) throws Exception {
+        daemon = DaemonProcess.start(args);
+        client = IpcClient.connect(daemon.socket());
+        baseline = client.status().memoryUsage();
+    }
+
+    @Override
+    public void afterEach(ExtensionContext context) {
+        try {
+            client.close();
+            try (IpcClient check = IpcClient.connect(daemon.socket())) {
+                for (ObjectMeta m : check.list("*", 10_000)) {
+                    if (!m.isBlob()) {
+                        check.delete(m.id());
+                    }
+                }
+            }
+            assertUsageReturnsTo(baseline, "after the test, its client closed and every object deleted");
+        } finally {
+            daemon.close();
+        }
+    }
+
+    public DaemonProcess daemon() {
+        return daemon;
+    }
+
+    /** The test's client (closed after the test). */
+    public IpcClient client() {
+        return client;
+    }
+
+    /** Pool usage before the test. */
+    public long baseline() {
+        return baseline;
+    }
+
+    /** Polls instance_status over fresh connections, at most 10 s, until usage is {@code expected}. */
+    public void assertUsageReturnsTo(long expected, String when) {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        long seen;
+        while ((seen = daemon.memoryUsage()) != expected && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertEquals(expected, seen, "pool usage " + when);
+    }
+}
