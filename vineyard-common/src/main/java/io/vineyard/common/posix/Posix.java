@@ -40,6 +40,16 @@ public final class Posix {
     public static final int AF_INET = 2;
     public static final int SOCK_STREAM = 1;
     public static final int SOCK_CLOEXEC = 0x80000;
+    public static final int SOCK_NONBLOCK = 0x800;
+    public static final int EPOLLIN = 0x1;
+    public static final int EPOLLOUT = 0x4;
+    public static final int EPOLLRDHUP = 0x2000;
+    public static final int EPOLLONESHOT = 1 << 30;
+    public static final int EPOLL_CTL_ADD = 1;
+    public static final int EPOLL_CTL_DEL = 2;
+    public static final int EPOLL_CTL_MOD = 3;
+    /** {@code struct epoll_event} on x86_64 (packed): {@code u32 events} at 0, {@code u64 data} at 4. */
+    public static final int EPOLL_EVENT_SIZE = 12;
     public static final int SOL_SOCKET = 1;
     public static final int SO_REUSEADDR = 2;
     public static final int SO_SNDBUF = 7;
@@ -97,6 +107,9 @@ public final class Posix {
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CAPTURE));
 
     private static final MethodHandle SOCKET = fn("socket", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
+    private static final MethodHandle EPOLL_CREATE1 = fn("epoll_create1", JAVA_INT, JAVA_INT);
+    private static final MethodHandle EPOLL_CTL = fn("epoll_ctl", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+    private static final MethodHandle EPOLL_WAIT = fn("epoll_wait", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
     private static final MethodHandle SOCKETPAIR = fn("socketpair", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
     private static final MethodHandle BIND = fn("bind", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
     private static final MethodHandle LISTEN = fn("listen", JAVA_INT, JAVA_INT, JAVA_INT);
@@ -212,6 +225,43 @@ public final class Posix {
     public static int listen(int fd, int backlog) {
         try {
             return (int) LISTEN.invokeExact(state(), fd, backlog);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** accept4 with SOCK_NONBLOCK: the connection's reads and writes return EAGAIN instead of blocking. */
+    public static int acceptNonBlocking(int fd) {
+        try {
+            return (int) ACCEPT4.invokeExact(state(), fd, MemorySegment.NULL, MemorySegment.NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static int epollCreate() {
+        try {
+            return (int) EPOLL_CREATE1.invokeExact(state(), SOCK_CLOEXEC);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** epoll_ctl with an event whose data is {@code fd}; {@code event} is a scratch segment of 12 bytes. */
+    public static int epollCtl(int epfd, int op, int fd, int events, MemorySegment event) {
+        event.set(JAVA_INT, 0, events);
+        event.set(ValueLayout.JAVA_LONG_UNALIGNED, 4, fd);
+        try {
+            return (int) EPOLL_CTL.invokeExact(state(), epfd, op, fd, event);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** epoll_wait into {@code events} (room for {@code max} events); the count, or -1 (errno set). */
+    public static int epollWait(int epfd, MemorySegment events, int max, int timeoutMs) {
+        try {
+            return (int) EPOLL_WAIT.invokeExact(state(), epfd, events, max, timeoutMs);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -27,6 +27,8 @@ public final class FrameSocket implements AutoCloseable {
 
     private final int fd;
     private final boolean exact;
+    /** How to wait on a non-blocking fd, or null for a blocking one. */
+    private final IoWait ioWait;
     private final Arena arena;
     private final MemorySegment readBuffer;
     private int readPos;
@@ -37,7 +39,7 @@ public final class FrameSocket implements AutoCloseable {
 
     /** A socket any thread may use, one at a time (clients). */
     public FrameSocket(int fd, boolean exact) {
-        this(fd, exact, Arena.ofShared());
+        this(fd, exact, Arena.ofShared(), null);
     }
 
     /**
@@ -46,13 +48,22 @@ public final class FrameSocket implements AutoCloseable {
      * stops every thread of the JVM for a handshake.
      */
     public static FrameSocket confined(int fd, boolean exact) {
-        return new FrameSocket(fd, exact, Arena.ofConfined());
+        return new FrameSocket(fd, exact, Arena.ofConfined(), null);
     }
 
-    private FrameSocket(int fd, boolean exact, Arena arena) {
+    /**
+     * As {@link #confined(int, boolean)}, over a non-blocking fd: where a read or write would block,
+     * the thread waits through {@code ioWait} (the daemon parks its virtual threads there).
+     */
+    public static FrameSocket confinedNonBlocking(int fd, boolean exact, IoWait ioWait) {
+        return new FrameSocket(fd, exact, Arena.ofConfined(), ioWait);
+    }
+
+    private FrameSocket(int fd, boolean exact, Arena arena, IoWait ioWait) {
         this.fd = fd;
         this.exact = exact;
         this.arena = arena;
+        this.ioWait = ioWait;
         this.readBuffer = arena.allocate(INITIAL_BUFFER, 64);
         this.writeBuffer = arena.allocate(WRITE_BUFFER, 64);
         this.pollfd = arena.allocate(8, 4);
@@ -142,6 +153,10 @@ public final class FrameSocket implements AutoCloseable {
             long want = exact ? Math.min(room, Math.max(need, upTo) - readLimit) : room;
             long n = Posix.read(fd, readBuffer.asSlice(readLimit), want);
             if (n < 0) {
+                if (wouldBlock()) {
+                    ioWait.readable(fd);
+                    continue;
+                }
                 throw Posix.error("read from socket");
             }
             if (n == 0) {
@@ -219,6 +234,10 @@ public final class FrameSocket implements AutoCloseable {
         while (off < size) {
             long n = Posix.read(fd, data.asSlice(off), size - off);
             if (n < 0) {
+                if (wouldBlock()) {
+                    ioWait.readable(fd);
+                    continue;
+                }
                 throw Posix.error("read from socket");
             }
             if (n == 0) {
@@ -233,17 +252,29 @@ public final class FrameSocket implements AutoCloseable {
         while (off < total) {
             long n = Posix.send(fd, data.asSlice(off), total - off);
             if (n < 0) {
+                if (wouldBlock()) {
+                    ioWait.writable(fd);
+                    continue;
+                }
                 throw Posix.error("write to socket");
             }
             off += n;
         }
     }
 
+    /** True when the last call failed only because the non-blocking fd was not ready. */
+    private boolean wouldBlock() {
+        return ioWait != null && Posix.errno() == Posix.EAGAIN;
+    }
+
     /** Passes {@code fdToSend} to the peer with one {@link WireFormat#FD_TAG} byte. */
     public void sendFd(int fdToSend) {
         try (Arena scratch = Arena.ofConfined()) {
-            if (Posix.sendFd(fd, fdToSend, WireFormat.FD_TAG, scratch) < 0) {
-                throw Posix.error("sendmsg(SCM_RIGHTS)");
+            while (Posix.sendFd(fd, fdToSend, WireFormat.FD_TAG, scratch) < 0) {
+                if (!wouldBlock()) {
+                    throw Posix.error("sendmsg(SCM_RIGHTS)");
+                }
+                ioWait.writable(fd);
             }
         }
     }

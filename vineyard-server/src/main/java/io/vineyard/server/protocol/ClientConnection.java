@@ -13,6 +13,7 @@ import io.vineyard.server.daemon.BusyWait;
 import io.vineyard.server.daemon.ConnectionHoldings;
 import io.vineyard.server.daemon.DaemonContext;
 import io.vineyard.server.daemon.RequestStats;
+import io.vineyard.server.transport.Poller;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -25,9 +26,10 @@ import java.util.concurrent.TimeUnit;
  * error reply and the connection goes on; only framing errors and a dead peer end it. However it
  * ends, {@link ConnectionHoldings#close()} releases everything the connection held.
  *
- * <p>The socket's buffers live in a confined arena made and closed by the connection's own thread:
- * closing a shared arena stops every thread of the JVM for a handshake, which with a thousand
- * connections made each disconnect cost milliseconds of the whole daemon.
+ * <p>The connection runs on a virtual thread over a non-blocking socket (it parks in the
+ * {@link Poller} where a read or write would block). The socket's buffers live in a confined arena
+ * made and closed by that thread: closing a shared arena stops every thread of the JVM for a
+ * handshake, which with a thousand connections made each disconnect cost the whole daemon.
  */
 public final class ClientConnection implements Runnable, Peer {
     /** Log why connections end ({@code VINEYARDD_DEBUG=1}). */
@@ -40,6 +42,7 @@ public final class ClientConnection implements Runnable, Peer {
     private final ConnectionHoldings holdings;
     private final CountDownLatch ended = new CountDownLatch(1);
     private final Runnable onEnd;
+    private final Poller poller;
     private FrameSocket socket;
     /** Set once the fd is closed; guards {@link #shutdown()} against a reused fd number. */
     private boolean fdClosed;
@@ -52,11 +55,14 @@ public final class ClientConnection implements Runnable, Peer {
     private long writeNanos;
 
     /**
-     * @param fd    the accepted socket; this connection closes it
+     * @param fd    the accepted socket (non-blocking: the thread waits for it through {@code poller});
+     *              this connection closes it
      * @param onEnd run on the connection's thread after everything was released
      */
-    public ClientConnection(DaemonContext ctx, HandlerTable handlers, int fd, long id, boolean rpc, Runnable onEnd) {
+    public ClientConnection(DaemonContext ctx, HandlerTable handlers, Poller poller, int fd, long id, boolean rpc,
+                            Runnable onEnd) {
         this.ctx = ctx;
+        this.poller = poller;
         this.handlers = handlers;
         this.fd = fd;
         this.rpc = rpc;
@@ -96,7 +102,7 @@ public final class ClientConnection implements Runnable, Peer {
     @Override
     public void run() {
         try {
-            socket = FrameSocket.confined(fd, false);
+            socket = FrameSocket.confinedNonBlocking(fd, false, poller);
             serve();
         } catch (FrameException | PosixException e) {
             // framing error or dead peer: the connection ends, the daemon goes on
@@ -112,6 +118,7 @@ public final class ClientConnection implements Runnable, Peer {
             } finally {
                 synchronized (this) {
                     fdClosed = true;
+                    poller.forget(fd);
                     if (socket != null) {
                         socket.close();
                     } else {
@@ -127,6 +134,9 @@ public final class ClientConnection implements Runnable, Peer {
     private void serve() {
         BusyWait spin = ctx.busyWait();
         while (!exitRequested) {
+            if (rpc) {
+                quickAck();
+            }
             if (skipSpins > 0) {
                 skipSpins--;
             } else if (spin.beginSpin(this)) {
@@ -144,9 +154,6 @@ public final class ClientConnection implements Runnable, Peer {
             if (body == null) {
                 return;
             }
-            if (rpc) {
-                quickAck();
-            }
             long started = System.nanoTime();
             writeNanos = 0;
             spin.beginRequest(this);
@@ -163,7 +170,8 @@ public final class ClientConnection implements Runnable, Peer {
     /**
      * Acknowledges the next segment at once. vineyard's C++ client writes a frame's length and body
      * in two sends without TCP_NODELAY, so its body waits (Nagle) for the ACK of the length, which a
-     * delayed ACK holds back up to 40 ms; quick-ack mode is not sticky, so it is set after each read.
+     * delayed ACK holds back up to 40 ms. Quick-ack mode is not sticky (sending a reply puts the
+     * socket back in delayed-ACK mode), so it is set again before each read.
      */
     private void quickAck() {
         Posix.setIntOption(fd, Posix.IPPROTO_TCP, Posix.TCP_QUICKACK, 1);

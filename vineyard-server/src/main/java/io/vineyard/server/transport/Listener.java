@@ -127,12 +127,12 @@ public final class Listener implements AutoCloseable {
 
     /**
      * Starts the accept thread; {@code onAccept} runs on it for every connection, with the accepted
-     * fd (which it then owns), and should return at once.
+     * fd (non-blocking; the callback owns it), and should return at once.
      */
     public void start(boolean tcp, IntConsumer onAccept) {
         thread = Thread.ofPlatform().name("vineyard-accept-" + (tcp ? "rpc" : "ipc")).start(() -> {
             while (!closed) {
-                int conn = Posix.accept(fd);
+                int conn = Posix.acceptNonBlocking(fd);
                 if (conn < 0) {
                     if (closed) {
                         return;
