@@ -24,7 +24,9 @@ def pair(accounting_daemon):
 
 
 def _usage(client):
-    return client.instance_status()["memory_usage"]
+    """Pool bytes not free for reuse: visible blobs (``memory_usage``) plus deleted blobs that a
+    reader still holds (``deferred_free_bytes``: the daemon frees those once nobody holds them)."""
+    return client.instance_status()["memory_usage"] + client.server_stats()["deferred_free_bytes"]
 
 
 def test_gets_released_on_gc_let_a_delete_free_the_memory(pair):

@@ -478,6 +478,12 @@ class IPCClient:
         reply = self._request({"type": "instance_status_request"}, expect="instance_status_reply")
         return dict(reply.get("meta") or {})
 
+    def server_stats(self):
+        """vineyard-java's ``server_stats`` extension (a dict): per request type ``requests``
+        counts and times, ``unexpected_errors``, and ``deferred_free_bytes`` (bytes of deleted
+        blobs some connection still holds: not in ``memory_usage``, not free either)."""
+        return dict(self._request({"type": "server_stats_request"}, expect="server_stats_reply"))
+
     def clear(self):
         """Delete everything in the daemon (server-wide!)."""
         self._request({"type": "clear_request"}, expect="clear_reply")

@@ -25,6 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * vineyard leaks unsealed blobs, #2072). The victims are small Python processes (they start in tens of
  * milliseconds, so 100 repetitions stay quick); the daemon only sees a socket that dies.
  */
+@org.junit.jupiter.api.Tag("slow")
 class CrashTest {
     private static final long BLOB = 400L << 20;
     private DaemonProcess daemon;

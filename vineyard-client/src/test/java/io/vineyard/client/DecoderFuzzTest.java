@@ -30,6 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * closed connection; at the end the daemon is alive, serves a new client, and its usage returns to 0
  * after a clear.
  */
+@org.junit.jupiter.api.Tag("slow")
 class DecoderFuzzTest {
     private static final int INPUTS = 100_000;
 

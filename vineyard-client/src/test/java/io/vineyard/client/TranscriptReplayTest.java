@@ -47,6 +47,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * <p>Deliberate differences (see the README): where the recorded vineyardd crashed (invalid UTF-8, a
  * non-string {@code type}), ours answers {@code Invalid} (code 1) and stays up; the replay checks that.
  */
+@org.junit.jupiter.api.Tag("slow")
 class TranscriptReplayTest {
     /** Numbers compared exactly, beyond status codes. */
     private static final Set<String> EXACT_NUMBERS = Set.of("code", "num", "data_size", "memory_limit",
