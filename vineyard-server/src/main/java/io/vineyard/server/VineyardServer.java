@@ -103,19 +103,20 @@ public final class VineyardServer implements AutoCloseable {
     /** On the accept thread: hands the socket to a new connection thread and returns. */
     private void accept(int fd, boolean isRpc) {
         long id = connectionIds.incrementAndGet();
-        ClientConnection[] self = new ClientConnection[1];
-        ClientConnection conn = new ClientConnection(ctx, handlers, poller, fd, id, isRpc, () -> {
-            if (connections.remove(self[0])) {
-                ctx.connectionCount(isRpc, -1);
-            }
-        });
-        self[0] = conn;
+        ClientConnection conn = new ClientConnection(ctx, handlers, poller, fd, id, isRpc, this::connectionEnded);
         connections.add(conn);
         ctx.connectionCount(isRpc, 1);
         if (closed) {
             conn.shutdown(); // raced with close(): the thread ends at its first read
         }
         Thread.ofVirtual().name("vineyard-conn-" + id).start(conn);
+    }
+
+    /** On a connection's thread, after it released everything. */
+    private void connectionEnded(ClientConnection conn) {
+        if (connections.remove(conn)) {
+            ctx.connectionCount(conn.isRpc(), -1);
+        }
     }
 
     /** The handlers' view of this daemon (tests). */
@@ -131,16 +132,6 @@ public final class VineyardServer implements AutoCloseable {
     /** The bound RPC port, or 0. */
     public int rpcPort() {
         return rpc == null ? 0 : rpc.port();
-    }
-
-    /** Connections whose threads have not ended yet. */
-    public int liveConnections() {
-        return connections.size();
-    }
-
-    /** True once the pool is unmapped. */
-    public boolean poolClosed() {
-        return pool.isClosed();
     }
 
     /**

@@ -140,10 +140,6 @@ public final class DaemonContext {
         });
     }
 
-    public boolean closing() {
-        return closing;
-    }
-
     public ServerConfig config() {
         return config;
     }

@@ -19,6 +19,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * One client connection and the thread that serves it: read a frame, decode it, dispatch it, write the
@@ -41,7 +42,7 @@ public final class ClientConnection implements Runnable, Peer {
     private final boolean rpc;
     private final ConnectionHoldings holdings;
     private final CountDownLatch ended = new CountDownLatch(1);
-    private final Runnable onEnd;
+    private final Consumer<ClientConnection> onEnd;
     private final Poller poller;
     private FrameSocket socket;
     /** Set once the fd is closed; guards {@link #shutdown()} against a reused fd number. */
@@ -60,7 +61,7 @@ public final class ClientConnection implements Runnable, Peer {
      * @param onEnd run on the connection's thread after everything was released
      */
     public ClientConnection(DaemonContext ctx, HandlerTable handlers, Poller poller, int fd, long id, boolean rpc,
-                            Runnable onEnd) {
+                            Consumer<ClientConnection> onEnd) {
         this.ctx = ctx;
         this.poller = poller;
         this.handlers = handlers;
@@ -125,7 +126,7 @@ public final class ClientConnection implements Runnable, Peer {
                         Posix.close(fd);
                     }
                 }
-                onEnd.run();
+                onEnd.accept(this);
                 ended.countDown();
             }
         }

@@ -19,18 +19,9 @@ public final class BlobLinks {
         this.connectionId = connectionId;
     }
 
-    public long connectionId() {
-        return connectionId;
-    }
-
     /** Number of blobs held (tests and invariant checks). */
     public int linkCount() {
         return links.size();
-    }
-
-    /** True when this connection holds {@code blob}. */
-    public boolean holds(Blob blob) {
-        return links.contains(blob);
     }
 
     void diskReleased(int key) {
