@@ -10,39 +10,21 @@ own vineyardd and ours in one run.
 """
 
 import argparse
-import json
 import socket
-import struct
 import threading
 import time
 
+import frames
+
 
 def _send(sock, message):
-    body = json.dumps(message).encode()
-    sock.sendall(struct.pack("<Q", len(body)) + body)
-
-
-def _read_exactly(sock, n):
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
-        if not chunk:
-            raise ConnectionError("daemon closed the connection")
-        buf += chunk
-    return bytes(buf)
-
-
-def _recv(sock):
-    (length,) = struct.unpack("<Q", _read_exactly(sock, 8))
-    reply = json.loads(_read_exactly(sock, length))
-    if "code" in reply and reply.get("code", 0) != 0:
-        raise RuntimeError("daemon error %s: %s" % (reply["code"], reply.get("message")))
-    return reply
+    header, body = frames.encode(message)
+    sock.sendall(header + body)
 
 
 def _request(sock, message):
     _send(sock, message)
-    return _recv(sock)
+    return frames.read_reply(sock)
 
 
 def _recv_fd(sock):

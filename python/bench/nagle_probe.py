@@ -9,28 +9,17 @@ round-trip percentiles, so a daemon's answer to it (ours: TCP_QUICKACK after eac
 """
 
 import argparse
-import json
 import socket
-import struct
 import time
 
-
-def _read_exactly(sock, n):
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
-        if not chunk:
-            raise ConnectionError("daemon closed the connection")
-        buf += chunk
-    return bytes(buf)
+import frames
 
 
 def _request_two_sends(sock, message):
-    body = json.dumps(message).encode()
-    sock.send(struct.pack("<Q", len(body)))  # two sends, no TCP_NODELAY: as vineyard's client
+    header, body = frames.encode(message)
+    sock.send(header)  # two sends, no TCP_NODELAY: as vineyard's client
     sock.send(body)
-    (length,) = struct.unpack("<Q", _read_exactly(sock, 8))
-    return json.loads(_read_exactly(sock, length))
+    return frames.read_reply(sock)
 
 
 def probe(endpoint, requests):
