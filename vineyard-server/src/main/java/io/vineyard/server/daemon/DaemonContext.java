@@ -83,18 +83,13 @@ public final class DaemonContext {
      * the daemon stops.
      */
     public <T> T await(Supplier<T> ready, Collection<? extends Waits.Key> keys, long deadlineNs, BooleanSupplier gone) {
-        Waits.Waiter waiter;
-        lock.lock();
-        try {
+        First<T> first = locked(() -> {
             T value = ready.get();
-            if (value != null || closing) {
-                return value;
-            }
-            waiter = waits.register(keys);
-        } finally {
-            List<Waits.Waiter> wake = waits.drainQueued();
-            lock.unlock();
-            Waits.unpark(wake);
+            return value != null || closing ? new First<>(value, null) : new First<>(null, waits.register(keys));
+        });
+        Waits.Waiter waiter = first.waiter();
+        if (waiter == null) {
+            return first.value();
         }
         try {
             long nextPeerCheck = System.nanoTime() + PEER_CHECK_NS;
@@ -124,6 +119,10 @@ public final class DaemonContext {
                 return null;
             });
         }
+    }
+
+    /** What {@link #await} found at once, or the waiter it registered. */
+    private record First<T>(T value, Waits.Waiter waiter) {
     }
 
     /** A deadline for {@link #await} that never passes. */
