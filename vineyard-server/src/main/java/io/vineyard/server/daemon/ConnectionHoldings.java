@@ -87,9 +87,8 @@ public final class ConnectionHoldings implements AutoCloseable {
             }
             closed = true;
         }
-        ctx.locked(() -> {
+        ctx.lockedRun(() -> {
             ctx.blobs().disconnect(blobs);
-            return null;
         });
         while (true) {
             AutoCloseable r;

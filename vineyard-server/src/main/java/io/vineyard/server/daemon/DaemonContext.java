@@ -76,6 +76,14 @@ public final class DaemonContext {
         }
     }
 
+    /** As {@link #locked(Supplier)}, for an action with no result. */
+    public void lockedRun(Runnable action) {
+        locked(() -> {
+            action.run();
+            return null;
+        });
+    }
+
     /**
      * Waits until {@code ready} (run under the lock) returns non-null, and returns it. Re-checked only
      * when one of {@code keys} changes. Returns null when {@code deadlineNs} ({@link System#nanoTime()})
@@ -114,10 +122,7 @@ public final class DaemonContext {
                 LockSupport.parkNanos(this, Math.min(deadlineNs - now, nextPeerCheck - now));
             }
         } finally {
-            locked(() -> {
-                waits.cancel(waiter);
-                return null;
-            });
+            lockedRun(() -> waits.cancel(waiter));
         }
     }
 
@@ -133,10 +138,7 @@ public final class DaemonContext {
     /** Stops every wait (daemon shutdown): parked requests return null at once. */
     public void beginShutdown() {
         closing = true;
-        locked(() -> {
-            waits.signalAll();
-            return null;
-        });
+        lockedRun(waits::signalAll);
     }
 
     public ServerConfig config() {

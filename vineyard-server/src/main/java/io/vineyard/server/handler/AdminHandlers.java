@@ -110,10 +110,9 @@ public final class AdminHandlers implements HandlerGroup {
         ObjectNode r = Replies.reply("server_stats_reply");
         r.set("requests", ctx.stats().toJson());
         r.put("unexpected_errors", ctx.unexpectedErrors());
-        ctx.locked(() -> {
+        ctx.lockedRun(() -> {
             r.put("deferred_free_bytes", ctx.blobs().deferredBytes());
             r.put("deferred_frees", ctx.blobs().deferredFrees());
-            return null;
         });
         peer.send(r);
     }

@@ -144,9 +144,8 @@ public final class BlobHandlers implements HandlerGroup {
 
     private void seal(Peer peer, ObjectNode req) {
         long id = Fields.u64(req, "object_id");
-        ctx.locked(() -> {
+        ctx.lockedRun(() -> {
             blobs().seal(id, peer.holdings().blobs());
-            return null;
         });
         peer.send(Replies.reply("seal_reply"));
     }
@@ -175,27 +174,24 @@ public final class BlobHandlers implements HandlerGroup {
     private void shrinkBuffer(Peer peer, ObjectNode req) {
         long id = Fields.u64(req, "id");
         long size = Fields.u64(req, "size");
-        ctx.locked(() -> {
+        ctx.lockedRun(() -> {
             blobs().shrink(id, size);
-            return null;
         });
         peer.send(Replies.reply("shrink_buffer_reply"));
     }
 
     private void release(Peer peer, ObjectNode req) {
         long id = Fields.u64(req, "object_id");
-        ctx.locked(() -> {
+        ctx.lockedRun(() -> {
             blobs().release(id, peer.holdings().blobs());
-            return null;
         });
         peer.send(Replies.reply("release_reply"));
     }
 
     private void increaseReferenceCount(Peer peer, ObjectNode req) {
         long[] ids = Fields.idArray(req, "ids");
-        ctx.locked(() -> {
+        ctx.lockedRun(() -> {
             blobs().increaseReferenceCount(ids, peer.holdings().blobs());
-            return null;
         });
         peer.send(Replies.reply("increase_reference_count_reply"));
     }

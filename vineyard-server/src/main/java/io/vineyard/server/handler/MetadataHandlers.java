@@ -155,9 +155,8 @@ public final class MetadataHandlers implements HandlerGroup {
 
     private void persist(Peer peer, ObjectNode req) {
         long id = Fields.u64(req, "id");
-        ctx.locked(() -> {
+        ctx.lockedRun(() -> {
             meta().persist(id);
-            return null;
         });
         peer.send(Replies.reply("persist_reply"));
     }
@@ -175,9 +174,8 @@ public final class MetadataHandlers implements HandlerGroup {
         if (keys.size() != values.size()) {
             throw new VineyardException.Invalid("label_request: " + keys.size() + " keys but " + values.size() + " values");
         }
-        ctx.locked(() -> {
+        ctx.lockedRun(() -> {
             meta().label(id, keys, values);
-            return null;
         });
         peer.send(Replies.reply("label_reply"));
     }

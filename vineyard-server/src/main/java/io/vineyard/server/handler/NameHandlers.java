@@ -34,9 +34,8 @@ public final class NameHandlers implements HandlerGroup {
     private void putName(Peer peer, ObjectNode req) {
         long id = Fields.u64(req, "object_id");
         String name = Fields.string(req, "name");
-        ctx.locked(() -> {
+        ctx.lockedRun(() -> {
             ctx.meta().putName(id, name);
-            return null;
         });
         peer.send(Replies.reply("put_name_reply"));
     }
@@ -78,9 +77,8 @@ public final class NameHandlers implements HandlerGroup {
 
     private void dropName(Peer peer, ObjectNode req) {
         String name = Fields.string(req, "name");
-        ctx.locked(() -> {
+        ctx.lockedRun(() -> {
             ctx.meta().dropName(name);
-            return null;
         });
         peer.send(Replies.reply("drop_name_reply"));
     }

@@ -151,11 +151,10 @@ public final class ObjectHandlers implements HandlerGroup {
         boolean answer = Fields.bool(req, "reply", true);
         try {
             long[] ids = Fields.idArray(req, "ids");
-            ctx.locked(() -> {
+            ctx.lockedRun(() -> {
                 for (long id : ids) {
                     ctx.blobs().releaseIfHeld(id, peer.holdings().blobs());
                 }
-                return null;
             });
         } catch (VineyardException e) {
             if (answer) {

@@ -82,17 +82,15 @@ public final class RemoteTransferHandlers implements HandlerGroup {
                 }
             }
         } catch (RuntimeException e) {
-            ctx.locked(() -> {
+            ctx.lockedRun(() -> {
                 for (Blob blob : made) {
                     blobs.delete(blob.id(), links, false);
                 }
-                return null;
             });
             throw e;
         }
-        ctx.locked(() -> {
+        ctx.lockedRun(() -> {
             blobs.sealAll(made);
-            return null;
         });
         conn.send(ack);
     }
@@ -162,9 +160,8 @@ public final class RemoteTransferHandlers implements HandlerGroup {
                 }
             }
         } finally {
-            ctx.locked(() -> {
+            ctx.lockedRun(() -> {
                 blobs.releaseAll(taken, links);
-                return null;
             });
         }
     }
