@@ -90,8 +90,8 @@ public final class MetadataHandlers implements HandlerGroup {
         Fields.bool(req, "sync_remote", false);
         JsonNode content;
         if (wait) {
-            int distinct = (int) Arrays.stream(ids).distinct().count();
             List<Waits.Key> keys = Arrays.stream(ids).distinct().<Waits.Key>mapToObj(Waits.ObjectId::new).toList();
+            int distinct = keys.size();
             content = ctx.await(() -> {
                 ObjectNode c = collect(ids);
                 return c != null && c.size() == distinct ? c : null;
