@@ -60,11 +60,14 @@ public final class TestDaemon implements BeforeEachCallback, AfterEachCallback {
         return baseline;
     }
 
-    /** Polls instance_status over fresh connections, at most 10 s, until usage is {@code expected}. */
+    /**
+     * Polls the daemon over fresh connections, at most 10 s, until the pool bytes not free for reuse
+     * (visible blobs plus deleted ones still held: {@link DaemonProcess#heldBytes()}) are {@code expected}.
+     */
     public void assertUsageReturnsTo(long expected, String when) {
         long deadline = System.nanoTime() + 10_000_000_000L;
         long seen;
-        while ((seen = daemon.memoryUsage()) != expected && System.nanoTime() < deadline) {
+        while ((seen = daemon.heldBytes()) != expected && System.nanoTime() < deadline) {
             Thread.onSpinWait();
         }
         assertEquals(expected, seen, "pool usage " + when);
