@@ -430,7 +430,8 @@ class TranscriptReplayTest {
                 String k = it.next();
                 if (isIdText(k)) {
                     ourIdKeys.add(k);
-                } else {
+                } else if (!(k.equals("extensions") && "register_reply".equals(ours.path("type").asText()))) {
+                    // the one key we add to vineyard's replies: the extensions this daemon serves
                     assertTrue(recorded.has(k), path + ": extra key '" + k + "' (recorded " + recorded + ")");
                 }
             }

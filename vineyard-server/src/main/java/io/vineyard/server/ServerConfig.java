@@ -23,10 +23,14 @@ import java.util.Map;
  * @param htpasswd        htpasswd file for authentication, or empty
  * @param spinMicros      how long a connection's thread busy-waits for the next request before it
  *                        blocks (0: never), see {@link io.vineyard.common.wire.FrameSocket#spinUntilReadable}
+ * @param extensions      serve (and advertise in {@code register_reply}) the requests of ours beyond
+ *                        vineyard's protocol; off, they are answered exactly as vineyardd answers them
+ * @param streamThreshold percent of the pool that stream chunks may use before writers wait (vineyard's
+ *                        {@code --stream_threshold}, default 80)
  */
 public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int rpcPort, String meta,
                            String deployment, boolean reserveMemory, boolean compression, String htpasswd,
-                           int spinMicros) {
+                           int spinMicros, boolean extensions, int streamThreshold) {
 
     /** Flags vineyard has that this daemon accepts and ignores for now, with the reason. */
     private static final Map<String, String> IGNORED = Map.ofEntries(
@@ -37,7 +41,6 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
             Map.entry("skip_launch_etcd", "the etcd backend is not implemented yet"),
             Map.entry("meta_timeout", "the etcd backend is not implemented yet"),
             Map.entry("allocator", "this daemon has one allocator (best fit, 64-byte aligned)"),
-            Map.entry("stream_threshold", "streams are not implemented yet"),
             Map.entry("spill_path", "spilling is not implemented yet"),
             Map.entry("spill_lower_rate", "spilling is not implemented yet"),
             Map.entry("spill_upper_rate", "spilling is not implemented yet"),
@@ -47,7 +50,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
             Map.entry("sync_crds", "Kubernetes CRD sync is not implemented yet"),
             Map.entry("rdma_endpoint", "RDMA is not supported"));
 
-    private static final List<String> BOOLEAN_FLAGS = List.of("rpc", "reserve_memory", "compression", "help",
+    private static final List<String> BOOLEAN_FLAGS = List.of("rpc", "reserve_memory", "compression", "help", "extensions",
             "skip_launch_etcd", "prometheus", "metrics", "coredump", "sync_crds");
 
     /** The help text, printed by {@code --help}. */
@@ -72,6 +75,13 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                   --htpasswd=FILE        require username/password from an htpasswd file (bcrypt, {SHA} or plain)
                   --spin_us=N            busy-wait up to N us for a connection's next request before blocking
                                          (default 50; at most one spinning thread per spare CPU; 0 = off)
+                  --extensions / --noextensions
+                                         serve the requests of ours beyond vineyard's protocol (put_object,
+                                         get_object, release_buffers, server_stats) and advertise them in
+                                         register_reply (default: on); off, the daemon answers them as
+                                         vineyardd does ("Got unexpected command")
+                  --stream_threshold=P   percent of the pool that stream chunks may take before a writer
+                                         waits for the reader (default 80, as vineyard)
                   --help                 this text
                 """;
     }
@@ -115,6 +125,8 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         String deployment = "local";
         boolean reserve = false;
         boolean compression = true;
+        boolean extensions = true;
+        int streamThreshold = 80;
         String htpasswd = "";
         int spin = 50;
         for (Map.Entry<String, String> f : flags.entrySet()) {
@@ -135,6 +147,8 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                 case "compression" -> compression = bool("compression", v);
                 case "htpasswd" -> htpasswd = v;
                 case "spin_us" -> spin = parseSpin(v);
+                case "extensions" -> extensions = bool("extensions", v);
+                case "stream_threshold" -> streamThreshold = parsePercent("stream_threshold", v);
                 default -> {
                     String why = IGNORED.get(f.getKey());
                     if (why == null) {
@@ -160,7 +174,8 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         for (String w : warnings) {
             System.err.println("vineyardd: " + w);
         }
-        return new ServerConfig(socket, size, rpc, port, meta, deployment, reserve, compression, htpasswd, spin);
+        return new ServerConfig(socket, size, rpc, port, meta, deployment, reserve, compression, htpasswd, spin, extensions,
+                streamThreshold);
     }
 
     /** Thrown by {@link #parse} for {@code --help}. */
@@ -170,6 +185,18 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         HelpRequested() {
             super("help requested", null, false, false);
         }
+    }
+
+    private static int parsePercent(String name, String v) {
+        try {
+            int p = Integer.parseInt(v.trim());
+            if (p >= 1 && p <= 100) {
+                return p;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("--" + name + " must be a whole percentage from 1 to 100, not '" + v + "'");
     }
 
     private static boolean bool(String name, String v) {

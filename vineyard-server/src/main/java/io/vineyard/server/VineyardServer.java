@@ -72,7 +72,7 @@ public final class VineyardServer implements AutoCloseable {
                 INSTANCE_ID, localHostname());
         this.handlers = new HandlerTable(List.of(new AdminHandlers(ctx), new BlobHandlers(ctx),
                 new MetadataHandlers(ctx), new NameHandlers(ctx), new ObjectHandlers(ctx),
-                new RemoteTransferHandlers(ctx)));
+                new RemoteTransferHandlers(ctx)), config.extensions());
         ctx.stats().track(handlers.knownTypes());
     }
 

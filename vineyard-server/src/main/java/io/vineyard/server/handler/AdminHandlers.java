@@ -9,6 +9,7 @@ import io.vineyard.server.daemon.DaemonContext;
 import io.vineyard.server.protocol.Fields;
 import io.vineyard.server.protocol.Handler;
 import io.vineyard.server.protocol.HandlerGroup;
+import io.vineyard.server.protocol.HandlerTable;
 import io.vineyard.server.protocol.Peer;
 import io.vineyard.server.protocol.Replies;
 
@@ -65,6 +66,10 @@ public final class AdminHandlers implements HandlerGroup {
         r.put("version", VERSION);
         r.put("store_match", storeMatch);
         r.put("support_rpc_compression", ctx.config().compression());
+        if (ctx.config().extensions()) {
+            // vineyard's clients ignore unknown fields; ours use an extension only when it is listed
+            HandlerTable.EXTENSIONS.stream().sorted().forEach(r.putArray("extensions")::add);
+        }
         peer.send(r);
     }
 

@@ -11,7 +11,8 @@ import java.util.TreeSet;
 
 /**
  * Request type to handler. Types of vineyard 0.24 whose features have not landed answer
- * NotImplemented; any other type answers vineyard's {@code Got unexpected command}.
+ * NotImplemented; any other type answers vineyard's {@code Got unexpected command}, and so do our
+ * {@link #EXTENSIONS} when the daemon runs with {@code --noextensions}.
  */
 public final class HandlerTable {
     /** Request types of vineyard 0.24 whose features have not landed here yet. */
@@ -26,16 +27,33 @@ public final class HandlerTable {
             "plasma_seal_request", "plasma_release_request", "plasma_delete_data_request",
             "move_buffers_ownership_request", "release_blobs_with_rdma_request");
 
-    private final Map<String, Handler> byType = new HashMap<>();
+    /**
+     * Our requests beyond vineyard's protocol, advertised in {@code register_reply.extensions} while
+     * they are served, so that clients use them only on a daemon that has them.
+     */
+    public static final Set<String> EXTENSIONS = Set.of(
+            "put_object_request", "get_object_request", "release_buffers_request", "server_stats_request");
 
-    public HandlerTable(List<HandlerGroup> groups) {
+    private final Map<String, Handler> byType = new HashMap<>();
+    private final List<String> extensions;
+
+    public HandlerTable(List<HandlerGroup> groups, boolean extensionsOn) {
         for (HandlerGroup g : groups) {
             g.handlers().forEach((type, h) -> {
+                if (!extensionsOn && EXTENSIONS.contains(type)) {
+                    return;
+                }
                 if (byType.putIfAbsent(type, h) != null) {
                     throw new IllegalArgumentException("two handlers for " + type);
                 }
             });
         }
+        this.extensions = extensionsOn ? List.copyOf(new TreeSet<>(EXTENSIONS)) : List.of();
+    }
+
+    /** The extension request types this daemon serves (empty with {@code --noextensions}), sorted. */
+    public List<String> extensions() {
+        return extensions;
     }
 
     /** Every type with a handler or a NotImplemented answer (the request statistics' entries). */

@@ -2,9 +2,16 @@ package io.vineyard.server.handler;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vineyard.server.daemon.RequestStats;
+import io.vineyard.common.Status;
+import io.vineyard.common.VineyardException;
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
+import java.util.List;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -45,6 +52,33 @@ class AdminHandlersTest {
             TestPeer p = daemon.connect(false);
             assertTrue(p.registered);
             assertEquals(AdminHandlers.VERSION, p.replies.get(0).get("version").asText());
+        }
+    }
+
+    @Test
+    void registerReplyAdvertisesTheExtensionsTheDaemonServes() {
+        try (InProcessDaemon daemon = new InProcessDaemon()) {
+            TestPeer p = daemon.connect(false);
+            List<String> advertised = new ArrayList<>();
+            p.replies.get(0).get("extensions").forEach(n -> advertised.add(n.asText()));
+            assertEquals(List.of("get_object_request", "put_object_request", "release_buffers_request",
+                    "server_stats_request"), advertised);
+            assertTrue(daemon.call(p, "{\"type\":\"server_stats_request\"}").has("requests"));
+        }
+    }
+
+    @Test
+    void withoutExtensionsTheDaemonAnswersThemAsVineyarddDoes() {
+        try (InProcessDaemon daemon = new InProcessDaemon("--noextensions")) {
+            TestPeer p = daemon.connect(false);
+            assertFalse(p.replies.get(0).has("extensions"));
+            for (String type : List.of("put_object_request", "get_object_request", "release_buffers_request",
+                    "server_stats_request")) {
+                VineyardException e = assertThrows(VineyardException.class,
+                        () -> daemon.call(p, "{\"type\":\"" + type + "\"}"));
+                assertEquals(Status.INVALID, e.status());
+                assertEquals("Got unexpected command: " + type, e.getMessage());
+            }
         }
     }
 }
