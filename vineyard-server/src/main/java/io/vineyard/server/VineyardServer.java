@@ -9,6 +9,7 @@ import io.vineyard.server.handler.MetadataHandlers;
 import io.vineyard.server.handler.NameHandlers;
 import io.vineyard.server.handler.ObjectHandlers;
 import io.vineyard.server.handler.RemoteTransferHandlers;
+import io.vineyard.server.handler.StreamHandlers;
 import io.vineyard.server.memory.SharedMemoryPool;
 import io.vineyard.server.meta.MetaStore;
 import io.vineyard.server.protocol.ClientConnection;
@@ -72,7 +73,7 @@ public final class VineyardServer implements AutoCloseable {
                 INSTANCE_ID, localHostname());
         this.handlers = new HandlerTable(List.of(new AdminHandlers(ctx), new BlobHandlers(ctx),
                 new MetadataHandlers(ctx), new NameHandlers(ctx), new ObjectHandlers(ctx),
-                new RemoteTransferHandlers(ctx)), config.extensions());
+                new RemoteTransferHandlers(ctx), new StreamHandlers(ctx)), config.extensions());
         ctx.stats().track(handlers.knownTypes());
     }
 

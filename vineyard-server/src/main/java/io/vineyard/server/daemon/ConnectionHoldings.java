@@ -16,11 +16,13 @@ import java.util.Set;
  * replies, so a death at any point leaves nothing behind; (2) {@link #close()} runs once, on the
  * connection's own thread, after its last request ended; (3) blob holds are dropped under the store
  * lock (unsealed blobs the connection created are deleted, sealed ones stay: objects belong to the
- * daemon, not to a connection); (4) other resources (streams, locks, migrations as they arrive) are
- * closed after that, outside the lock, newest first.
+ * daemon, not to a connection); (4) in the same locked step, every stream the connection opened,
+ * wrote or read learns that it is gone (a writer that had not stopped fails its stream, a reader
+ * drops it); (5) other resources (locks, migrations as they arrive) are closed after that, outside
+ * the lock, newest first.
  *
- * <p>The blob links are guarded by the store lock; the sent store keys belong to the connection's
- * thread alone.
+ * <p>The blob links and the stream ids are guarded by the store lock; the sent store keys belong to
+ * the connection's thread alone.
  */
 public final class ConnectionHoldings implements AutoCloseable {
     private final DaemonContext ctx;
@@ -28,6 +30,7 @@ public final class ConnectionHoldings implements AutoCloseable {
     private final boolean rpc;
     private final BlobLinks blobs;
     private final Set<Integer> sentStoreKeys = new HashSet<>();
+    private final Set<Long> streams = new HashSet<>();
     private final Deque<AutoCloseable> resources = new ArrayDeque<>();
     private boolean closed;
 
@@ -65,6 +68,11 @@ public final class ConnectionHoldings implements AutoCloseable {
         return sentStoreKeys.add(storeKey);
     }
 
+    /** Records that this connection reads or writes stream {@code id} (under the store lock). */
+    public void touchStream(long id) {
+        streams.add(id);
+    }
+
     /** Adds a resource that {@link #close()} closes (after the blob holds, newest first). */
     public synchronized void own(AutoCloseable resource) {
         if (closed) {
@@ -89,6 +97,9 @@ public final class ConnectionHoldings implements AutoCloseable {
         }
         ctx.lockedRun(() -> {
             ctx.blobs().disconnect(blobs);
+            for (long stream : streams) {
+                ctx.streams().connectionGone(stream, blobs);
+            }
         });
         while (true) {
             AutoCloseable r;

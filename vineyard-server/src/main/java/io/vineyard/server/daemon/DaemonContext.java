@@ -4,6 +4,7 @@ import io.vineyard.server.Authenticator;
 import io.vineyard.server.ServerConfig;
 import io.vineyard.server.meta.MetaStore;
 import io.vineyard.server.store.BlobStore;
+import io.vineyard.server.stream.StreamStore;
 
 import java.util.Collection;
 import java.util.List;
@@ -41,6 +42,7 @@ public final class DaemonContext {
     private final String hostname;
     private final long startMs = System.currentTimeMillis();
     private final ReentrantLock lock = new ReentrantLock();
+    private final StreamStore streams;
     private final AtomicInteger ipcConnections = new AtomicInteger();
     private final AtomicInteger rpcConnections = new AtomicInteger();
     private final AtomicLong unexpectedErrors = new AtomicLong();
@@ -58,6 +60,7 @@ public final class DaemonContext {
         this.instanceId = instanceId;
         this.hostname = hostname;
         this.busyWait = new BusyWait(config.spinMicros(), Runtime.getRuntime().availableProcessors());
+        this.streams = new StreamStore(blobs, meta, waits, blobs.limitBytes() / 100 * config.streamThreshold());
     }
 
     /**
@@ -147,6 +150,11 @@ public final class DaemonContext {
 
     public BlobStore blobs() {
         return blobs;
+    }
+
+    /** The streams (use under the store lock). */
+    public StreamStore streams() {
+        return streams;
     }
 
     public MetaStore meta() {

@@ -10,8 +10,8 @@ import java.util.Map;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Requests waiting for a change, keyed by what they wait for (a name, an object id; later a stream
- * id). A change wakes only the waiters of its key.
+ * Requests waiting for a change, keyed by what they wait for (a name, an object id, a stream, stream
+ * memory). A change wakes only the waiters of its key.
  *
  * <p>Guarded by the store lock, with one rule: nothing here makes a system call under the lock. A
  * signal only marks its waiters and queues them; {@link DaemonContext} unparks the queue after it
@@ -19,7 +19,7 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class Waits implements MetaStore.Listener {
     /** What a request waits for. */
-    public sealed interface Key permits Name, ObjectId {
+    public sealed interface Key permits Name, ObjectId, Stream, StreamMemory {
     }
 
     /** A name being bound ({@code put_name}, {@code put_object} with a name). */
@@ -28,6 +28,15 @@ public final class Waits implements MetaStore.Listener {
 
     /** An object being created (by id). */
     public record ObjectId(long id) implements Key {
+    }
+
+    /** A change of one stream: a chunk queued or pulled, a stop, a drop, a reader or writer gone. */
+    public record Stream(long id) implements Key {
+    }
+
+    /** Stream memory given back (a pulled chunk freed): parked writers of every stream re-check. */
+    public record StreamMemory() implements Key {
+        public static final StreamMemory KEY = new StreamMemory();
     }
 
     /** One parked request. */

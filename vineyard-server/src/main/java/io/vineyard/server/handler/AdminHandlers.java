@@ -12,6 +12,7 @@ import io.vineyard.server.protocol.HandlerGroup;
 import io.vineyard.server.protocol.HandlerTable;
 import io.vineyard.server.protocol.Peer;
 import io.vineyard.server.protocol.Replies;
+import io.vineyard.server.stream.StreamStore;
 
 import java.util.Map;
 
@@ -118,6 +119,12 @@ public final class AdminHandlers implements HandlerGroup {
         ctx.lockedRun(() -> {
             r.put("deferred_free_bytes", ctx.blobs().deferredBytes());
             r.put("deferred_frees", ctx.blobs().deferredFrees());
+            StreamStore.Usage u = ctx.streams().usage();
+            ObjectNode st = r.putObject("streams");
+            st.put("count", u.streams());
+            st.put("bytes", u.bytes());
+            st.put("peak_bytes", u.peakBytes());
+            st.put("threshold_bytes", u.thresholdBytes());
         });
         peer.send(r);
     }

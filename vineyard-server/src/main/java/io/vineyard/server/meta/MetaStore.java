@@ -11,6 +11,7 @@ import io.vineyard.server.store.BlobStore;
 import io.vineyard.server.store.BlobLinks;
 
 import java.io.IOException;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -372,6 +373,39 @@ public final class MetaStore {
             }
         }
         names.values().removeIf(v -> v == id);
+    }
+
+    /**
+     * The bytes of the distinct visible blobs reachable from {@code id} (a blob: its size), or -1 when
+     * {@code id} names neither a visible blob nor an object.
+     */
+    public long blobBytes(long id) {
+        if (ObjectIds.isBlob(id)) {
+            Blob b = blobs.find(id);
+            return b == null ? -1 : b.size();
+        }
+        if (!objects.containsKey(id)) {
+            return -1;
+        }
+        Set<Long> seen = new HashSet<>();
+        ArrayDeque<Long> todo = new ArrayDeque<>(List.of(id));
+        long total = 0;
+        while (!todo.isEmpty()) {
+            long next = todo.pop();
+            if (!seen.add(next)) {
+                continue;
+            }
+            if (ObjectIds.isBlob(next)) {
+                Blob b = blobs.find(next);
+                total += b == null ? 0 : b.size();
+            } else {
+                ObjectEntry entry = objects.get(next);
+                if (entry != null) {
+                    todo.addAll(entry.members.values());
+                }
+            }
+        }
+        return total;
     }
 
     /** Deletes every object and name (the blob store clears its blobs itself). */

@@ -18,9 +18,7 @@ public final class HandlerTable {
     /** Request types of vineyard 0.24 whose features have not landed here yet. */
     public static final Set<String> NOT_IMPLEMENTED = Set.of(
             "new_session_request", "delete_session_request",
-            "create_stream_request", "open_stream_request", "get_next_stream_chunk_request",
-            "push_next_stream_chunk_request", "pull_next_stream_chunk_request", "stop_stream_request",
-            "drop_stream_request", "make_arena_request", "finalize_arena_request", "evict_request",
+            "make_arena_request", "finalize_arena_request", "evict_request",
             "load_request", "unpin_request", "is_spilled_request", "migrate_object_request",
             "acquire_lock_request", "release_lock_request", "create_gpu_buffer_request",
             "get_gpu_buffers_request", "create_buffer_by_plasma_request", "get_buffers_by_plasma_request",
