@@ -54,13 +54,16 @@ class TranscriptReplayTest {
             "instance_id", "deferred_requests", "size", "size_", "session_id");
     /** Recorded files whose server crashed where ours must answer Invalid instead. */
     private static final Set<String> CRASHED_IN_RECORDING = Set.of("probe_non_utf8_body.jsonl", "probe_type_not_string.jsonl");
+    /** Recorded files where vineyardd never answered (no_reply) and ours answers StreamFailed (43) instead. */
+    private static final Set<String> HUNG_IN_RECORDING = Set.of("probe_stream_writer_crash.jsonl");
     /**
-     * The basic-type recordings of {@code transcripts-wave2} (next to {@link #transcriptDir()}); its stream,
-     * session and plasma recordings wait for those features.
+     * The basic-type and stream recordings of {@code transcripts-wave2} (next to {@link #transcriptDir()});
+     * its session and plasma recordings wait for those features.
      */
     private static final List<String> WAVE2_REPLAYED = List.of("cpp_arrow_data_structure_test.jsonl",
             "cpp_dataframe_test.jsonl", "cpp_global_object_test.jsonl", "cpp_hashmap_test.jsonl",
-            "cpp_list_object_test.jsonl", "cpp_sequence_test.jsonl", "cpp_tensor_test.jsonl");
+            "cpp_list_object_test.jsonl", "cpp_sequence_test.jsonl", "cpp_tensor_test.jsonl",
+            "cpp_stream_test.jsonl", "probe_stream_open_twice.jsonl", "probe_stream_writer_crash.jsonl");
 
     static Path transcriptDir() {
         String configured = System.getProperty("vineyard.transcripts");
@@ -246,7 +249,8 @@ class TranscriptReplayTest {
             }
             p.socket.writeFrame(Json.write(translated));
             String type = msg.path("type").asText("");
-            boolean deferred = msg.path("wait").asBoolean(false) || type.equals("exit_request");
+            boolean deferred = msg.path("wait").asBoolean(false) || type.equals("exit_request")
+                    || type.contains("_stream_chunk_") && replyWaitsForAnotherConnection(i, r.path("conn").asInt());
             if (!deferred) {
                 // serialise the daemon's work in the recorded order: take the reply now, compare it later
                 Reply reply = readReply(p).answering(translated);
@@ -261,6 +265,26 @@ class TranscriptReplayTest {
                     });
                 }
             }
+        }
+
+        /**
+         * True when the recorded reply to request {@code i} comes only after another connection sent
+         * something (a stream pull held back until the writer pushes), or never comes: its reply is
+         * read when the recording shows it, while the other connections go on.
+         */
+        private boolean replyWaitsForAnotherConnection(int i, int conn) {
+            for (int k = i + 1; k < records.size(); k++) {
+                ObjectNode r = records.get(k);
+                int c = r.path("conn").asInt(-1);
+                String dir = r.path("dir").asText("");
+                if (c == conn && (dir.equals("server->client") || r.path("event").asText("").equals("no_reply"))) {
+                    return !dir.equals("server->client");
+                }
+                if (c != conn && c >= 0 && dir.equals("client->server")) {
+                    return true;
+                }
+            }
+            return true;
         }
 
         /** An excerpt refers to blobs created before it begins: create stand-ins so the ids exist. */
@@ -379,6 +403,12 @@ class TranscriptReplayTest {
         }
 
         private void expectSilence(int i, Peer p) {
+            if (HUNG_IN_RECORDING.contains(name)) {
+                // vineyardd leaves the reader of a stream whose writer died waiting for ever; ours answers
+                Reply ours = !p.pending.isEmpty() ? p.pending.poll() : readReply(p);
+                assertEquals(43, ours.body.path("code").asInt(), where(i) + ": expected StreamFailed, got " + ours.body);
+                return;
+            }
             if (!p.pending.isEmpty()) {
                 fail(where(i) + ": the daemon answered where the recording shows no reply: " + p.pending.peek().body);
             }

@@ -208,7 +208,8 @@ public final class MetaStore {
     public ObjectNode get(long id) {
         if (ObjectIds.isBlob(id)) {
             Blob blob = blobs.find(id);
-            return blob == null || !blob.sealed() ? null : blobMeta(id, null);
+            // the shared empty blob is reported unsealed, yet its metadata is there (as vineyard's)
+            return blob == null || !blob.sealed() && id != ObjectIds.EMPTY_BLOB_ID ? null : blobMeta(id, null);
         }
         ObjectEntry entry = objects.get(id);
         return entry == null ? null : rebuild(entry);
