@@ -405,6 +405,15 @@ abstract class AbstractClient implements Client {
         }
     }
 
+    /**
+     * A new registered connection to the same daemon, for requests that wait on the daemon (a
+     * stream's pulls and writes): waiting there never holds up this client's own requests. Its replies
+     * are awaited without a timeout; the caller closes it.
+     */
+    public IpcConnection openConnection() {
+        return sideConnector.open(0, 0);
+    }
+
     /** Sends a {@code get_object_request} and builds the object with views of its blobs. */
     abstract VineyardObject fetch(String what, ObjectNode request);
 

@@ -466,7 +466,8 @@ public final class IpcConnection implements AutoCloseable {
         List<JsonNode> wanted = new ArrayList<>();   // the payload of a blob in each file whose fd follows
         JsonNode fd = reply.get("fd");
         if (fd != null && fd.isIntegralNumber() && fd.intValue() >= 0) {
-            JsonNode created = reply.get("created");
+            // the blob's payload: "created" (create_buffer), "buffer" (get_next_stream_chunk)
+            JsonNode created = reply.has("created") ? reply.get("created") : reply.get("buffer");
             wanted.add(created != null ? created : Json.object().put("store_fd", fd.intValue()));
         }
         JsonNode fds = reply.get("fds");

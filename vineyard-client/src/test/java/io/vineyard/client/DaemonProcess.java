@@ -88,7 +88,7 @@ public final class DaemonProcess implements AutoCloseable {
         return new DaemonProcess(p, dir, socket, port, log);
     }
 
-    static String javaBin() {
+    public static String javaBin() {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
 
@@ -148,6 +148,15 @@ public final class DaemonProcess implements AutoCloseable {
             stats.put("type", "server_stats_request");
             return c.request(status).get("meta").get("memory_usage").asLong()
                     + c.request(stats).get("deferred_free_bytes").asLong();
+        }
+    }
+
+    /** The {@code streams} entry of {@code server_stats}: count, bytes, peak_bytes, threshold_bytes. */
+    public ObjectNode streamStats() {
+        try (IpcConnection c = connect()) {
+            ObjectNode stats = Json.object();
+            stats.put("type", "server_stats_request");
+            return (ObjectNode) c.request(stats).get("streams");
         }
     }
 
