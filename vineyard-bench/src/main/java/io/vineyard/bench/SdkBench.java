@@ -248,7 +248,7 @@ public final class SdkBench {
 
     // ---- helpers ----------------------------------------------------------------------------------
 
-    private static Process startJava(String mainClass, String... args) throws IOException {
+    static Process startJava(String mainClass, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         cmd.addAll(Arrays.asList(FLAGS));
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass));
@@ -256,7 +256,7 @@ public final class SdkBench {
         return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     }
 
-    private static Process startDaemon(Path socket, String... args) throws IOException {
+    static Process startDaemon(Path socket, String... args) throws IOException {
         List<String> a = new ArrayList<>(List.of("--socket=" + socket, "--norpc"));
         a.addAll(Arrays.asList(args));
         Process p = startJava("io.vineyard.server.Vineyardd", a.toArray(String[]::new));
@@ -281,7 +281,7 @@ public final class SdkBench {
         return p;
     }
 
-    private static void stop(Process p) throws InterruptedException {
+    static void stop(Process p) throws InterruptedException {
         p.destroy();
         if (!p.waitFor(10, TimeUnit.SECONDS)) {
             p.destroyForcibly();
@@ -304,11 +304,11 @@ public final class SdkBench {
         return bytes / (double) nanos;
     }
 
-    private static double ms(long nanos) {
+    static double ms(long nanos) {
         return nanos / 1e6;
     }
 
-    private static double median(double[] v) {
+    static double median(double[] v) {
         double[] c = v.clone();
         Arrays.sort(c);
         return c[c.length / 2];
