@@ -20,9 +20,11 @@ import java.util.Map;
  *     w.write(batch);                 // any number of VectorSchemaRoots with one schema
  *     w.finish();
  * }
+ * long rows = 0;
  * try (RecordBatchStreamReader r = RecordBatchStream.openReader(client, id, allocator)) {
  *     while (r.loadNextBatch()) {
- *         VectorSchemaRoot root = r.getVectorSchemaRoot();
+ *         VectorSchemaRoot root = r.getVectorSchemaRoot();   // the same root, reloaded per batch
+ *         rows += root.getRowCount();
  *     }
  * }
  * }</pre>

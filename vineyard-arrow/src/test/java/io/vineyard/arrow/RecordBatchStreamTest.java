@@ -107,4 +107,45 @@ class RecordBatchStreamTest {
         }
         assertEquals(0, daemon.streamStats().get("bytes").asLong(), "every chunk was freed at the pull after it");
     }
+
+    @Test
+    void theDocExamples() throws Exception {
+        try (IpcClient client = IpcClient.connect(daemon.socket()); VectorSchemaRoot batch = batch(0, 10)) {
+            long total;
+            {
+                // ---- docs/streams.md, RecordBatchStream ----
+                ObjectId id = RecordBatchStream.create(client, Map.of());              // vineyard::RecordBatchStream
+                long rows = 0;
+                try (ObjectStreamWriter w = RecordBatchStream.openWriter(client, id);
+                     RecordBatchStreamReader r = RecordBatchStream.openReader(client, id, allocator)) {
+                    w.write(batch);                                                     // a VectorSchemaRoot
+                    w.finish();
+                    while (r.loadNextBatch()) {
+                        rows += r.getVectorSchemaRoot().getRowCount();                  // zero-copy views of the pool
+                    }
+                }
+                // ---- end ----
+                total = rows;
+            }
+            assertEquals(10, total);
+            {
+                // ---- RecordBatchStream's Javadoc ----
+                ObjectId id = RecordBatchStream.create(client, Map.of());
+                try (ObjectStreamWriter w = RecordBatchStream.openWriter(client, id)) {
+                    w.write(batch);                 // any number of VectorSchemaRoots with one schema
+                    w.finish();
+                }
+                long rows = 0;
+                try (RecordBatchStreamReader r = RecordBatchStream.openReader(client, id, allocator)) {
+                    while (r.loadNextBatch()) {
+                        VectorSchemaRoot root = r.getVectorSchemaRoot();   // the same root, reloaded per batch
+                        rows += root.getRowCount();
+                    }
+                }
+                // ---- end ----
+                total = rows;
+            }
+            assertEquals(10, total);
+        }
+    }
 }

@@ -16,8 +16,9 @@ import java.util.Map;
  *     w.write("a,b\n1,2\n".getBytes(StandardCharsets.UTF_8));
  *     w.finish();
  * }
+ * List<String> lines;
  * try (ByteStreamReader r = ByteStream.openReader(client, id)) {
- *     List<String> lines = r.lines().toList();            // [a,b, 1,2]
+ *     lines = r.lines().toList();                         // [a,b, 1,2]
  * }
  * }</pre>
  */
