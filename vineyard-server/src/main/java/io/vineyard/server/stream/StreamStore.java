@@ -194,11 +194,16 @@ public final class StreamStore {
     /** A waiting {@code get_next_stream_chunk} looks again: the chunk, or null to go on waiting. */
     public Blob retryAllocate(long id, long size, BlobLinks by) {
         Stream s = waitingWriter(id);
-        Blob b = tryAllocate(s, size, by);
-        if (b != null) {
-            s.writerWaiting = false;
+        try {
+            Blob b = tryAllocate(s, size, by);
+            if (b != null) {
+                s.writerWaiting = false;
+            }
+            return b;
+        } catch (RuntimeException e) {
+            s.writerWaiting = false; // the pool itself is full: the error ends this wait
+            throw e;
         }
-        return b;
     }
 
     private Stream waitingWriter(long id) {
@@ -248,11 +253,16 @@ public final class StreamStore {
     /** A waiting push looks again. */
     public boolean retryPush(long id, long chunk) {
         Stream s = waitingWriter(id);
-        boolean done = tryPush(s, chunk, chunkBytes(chunk));
-        if (done) {
-            s.writerWaiting = false;
+        try {
+            boolean done = tryPush(s, chunk, chunkBytes(chunk));
+            if (done) {
+                s.writerWaiting = false;
+            }
+            return done;
+        } catch (RuntimeException e) {
+            s.writerWaiting = false; // the chunk was deleted while the writer waited
+            throw e;
         }
-        return done;
     }
 
     private long chunkBytes(long chunk) {
