@@ -5,6 +5,7 @@ import io.vineyard.client.DaemonProcess;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
 import io.vineyard.client.TestDaemon;
+import io.vineyard.client.demo.StreamPeer;
 import io.vineyard.client.types.DataFrame;
 import io.vineyard.client.types.Tensor;
 import io.vineyard.common.Status;

@@ -1,7 +1,10 @@
-package io.vineyard.client.stream;
+package io.vineyard.client.demo;
 
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
+import io.vineyard.client.stream.ByteStream;
+import io.vineyard.client.stream.ByteStreamReader;
+import io.vineyard.client.stream.ByteStreamWriter;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -11,7 +14,8 @@ import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The other process of the stream tests. Arguments: mode, socket, stream id, count.
+ * The other process of the stream tests (Java's StreamTest and Python's test_stream.py, through
+ * {@code bin/java-client}). Arguments: mode, socket, stream id, count.
  * <ul>
  * <li>{@code write}: chunks of 2^1 .. 2^count bytes, chunk k filled with byte k, then finish;
  * <li>{@code write-stall}: count chunks of 1 KiB, asks for one more (so count are queued), prints
