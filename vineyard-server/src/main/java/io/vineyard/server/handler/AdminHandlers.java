@@ -34,7 +34,7 @@ public final class AdminHandlers implements HandlerGroup {
                 "exit_request", (peer, req) -> peer.requestExit(),
                 "instance_status_request", (peer, req) -> peer.send(instanceStatus()),
                 "cluster_meta", (peer, req) -> peer.send(clusterMeta()),
-                "memory_trim_request", (peer, req) -> peer.send(Replies.reply("memory_trim_reply").put("trimmed", false)),
+                "memory_trim_request", this::memoryTrim,
                 "debug_command", (peer, req) -> peer.send(Replies.reply("debug_reply").putNull("result")),
                 "server_stats_request", this::serverStats);
     }
@@ -110,6 +110,15 @@ public final class AdminHandlers implements HandlerGroup {
         ObjectNode r = Replies.reply("cluster_meta");
         r.set("meta", meta);
         return r;
+    }
+
+    /**
+     * vineyard answers {@code trimmed:false} and does nothing ("deprecated"); here the free extents'
+     * pages go back to the OS (Shmem falls) and the reply says how many bytes were free.
+     */
+    private void memoryTrim(Peer peer, ObjectNode req) {
+        long bytes = ctx.locked(() -> ctx.blobs().trimFree());
+        peer.send(Replies.reply("memory_trim_reply").put("trimmed", true).put("trimmed_bytes", bytes));
     }
 
     private void serverStats(Peer peer, ObjectNode req) {

@@ -107,6 +107,12 @@ public final class BestFitAllocator {
         coalesce(offset, len);
     }
 
+    /** Calls {@code action(offset, size)} for every free extent (cached small ones coalesced first). */
+    public void forEachFree(java.util.function.BiConsumer<Long, Long> action) {
+        flushCache();
+        freeByOffset.forEach(action);
+    }
+
     /** Moves every cached small extent back into the trees, coalescing with its neighbours. */
     private void flushCache() {
         for (int c = 0; c < CLASSES; c++) {

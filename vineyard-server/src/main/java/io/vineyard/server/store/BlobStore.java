@@ -365,6 +365,21 @@ public final class BlobStore {
         }
     }
 
+    /**
+     * Returns the physical pages of every free extent to the OS (vineyard's {@code memory_trim}):
+     * under the store lock, so that no extent is allocated while its pages are punched out.
+     *
+     * @return the bytes of the free extents trimmed
+     */
+    public long trimFree() {
+        long[] total = {0};
+        allocator.forEachFree((offset, size) -> {
+            pool.trim(offset, size);
+            total[0] += size;
+        });
+        return total[0];
+    }
+
     /** Where a blob's bytes are, as a client maps them (the protocol layer turns it into a payload). */
     public BlobLocation location(Blob blob) {
         if (blob.id == ObjectIds.EMPTY_BLOB_ID) {

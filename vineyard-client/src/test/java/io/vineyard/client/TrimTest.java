@@ -1,0 +1,93 @@
+package io.vineyard.client;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vineyard.common.Json;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Deleted memory goes back to the OS after large deletes with trim. Measured as the resident pages of
+ * this process's own mapping of the pool (/proc/self/smaps): punching a hole in the memfd drops them
+ * from every mapping, and unlike the machine-wide Shmem of /proc/meminfo, nobody else changes them.
+ */
+class TrimTest {
+    private static final long BLOB = 128L << 20;
+
+    @RegisterExtension
+    final TestDaemon vineyard = new TestDaemon("--size=2Gi");
+
+    /** Resident bytes of this process's mapping of the daemon's pool. */
+    private long poolRssBytes() throws IOException {
+        MemorySegment pool = vineyard.client().connection().storeMappings().stream()
+                .max(Comparator.comparingLong(MemorySegment::byteSize)).orElse(null);
+        if (pool == null) {
+            return 0; // not mapped yet: nothing of it is resident here
+        }
+        String start = Long.toHexString(pool.address()) + "-";
+        boolean inPool = false;
+        for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
+            if (line.matches("^[0-9a-f]+-[0-9a-f]+ .*")) {
+                inPool = line.startsWith(start);
+            } else if (inPool && line.startsWith("Rss:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        }
+        throw new IOException("the pool mapping at " + start + " is not in /proc/self/smaps");
+    }
+
+    private List<ObjectId> putEight(IpcClient client) {
+        List<ObjectId> ids = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            BlobWriter w = client.createBlob(BLOB);
+            w.segment().fill((byte) (i + 1)); // every page touched
+            ids.add(w.seal().id());
+        }
+        return ids;
+    }
+
+    @Test
+    void memoryTrimReturnsTheFreedPagesOfEightLargeDeletes() throws IOException {
+        IpcClient client = vineyard.client();
+        long start = poolRssBytes();
+        List<ObjectId> ids = putEight(client);
+        assertTrue(poolRssBytes() - start >= 6 * BLOB, "the puts made the pool resident");
+        client.delete(ids.toArray(ObjectId[]::new));
+        client.flushReleases();
+        ObjectNode trim = Json.object();
+        trim.put("type", "memory_trim_request");
+        ObjectNode reply = client.connection().request(trim);
+        assertTrue(reply.get("trimmed").asBoolean());
+        assertTrue(reply.get("trimmed_bytes").asLong() >= 8 * BLOB);
+        long after = poolRssBytes();
+        assertTrue(after - start <= 2 * BLOB, "resident pool pages back to within 256 MB of the start: " + (after - start));
+    }
+
+    @Test
+    void aDeleteWithMemoryTrimReturnsItsPagesAtOnce() throws IOException {
+        IpcClient client = vineyard.client();
+        long start = poolRssBytes();
+        List<ObjectId> ids = putEight(client);
+        ObjectNode del = Json.object();
+        del.put("type", "del_data_request");
+        ids.forEach(id -> del.withArray("id").add(Json.u64(id.value())));
+        del.put("force", false);
+        del.put("deep", true);
+        del.put("memory_trim", true);
+        del.put("fastpath", false);
+        client.connection().request(del);
+        long after = poolRssBytes();
+        assertTrue(after - start <= 2 * BLOB, "resident pool pages back to within 256 MB of the start: " + (after - start));
+        assertEquals(vineyard.baseline(), client.status().memoryUsage());
+    }
+}
