@@ -1,5 +1,6 @@
 package io.vineyard.dist;
 
+import io.vineyard.client.DocSnippets;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.types.Tensor;
 import org.junit.jupiter.api.AfterEach;
@@ -129,6 +130,41 @@ class DistributionTest {
         daemon.destroy();   // SIGTERM
         assertTrue(daemon.waitFor(15, TimeUnit.SECONDS));
         assertFalse(Files.exists(socket), "the daemon removed its socket on SIGTERM");
+    }
+
+    /**
+     * README.md's install block line by line, with {@code HOME} in the temporary directory, this run's
+     * socket, and the JDK running the tests first on PATH; the line ending in {@code &} starts the daemon,
+     * and the next line runs once it is ready.
+     */
+    @Test
+    void theReadmeInstallBlockRuns() throws Exception {
+        Path readme = DocSnippets.repo().resolve("README.md");
+        String text = Files.readString(readme);
+        int at = text.indexOf("<!-- distribution: run by DistributionTest -->");
+        assertTrue(at >= 0, "the marked block in README.md");
+        int start = text.indexOf("```sh\n", at) + "```sh\n".length();
+        List<String> lines = text.substring(start, text.indexOf("```", start)).lines().toList();
+        assertTrue(lines.size() >= 5, lines.toString());
+        Path socket = root.resolve("readme.sock");
+        String path = Path.of(JAVA_HOME, "bin") + ":" + System.getenv().getOrDefault("PATH", "/usr/bin:/bin");
+        Path userHome = Files.createDirectories(root.resolve("home"));
+        for (String line : lines) {
+            String cmd = line.replace("/tmp/vineyard.sock", socket.toString());
+            Command c = Command.of("bash", "-euo", "pipefail", "-c", cmd.endsWith("&")
+                    ? "exec " + cmd.substring(0, cmd.length() - 1) : cmd)
+                    .in(DocSnippets.repo()).env("HOME", userHome.toString()).env("PATH", path);
+            if (cmd.endsWith("&")) {
+                startDaemon(c);
+                continue;
+            }
+            Command.Result r = c.run(120);
+            assertEquals(0, r.exit(), () -> line + "\n" + r);
+            if (line.contains("stat")) {
+                assertTrue(r.out().contains("memory_limit\t" + (256L << 20)), r::toString);
+            }
+        }
+        assertTrue(Files.isSymbolicLink(userHome.resolve(".local/bin/vineyardd")));
     }
 
     @Test
