@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
-import io.vineyard.client.VineyardObject;
 import io.vineyard.client.meta.ObjectMeta;
 import io.vineyard.common.Json;
 import io.vineyard.common.Status;
@@ -21,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -40,9 +40,10 @@ final class GetCommand {
     }
 
     @Command(name = "object", mixinStandardHelpOptions = true,
-            description = {"An object's metadata tree and, for the types the Java SDK knows, its value",
+            description = {"An object's metadata tree and, for the types the Java SDK reads, its value",
                     "(a tensor's dtype, shape and first elements...); every blob is fetched, so a missing",
-                    "one is an error. --json: {id, typename, nbytes, names, value (known types), meta}."})
+                    "one is an error; other types show their metadata only.",
+                    "--json: {id, typename, nbytes, names, value (types the SDK reads), meta}."})
     static final class Object extends OneObject {
         @Option(names = "--json", description = "print one JSON object")
         boolean json;
@@ -54,10 +55,10 @@ final class GetCommand {
                 return Blob.show(this, session, id, json, 64);
             }
             IpcClient client = session.client();
-            ObjectMeta meta;
-            try (VineyardObject o = client.getObject(id)) {
-                meta = o.meta();
-            }
+            ObjectMeta meta = session.meta(id);
+            List<ObjectId> blobIds = new ArrayList<>();
+            meta.blobs().forEach(b -> blobIds.add(b.id()));
+            session.blobs(blobIds);   // every blob is there and sealed, or not found
             ObjectNode value = known(client, meta) ? summary(client, id) : null;
             Map<ObjectId, List<String>> names = NamesCommand.byObject(session);
             if (json) {

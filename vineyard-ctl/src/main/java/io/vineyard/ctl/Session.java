@@ -158,17 +158,39 @@ final class Session implements AutoCloseable {
      * ({@code get_buffers}).
      */
     MemorySegment blob(ObjectId id) {
-        if (id.equals(ObjectId.EMPTY_BLOB)) {
-            return MemorySegment.NULL.reinterpret(0);
-        }
+        return blobs(List.of(id)).get(id);
+    }
+
+    /**
+     * Sealed blobs' bytes in one {@code get_buffers}, mapped from the pool (no copy) and held by this
+     * connection until it closes.
+     *
+     * @throws CtlException (not found) when one of them does not exist or is not sealed
+     */
+    Map<ObjectId, MemorySegment> blobs(List<ObjectId> ids) {
+        Map<ObjectId, MemorySegment> out = new LinkedHashMap<>();
         ObjectNode r = request("get_buffers_request");
-        r.putArray("ids").add(Json.u64(id.value()));
-        r.put("unsafe", false);
-        JsonNode payloads = call(r).path("payloads");
-        if (!payloads.isArray() || payloads.isEmpty()) {
-            throw new CtlException(ExitCode.NOT_FOUND, "blob " + id + " does not exist (or is not sealed)", null);
+        var arr = r.putArray("ids");
+        for (ObjectId id : ids) {
+            if (id.equals(ObjectId.EMPTY_BLOB)) {
+                out.put(id, MemorySegment.NULL.reinterpret(0));
+            } else {
+                arr.add(Json.u64(id.value()));
+            }
         }
-        return client().connection().blobSegment(payloads.get(0));
+        if (!arr.isEmpty()) {
+            r.put("unsafe", false);
+            for (JsonNode payload : call(r).path("payloads")) {
+                out.put(new ObjectId(Json.readU64(payload.get("object_id"), "object_id")),
+                        client().connection().blobSegment(payload));
+            }
+        }
+        for (ObjectId id : ids) {
+            if (!out.containsKey(id)) {
+                throw new CtlException(ExitCode.NOT_FOUND, "blob " + id + " does not exist (or is not sealed)", null);
+            }
+        }
+        return out;
     }
 
     /** {@code instance_status}'s {@code meta}. */

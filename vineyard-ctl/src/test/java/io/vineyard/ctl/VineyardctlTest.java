@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -353,11 +354,20 @@ class VineyardctlTest {
     void withExtensionsOffStatAsksInstanceStatusOnlyAndTheOtherVerbsUseStandardRequests() throws Exception {
         daemon.close();
         daemon = DaemonProcess.start("--size=256Mi", "--noextensions");
-        // an object made with vineyard's own requests only (the SDK's puts need the extensions on this branch)
+        // an object with one blob, made with vineyard's own requests only (the SDK's puts use put_object on this branch)
         ObjectId id;
+        ObjectId blob;
         try (var conn = daemon.connect()) {
+            var created = conn.request(Json.object().put("type", "create_buffer_request").put("size", 5));
+            blob = new ObjectId(Json.readU64(created.get("id"), "id"));
+            conn.blobSegment(created.get("created")).copyFrom(MemorySegment.ofArray("hello".getBytes(StandardCharsets.UTF_8)));
+            var seal = Json.object().put("type", "seal_request");
+            seal.set("object_id", Json.u64(blob.value()));
+            conn.request(seal);
             var create = Json.object().put("type", "create_data_request");
-            create.putObject("content").put("typename", "vineyard::Demo").put("nbytes", 0).put("answer", 42);
+            var content = create.putObject("content").put("typename", "vineyard::Demo").put("nbytes", 5).put("answer", 42);
+            content.putObject("buffer_").put("id", blob.toString()).put("typename", "vineyard::Blob")
+                    .put("length", 5).put("nbytes", 5).put("instance_id", 0).put("transient", true);
             id = new ObjectId(Json.readU64(conn.request(create).get("id"), "id"));
             var persist = Json.object().put("type", "persist_request");
             persist.set("id", Json.u64(id.value()));
@@ -374,13 +384,21 @@ class VineyardctlTest {
         assertTrue(lines.contains("extensions\t-"), lines.toString());
         assertTrue(lines.stream().noneMatch(l -> l.startsWith("request\t")), lines.toString());
 
-        assertEquals(List.of(id + "\tvineyard::Demo\t0\tdemo"), ok(ctl("ls", "objects")).lines());
+        assertEquals(List.of(id + "\tvineyard::Demo\t5\tdemo"), ok(ctl("ls", "objects")).lines());
+        assertEquals(List.of(blob + "\t5"), ok(ctl("ls", "blobs")).lines());
         assertEquals(List.of("demo\t" + id), ok(ctl("names")).lines());
         assertEquals(42, ok(ctl("get", "metadata", "demo", "--json")).json().get("answer").asInt());
         assertTrue(ok(ctl("get", "metadata", "demo")).lines().contains("├── answer: 42"));
+        JsonNode o = ok(ctl("get", "object", "demo", "--json")).json();
+        assertEquals(blob.toString(), o.get("meta").get("buffer_").get("id").asText());
+        assertEquals("68656c6c6f", ok(ctl("get", "blob", blob.toString(), "--json")).json().get("head_hex").asText());
+        Path out = daemon.dir().resolve("demo.txt");
+        ok(ctl("get", "file", "demo", out.toString()));
+        assertEquals("hello", Files.readString(out));
         ok(ctl("cluster-info"));
         ok(ctl("delete", "demo"));
         assertEquals(0, ok(ctl("ls", "objects")).lines().size());
+        assertEquals(0, ok(ctl("ls", "blobs")).lines().size(), "the blob went with its last parent");
     }
 
     @Test
