@@ -11,8 +11,9 @@ import io.vineyard.client.types.Tuple;
 import io.vineyard.common.Json;
 
 /**
- * What {@code get object} says about a value the Java SDK resolved: shape and first elements of a
- * tensor, a scalar's value, a frame's columns; other types by their {@code toString()}.
+ * What {@code get object} says about a value the Java SDK resolved: dtype, shape and the first
+ * {@value #HEAD} elements of a tensor (in memory order; uint64 as unsigned), a scalar's value, a frame's
+ * columns and rows, a sequence's size; other types by their {@code toString()}.
  */
 final class ValueSummary {
     /** Elements of a tensor shown. */
@@ -37,6 +38,8 @@ final class ValueSummary {
                 for (long i = 0; i < Math.min(HEAD, t.elementCount()); i++) {
                     if (floating) {
                         head.add(t.getDouble(i));
+                    } else if (t.dtype() == DType.UINT64) {
+                        head.add(new java.math.BigInteger(Long.toUnsignedString(t.getLong(i))));
                     } else {
                         head.add(t.getLong(i));
                     }

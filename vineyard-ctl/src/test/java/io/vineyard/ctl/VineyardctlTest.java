@@ -5,6 +5,7 @@ import io.vineyard.client.DaemonProcess;
 import io.vineyard.client.DocSnippets;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
+import io.vineyard.client.types.DType;
 import io.vineyard.client.types.DataFrame;
 import io.vineyard.client.types.Tensor;
 import io.vineyard.common.Json;
@@ -230,7 +231,10 @@ class VineyardctlTest {
             id = c.putNamed(Tensor.of(new double[] {1, 2, 3, 4, 5, 6}, 2, 3), "t");
             sdkMeta = c.getMeta(id).toJson();
             blob = c.getMeta(id).member("buffer_").id();
+            c.putNamed(Tensor.of(DType.UINT64, MemorySegment.ofArray(new long[] {-1L, 7}), Tensor.Order.C, 2), "u");
         }
+        assertEquals("[18446744073709551615,7]",
+                ok(ctl("get", "object", "u", "--json")).json().get("value").get("head").toString(), "unsigned");
         List<String> tree = ok(ctl("get", "object", "t")).lines();
         assertEquals(id + " vineyard::Tensor<double> 48 B name=t", tree.get(0));
         assertTrue(tree.contains("├── shape_: [2,3]"), tree.toString());
