@@ -151,6 +151,12 @@ class VineyardctlTest {
         fails(1, ctl("put", "file", daemon.dir().resolve("missing").toString()), "put file", "no such file");
         fails(1, ctl("put", "file", daemon.dir().toString()), "put file", "not a regular file");
         fails(2, ctl("put", "file", empty.toString(), "--name", ""), "put file", "--name");
+        Path huge = daemon.dir().resolve("huge");
+        try (var f = new java.io.RandomAccessFile(huge.toFile(), "rw")) {
+            f.setLength(300L << 20);   // sparse: larger than the 256 MiB pool
+        }
+        fails(1, ctl("put", "file", huge.toString()), "put file", String.valueOf(300L << 20));
+        assertEquals(baseline, daemon.memoryUsage(), "a refused put holds nothing");
         fails(4, ctl("get", "file", "nope", back.toString()), "get file", "no object is named 'nope'");
         fails(1, ctl("get", "file", id.toString(), daemon.dir().resolve("no/such/dir/f").toString()), "get file", "no directory");
     }
