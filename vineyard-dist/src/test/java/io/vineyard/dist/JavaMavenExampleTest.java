@@ -22,9 +22,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The SDK as another Maven project uses it, from a fresh copy of the sources: build as {@code bin/demo}
- * does (package, nothing installed), run the documented single-test command, install the SDK with the
- * documented one-liner, then build {@code examples/java-maven} offline against it and run it against a
+ * The SDK as another Maven project uses it, from a fresh copy of the sources: with nothing of ours
+ * installed (as after {@code bin/demo} on a fresh machine) run the documented single-test command
+ * (without {@code -am} it failed there: the modules it needs were not in any repository), install the
+ * SDK with the documented one-liner, then build {@code examples/java-maven} offline against it and run it against a
  * real daemon. Everything runs against a local repository of its own (a fresh directory whose entries
  * link to the user's {@code ~/.m2} repository, all but {@code io/vineyard}): the third-party artifacts
  * come from {@code ~/.m2}, offline, and nothing of ours is written there.
@@ -117,7 +118,7 @@ class JavaMavenExampleTest {
 
         Path src = work.resolve("vineyard-java");
         copyTree(root, src);
-        mvn(src, "mvn -q -DskipTests package");                      // bin/demo's build: nothing installed
+        // as after bin/demo on a fresh machine: nothing of ours installed (bin/demo only packages, into target/)
         assertFalse(Files.exists(repo.resolve("io/vineyard")), "nothing of ours in the repository yet");
         mvn(src, SINGLE_TEST);
         mvn(src, INSTALL);
