@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** {@code delete}: vineyard's {@code del_data} with its {@code deep} and {@code force} flags. */
-@Command(name = "delete", mixinStandardHelpOptions = true,
+@Command(name = "delete", mixinStandardHelpOptions = true, header = "Delete objects by id or name.",
         description = {"Delete objects by id or name; prints each id deleted. Blob members go with their",
                 "last parent. Without --force an object another object uses as a member is kept",
                 "(vineyard's rule), and the command fails."})

@@ -39,7 +39,7 @@ final class GetCommand {
         ObjectRef ref;
     }
 
-    @Command(name = "object", mixinStandardHelpOptions = true,
+    @Command(name = "object", mixinStandardHelpOptions = true, header = "An object's tree and value.",
             description = {"An object's metadata tree and, for the types the Java SDK reads, its value",
                     "(a tensor's dtype, shape and first elements...); every blob is fetched, so a missing",
                     "one is an error; other types show their metadata only.",
@@ -115,7 +115,7 @@ final class GetCommand {
         }
     }
 
-    @Command(name = "metadata", mixinStandardHelpOptions = true,
+    @Command(name = "metadata", mixinStandardHelpOptions = true, header = "An object's stored metadata.",
             description = {"An object's metadata tree as the daemon stores it (get_data); --json: the tree."})
     static final class Metadata extends OneObject {
         @Option(names = "--json", description = "print the tree as JSON")
@@ -137,7 +137,7 @@ final class GetCommand {
         }
     }
 
-    @Command(name = "blob", mixinStandardHelpOptions = true,
+    @Command(name = "blob", mixinStandardHelpOptions = true, header = "A blob's size and first bytes.",
             description = {"A blob's id and size and its first bytes in hex; --json: {id, size, head_hex}."})
     static final class Blob extends OneObject {
         @Option(names = "--json", description = "print one JSON object")
@@ -185,7 +185,7 @@ final class GetCommand {
         }
     }
 
-    @Command(name = "file", mixinStandardHelpOptions = true,
+    @Command(name = "file", mixinStandardHelpOptions = true, header = "Write an object's bytes to a local file.",
             description = {"Write an object's bytes to a local file: a blob's, or the one blob of a Tensor",
                     "(what put file stores) or of any object with exactly one blob. The file is",
                     "replaced whole (written beside it, then renamed); a progress bar is drawn when",

@@ -69,7 +69,7 @@ final class LsCommand {
         }
     }
 
-    @Command(name = "objects", mixinStandardHelpOptions = true,
+    @Command(name = "objects", mixinStandardHelpOptions = true, header = "List objects.",
             description = {"List objects (blobs left out): one line per object,",
                     "ID<TAB>TYPENAME<TAB>NBYTES<TAB>NAMES (comma-separated, - for none)."})
     static final class Objects extends Filtered {
@@ -100,7 +100,7 @@ final class LsCommand {
         }
     }
 
-    @Command(name = "blobs", mixinStandardHelpOptions = true,
+    @Command(name = "blobs", mixinStandardHelpOptions = true, header = "List sealed blobs.",
             description = {"List sealed blobs: one line per blob, ID<TAB>SIZE (bytes)."})
     static final class Blobs extends Listing {
         @Override
@@ -128,7 +128,7 @@ final class LsCommand {
         }
     }
 
-    @Command(name = "metadatas", mixinStandardHelpOptions = true,
+    @Command(name = "metadatas", mixinStandardHelpOptions = true, header = "List objects' metadata trees.",
             description = {"List objects' whole metadata trees (blobs left out): one compact JSON tree",
                     "per line, or with --json one JSON object {id: tree}."})
     static final class Metadatas extends Filtered {

@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Map;
 
 /** {@code names}: every name and the object it is bound to, sorted by name. */
-@Command(name = "names", mixinStandardHelpOptions = true,
+@Command(name = "names", mixinStandardHelpOptions = true, header = "List names and their objects.",
         description = {"List names: one line per name, NAME<TAB>ID; --json: one JSON object {name: id}."})
 final class NamesCommand extends Verb {
     @Option(names = "--pattern", paramLabel = "GLOB", defaultValue = "*",

@@ -23,7 +23,7 @@ final class PutCommand {
     /** The typename put file writes: the one our Python client writes for a numpy uint8 array. */
     static final String TYPENAME = "vineyard::Tensor<uint8_t>";
 
-    @Command(name = "file", mixinStandardHelpOptions = true,
+    @Command(name = "file", mixinStandardHelpOptions = true, header = "Store a local file as a uint8 Tensor.",
             description = {"Copy a local file into one blob and store it as a persistent",
                     TYPENAME + " of shape [size] (Python: client.get(...) gives a uint8 numpy array;",
                     "get file writes it back). Prints the new object's id. A progress bar is drawn",

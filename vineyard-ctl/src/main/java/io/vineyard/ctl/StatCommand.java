@@ -19,6 +19,7 @@ import java.util.Map;
  * {@code instance_status} is asked, and the fields it lacks are left out.
  */
 @Command(name = "stat", mixinStandardHelpOptions = true,
+        header = "The daemon's usage, limit, deferred bytes, connections and requests.",
         description = {"The daemon's status: one KEY<TAB>VALUE line per field (bytes in plain numbers),",
                 "then, where the daemon reports them, one line per request type:",
                 "request<TAB>TYPE<TAB>COUNT<TAB>MEAN_US[<TAB>PER_SECOND with --interval].",
@@ -107,7 +108,7 @@ final class StatCommand extends Verb {
     }
 
     /** {@code cluster-info}: the instances of the cluster ({@code cluster_meta}); on one machine, this daemon. */
-    @Command(name = "cluster-info", mixinStandardHelpOptions = true,
+    @Command(name = "cluster-info", mixinStandardHelpOptions = true, header = "The cluster's instances.",
             description = {"The cluster's instances (cluster_meta): one line per instance,",
                     "INSTANCE<TAB>HOSTNAME<TAB>IPC_SOCKET<TAB>RPC_ENDPOINT; --json: the daemon's JSON."})
     static final class ClusterInfo extends Verb {

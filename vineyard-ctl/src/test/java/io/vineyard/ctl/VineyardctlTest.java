@@ -459,7 +459,7 @@ class VineyardctlTest {
             args.add("--help");
             Result r = ctlRaw(args.toArray(String[]::new));
             assertEquals(0, r.exit(), String.join(" ", args));
-            assertTrue(r.out().startsWith("Usage: vineyardctl" + (verb.length == 0 ? "" : " " + String.join(" ", verb))),
+            assertTrue(r.out().contains("Usage: vineyardctl" + (verb.length == 0 ? " " : " " + String.join(" ", verb) + " ")),
                     r.out());
             assertEquals("", r.err());
         }
