@@ -107,25 +107,50 @@ final class StatCommand extends Verb {
         return parts.isEmpty() ? "-" : String.join(",", parts);
     }
 
-    /** {@code cluster-info}: the instances of the cluster ({@code cluster_meta}); on one machine, this daemon. */
+    /**
+     * {@code cluster-info}: the cluster's instances ({@code cluster_meta}; on one machine, this daemon),
+     * with the connected instance's usage, limit, connections and, where served, deferred bytes.
+     */
     @Command(name = "cluster-info", mixinStandardHelpOptions = true, header = "The cluster's instances.",
-            description = {"The cluster's instances (cluster_meta): one line per instance,",
-                    "INSTANCE<TAB>HOSTNAME<TAB>IPC_SOCKET<TAB>RPC_ENDPOINT; --json: the daemon's JSON."})
+            description = {"One line per instance: INSTANCE<TAB>HOSTNAME<TAB>IPC_SOCKET<TAB>RPC_ENDPOINT",
+                    "<TAB>MEMORY_USAGE<TAB>MEMORY_LIMIT<TAB>DEFERRED_FREE_BYTES<TAB>IPC_CONNECTIONS<TAB>RPC_CONNECTIONS",
+                    "(- where the daemon does not report it: other instances' usage, deferred bytes",
+                    "without server_stats). --json: cluster_meta, with these fields added to the instance."})
     static final class ClusterInfo extends Verb {
+        private static final List<String> STATUS = List.of("memory_usage", "memory_limit", "deferred_free_bytes",
+                "ipc_connections", "rpc_connections");
+
         @Option(names = "--json", description = "print one JSON object")
         boolean json;
 
         @Override
         int run(Session session) throws Exception {
-            JsonNode meta = session.clusterMeta();
+            ObjectNode cluster = session.clusterMeta().deepCopy();
+            JsonNode status = session.instanceStatus();
+            JsonNode stats = session.serverStats();
+            JsonNode self = cluster.path("i" + status.path("instance_id").asLong());
+            if (self instanceof ObjectNode own) {
+                for (String k : STATUS) {
+                    JsonNode v = k.equals("deferred_free_bytes") ? (stats == null ? null : stats.get(k)) : status.get(k);
+                    if (v != null) {
+                        own.set(k, v);
+                    }
+                }
+            }
             if (json) {
-                printJson(meta);
+                printJson(cluster);
                 return ExitCode.OK;
             }
-            for (Map.Entry<String, JsonNode> e : meta.properties()) {
+            for (Map.Entry<String, JsonNode> e : cluster.properties()) {
                 JsonNode i = e.getValue();
-                out().println(e.getKey() + "\t" + i.path("hostname").asText() + "\t" + i.path("ipc_socket").asText()
-                        + "\t" + i.path("rpc_endpoint").asText());
+                StringBuilder line = new StringBuilder(e.getKey());
+                for (String k : List.of("hostname", "ipc_socket", "rpc_endpoint")) {
+                    line.append('\t').append(i.path(k).asText());
+                }
+                for (String k : STATUS) {
+                    line.append('\t').append(i.has(k) ? i.get(k).asText() : "-");
+                }
+                out().println(line);
             }
             return ExitCode.OK;
         }

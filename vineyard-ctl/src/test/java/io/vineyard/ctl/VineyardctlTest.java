@@ -356,8 +356,14 @@ class VineyardctlTest {
 
         List<String> cluster = ok(ctl("cluster-info")).lines();
         assertEquals(1, cluster.size());
-        assertTrue(cluster.get(0).startsWith("i0\t") && cluster.get(0).contains("\t" + daemon.socket() + "\t"), cluster.get(0));
-        assertTrue(ok(ctl("cluster-info", "--json")).json().has("i0"));
+        String[] cols = cluster.get(0).split("\t");
+        assertEquals(9, cols.length, cluster.get(0));
+        assertEquals("i0", cols[0]);
+        assertEquals(daemon.socket(), cols[2]);
+        assertEquals(List.of(String.valueOf(baseline), String.valueOf(256L << 20), "0"), List.of(cols[4], cols[5], cols[6]));
+        JsonNode i0 = ok(ctl("cluster-info", "--json")).json().get("i0");
+        assertEquals(256L << 20, i0.get("memory_limit").asLong());
+        assertEquals(daemon.socket(), i0.get("ipc_socket").asText());
     }
 
     @Test
@@ -405,7 +411,9 @@ class VineyardctlTest {
         Path out = daemon.dir().resolve("demo.txt");
         ok(ctl("get", "file", "demo", out.toString()));
         assertEquals("hello", Files.readString(out));
-        ok(ctl("cluster-info"));
+        String[] cluster = ok(ctl("cluster-info")).out().strip().split("\t");
+        assertEquals("-", cluster[6], "no deferred bytes without server_stats");
+        assertEquals("5", cluster[4], "memory_usage from instance_status");
         ok(ctl("delete", "demo"));
         assertEquals(0, ok(ctl("ls", "objects")).lines().size());
         assertEquals(0, ok(ctl("ls", "blobs")).lines().size(), "the blob went with its last parent");
