@@ -189,9 +189,10 @@ final class GetCommand {
             description = {"Write an object's bytes to a local file: a blob's, or the one blob of a Tensor",
                     "(what put file stores) or of any object with exactly one blob. The file is",
                     "replaced whole (written beside it, then renamed); a progress bar is drawn when",
-                    "stderr is a terminal. Prints the path and the byte count."})
+                    "stderr is a terminal. Prints the path and the byte count. PATH - writes the",
+                    "bytes to stdout (and nothing else)."})
     static final class File extends OneObject {
-        @Parameters(index = "1", paramLabel = "PATH", description = "the file to write")
+        @Parameters(index = "1", paramLabel = "PATH", description = "the file to write, - for stdout")
         Path path;
 
         @Override
@@ -199,6 +200,9 @@ final class GetCommand {
             ObjectId id = session.resolve(ref);
             ObjectId blobId = id.isBlob() ? id : onlyBlob(session.meta(id));
             MemorySegment data = session.blob(blobId);
+            if (path.toString().equals("-")) {
+                return toStdout(data);
+            }
             Path target = path.toAbsolutePath();
             Path parent = target.getParent();
             if (parent == null || !Files.isDirectory(parent)) {
@@ -226,6 +230,27 @@ final class GetCommand {
                 throw new CtlException(ExitCode.FAILED, "cannot write " + path + ": " + e, e);
             }
             out().println(path + "\t" + data.byteSize());
+            return ExitCode.OK;
+        }
+
+        private int toStdout(MemorySegment data) {
+            out().flush();
+            java.io.PrintStream raw = ((Vineyardctl) spec.root().userObject()).rawOut();
+            byte[] chunk = new byte[(int) Math.min(CHUNK_BYTES, Math.max(1, data.byteSize()))];
+            try (Progress bar = Progress.on(err(), "get " + ref, data.byteSize(), Terminal.stderrIsTerminal())) {
+                for (long done = 0; done < data.byteSize(); ) {
+                    int n = (int) Math.min(chunk.length, data.byteSize() - done);
+                    MemorySegment.copy(data, ValueLayout.JAVA_BYTE, done, chunk, 0, n);
+                    raw.write(chunk, 0, n);
+                    done += n;
+                    bar.update(done);
+                }
+                bar.update(data.byteSize());
+            }
+            raw.flush();
+            if (raw.checkError()) {
+                throw new CtlException(ExitCode.FAILED, "cannot write to stdout", null);
+            }
             return ExitCode.OK;
         }
 

@@ -40,9 +40,11 @@ public final class Vineyardctl {
     String socket;
 
     private final Map<String, String> env;
+    private final PrintStream rawOut;
 
-    Vineyardctl(Map<String, String> env) {
+    Vineyardctl(Map<String, String> env, PrintStream rawOut) {
         this.env = env;
+        this.rawOut = rawOut;
     }
 
     /** Runs one command line and exits with its {@link ExitCode}. */
@@ -54,7 +56,7 @@ public final class Vineyardctl {
     static int run(String[] args, PrintStream out, PrintStream err, Map<String, String> env) {
         PrintWriter o = new PrintWriter(out, true, StandardCharsets.UTF_8);
         PrintWriter e = new PrintWriter(err, true, StandardCharsets.UTF_8);
-        CommandLine cli = new CommandLine(new Vineyardctl(env))
+        CommandLine cli = new CommandLine(new Vineyardctl(env, out))
                 .setOut(o).setErr(e)
                 .setExecutionExceptionHandler(Vineyardctl::onFailure)
                 .setParameterExceptionHandler(Vineyardctl::onUsageError);
@@ -62,6 +64,11 @@ public final class Vineyardctl {
         o.flush();
         e.flush();
         return code;
+    }
+
+    /** Stdout as bytes (a file's contents written there); flush the verb's writer first. */
+    PrintStream rawOut() {
+        return rawOut;
     }
 
     /** The session of the socket this command line names. */

@@ -35,6 +35,10 @@ class VineyardctlDocTest {
         return text.substring(start, text.indexOf("```", start));
     }
 
+    private static String sha256(Path file) throws Exception {
+        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
+    }
+
     @Test
     void theReadmeSessionRuns() throws Exception {
         String session = shBlockAfter(DocSnippets.repo().resolve("README.md"), MARKER);
@@ -61,6 +65,7 @@ class VineyardctlDocTest {
             assertEquals("", err.join());
             assertTrue(out.matches("(?s)o[0-9a-f]{16}\n(o[0-9a-f]{16})\tvineyard::Tensor<uint8_t>\t3000000\tdata\n.*"), out);
             assertTrue(out.contains("copy.bin\t3000000\n"), out);
+            assertTrue(out.contains(sha256(work.resolve("data.bin")) + "  -\n"), "the piped bytes are the file's: " + out);
             assertTrue(out.contains("\nmemory_usage\t3000000\n"), out);
             assertTrue(out.endsWith("\n" + out.substring(0, 17) + "\n"), "the pipeline deleted it: " + out);
             ByteArrayOutputStream left = new ByteArrayOutputStream();

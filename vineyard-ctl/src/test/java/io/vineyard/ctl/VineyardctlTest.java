@@ -125,6 +125,14 @@ class VineyardctlTest {
             assertTrue(files.noneMatch(p -> p.getFileName().toString().endsWith(".part")), "no partial file left");
         }
 
+        // PATH - : the bytes on stdout, nothing else
+        ByteArrayOutputStream raw = new ByteArrayOutputStream();
+        ByteArrayOutputStream rawErr = new ByteArrayOutputStream();
+        assertEquals(0, Vineyardctl.run(new String[] {"--socket", daemon.socket(), "get", "file", "data", "-"},
+                new PrintStream(raw, true), new PrintStream(rawErr, true), Map.of()));
+        assertArrayEquals(data, raw.toByteArray());
+        assertEquals(0, rawErr.size());
+
         // the stored object is what our Python client writes for a numpy uint8 array
         JsonNode o = ok(ctl("get", "object", "data", "--json")).json();
         assertEquals(id.toString(), o.get("id").asText());
