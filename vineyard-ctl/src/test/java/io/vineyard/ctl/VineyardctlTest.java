@@ -434,6 +434,7 @@ class VineyardctlTest {
                 "with vj.connect(sys.argv[1]) as c:",
                 "    w = c.create_blob(5)",
                 "    w.buffer[:] = b'hello'",
+                "    w.seal()",
                 "    m = vj.ObjectMeta('python::Greeting')",
                 "    m['language'] = 'en'",
                 "    m.add_member('text_', w)",
@@ -442,7 +443,8 @@ class VineyardctlTest {
                 "    c.put_name(m.id, 'greeting')",
                 "    print(m.id)");
         ProcessBuilder pb = new ProcessBuilder("python3", "-c", script, daemon.socket()).redirectErrorStream(true);
-        pb.environment().put("PYTHONPATH", DocSnippets.repo().resolve("python").toString());
+        Path python = DocSnippets.repo().resolve("python");   // the package's directory, or its src/ layout
+        pb.environment().put("PYTHONPATH", python + ":" + python.resolve("src"));
         Process p = pb.start();
         p.getOutputStream().close();
         String printed = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
