@@ -1,7 +1,15 @@
 # Sourced by the scripts in bin/ and .ci/: finds a JDK >= 25 and builds the project when needed.
 # JAVA_HOME first, then the JDKs under /usr/lib/jvm; fails with a clear message when there is none.
+# The same file serves the source tree (builds when needed, classpaths from target/) and the daemon
+# distribution (bin/ and lib/ only: nothing to build, every jar in lib/). Symlinks are resolved, so a
+# launcher linked from a directory on PATH finds its tree.
 
-vineyard_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+vineyard_root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+
+# True in the distribution: jars in lib/, no sources.
+is_distribution() {
+  [ -d "$vineyard_root/lib" ] && [ ! -f "$vineyard_root/pom.xml" ]
+}
 
 java_major() { # prints the major version of the java binary $1
   "$1" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2; exit}'
@@ -31,6 +39,7 @@ find_jdk() {
 
 # Builds the jars and the runtime classpath when a source or pom is newer than the last build.
 build_if_needed() {
+  is_distribution && return 0
   local stamp="$vineyard_root/target/.built"
   if [ -f "$stamp" ] && [ -z "$(find "$vineyard_root" -path "$vineyard_root/target" -prune -o \
         \( -name '*.java' -o -name 'pom.xml' \) -newer "$stamp" -print -quit 2>/dev/null | grep -v /target/)" ]; then
@@ -48,8 +57,9 @@ maven_build() {
   mkdir -p "$vineyard_root/target" && touch "$vineyard_root/target/.built"
 }
 
-# The runtime classpath of module $1 (its jar plus its dependencies).
+# The runtime classpath of module $1 (its jar plus its dependencies; in the distribution, lib/).
 module_classpath() {
+  if is_distribution; then echo "$vineyard_root/lib/*"; return 0; fi
   local m="$vineyard_root/$1"
   local jar
   jar="$(ls "$m"/target/"$1"-*.jar 2>/dev/null | grep -v -- '-tests.jar' | head -1)"
