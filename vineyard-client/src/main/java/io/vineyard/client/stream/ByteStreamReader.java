@@ -23,7 +23,7 @@ import java.util.stream.Stream;
  * copy), valid until the following call; {@link #inputStream()} and {@link #lines()} read the chunks
  * as one byte sequence (a line may span chunks).
  */
-public final class ByteStreamReader extends StreamReader {
+public final class ByteStreamReader extends StreamReader implements Iterable<MemorySegment> {
     ByteStreamReader(IpcClient client, ObjectId stream) {
         super(client, stream);
     }
@@ -46,6 +46,15 @@ public final class ByteStreamReader extends StreamReader {
             throw new VineyardException.ObjectNotExists("stream " + stream() + ": chunk " + chunk + " is not a blob");
         }
         return conn.blobSegment(payloads.get(0)).asReadOnly();
+    }
+
+    /**
+     * The chunks, as {@link #next()} gives them; {@code hasNext()} waits for the writer (and pulls the
+     * chunk, so the view returned before it is no longer valid).
+     */
+    @Override
+    public java.util.Iterator<MemorySegment> iterator() {
+        return new Chunks<>(this::next);
     }
 
     /** The stream's bytes, chunk after chunk, as an input stream (read on this thread). */

@@ -11,7 +11,7 @@ import io.vineyard.client.ObjectId;
  *
  * @param <T> the Java type chunks resolve to
  */
-public class ObjectStreamReader<T> extends StreamReader {
+public class ObjectStreamReader<T> extends StreamReader implements Iterable<T> {
     private final Class<T> type;
 
     protected ObjectStreamReader(IpcClient client, ObjectId stream, Class<T> type) {
@@ -21,6 +21,17 @@ public class ObjectStreamReader<T> extends StreamReader {
 
     public static <T> ObjectStreamReader<T> open(IpcClient client, ObjectId stream, Class<T> type) {
         return new ObjectStreamReader<>(client, stream, type);
+    }
+
+    /** The chunks as {@code T}s, as {@link #next()} gives them ({@code hasNext()} waits for the writer). */
+    @Override
+    public java.util.Iterator<T> iterator() {
+        return new Chunks<>(this::next);
+    }
+
+    /** The chunks as a sequential {@link java.util.stream.Stream}. */
+    public java.util.stream.Stream<T> stream() {
+        return java.util.stream.StreamSupport.stream(spliterator(), false);
     }
 
     /** The next chunk as a {@code T} (close it when done), or null at the end of the stream. */

@@ -59,13 +59,15 @@ class StreamTest {
         assertEquals(Map.of("kind", "test"), Streams.params(client, id));
         Process writer = peer("write", id, 11);
         try (ByteStreamReader r = ByteStream.openReader(client, id)) {
-            for (int k = 1; k <= 11; k++) {
-                MemorySegment chunk = r.next();
+            int k = 0;
+            for (MemorySegment chunk : r) {
+                k++;
                 assertEquals(1L << k, chunk.byteSize(), "chunk " + k);
                 for (long i = 0; i < chunk.byteSize(); i++) {
                     assertEquals((byte) k, chunk.get(ValueLayout.JAVA_BYTE, i));
                 }
             }
+            assertEquals(11, k);
             assertNull(r.next(), "drained");
             assertNull(r.next(), "still drained");
         }
@@ -245,13 +247,13 @@ class StreamTest {
             }
             w.finish();
             List<Long> firsts = new ArrayList<>();
-            DataFrame df;
-            while ((df = r.next()) != null) {
+            for (DataFrame df : r) {
                 try (DataFrame got = df) {
                     firsts.add(got.column("x").getLong(0));
                 }
             }
             assertEquals(List.of(0L, 1L, 2L), firsts);
+            assertNull(r.next(), "iterated to the end");
         }
     }
 
