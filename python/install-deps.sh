@@ -19,9 +19,30 @@
 # Idempotent: when everything imports already it exits after one python call.
 # torch is optional: it is skipped (with a note) when no CPU-only torch wheel is found, when
 # VINEYARD_JAVA_SKIP_TORCH=1, or when its installation fails; the torch test then skips.
+#
+# `install-deps.sh --find-links` only prints the pip arguments for the wheel folders
+# (--no-index --find-links DIR ...), for other pip installs from the same folders.
 set -euo pipefail
 
 log() { echo "install-deps: $*" >&2; }
+
+wheel_folders() {
+  local entry p d f seen
+  for entry in ${PIP_FIND_LINKS:-} /opt/wheels /opt/pypi/files /opt/pypi-more/files; do
+    IFS=',' read -r -a parts <<<"$entry"
+    for p in "${parts[@]}"; do
+      d="${p#file://}"
+      [ -n "$d" ] && [ -d "$d" ] && echo "$d"
+    done
+  done | awk '!seen[$0]++'
+}
+
+if [ "${1:-}" = "--find-links" ]; then
+  args="--no-index"
+  while read -r d; do args="$args --find-links $d"; done < <(wheel_folders)
+  echo "$args"
+  exit 0
+fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VINEYARD_PY_VENV:-$root/target/pyvenv}"
@@ -67,22 +88,7 @@ fi
 
 # ---- find the wheel folders -------------------------------------------------------------
 folders=()
-add_folder() {
-  local d="${1#file://}"
-  [ -n "$d" ] && [ -d "$d" ] || return 0
-  local f
-  for f in "${folders[@]+"${folders[@]}"}"; do
-    [ "$f" = "$d" ] && return 0
-  done
-  folders+=("$d")
-}
-for entry in ${PIP_FIND_LINKS:-}; do
-  IFS=',' read -r -a parts <<<"$entry"
-  for p in "${parts[@]}"; do add_folder "$p"; done
-done
-for d in /opt/wheels /opt/pypi/files /opt/pypi-more/files; do
-  add_folder "$d"
-done
+while read -r d; do folders+=("$d"); done < <(wheel_folders)
 if [ "${#folders[@]}" = 0 ]; then
   log "no wheel folder found (looked at \$PIP_FIND_LINKS, /opt/wheels, /opt/pypi/files, /opt/pypi-more/files)"
   exit 1

@@ -12,7 +12,8 @@ the shared memory).  numpy, pandas and pyarrow are used when installed::
 """
 
 from .blob import BlobWriter, Payload
-from .client import DEFAULT_SOCKET_ENV, IPCClient, connect
+from .base import BaseClient
+from .client import DEFAULT_SOCKET_ENV, IPCClient, connect, default_socket
 from .errors import (
     AssertionFailed,
     EndOfFile,
@@ -44,6 +45,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "connect",
+    "default_socket",
+    "BaseClient",
     "IPCClient",
     "BlobWriter",
     "Payload",

@@ -154,6 +154,11 @@ class MmapTable:
         if old is not None and old != local_fd:
             _close_fd(old)
 
+    @property
+    def pending(self):
+        """True when views died since the last :meth:`collect`."""
+        return bool(self._gone)
+
     def has_fd(self, server_fd):
         """True once the fd for ``server_fd`` was received on this connection."""
         return server_fd in self._fds
