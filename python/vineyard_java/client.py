@@ -79,6 +79,7 @@ class IPCClient(BaseClient):
         self._mmaps = MmapTable()
         self._holds = HoldTable()
         self._unreleased = set()  # blobs no value uses, whose release is not queued yet
+        self._replies = {}  # get_object replies by their bytes (Connection.exchange's memo)
 
     def close(self):
         """Close the connection (the daemon drops this connection's references).  Queued
@@ -302,7 +303,7 @@ class IPCClient(BaseClient):
         conn = self._conn
         with conn.lock:  # the fds follow the reply: no other request in between
             self._queue_releases(before_get=True)
-            reply = check_reply(conn.exchange([frame], "get_object_request")[0], "get_object_reply")
+            reply = check_reply(conn.exchange([frame], "get_object_request", memo=self._replies)[0], "get_object_reply")
             payloads, link = self._take_payloads(reply)
         return meta_from_reply(reply), payloads, link
 
@@ -316,9 +317,12 @@ class IPCClient(BaseClient):
                 "expected a vineyard::Blob member, got %s" % (getattr(meta, "typename", None) or type(meta).__name__)
             )
         fetched = getattr(self._local, "fetched", None)
-        if fetched is not None and meta.id in fetched[0]:
-            return self._view(fetched[0], meta.id, fetched[1])
-        return self.get_blob(meta.id)
+        blob_id = meta.id
+        if fetched is not None:
+            payload = fetched[0].get(blob_id)
+            if payload is not None:
+                return self._mmaps.view(payload, writable=False, link=fetched[1])
+        return self.get_blob(blob_id)
 
     def prefetch_blobs(self, meta):
         """Fetch every blob of a metadata tree in one request (receives fds once); nothing to
