@@ -68,7 +68,7 @@ if [ "${VINEYARD_JAVA_SKIP_TORCH:-0}" = "1" ]; then
 fi
 
 core_ok=0
-if have_modules numpy pandas pyarrow pytest; then
+if have_modules numpy pandas pyarrow pytest zstandard; then
   core_ok=1
 fi
 torch_ok=0
@@ -141,9 +141,16 @@ if [ "$torch_ok" = 0 ]; then
   fi
 fi
 
+# ---- zstandard (optional: compressed RPC transfers; their test skips without it) ----------
+if ! have_modules zstandard; then
+  if ! "$PY" "${pip_args[@]}" zstandard; then
+    log "zstandard could not be installed: compressed RPC transfers are skipped"
+  fi
+fi
+
 "$PY" - <<'EOF' >&2
 import importlib
-for name in ("numpy", "pandas", "pyarrow", "pytest", "torch"):
+for name in ("numpy", "pandas", "pyarrow", "pytest", "torch", "zstandard"):
     try:
         mod = importlib.import_module(name)
         print("install-deps: %s %s" % (name, getattr(mod, "__version__", "?")))

@@ -33,11 +33,16 @@ def record_requests(client):
             self._sock = sock
 
         def sendall(self, data):
-            view = memoryview(data)
-            while len(view):
-                (size,) = struct.unpack_from("<Q", view)
-                sent.append(json.loads(bytes(view[8:8 + size]))["type"])
-                view = view[8 + size:]
+            view = memoryview(data).cast("B")
+            try:
+                types = []
+                while len(view):
+                    (size,) = struct.unpack_from("<Q", view)
+                    types.append(json.loads(bytes(view[8:8 + size]))["type"])
+                    view = view[8 + size:]
+                sent.extend(types)
+            except (struct.error, ValueError, KeyError, TypeError):
+                sent.append("<bytes>")  # blob bytes of an RPC upload
             return real(data)
 
         def __getattr__(self, name):

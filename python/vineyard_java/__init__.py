@@ -40,6 +40,7 @@ from .errors import (
 from .ids import EMPTY_BLOB_ID, INVALID_OBJECT_ID, ObjectID, object_id
 from .object_meta import ObjectMeta, from_json, to_json
 from .protocol import PROTOCOL_VERSION
+from .rpc import RemoteBlobWriter, RPCClient, connect_rpc
 
 __version__ = "0.1.0"
 
@@ -48,6 +49,9 @@ __all__ = [
     "default_socket",
     "BaseClient",
     "IPCClient",
+    "RPCClient",
+    "RemoteBlobWriter",
+    "connect_rpc",
     "BlobWriter",
     "Payload",
     "ObjectMeta",

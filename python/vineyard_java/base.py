@@ -100,6 +100,18 @@ class BaseClient:
             self._queue_releases()
             return self._conn.request_many(messages)
 
+    def _blob_meta(self, blob_id, size):
+        return ObjectMeta.from_dict(
+            {
+                "id": id_to_string(blob_id),
+                "typename": BLOB_TYPENAME,
+                "length": size,
+                "nbytes": size,
+                "instance_id": self.instance_id,
+                "transient": True,
+            }
+        )
+
     def _queue_releases(self):
         """Queue the releases of holds nobody needs (IPC; nothing to do over RPC)."""
 

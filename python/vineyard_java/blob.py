@@ -32,7 +32,7 @@ from ._buffer import buffer_address
 from .errors import ObjectSealed, ProtocolError, VineyardError
 from .ids import EMPTY_BLOB_ID, ObjectID
 
-__all__ = ["Payload", "MmapTable", "BlobWriter", "MMAP_REGION_GAP"]
+__all__ = ["Payload", "MmapTable", "BaseBlobWriter", "BlobWriter", "MMAP_REGION_GAP"]
 
 #: ``kMmapRegionsGap``: ``map_size`` exceeds the mappable length by this much.
 MMAP_REGION_GAP = 8
@@ -256,29 +256,19 @@ def _close_fd(fd):
         pass
 
 
-class BlobWriter:
-    """A new, unsealed blob: write through :attr:`buffer`, then :meth:`seal` it.
+class BaseBlobWriter:
+    """What every blob writer has: a writable buffer, a size, and its state (sealed, aborted)."""
 
-    Other clients cannot read the blob until it is sealed.  ``buffer`` is a writable
-    memoryview over the pool (or the disk file) itself: no copy is ever made.
-
-    A writer created during :meth:`IPCClient.put <vineyard_java.client.IPCClient.put>`
-    belongs to that put: adding it as a member does not seal it, the put seals all its blobs
-    in its final request (or drops them if it fails).
-    """
-
-    def __init__(self, client, payload, buffer, in_put=False):
+    def __init__(self, client, buffer, sealed, in_put):
         self._client = client
-        self._payload = payload
         self._buffer = buffer
-        self._sealed = payload.object_id == EMPTY_BLOB_ID  # nothing to seal
+        self._sealed = sealed
         self._aborted = False
         self._in_put = in_put
 
     @property
-    def id(self):
-        """The blob's :class:`~vineyard_java.ids.ObjectID`."""
-        return self._payload.object_id
+    def id(self):  # pragma: no cover - every writer defines it
+        raise NotImplementedError
 
     @property
     def size(self):
@@ -287,23 +277,18 @@ class BlobWriter:
 
     @property
     def buffer(self):
-        """Writable memoryview over the blob's bytes in shared memory."""
+        """Writable memoryview over the blob's bytes."""
         return self._buffer
-
-    @property
-    def address(self):
-        """Address of the first byte in this process (0 for an empty blob)."""
-        return buffer_address(self._buffer) if len(self._buffer) else 0
-
-    @property
-    def payload(self):
-        """The daemon's :class:`Payload` for this blob."""
-        return self._payload
 
     @property
     def sealed(self):
         """True once :meth:`seal` succeeded."""
         return self._sealed
+
+    @property
+    def aborted(self):
+        """True once :meth:`abort` dropped the blob."""
+        return self._aborted
 
     def copy(self, offset, data):
         """Copy the bytes of ``data`` (any buffer) into the blob at ``offset``."""
@@ -317,40 +302,15 @@ class BlobWriter:
             )
         self._buffer[offset:offset + len(src)] = src
 
-    def seal(self):
-        """Seal the blob (``seal_request``) and return its id.  Sealing twice is harmless."""
-        if self._aborted:
-            raise VineyardError("blob %s was aborted" % self.id)
-        if not self._sealed:
-            self._client._seal_blob(self.id)
-            self._mark_sealed()
-        return self.id
-
     def _mark_sealed(self):
         self._sealed = True
         self._client._blob_sizes.pop(self.id, None)
 
-    @property
-    def aborted(self):
-        """True once :meth:`abort` dropped the blob."""
-        return self._aborted
-
-    def shrink(self, size):
-        """Shrink the unsealed blob to ``size`` bytes (``shrink_buffer_request``)."""
+    def _check_shrink(self, size):
         if self._sealed:
             raise ObjectSealed("blob %s is sealed and cannot shrink" % self.id)
         if not 0 <= size <= len(self._buffer):
             raise ValueError("cannot shrink a %d-byte blob to %d bytes" % (len(self._buffer), size))
-        self._client._shrink_blob(self.id, size)
-        self._buffer = self._buffer[:size]
-
-    def abort(self):
-        """Give the memory back without sealing (``drop_buffer_request``)."""
-        if self._sealed and self.id != EMPTY_BLOB_ID:
-            raise ObjectSealed("blob %s is sealed; delete it instead" % self.id)
-        if not self._aborted and self.id != EMPTY_BLOB_ID:
-            self._client._drop_blob(self.id)
-        self._aborted = True
 
     def meta(self):
         """The blob's metadata entry, as members of an object carry it."""
@@ -363,5 +323,62 @@ class BlobWriter:
             self.seal()
         return self.meta()
 
+    def seal(self):  # pragma: no cover - every writer defines it
+        raise NotImplementedError
+
     def __repr__(self):
-        return "BlobWriter(%s, size=%d, sealed=%s)" % (self.id, self.size, self._sealed)
+        return "%s(%s, size=%d, sealed=%s)" % (type(self).__name__, self.id, self.size, self._sealed)
+
+
+class BlobWriter(BaseBlobWriter):
+    """A new, unsealed blob: write through :attr:`buffer`, then :meth:`seal` it.
+
+    Other clients cannot read the blob until it is sealed.  ``buffer`` is a writable
+    memoryview over the pool (or the disk file) itself: no copy is ever made.
+
+    A writer created during :meth:`IPCClient.put <vineyard_java.client.IPCClient.put>`
+    belongs to that put: adding it as a member does not seal it, the put seals all its blobs
+    in its final request (or drops them if it fails).
+    """
+
+    def __init__(self, client, payload, buffer, in_put=False):
+        super().__init__(client, buffer, payload.object_id == EMPTY_BLOB_ID, in_put)
+        self._payload = payload
+
+    @property
+    def id(self):
+        """The blob's :class:`~vineyard_java.ids.ObjectID`."""
+        return self._payload.object_id
+
+    @property
+    def address(self):
+        """Address of the first byte in this process (0 for an empty blob)."""
+        return buffer_address(self._buffer) if len(self._buffer) else 0
+
+    @property
+    def payload(self):
+        """The daemon's :class:`Payload` for this blob."""
+        return self._payload
+
+    def seal(self):
+        """Seal the blob (``seal_request``) and return its id.  Sealing twice is harmless."""
+        if self._aborted:
+            raise VineyardError("blob %s was aborted" % self.id)
+        if not self._sealed:
+            self._client._seal_blob(self.id)
+            self._mark_sealed()
+        return self.id
+
+    def shrink(self, size):
+        """Shrink the unsealed blob to ``size`` bytes (``shrink_buffer_request``)."""
+        self._check_shrink(size)
+        self._client._shrink_blob(self.id, size)
+        self._buffer = self._buffer[:size]
+
+    def abort(self):
+        """Give the memory back without sealing (``drop_buffer_request``)."""
+        if self._sealed and self.id != EMPTY_BLOB_ID:
+            raise ObjectSealed("blob %s is sealed; delete it instead" % self.id)
+        if not self._aborted and self.id != EMPTY_BLOB_ID:
+            self._client._drop_blob(self.id)
+        self._aborted = True

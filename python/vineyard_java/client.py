@@ -5,10 +5,10 @@ import struct
 
 from .base import BaseClient
 from .blob import BlobWriter, MmapTable, Payload
-from .errors import ObjectNotExists, ProtocolError, VineyardConnectionError, VineyardTypeError
+from .errors import ObjectNotExists, ProtocolError, VineyardTypeError
 from .holds import HoldTable
-from .ids import EMPTY_BLOB_ID, ObjectID, id_to_string, object_id
-from .object_meta import BLOB_TYPENAME, ObjectMeta
+from .ids import EMPTY_BLOB_ID, ObjectID, object_id
+from .object_meta import ObjectMeta
 from .paths import meta_from_reply
 from .protocol import check_reply, parse_endpoint
 
@@ -182,18 +182,6 @@ class IPCClient(BaseClient):
     def _drop_blob(self, blob_id):
         self._request({"type": "drop_buffer_request", "id": int(blob_id)}, expect="drop_buffer_reply")
         self._blob_sizes.pop(ObjectID(blob_id), None)
-
-    def _blob_meta(self, blob_id, size):
-        return ObjectMeta.from_dict(
-            {
-                "id": id_to_string(blob_id),
-                "typename": BLOB_TYPENAME,
-                "length": size,
-                "nbytes": size,
-                "instance_id": self.instance_id,
-                "transient": True,
-            }
-        )
 
     def get_payloads(self, ids, unsafe=False):
         """``{id: Payload}`` for the blobs ``ids`` (receiving any new store fd).
