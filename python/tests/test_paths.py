@@ -22,10 +22,16 @@ np = pytest.importorskip("numpy")
 MB = 1_000_000
 
 
+class _Log(list):
+    """Request types in the order written; ``writes`` counts the writes that carried them."""
+
+    writes = 0
+
+
 def record_requests(client):
     """Patch the client's connection to log the type of every request written; returns the log."""
     conn = client._conn
-    sent = []
+    sent = _Log()
     real = conn._sock.sendall
 
     class Recorder:
@@ -41,6 +47,7 @@ def record_requests(client):
                     types.append(json.loads(bytes(view[8:8 + size]))["type"])
                     view = view[8 + size:]
                 sent.extend(types)
+                sent.writes += 1
             except (struct.error, ValueError, KeyError, TypeError):
                 sent.append("<bytes>")  # blob bytes of an RPC upload
             return real(data)
@@ -102,12 +109,29 @@ def test_put_and_get_use_vineyards_standard_requests(standard_client):
     # the first value's blob is held again by this get: no release goes out for it
     assert sent == ["get_name_request", "get_data_request", "get_buffers_request"]
     del sent[:]
+    sent.writes = 0
+    again = standard_client.get(oid)  # an object seen before: both requests in one write
+    np.testing.assert_array_equal(again, array)
+    assert sent == ["get_data_request", "get_buffers_request"] and sent.writes == 1
+    del again
+    del sent[:]
     del got, by_name
     gc.collect()
     standard_client.instance_status()
     assert sent == ["release_request", "instance_status_request"]
     assert standard_client.held_blobs() == {}
     standard_client.delete(oid)
+
+
+def test_a_deleted_object_is_not_got_from_a_known_tree(standard_client):
+    oid = standard_client.put(np.arange(10))
+    assert standard_client.get(oid)[9] == 9
+    standard_client.delete(oid)
+    with pytest.raises(vj.ObjectNotExists):
+        standard_client.get(oid)
+    gc.collect()
+    standard_client.instance_status()
+    assert standard_client.held_blobs() == {}
 
 
 def test_pandas_and_arrow_round_trip_on_the_standard_path(standard_client):

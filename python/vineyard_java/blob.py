@@ -36,6 +36,8 @@ __all__ = ["Payload", "MmapTable", "BaseBlobWriter", "BlobWriter", "MMAP_REGION_
 
 #: ``kMmapRegionsGap``: ``map_size`` exceeds the mappable length by this much.
 MMAP_REGION_GAP = 8
+#: ``madvise`` advice that faults pages in writable (Linux 5.14; not in ``mmap`` before 3.13).
+MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)
 
 
 class Payload:
@@ -211,6 +213,21 @@ class MmapTable:
         if not writable:
             view = view.toreadonly()
         return view[payload.data_offset:end]
+
+    def populate(self, payload):
+        """Fault in the writable pages of a new blob in one ``madvise(MADV_POPULATE_WRITE)``
+        (Linux 5.14+); quietly nothing where the kernel or Python lacks it."""
+        with self._lock:
+            mapping = self._maps.get((payload.store_fd, True))
+        if mapping is None or payload.is_empty:
+            return False
+        start = payload.data_offset - payload.data_offset % mmap.PAGESIZE
+        length = payload.data_offset + payload.data_size - start
+        try:
+            mapping.mm.madvise(MADV_POPULATE_WRITE, start, min(length, len(mapping.mm) - start))
+        except (OSError, ValueError, AttributeError):
+            return False
+        return True
 
     def collect(self):
         """Account for the views that died: unmap disk files and retired mappings nobody
