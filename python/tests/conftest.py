@@ -196,3 +196,14 @@ def private_daemon():
     with running_daemon(size="64Mi") as d:
         yield d
 
+
+
+@pytest.fixture(scope="session")
+def rpc_daemon():
+    """A daemon that also serves RPC, on a port it picks (``--rpc_socket_port=0``);
+    ``rpc_port`` is that port (from ``register_reply.rpc_endpoint``)."""
+    with running_daemon(size="256Mi", flags=["--rpc", "--rpc_socket_port=0"]) as d:
+        with vj.connect(d.socket) as ipc:
+            d.rpc_port = int(ipc.rpc_endpoint.rpartition(":")[2])
+        assert d.rpc_port > 0, ipc.rpc_endpoint
+        yield d
