@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import sys
-import time
 
 from bench_stats import time_gets, two_puts_ms
 

@@ -1,7 +1,6 @@
 """Blobs: create, write, seal, read from another connection and from another process."""
 
 import json
-import os
 import subprocess
 import sys
 
