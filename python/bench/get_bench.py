@@ -98,7 +98,8 @@ def main():
         daemon = Daemon(args.vineyardd, flags, "2Gi")
         try:
             with vj.connect(daemon.socket) as client:
-                ours[label] = {"path": client.protocol_path, "get": measure_gets(client, args.iterations)}
+                ours[label] = {"path": client.protocol_path, "get": measure_gets(client, args.iterations),
+                               "load": os.getloadavg()[0]}
         finally:
             daemon.stop()
         for populate in (False, True):
@@ -116,10 +117,10 @@ def main():
     print("Python get by id (median of %d calls, p10-p90 in brackets; client and daemon in separate processes)"
           % args.iterations)
     print("machine: %d CPUs, load average %.1f %.1f %.1f during the run" % ((os.cpu_count() or 0,) + load))
-    header = "| client | 1 KiB | 1 MiB | 160 MB | first put 160 MB, fresh daemon | second put |"
+    header = "| client | 1 KiB | 1 MiB | 160 MB | first put 160 MB, fresh daemon | second put | load |"
     print()
     print(header)
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
 
     def cell(stats):
         return "%.1f us (%.0f-%.0f)" % (stats["median_us"], stats["p10_us"], stats["p90_us"])
@@ -131,16 +132,20 @@ def main():
             put = "%s ms" % span(data["first_put_ms_%s" % variant])
             second = "%s ms" % span(data["second_put_ms_%s" % variant], "%.1f")
             if variant == "plain":
-                print("| %s | %s | %s | %s | %s | %s |" % (label, cells[0], cells[1], cells[2], put, second))
+                print("| %s | %s | %s | %s | %s | %s | %.1f |" % (label, cells[0], cells[1], cells[2], put, second,
+                                                              data["load"]))
             else:
-                print("| %s%s | | | | %s | %s |" % (label, name, put, second))
+                print("| %s%s | | | | %s | %s | |" % (label, name, put, second))
     if "error" in ray:
-        print("| ray object store | not run: %s | | | | |" % ray["error"])
+        print("| ray object store | not run: %s | | | | | |" % ray["error"])
     elif ray:
         cells = [cell(ray["get"][str(s)]) for s in SIZES]
-        print("| ray %s object store | %s | %s | %s | %s ms | %s ms |" % (
+        print("| ray %s object store | %s | %s | %s | %s ms | %s ms | %.1f |" % (
             ray.get("version", "?"), cells[0], cells[1], cells[2], span(ray["first_put_ms"]),
-            span(ray["second_put_ms"], "%.1f")))
+            span(ray["second_put_ms"], "%.1f"), ray.get("load", float("nan"))))
+    print()
+    print("load: the 1-minute load average when the row's gets were measured (2 CPUs: above 2, other")
+    print("processes competed for them).")
     print()
     print("target: get <= %.0f us at every size; first put at least 2x faster than Ray's." % TARGET_GET_US)
 

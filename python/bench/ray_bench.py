@@ -66,6 +66,7 @@ def main():
                  configure_logging=False)
         try:
             result["get"] = measure_gets(ray, np, sizes, args.iterations)
+            result["load"] = os.getloadavg()[0]
         finally:
             ray.shutdown()
     except Exception as exc:  # noqa: BLE001 - the table says why ray did not run
