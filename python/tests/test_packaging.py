@@ -63,3 +63,39 @@ def test_connect_with_nothing_listening_names_the_socket(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
     with pytest.raises(vj.VineyardConnectionError, match=str(tmp_path / "vineyard" / "vineyard.sock")):
         vj.connect()
+
+
+def test_pip_install_into_a_fresh_venv(tmp_path, vineyard_socket):
+    """``pip install ./python`` (from the local wheel folders: setuptools for the build) into a
+    new venv without the machine's packages: the client imports and works, with no dependency."""
+    import shutil
+
+    links = subprocess.run(["bash", str(PYTHON_DIR / "install-deps.sh"), "--find-links"], capture_output=True,
+                           text=True, check=True).stdout.split()
+    if "--find-links" not in links:
+        pytest.skip("no local wheel folder to build the package from")
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(PYTHON_DIR / name, source / name)
+    shutil.copytree(PYTHON_DIR / "vineyard_java", source / "vineyard_java",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    python = str(venv / "bin" / "python")
+    subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", *links, str(source)],
+                   check=True, timeout=600)
+    code = ("import vineyard_java as vj, sys\n"
+            "from importlib.metadata import version\n"
+            "with vj.connect(sys.argv[1]) as c:\n"
+            "    oid = c.put(b'installed')\n"
+            "    assert bytes(c.get(oid)) == b'installed'\n"
+            "    c.delete(oid)\n"
+            "print(version('vineyard-java'), vj.__file__)\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([python, "-c", code, vineyard_socket], capture_output=True, text=True, env=env,
+                          cwd=str(tmp_path), timeout=120)
+    assert done.returncode == 0, done.stderr
+    installed_version, location = done.stdout.split()
+    assert installed_version == vj.__version__
+    assert str(venv) in location
