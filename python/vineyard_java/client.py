@@ -32,15 +32,18 @@ def default_socket():
     return os.path.join(os.path.expanduser("~"), ".local", "vineyard", "vineyard.sock")
 
 
-def connect(endpoint=None, timeout=300.0, username="", password="", compress=None):
+def connect(endpoint=None, timeout=300.0, username="", password="", compress=None, socket=None):
     """Connect to vineyardd and register.
 
     ``endpoint`` is a UNIX socket path (an :class:`IPCClient`) or ``"host:port"`` (an
     :class:`~vineyard_java.rpc.RPCClient`, as ``connect_rpc``; ``compress`` applies to it
     only).  Without one: ``$VINEYARD_IPC_SOCKET``, else the daemon's default socket
     (:func:`default_socket`).  Raises :class:`~vineyard_java.errors.VineyardConnectionError`
-    (a :class:`ConnectionError`) when no daemon listens there.
+    (a :class:`ConnectionError`) when no daemon listens there.  ``socket=`` is the earlier
+    name of ``endpoint``.
     """
+    if endpoint is None:
+        endpoint = socket
     if endpoint is None:
         endpoint = os.environ.get(DEFAULT_SOCKET_ENV) or default_socket()
     if isinstance(endpoint, tuple):
