@@ -19,9 +19,30 @@
 # Idempotent: when everything imports already it exits after one python call.
 # torch is optional: it is skipped (with a note) when no CPU-only torch wheel is found, when
 # VINEYARD_JAVA_SKIP_TORCH=1, or when its installation fails; the torch test then skips.
+#
+# `install-deps.sh --find-links` only prints the pip arguments for the wheel folders
+# (--no-index --find-links DIR ...), for other pip installs from the same folders.
 set -euo pipefail
 
 log() { echo "install-deps: $*" >&2; }
+
+wheel_folders() {
+  local entry p d f seen
+  for entry in ${PIP_FIND_LINKS:-} /opt/wheels /opt/pypi/files /opt/pypi-more/files; do
+    IFS=',' read -r -a parts <<<"$entry"
+    for p in "${parts[@]}"; do
+      d="${p#file://}"
+      [ -n "$d" ] && [ -d "$d" ] && echo "$d"
+    done
+  done | awk '!seen[$0]++'
+}
+
+if [ "${1:-}" = "--find-links" ]; then
+  args="--no-index"
+  while read -r d; do args="$args --find-links $d"; done < <(wheel_folders)
+  echo "$args"
+  exit 0
+fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VINEYARD_PY_VENV:-$root/target/pyvenv}"
@@ -47,7 +68,7 @@ if [ "${VINEYARD_JAVA_SKIP_TORCH:-0}" = "1" ]; then
 fi
 
 core_ok=0
-if have_modules numpy pandas pyarrow pytest; then
+if have_modules numpy pandas pyarrow pytest zstandard; then
   core_ok=1
 fi
 torch_ok=0
@@ -67,22 +88,7 @@ fi
 
 # ---- find the wheel folders -------------------------------------------------------------
 folders=()
-add_folder() {
-  local d="${1#file://}"
-  [ -n "$d" ] && [ -d "$d" ] || return 0
-  local f
-  for f in "${folders[@]+"${folders[@]}"}"; do
-    [ "$f" = "$d" ] && return 0
-  done
-  folders+=("$d")
-}
-for entry in ${PIP_FIND_LINKS:-}; do
-  IFS=',' read -r -a parts <<<"$entry"
-  for p in "${parts[@]}"; do add_folder "$p"; done
-done
-for d in /opt/wheels /opt/pypi/files /opt/pypi-more/files; do
-  add_folder "$d"
-done
+while read -r d; do folders+=("$d"); done < <(wheel_folders)
 if [ "${#folders[@]}" = 0 ]; then
   log "no wheel folder found (looked at \$PIP_FIND_LINKS, /opt/wheels, /opt/pypi/files, /opt/pypi-more/files)"
   exit 1
@@ -135,9 +141,16 @@ if [ "$torch_ok" = 0 ]; then
   fi
 fi
 
+# ---- zstandard (optional: compressed RPC transfers; their test skips without it) ----------
+if ! have_modules zstandard; then
+  if ! "$PY" "${pip_args[@]}" zstandard; then
+    log "zstandard could not be installed: compressed RPC transfers are skipped"
+  fi
+fi
+
 "$PY" - <<'EOF' >&2
 import importlib
-for name in ("numpy", "pandas", "pyarrow", "pytest", "torch"):
+for name in ("numpy", "pandas", "pyarrow", "pytest", "torch", "zstandard"):
     try:
         mod = importlib.import_module(name)
         print("install-deps: %s %s" % (name, getattr(mod, "__version__", "?")))

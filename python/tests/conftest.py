@@ -2,7 +2,8 @@
 
 The daemon command is ``$VINEYARDD`` when set, else ``<repo>/bin/vineyardd`` (which builds
 the Java project first if needed).  Each daemon gets a fresh socket under a private temporary
-directory and ``--norpc``; the fixture waits (bounded by ``$VINEYARDD_START_TIMEOUT``,
+directory and ``--norpc``, then the flags of ``$VINEYARDD_FLAGS`` (shell words: ``bin/test`` runs
+the suite once more with ``--noextensions``); the fixture waits (bounded by ``$VINEYARDD_START_TIMEOUT``,
 default 600 s to leave room for a build) for its ``vineyardd ready:`` line and stops it by
 PID with SIGTERM at the end.
 """
@@ -22,12 +23,29 @@ import pytest
 
 PYTHON_DIR = Path(__file__).resolve().parents[1]
 REPO_DIR = PYTHON_DIR.parent
-if str(PYTHON_DIR) not in sys.path:
+TESTS_DIR = Path(__file__).resolve().parent
+# The installed package when there is one (bin/test installs it into its venv and runs the suite
+# from outside python/), else the source tree next to the tests.
+try:
+    import vineyard_java as vj  # noqa: E402
+except ImportError:
     sys.path.insert(0, str(PYTHON_DIR))
+    import vineyard_java as vj  # noqa: E402
 
-import vineyard_java as vj  # noqa: E402
+#: the directory that holds the ``vineyard_java`` package the tests use.
+PACKAGE_PARENT = str(Path(vj.__file__).resolve().parents[1])
+
+
+def subprocess_env():
+    """The environment for a Python child process: it imports the same ``vineyard_java`` as the
+    tests and can import ``helpers``."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([PACKAGE_PARENT, str(TESTS_DIR), env.get("PYTHONPATH", "")])
+    return env
 
 READY_PREFIX = "vineyardd ready:"
+#: extra daemon flags for every test daemon (e.g. ``--noextensions``).
+EXTRA_FLAGS = shlex.split(os.environ.get("VINEYARDD_FLAGS", ""))
 START_TIMEOUT = float(os.environ.get("VINEYARDD_START_TIMEOUT", "600"))
 STOP_TIMEOUT = 30.0
 
@@ -46,7 +64,7 @@ def daemon_command():
 class Daemon:
     """One vineyardd process on a private socket."""
 
-    def __init__(self, size="256Mi"):
+    def __init__(self, size="256Mi", flags=()):
         base = os.environ.get("TMPDIR") or "/tmp"
         # AF_UNIX paths are limited to 107 bytes: keep the directory short.
         if len(base) > 60:
@@ -55,6 +73,7 @@ class Daemon:
         self.socket = os.path.join(self.dir, "vineyard.sock")
         self.log_path = os.path.join(self.dir, "vineyardd.log")
         self.size = size
+        self.flags = list(flags)
         self.proc = None
         self._ready = threading.Event()
         self._ready_line = None
@@ -71,14 +90,21 @@ class Daemon:
         finally:
             self._ready.set()  # EOF: the process is gone; start() sees it
 
-    def start(self, timeout=START_TIMEOUT):
-        argv = daemon_command() + ["--socket=%s" % self.socket, "--size=%s" % self.size, "--norpc"]
+    def start_without_socket_flag(self, env):
+        """Start with no ``--socket`` (the daemon picks its default, which :attr:`socket` must
+        name) and the environment ``env``."""
+        return self.start(env=env, socket_flag=False)
+
+    def start(self, timeout=START_TIMEOUT, env=None, socket_flag=True):
+        argv = daemon_command() + (["--socket=%s" % self.socket] if socket_flag else [])
+        argv += ["--size=%s" % self.size, "--norpc"] + EXTRA_FLAGS + self.flags
         log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
             argv,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            env=env,
             text=True,
             errors="replace",
         )
@@ -114,9 +140,9 @@ class Daemon:
 
 
 @contextlib.contextmanager
-def running_daemon(size="256Mi"):
-    """A started :class:`Daemon`, stopped on exit."""
-    d = Daemon(size=size).start()
+def running_daemon(size="256Mi", flags=()):
+    """A started :class:`Daemon` (``flags`` after ``$VINEYARDD_FLAGS``), stopped on exit."""
+    d = Daemon(size=size, flags=flags).start()
     try:
         yield d
     finally:
@@ -170,3 +196,14 @@ def private_daemon():
     with running_daemon(size="64Mi") as d:
         yield d
 
+
+
+@pytest.fixture(scope="session")
+def rpc_daemon():
+    """A daemon that also serves RPC, on a port it picks (``--rpc_socket_port=0``);
+    ``rpc_port`` is that port (from ``register_reply.rpc_endpoint``)."""
+    with running_daemon(size="256Mi", flags=["--rpc", "--rpc_socket_port=0"]) as d:
+        with vj.connect(d.socket) as ipc:
+            d.rpc_port = int(ipc.rpc_endpoint.rpartition(":")[2])
+        assert d.rpc_port > 0, ipc.rpc_endpoint
+        yield d

@@ -44,3 +44,12 @@ def settled_usage(client, connections):
     (earlier tests' connections gone and their holds released), bounded by a 30 s wait."""
     assert wait_until(lambda: client.instance_status()["ipc_connections"] == connections), client.instance_status()
     return client.instance_status()["memory_usage"]
+
+
+def require_extension(client, request_type):
+    """Skip the test unless the daemon serves the extension ``request_type`` (the suite also
+    runs against ``vineyardd --noextensions``)."""
+    import pytest
+
+    if request_type not in client.extensions:
+        pytest.skip("%s is an extension this daemon does not serve (--noextensions)" % request_type)

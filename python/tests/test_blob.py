@@ -1,16 +1,15 @@
 """Blobs: create, write, seal, read from another connection and from another process."""
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
 import vineyard_java as vj
+from conftest import subprocess_env
 from helpers import address_in_regions, proc_maps_entry
 
-PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_blob_round_trip_between_two_connections(client, client2):
@@ -132,9 +131,7 @@ print(json.dumps({
 }))
 client.close()
 """
-    env = dict(os.environ)
-    tests_dir = os.path.dirname(os.path.abspath(__file__))
-    env["PYTHONPATH"] = os.pathsep.join([PYTHON_DIR, tests_dir, env.get("PYTHONPATH", "")])
+    env = subprocess_env()
     done = subprocess.run(
         [sys.executable, "-c", script, vineyard_socket, str(oid), str(blob_id)],
         capture_output=True,

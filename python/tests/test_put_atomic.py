@@ -11,13 +11,12 @@ import pytest
 
 import vineyard_java as vj
 import vineyard_java.types.dataframe as dataframe_module
+from conftest import subprocess_env
 from helpers import settled_usage, wait_until
 
 np = pytest.importorskip("numpy")
 pd = pytest.importorskip("pandas")
 
-PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 def _frame(columns=5, rows=20000):
@@ -120,8 +119,7 @@ client.put(frame, name="killed-putter")
 
 def test_kill_9_midway_through_a_put_leaves_nothing(accounted, accounting_daemon):
     client, baseline = accounted
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([PYTHON_DIR, TESTS_DIR, env.get("PYTHONPATH", "")])
+    env = subprocess_env()
     putter = subprocess.Popen(
         [sys.executable, "-c", _PUTTER, accounting_daemon.socket],
         stdin=subprocess.PIPE,

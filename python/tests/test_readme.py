@@ -1,4 +1,6 @@
-"""Every ```python example of python/README.md runs against the test daemon."""
+"""Every ```python example of python/README.md runs against a test daemon (one that serves RPC
+too): ``"/path/to/vineyard.sock"`` is its socket, ``"127.0.0.1:9600"`` its RPC endpoint, and
+``$VINEYARD_IPC_SOCKET`` names it for the examples that connect without a socket."""
 
 import re
 from pathlib import Path
@@ -14,7 +16,10 @@ def test_readme_has_examples():
 
 
 @pytest.mark.parametrize("index", range(len(EXAMPLES)))
-def test_readme_example_runs(index, vineyard_socket):
+def test_readme_example_runs(index, rpc_daemon, monkeypatch):
     pytest.importorskip("numpy")
-    code = EXAMPLES[index].replace('"/path/to/vineyard.sock"', repr(vineyard_socket))
+    monkeypatch.setenv("VINEYARD_IPC_SOCKET", rpc_daemon.socket)
+    code = EXAMPLES[index].replace('"/path/to/vineyard.sock"', repr(rpc_daemon.socket))
+    code = code.replace('"127.0.0.1:9600"', repr("127.0.0.1:%d" % rpc_daemon.rpc_port))
+    code = code.replace('("127.0.0.1", 9600)', '("127.0.0.1", %d)' % rpc_daemon.rpc_port)
     exec(compile(code, "%s example %d" % (README.name, index + 1), "exec"), {"__name__": "readme_example"})

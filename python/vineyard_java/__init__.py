@@ -12,7 +12,8 @@ the shared memory).  numpy, pandas and pyarrow are used when installed::
 """
 
 from .blob import BlobWriter, Payload
-from .client import DEFAULT_SOCKET_ENV, IPCClient, connect
+from .base import BaseClient
+from .client import DEFAULT_SOCKET_ENV, IPCClient, connect, default_socket
 from .errors import (
     AssertionFailed,
     EndOfFile,
@@ -39,12 +40,18 @@ from .errors import (
 from .ids import EMPTY_BLOB_ID, INVALID_OBJECT_ID, ObjectID, object_id
 from .object_meta import ObjectMeta, from_json, to_json
 from .protocol import PROTOCOL_VERSION
+from .rpc import RemoteBlobWriter, RPCClient, connect_rpc
 
 __version__ = "0.1.0"
 
 __all__ = [
     "connect",
+    "default_socket",
+    "BaseClient",
     "IPCClient",
+    "RPCClient",
+    "RemoteBlobWriter",
+    "connect_rpc",
     "BlobWriter",
     "Payload",
     "ObjectMeta",

@@ -56,6 +56,11 @@ class HoldTable:
             self._counts[blob_id] = self._counts.get(blob_id, 0) + 1
         return HoldLink(blob_ids, self._gone)
 
+    @property
+    def pending(self):
+        """True when links died since the last :meth:`collect`."""
+        return bool(self._gone)
+
     def collect(self):
         """The blobs no live link uses any more, forgotten here: the caller releases them
         (call under the connection's lock)."""

@@ -70,12 +70,13 @@ class ObjectMeta:
         """Build from a metadata JSON tree (nested member dicts become ``ObjectMeta``)."""
         if not isinstance(tree, dict):
             raise TypeError("metadata must be a JSON object, got %s" % type(tree).__name__)
-        meta = cls()
+        meta = cls.__new__(cls)
+        out = meta._tree = {}
         for key, value in tree.items():
-            if _is_member_dict(value):
-                meta._tree[key] = cls.from_dict(value)
+            if isinstance(value, dict) and ("typename" in value or (len(value) == 1 and "id" in value)):
+                out[key] = cls.from_dict(value)
             else:
-                meta._tree[key] = value
+                out[key] = value
         return meta
 
     def to_dict(self):

@@ -11,7 +11,16 @@ are dropped).  Any exception before that
 (``KeyboardInterrupt`` included) makes :meth:`PutTransaction.abort` drop the blobs created so
 far (``drop_buffer_request``); if the process dies instead, the daemon deletes the unsealed
 blobs of the dead connection.  Either way nothing sealed is left behind.
+
+Without the extension the commit takes several requests (:class:`~vineyard_java.paths.StandardPath`),
+which undoes its own steps when a later one fails.  In the main thread, Ctrl-C during the
+commit (either path) is held back until the commit's replies are in (a reply abandoned
+half-read would leave the daemon's work unknown); the put then undoes the object and raises
+:class:`KeyboardInterrupt`.
 """
+
+import signal
+import threading
 
 from .errors import InvalidError
 from .ids import EMPTY_BLOB_ID, ObjectID, object_id
@@ -43,9 +52,15 @@ class PutTransaction:
             client._complete_tree(built, create=False)
             members = set(built.blob_ids())
             writers = [w for w in self._unsealed() if w.id in members]
-            reply = client._put_object(built, [w.id for w in writers], persist, name)
+            with InterruptsDeferred() as interrupts:
+                reply = client._put_object(built, writers, persist, name)
             for writer in writers:
                 writer._mark_sealed()
+            if interrupts.interrupted:
+                from .paths import undo_put
+
+                undo_put(client, built, [w.id for w in writers], reply)
+                raise KeyboardInterrupt
             self.abort()  # blobs the builder made but did not use
             return object_id(reply["id"])
         if hasattr(built, "as_member"):  # a single blob (bytes)
@@ -76,3 +91,30 @@ class PutTransaction:
                 writer.abort()
             except Exception:  # noqa: BLE001 - the original error is the one to report
                 pass
+
+
+class InterruptsDeferred:
+    """Holds SIGINT back inside the block (main thread, default handler only): a Ctrl-C there
+    sets :attr:`interrupted` instead of raising :class:`KeyboardInterrupt` mid-request."""
+
+    def __init__(self):
+        self.interrupted = False
+        self._installed = False
+
+    def _handler(self, _signum, _frame):
+        self.interrupted = True
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            try:
+                if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                    signal.signal(signal.SIGINT, self._handler)
+                    self._installed = True
+            except (ValueError, TypeError):  # pragma: no cover - no signals here
+                pass
+        return self
+
+    def __exit__(self, *exc):
+        if self._installed:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            self._installed = False

@@ -28,9 +28,12 @@ def qualified_name(cls):
 def _lazy(module, attr):
     """A function that imports ``vineyard_java.types.<module>`` on first call."""
 
+    target = []
+
     def call(*args, **kwargs):
-        target = getattr(importlib.import_module("vineyard_java.types." + module), attr)
-        return target(*args, **kwargs)
+        if not target:
+            target.append(getattr(importlib.import_module("vineyard_java.types." + module), attr))
+        return target[0](*args, **kwargs)
 
     call.__name__ = attr
     call.__qualname__ = "%s.%s" % (module, attr)
@@ -43,6 +46,7 @@ class Registry:
     def __init__(self):
         self._builders = {}
         self._resolvers = {}
+        self._by_typename = {}  # typename -> resolver, filled by find_resolver
 
     def register_builder(self, type_or_name, builder):
         """Register ``builder`` for a class (or its qualified name)."""
@@ -52,6 +56,7 @@ class Registry:
     def register_resolver(self, prefix, resolver):
         """Register ``resolver`` for typenames starting with ``prefix``."""
         self._resolvers[prefix] = resolver
+        self._by_typename.clear()
 
     def find_builder(self, value):
         """The builder for ``value``'s class or nearest base, or ``None``."""
@@ -63,6 +68,14 @@ class Registry:
 
     def find_resolver(self, typename):
         """The resolver of the longest registered prefix of ``typename``, or ``None``."""
+        found = self._by_typename.get(typename)
+        if found is None:
+            found = self._find_resolver(typename)
+            if found is not None and len(self._by_typename) < 4096:
+                self._by_typename[typename] = found
+        return found
+
+    def _find_resolver(self, typename):
         best = None
         for prefix, resolver in self._resolvers.items():
             if typename.startswith(prefix) and (best is None or len(prefix) > len(best[0])):

@@ -91,9 +91,23 @@ def template_argument(typename):
     return found.group(1).strip() if found else None
 
 
+_DTYPES = {}  # (name, meta) -> dtype: a get's hot path looks the same few spellings up
+
+
 def numpy_dtype(name, meta=None):
     """The numpy dtype for an element spelling; ``meta`` (numpy ``dtype.str``) wins when it
     parses.  Returns ``None`` if nothing fits."""
+    key = (name, meta)
+    found = _DTYPES.get(key)
+    if found is None:
+        found = _numpy_dtype(name, meta)
+        if found is not None and isinstance(name, (str, type(None))) and isinstance(meta, (str, type(None))) \
+                and len(_DTYPES) < 1024:
+            _DTYPES[key] = found
+    return found
+
+
+def _numpy_dtype(name, meta):
     import numpy as np
 
     if meta:

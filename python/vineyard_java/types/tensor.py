@@ -75,17 +75,33 @@ def _build_string_tensor(client, array, partition_index):
     return client.create_metadata(meta)
 
 
+_SHAPES = {}  # shape_ text -> tuple (a get's hot path)
+_ORDERS = {'"C"': "C", '"F"': "F", "C": "C", "F": "F"}
+
+
 def _shape_of(meta, key="shape_"):
+    text = meta.get(key)
+    if isinstance(text, str):
+        shape = _SHAPES.get(text)
+        if shape is not None:
+            return shape
     shape = meta.get_json(key)
     if shape is None:
         raise ProtocolError("%s %s has no %r" % (meta.typename, meta.id, key))
     if isinstance(shape, int):
         shape = [shape]
-    return tuple(int(d) for d in shape)
+    shape = tuple(int(d) for d in shape)
+    if isinstance(text, str) and len(_SHAPES) < 4096:
+        _SHAPES[text] = shape
+    return shape
 
 
-def _view(client, blob_meta, dtype, shape, order, owner):
-    """Zero-copy ndarray of ``shape`` over the blob (``owner`` names the object in errors)."""
+def _owner(meta):
+    return "%s %s" % (meta.typename, meta.id)
+
+
+def _view(client, blob_meta, dtype, shape, order, meta):
+    """Zero-copy ndarray of ``shape`` over the blob (``meta``: the object, named in errors)."""
     import numpy as np
 
     count = _prod(shape)
@@ -96,19 +112,19 @@ def _view(client, blob_meta, dtype, shape, order, owner):
     if len(buffer) < needed:
         raise ProtocolError(
             "%s needs %d bytes for shape %s of %s, but its blob %s has %d"
-            % (owner, needed, list(shape), dtype, blob_meta.id, len(buffer))
+            % (_owner(meta), needed, list(shape), dtype, blob_meta.id, len(buffer))
         )
-    return np.frombuffer(buffer, dtype=dtype, count=count).reshape(shape, order=order)
+    array = np.frombuffer(buffer, dtype=dtype, count=count)
+    return array.reshape(shape, order=order) if len(shape) != 1 else array
 
 
 def resolve_tensor(client, meta, **_kwargs):
     """Read a ``vineyard::Tensor<T>`` as a read-only ndarray viewing the shared memory."""
-    import numpy as np
-
     shape = _shape_of(meta)
     buffer_meta = meta.member("buffer_")
-    owner = "%s %s" % (meta.typename, meta.id)
     if not buffer_meta.is_blob:
+        import numpy as np
+
         values = decode_string_array(client, buffer_meta)
         out = np.empty(len(values), dtype=object)
         out[:] = values
@@ -118,21 +134,25 @@ def resolve_tensor(client, meta, **_kwargs):
     if dtype is None:
         dtype = numpy_dtype(template_argument(meta.typename))
     if dtype is None or dtype.hasobject:
-        raise VineyardTypeError("cannot read the element type of %s (value_type_=%r)" % (owner, meta.get("value_type_")))
-    order = from_json(meta["order_"]) if "order_" in meta else "C"
+        raise VineyardTypeError(
+            "cannot read the element type of %s (value_type_=%r)" % (_owner(meta), meta.get("value_type_"))
+        )
+    raw = meta.get("order_", "C")
+    order = _ORDERS.get(raw) if isinstance(raw, str) else None
+    if order is None:
+        order = from_json(raw)
     if order not in ("C", "F"):
-        raise ProtocolError("%s has an unknown order_ %r" % (owner, order))
-    return _view(client, buffer_meta, dtype, shape, order, owner)
+        raise ProtocolError("%s has an unknown order_ %r" % (_owner(meta), order))
+    return _view(client, buffer_meta, dtype, shape, order, meta)
 
 
 def resolve_array(client, meta, **_kwargs):
     """Read a C++ ``vineyard::Array<T>`` (``size_``, ``buffer_``) as a 1-D ndarray."""
-    owner = "%s %s" % (meta.typename, meta.id)
     dtype = numpy_dtype(template_argument(meta.typename))
     if dtype is None:
-        raise VineyardTypeError("cannot read the element type of %s" % owner)
+        raise VineyardTypeError("cannot read the element type of %s" % _owner(meta))
     size = int(meta.get("size_", 0))
     buffer_meta = meta.member("buffer_") if meta.has_member("buffer_") else None
     if buffer_meta is None or buffer_meta.id == EMPTY_BLOB_ID:
         size = 0
-    return _view(client, buffer_meta, dtype, (size,), "C", owner)
+    return _view(client, buffer_meta, dtype, (size,), "C", meta)
