@@ -248,6 +248,31 @@ class NotEnoughMemory(VineyardError, MemoryError):
     default_code = 41
 
 
+class StreamDrained(VineyardError):
+    """Status 42 (StreamDrained): the stream ended and every chunk was read."""
+
+    default_code = 42
+
+
+class StreamFailed(VineyardError):
+    """Status 43 (StreamFailed): the writer aborted the stream or went away before finishing it."""
+
+    default_code = 43
+
+
+class InvalidStreamState(VineyardError):
+    """Status 44 (InvalidStreamState): the request does not fit the stream's state (a write to a
+    failed or stopped stream, a second waiting reader or writer)."""
+
+    default_code = 44
+
+
+class StreamOpened(VineyardError):
+    """Status 45 (StreamOpened): the stream already has a reader (or a writer)."""
+
+    default_code = 45
+
+
 class ProtocolError(VineyardError):
     """The daemon answered something this client did not expect (wrong reply type, a
     missing field, a missing file descriptor)."""
@@ -279,6 +304,10 @@ _BY_CODE = {
     33: VineyardConnectionError,
     34: VineyardConnectionError,
     41: NotEnoughMemory,
+    42: StreamDrained,
+    43: StreamFailed,
+    44: InvalidStreamState,
+    45: StreamOpened,
 }
 
 

@@ -30,7 +30,7 @@ public class ObjectStreamReader<T> extends StreamReader implements Iterable<T> {
     }
 
     /** The chunks as a sequential {@link java.util.stream.Stream}. */
-    public java.util.stream.Stream<T> stream() {
+    public java.util.stream.Stream<T> values() {
         return java.util.stream.StreamSupport.stream(spliterator(), false);
     }
 
