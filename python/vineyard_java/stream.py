@@ -250,36 +250,41 @@ class ObjectStreamReader(StreamReader):
             yield value
 
 
-class ByteStream:
+class _StreamKind:
+    """A stream typename with its writer and reader classes."""
+
+    typename = None
+    writer = StreamWriter
+    reader = StreamReader
+
+    @classmethod
+    def create(cls, client, params=None):
+        """Create a stream of this kind with ``params`` (vineyard's ``params_``); returns its id."""
+        return create_stream(client, cls.typename, params)
+
+    @classmethod
+    def open_writer(cls, client, stream, wait_limit=None):
+        return cls.writer(client, stream, wait_limit=wait_limit)
+
+    @classmethod
+    def open_reader(cls, client, stream):
+        return cls.reader(client, stream)
+
+
+class ByteStream(_StreamKind):
     """``vineyard::ByteStream``: chunks are blobs of bytes."""
 
-    @staticmethod
-    def create(client, params=None):
-        return create_stream(client, BYTE_STREAM, params)
-
-    @staticmethod
-    def open_writer(client, stream, wait_limit=None):
-        return ByteStreamWriter(client, stream, wait_limit=wait_limit)
-
-    @staticmethod
-    def open_reader(client, stream):
-        return ByteStreamReader(client, stream)
+    typename = BYTE_STREAM
+    writer = ByteStreamWriter
+    reader = ByteStreamReader
 
 
-class DataframeStream:
+class DataframeStream(_StreamKind):
     """``vineyard::DataframeStream``: chunks are DataFrames (pandas in, pandas out)."""
 
-    @staticmethod
-    def create(client, params=None):
-        return create_stream(client, DATAFRAME_STREAM, params)
-
-    @staticmethod
-    def open_writer(client, stream, wait_limit=None):
-        return ObjectStreamWriter(client, stream, wait_limit=wait_limit)
-
-    @staticmethod
-    def open_reader(client, stream):
-        return ObjectStreamReader(client, stream)
+    typename = DATAFRAME_STREAM
+    writer = ObjectStreamWriter
+    reader = ObjectStreamReader
 
 
 class RecordBatchStreamReader(ObjectStreamReader):
@@ -304,20 +309,12 @@ class RecordBatchStreamReader(ObjectStreamReader):
         return self.to_reader().read_all()
 
 
-class RecordBatchStream:
+class RecordBatchStream(_StreamKind):
     """``vineyard::RecordBatchStream``: chunks are ``vineyard::RecordBatch`` objects (pyarrow)."""
 
-    @staticmethod
-    def create(client, params=None):
-        return create_stream(client, RECORD_BATCH_STREAM, params)
-
-    @staticmethod
-    def open_writer(client, stream, wait_limit=None):
-        return ObjectStreamWriter(client, stream, wait_limit=wait_limit)
-
-    @staticmethod
-    def open_reader(client, stream):
-        return RecordBatchStreamReader(client, stream)
+    typename = RECORD_BATCH_STREAM
+    writer = ObjectStreamWriter
+    reader = RecordBatchStreamReader
 
 
 class ParallelStream:
