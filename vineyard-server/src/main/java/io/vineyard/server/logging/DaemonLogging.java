@@ -17,7 +17,7 @@ import java.util.Locale;
  * dependencies (the JDK's HTTP server through {@code System.Logger}, Arrow in the SDK's processes)
  * and users' deployments already speak SLF4J, and logback gives levels, timestamps, files and
  * thresholds per output without a hand-written formatter. It is configured in code (no XML parsing at
- * start-up); {@code -Dlogback.configurationFile=FILE} still overrides everything. When another SLF4J
+ * start-up, and {@link LogLineLayout} instead of a pattern); {@code -Dlogback.configurationFile=FILE} still overrides everything. When another SLF4J
  * backend is on the classpath (the daemon embedded in an application that has its own), the settings
  * are left to that application.
  *
@@ -25,10 +25,6 @@ import java.util.Locale;
  * a message (which may quote what a client sent) are printed as {@code ?}.
  */
 public final class DaemonLogging {
-    /** timestamp, level, thread, class, message; control characters of the message as '?'. */
-    static final String PATTERN =
-            "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level [%thread] %logger{0}: %replace(%msg){'\\p{Cntrl}', '?'}%n";
-
     private DaemonLogging() {
     }
 
