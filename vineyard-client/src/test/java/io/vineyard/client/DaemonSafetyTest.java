@@ -137,6 +137,17 @@ class DaemonSafetyTest {
     }
 
     @Test
+    void aLogDirThatCannotBeMadeIsRefusedAtStart() throws Exception {
+        Process p = new ProcessBuilder(DaemonProcess.javaBin(), "--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("java.class.path"), "io.vineyard.server.Vineyardd", "--log_dir=/proc/vineyard-logs")
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(2, p.exitValue(), out);
+        assertTrue(out.startsWith("vineyardd: --log_dir /proc/vineyard-logs cannot be created"), out);
+    }
+
+    @Test
     void versionAndShortHelpExitZero() throws Exception {
         for (String flag : List.of("--version", "-h")) {
             Process p = new ProcessBuilder(DaemonProcess.javaBin(), "--enable-native-access=ALL-UNNAMED", "-cp",

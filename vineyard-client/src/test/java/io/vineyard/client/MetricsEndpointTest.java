@@ -207,6 +207,17 @@ class MetricsEndpointTest {
         }
     }
 
+    @Test
+    void aMetricsPortInUseIsRefusedAtStartWithTheReason() throws Exception {
+        try (DaemonProcess first = DaemonProcess.start("--size=64Mi", "--metrics_port=0")) {
+            int port = metricsUrl(first).getPort();
+            IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
+                    () -> DaemonProcess.start("--size=64Mi", "--metrics_port=" + port).close());
+            assertTrue(e.getMessage().contains("cannot start: cannot serve metrics on 127.0.0.1:" + port), e.getMessage());
+            assertEquals(200, get(metricsUrl(first), null).statusCode(), "the first daemon's endpoint is untouched");
+        }
+    }
+
     private static String basic(String user, String password) {
         return "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
     }
