@@ -137,6 +137,41 @@ class DaemonSafetyTest {
     }
 
     @Test
+    void aLogbackConfigurationOfTheUsersReplacesOurs() throws Exception {
+        Path dir = Files.createTempDirectory("vineyard-logback-");
+        Path xml = dir.resolve("logback.xml");
+        Files.writeString(xml, """
+                <configuration>
+                  <appender name="out" class="ch.qos.logback.core.ConsoleAppender">
+                    <encoder><pattern>CUSTOM %level %msg%n</pattern></encoder>
+                  </appender>
+                  <root level="INFO"><appender-ref ref="out"/></root>
+                </configuration>
+                """);
+        Process p = new ProcessBuilder(DaemonProcess.javaBin(), "--enable-native-access=ALL-UNNAMED",
+                "-Dlogback.configurationFile=" + xml, "-cp", System.getProperty("java.class.path"),
+                "io.vineyard.server.Vineyardd", "--socket=" + dir.resolve("v.sock"), "--size=64Mi", "--norpc")
+                .redirectErrorStream(true).start();
+        // bounded: a daemon that never prints the line is stopped after 30 s, which ends its output
+        java.util.concurrent.CompletableFuture.runAsync(p::destroy,
+                java.util.concurrent.CompletableFuture.delayedExecutor(30, TimeUnit.SECONDS));
+        try (var out = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            StringBuilder seen = new StringBuilder();
+            while ((line = out.readLine()) != null && !line.startsWith("CUSTOM INFO vineyardd version")) {
+                seen.append(line).append('\n'); // the daemon's output ends (EOF) if it dies
+            }
+            assertTrue(line != null, "the user's pattern formats the start-up line: " + seen);
+        } finally {
+            p.destroy();
+            assertTrue(p.waitFor(15, TimeUnit.SECONDS));
+            try (Stream<Path> walk = Files.walk(dir)) {
+                walk.sorted(Collections.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
+        }
+    }
+
+    @Test
     void aLogDirThatCannotBeMadeIsRefusedAtStart() throws Exception {
         Process p = new ProcessBuilder(DaemonProcess.javaBin(), "--enable-native-access=ALL-UNNAMED", "-cp",
                 System.getProperty("java.class.path"), "io.vineyard.server.Vineyardd", "--log_dir=/proc/vineyard-logs")

@@ -47,7 +47,7 @@ public final class DaemonLogging {
                 throw new IllegalArgumentException("--log_dir " + settings.logDir() + " is not writable");
             }
         }
-        if (isLogback()) {
+        if (isLogback() && !userConfigured()) {
             LogbackSetup.apply(settings, file);
         }
         return file;
@@ -64,6 +64,11 @@ public final class DaemonLogging {
         String user = System.getProperty("user.name", "unknown");
         String time = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT));
         return "vineyardd." + host + "." + user + ".log." + time + "." + ProcessHandle.current().pid();
+    }
+
+    /** {@code -Dlogback.configurationFile=FILE}: the user's logback configuration replaces ours. */
+    static boolean userConfigured() {
+        return System.getProperty("logback.configurationFile") != null;
     }
 
     /** Whether SLF4J is bound to logback (checked by name: logback may be absent from the classpath). */

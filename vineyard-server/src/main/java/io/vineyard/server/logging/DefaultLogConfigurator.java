@@ -19,7 +19,7 @@ public final class DefaultLogConfigurator extends ContextAwareBase implements Co
 
     @Override
     public ExecutionStatus configure(LoggerContext context) {
-        if (System.getProperty("logback.configurationFile") != null) {
+        if (DaemonLogging.userConfigured()) {
             return ExecutionStatus.INVOKE_NEXT_IF_ANY;
         }
         LogbackSetup.apply(context, LogSettings.defaults(), null);
