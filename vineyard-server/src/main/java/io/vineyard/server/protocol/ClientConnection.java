@@ -36,8 +36,10 @@ import java.util.function.Consumer;
  */
 public final class ClientConnection implements Runnable, Peer {
     private static final Logger LOG = LoggerFactory.getLogger(ClientConnection.class);
-    /** The longest excerpt of a client's text (a request type) that goes into a log line. */
-    private static final int LOGGED_TEXT_CHARS = 80;
+    /** The longest excerpt of a client's request type that goes into a log line. */
+    private static final int LOGGED_TYPE_CHARS = 80;
+    /** The longest excerpt of an error message (which may quote the request) in a log line. */
+    private static final int LOGGED_MESSAGE_CHARS = 400;
 
     private final DaemonContext ctx;
     private final HandlerTable handlers;
@@ -219,7 +221,7 @@ public final class ClientConnection implements Runnable, Peer {
         } catch (RuntimeException e) {
             ctx.countUnexpectedError();
             ctx.stats().recordError(type, Status.UNKNOWN_ERROR);
-            LOG.error("{}: {} failed", this, excerpt(type), e);
+            LOG.error("{}: {} failed", this, excerpt(type, LOGGED_TYPE_CHARS), e);
             send(Json.errorReply(Status.UNKNOWN_ERROR, type + " failed: " + e));
         }
         return type;
@@ -232,13 +234,14 @@ public final class ClientConnection implements Runnable, Peer {
     private void refused(String type, Status status, String why) {
         ctx.stats().recordError(type, status);
         if (LOG.isDebugEnabled()) {
-            LOG.debug("{} refused {}: {} (code {} {})", this, excerpt(type), why, status.code(), status);
+            LOG.debug("{} refused {}: {} (code {} {})", this, excerpt(type, LOGGED_TYPE_CHARS),
+                    excerpt(why, LOGGED_MESSAGE_CHARS), status.code(), status);
         }
     }
 
-    /** A client's text for a log line: at most {@link #LOGGED_TEXT_CHARS} characters. */
-    private static String excerpt(String text) {
-        return text.length() <= LOGGED_TEXT_CHARS ? text : text.substring(0, LOGGED_TEXT_CHARS) + "...";
+    /** Text for a log line: at most {@code max} characters (a client's junk must not flood the log). */
+    private static String excerpt(String text, int max) {
+        return text == null || text.length() <= max ? text : text.substring(0, max) + "...";
     }
 
     @Override
