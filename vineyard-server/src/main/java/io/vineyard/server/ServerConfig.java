@@ -99,6 +99,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                   --compression / --nocompression
                                          advertise zstd for RPC blob transfers (default: on)
                   --htpasswd=FILE        require username/password from an htpasswd file (bcrypt, {SHA} or plain)
+                                         on IPC, RPC and the metrics endpoint
                   --spin_us=N            busy-wait up to N us for a connection's next request before blocking
                                          (default 50; at most one spinning thread per spare CPU; 0 = off)
                   --extensions / --noextensions
