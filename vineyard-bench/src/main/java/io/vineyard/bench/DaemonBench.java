@@ -27,7 +27,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Run: {@code bin/bench} (or {@code taskset -c 0 bin/bench} to put client and daemon on one core,
  * the configuration with the lowest socket round trip on a 2-vCPU machine). Options:
  * {@code --cycles=N} per latency row (default 20000), {@code --seconds=S} per throughput row (default 3),
- * {@code --spin_us=N} for both the daemon and this client (default: theirs, 50).
+ * {@code --spin_us=N} for both the daemon and this client (default: theirs, 50), {@code --daemon_flag=FLAG}
+ * (repeatable) passes FLAG to the daemon, e.g. {@code --daemon_flag=--metrics_port=0}.
  */
 public final class DaemonBench {
     private DaemonBench() {
@@ -42,11 +43,14 @@ public final class DaemonBench {
         int cycles = 20_000;
         int seconds = 3;
         String spin = null;
+        List<String> daemonFlags = new ArrayList<>();
         for (String a : args) {
             if (a.startsWith("--cycles=")) {
                 cycles = Integer.parseInt(a.substring(9));
             } else if (a.startsWith("--seconds=")) {
                 seconds = Integer.parseInt(a.substring(10));
+            } else if (a.startsWith("--daemon_flag=")) {
+                daemonFlags.add(a.substring("--daemon_flag=".length()));
             } else if (a.startsWith("--spin_us=")) {
                 spin = a.substring(10);
                 System.setProperty("vineyard.spin_us", spin); // this client's spin, read at first use
@@ -54,7 +58,7 @@ public final class DaemonBench {
         }
         Path dir = Files.createTempDirectory("vineyard-bench-");
         Path socket = dir.resolve("vineyard.sock");
-        Process daemon = startDaemon(socket, spin);
+        Process daemon = startDaemon(socket, spin, daemonFlags);
         try {
             run(socket.toString(), cycles, seconds);
         } finally {
@@ -65,19 +69,26 @@ public final class DaemonBench {
         }
     }
 
-    private static Process startDaemon(Path socket, String spin) throws IOException, InterruptedException {
+    private static Process startDaemon(Path socket, String spin, List<String> flags) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-Xss512k", "-cp", System.getProperty("java.class.path"),
                 "io.vineyard.server.Vineyardd", "--socket=" + socket, "--size=2Gi", "--norpc"));
         if (spin != null) {
             cmd.add("--spin_us=" + spin);
         }
+        cmd.addAll(flags);
+        if (!flags.isEmpty()) {
+            System.out.println("daemon flags: " + String.join(" ", flags));
+        }
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         String line = out.readLine();
-        if (line == null || !line.startsWith("vineyardd ready")) {
+        while (line != null && !line.startsWith("vineyardd ready")) {
+            line = out.readLine(); // log lines (warnings about flags) may come first
+        }
+        if (line == null) {
             p.destroyForcibly();
-            throw new IOException("vineyardd did not start: " + line);
+            throw new IOException("vineyardd exited before its ready line");
         }
         Thread.ofPlatform().daemon(true).start(() -> {
             try {

@@ -16,10 +16,20 @@ final class RawClient implements AutoCloseable {
     final FrameSocket socket;
 
     RawClient(String path, long timeoutMs) {
-        int fd = Posix.socket(Posix.AF_UNIX, Posix.SOCK_STREAM);
+        this(path, 0, timeoutMs);
+    }
+
+    /** A bare TCP connection to a daemon's RPC port on 127.0.0.1. */
+    static RawClient tcp(int port, long timeoutMs) {
+        return new RawClient(null, port, timeoutMs);
+    }
+
+    private RawClient(String path, int port, long timeoutMs) {
+        int fd = Posix.socket(path == null ? Posix.AF_INET : Posix.AF_UNIX, Posix.SOCK_STREAM);
         try (Arena arena = Arena.ofConfined()) {
-            if (Posix.connect(fd, Posix.unixAddress(arena, path)) != 0) {
-                throw Posix.error("connect " + path);
+            var address = path == null ? Posix.inetAddress(arena, new byte[] {127, 0, 0, 1}, port) : Posix.unixAddress(arena, path);
+            if (Posix.connect(fd, address) != 0) {
+                throw Posix.error("connect " + (path == null ? "127.0.0.1:" + port : path));
             }
         }
         Posix.setReceiveTimeout(fd, timeoutMs);

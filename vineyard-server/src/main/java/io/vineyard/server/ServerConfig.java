@@ -1,5 +1,10 @@
 package io.vineyard.server;
 
+import io.vineyard.server.logging.LogSettings;
+
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,10 +32,26 @@ import java.util.Map;
  *                        vineyard's protocol; off, they are answered exactly as vineyardd answers them
  * @param streamThreshold percent of the pool that stream chunks may use before writers wait (vineyard's
  *                        {@code --stream_threshold}, default 80)
+ * @param rpcHost         IPv4 address the RPC port binds ({@code --rpc_host}, default {@code 127.0.0.1};
+ *                        {@code 0.0.0.0} for every interface)
+ * @param metricsHost     address of the Prometheus endpoint ({@code --metrics_host}, default {@code 127.0.0.1})
+ * @param metricsPort     port of the Prometheus endpoint, 0 for a free one, {@link #METRICS_OFF} when off
+ * @param logging         log level and outputs (glog's flags mapped onto ours)
+ * @param warnings        what the daemon should log about the flags once logging is set up
  */
 public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int rpcPort, String meta,
                            String deployment, boolean reserveMemory, boolean compression, String htpasswd,
-                           int spinMicros, boolean extensions, int streamThreshold) {
+                           int spinMicros, boolean extensions, int streamThreshold, String rpcHost,
+                           String metricsHost, int metricsPort, LogSettings logging, List<String> warnings) {
+    /** {@link #metricsPort} when the Prometheus endpoint is off. */
+    public static final int METRICS_OFF = -1;
+    /** The port of {@code --metrics} / {@code --prometheus} without {@code --metrics_port}. */
+    public static final int DEFAULT_METRICS_PORT = 9601;
+
+    /** Whether the Prometheus endpoint is on. */
+    public boolean metricsEnabled() {
+        return metricsPort != METRICS_OFF;
+    }
 
     /** Flags vineyard has that this daemon accepts and ignores for now, with the reason. */
     private static final Map<String, String> IGNORED = Map.ofEntries(
@@ -44,14 +65,17 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
             Map.entry("spill_path", "spilling is not implemented yet"),
             Map.entry("spill_lower_rate", "spilling is not implemented yet"),
             Map.entry("spill_upper_rate", "spilling is not implemented yet"),
-            Map.entry("prometheus", "metrics are not implemented yet"),
-            Map.entry("metrics", "metrics are not implemented yet"),
+            Map.entry("vmodule", "per-file log levels are not mapped; use --v"),
+            Map.entry("colorlogtostderr", "log lines are never coloured"),
+            Map.entry("max_log_size", "log files are not rotated"),
+            Map.entry("logbufsecs", "log lines are written at once"),
             Map.entry("coredump", "a JVM writes no core dumps by this flag"),
             Map.entry("sync_crds", "Kubernetes CRD sync is not implemented yet"),
             Map.entry("rdma_endpoint", "RDMA is not supported"));
 
-    private static final List<String> BOOLEAN_FLAGS = List.of("rpc", "reserve_memory", "compression", "help", "extensions",
-            "skip_launch_etcd", "prometheus", "metrics", "coredump", "sync_crds");
+    private static final List<String> BOOLEAN_FLAGS = List.of("rpc", "reserve_memory", "compression", "help", "h",
+            "version", "extensions", "skip_launch_etcd", "prometheus", "metrics", "coredump", "sync_crds", "logtostderr",
+            "alsologtostderr", "colorlogtostderr");
 
     /** The help text, printed by {@code --help}. */
     public static String usage() {
@@ -67,12 +91,15 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                                          default: a quarter of what /dev/shm can hold)
                   --rpc / --norpc        serve the RPC protocol over TCP (default: on)
                   --rpc_socket_port=N    TCP port for RPC (default 9600)
+                  --rpc_host=ADDR        address the RPC port listens on (default 127.0.0.1: this machine only;
+                                         0.0.0.0 for every interface, which cluster mode needs)
                   --meta=local           metadata backend (default local; etcd comes later)
                   --deployment=local     reported by instance_status
                   --reserve_memory       pre-fault the whole pool at start (about 1 s per GiB)
                   --compression / --nocompression
                                          advertise zstd for RPC blob transfers (default: on)
                   --htpasswd=FILE        require username/password from an htpasswd file (bcrypt, {SHA} or plain)
+                                         on IPC, RPC and the metrics endpoint
                   --spin_us=N            busy-wait up to N us for a connection's next request before blocking
                                          (default 50; at most one spinning thread per spare CPU; 0 = off)
                   --extensions / --noextensions
@@ -82,7 +109,21 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                                          vineyardd does ("Got unexpected command")
                   --stream_threshold=P   percent of the pool that stream chunks may take before a writer
                                          waits for the reader (default 80, as vineyard)
-                  --help                 this text
+                  --metrics_port=N       serve Prometheus metrics on http://HOST:N/metrics (default: off; 0 picks
+                                         a free port)
+                  --metrics_host=ADDR    address of the metrics endpoint (default 127.0.0.1)
+                  --metrics / --prometheus
+                                         vineyard's switches: serve metrics on --metrics_port (default 9601)
+                logging (glog's flags, mapped onto ours):
+                  --v=N                  1: debug (abnormal disconnects, refused requests), 2: trace (default 0:
+                                         info; VINEYARDD_DEBUG=1 is --v=1)
+                  --minloglevel=N        log only severity N and up: 0 info, 1 warning, 2 error, 3 nothing
+                  --log_dir=DIR          also write the log to a file in DIR
+                  --logtostderr          stderr only (no file, even with --log_dir)
+                  --alsologtostderr      with --log_dir, every line to stderr too (the default)
+                  --stderrthreshold=N    with --log_dir, stderr gets severity N and up only
+                  --version              print the version and exit
+                  -h, --help             this text
                 """;
     }
 
@@ -129,26 +170,53 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         int streamThreshold = 80;
         String htpasswd = "";
         int spin = 50;
+        String rpcHost = "127.0.0.1";
+        String metricsHost = "127.0.0.1";
+        Integer metricsPort = null;
+        Boolean metricsSwitch = null;
+        Boolean prometheusSwitch = null;
+        Integer v = null;
+        Integer minLogLevel = null;
+        Integer stderrThreshold = null;
+        boolean logToStderr = false;
+        boolean alsoLogToStderr = false;
+        String logDir = null;
         for (Map.Entry<String, String> f : flags.entrySet()) {
-            String v = f.getValue();
+            String value = f.getValue();
             switch (f.getKey()) {
-                case "help" -> {
-                    if (bool("help", v)) {
+                case "help", "h" -> {
+                    if (bool(f.getKey(), value)) {
                         throw new HelpRequested();
                     }
                 }
-                case "socket" -> socket = v.isEmpty() ? defaultSocket() : v;
-                case "size" -> size = v.isEmpty() ? -1 : parseSize(v);
-                case "rpc" -> rpc = bool("rpc", v);
-                case "rpc_socket_port" -> port = parsePort(v);
-                case "meta" -> meta = v;
-                case "deployment" -> deployment = v;
-                case "reserve_memory" -> reserve = bool("reserve_memory", v);
-                case "compression" -> compression = bool("compression", v);
-                case "htpasswd" -> htpasswd = v;
-                case "spin_us" -> spin = parseSpin(v);
-                case "extensions" -> extensions = bool("extensions", v);
-                case "stream_threshold" -> streamThreshold = parsePercent("stream_threshold", v);
+                case "version" -> {
+                    if (bool("version", value)) {
+                        throw new VersionRequested();
+                    }
+                }
+                case "socket" -> socket = value.isEmpty() ? defaultSocket() : value;
+                case "size" -> size = value.isEmpty() ? -1 : parseSize(value);
+                case "rpc" -> rpc = bool("rpc", value);
+                case "rpc_socket_port" -> port = parsePort("rpc_socket_port", value);
+                case "meta" -> meta = value;
+                case "deployment" -> deployment = value;
+                case "reserve_memory" -> reserve = bool("reserve_memory", value);
+                case "compression" -> compression = bool("compression", value);
+                case "htpasswd" -> htpasswd = value;
+                case "spin_us" -> spin = parseSpin(value);
+                case "extensions" -> extensions = bool("extensions", value);
+                case "stream_threshold" -> streamThreshold = parsePercent("stream_threshold", value);
+                case "rpc_host" -> rpcHost = ipv4("rpc_host", value);
+                case "metrics_port" -> metricsPort = parsePort("metrics_port", value);
+                case "metrics_host" -> metricsHost = ipv4("metrics_host", value);
+                case "metrics" -> metricsSwitch = bool("metrics", value);
+                case "prometheus" -> prometheusSwitch = bool("prometheus", value);
+                case "v" -> v = parseInt("v", value);
+                case "minloglevel" -> minLogLevel = parseInt("minloglevel", value);
+                case "stderrthreshold" -> stderrThreshold = parseInt("stderrthreshold", value);
+                case "logtostderr" -> logToStderr = bool("logtostderr", value);
+                case "alsologtostderr" -> alsoLogToStderr = bool("alsologtostderr", value);
+                case "log_dir" -> logDir = value;
                 default -> {
                     String why = IGNORED.get(f.getKey());
                     if (why == null) {
@@ -171,14 +239,25 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         if (size == 0) {
             throw new IllegalArgumentException("--size must be larger than 0");
         }
-        for (String w : warnings) {
-            System.err.println("vineyardd: " + w);
-        }
+        // vineyard: --metrics takes precedence over --prometheus; either turns the endpoint on
+        boolean metricsOn = metricsSwitch != null ? metricsSwitch
+                : prometheusSwitch != null ? prometheusSwitch : metricsPort != null;
+        int metricsAt = !metricsOn ? METRICS_OFF : metricsPort != null ? metricsPort : DEFAULT_METRICS_PORT;
+        LogSettings logging = LogSettings.fromGlogFlags(v, minLogLevel, logToStderr, alsoLogToStderr, logDir, stderrThreshold);
         return new ServerConfig(socket, size, rpc, port, meta, deployment, reserve, compression, htpasswd, spin, extensions,
-                streamThreshold);
+                streamThreshold, rpcHost, metricsHost, metricsAt, logging, List.copyOf(warnings));
     }
 
-    /** Thrown by {@link #parse} for {@code --help}. */
+    /** Thrown by {@link #parse} for {@code --version}. */
+    public static final class VersionRequested extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        VersionRequested() {
+            super("version requested", null, false, false);
+        }
+    }
+
+    /** Thrown by {@link #parse} for {@code --help} or {@code -h}. */
     public static final class HelpRequested extends RuntimeException {
         private static final long serialVersionUID = 1L;
 
@@ -219,15 +298,37 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         }
     }
 
-    private static int parsePort(String v) {
+    private static int parsePort(String name, String v) {
         try {
-            int p = Integer.parseInt(v);
+            int p = Integer.parseInt(v.trim());
             if (p < 0 || p > 65535) {
                 throw new NumberFormatException();
             }
             return p;
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("--rpc_socket_port must be a port number 0-65535, got '" + v + "'");
+            throw new IllegalArgumentException("--" + name + " must be a port number 0-65535, got '" + v + "'");
+        }
+    }
+
+    private static int parseInt(String name, String v) {
+        try {
+            return Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--" + name + " takes a whole number, got '" + v + "'");
+        }
+    }
+
+    /** An IPv4 address or a host name that resolves to one (the listeners bind IPv4), as a literal. */
+    private static String ipv4(String name, String v) {
+        try {
+            for (InetAddress a : InetAddress.getAllByName(v.trim())) {
+                if (a instanceof Inet4Address) {
+                    return a.getHostAddress();
+                }
+            }
+            throw new IllegalArgumentException("--" + name + "=" + v + " has no IPv4 address (the daemon listens on IPv4)");
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("--" + name + "=" + v + " is not an address or a known host name", e);
         }
     }
 

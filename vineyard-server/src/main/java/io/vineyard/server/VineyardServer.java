@@ -2,6 +2,7 @@ package io.vineyard.server;
 
 import io.vineyard.common.ObjectIds;
 import io.vineyard.server.daemon.DaemonContext;
+import io.vineyard.server.daemon.DaemonGauges;
 import io.vineyard.server.daemon.Waits;
 import io.vineyard.server.handler.AdminHandlers;
 import io.vineyard.server.handler.BlobHandlers;
@@ -12,11 +13,14 @@ import io.vineyard.server.handler.RemoteTransferHandlers;
 import io.vineyard.server.handler.StreamHandlers;
 import io.vineyard.server.memory.SharedMemoryPool;
 import io.vineyard.server.meta.MetaStore;
+import io.vineyard.server.metrics.MetricsEndpoint;
 import io.vineyard.server.protocol.ClientConnection;
 import io.vineyard.server.protocol.HandlerTable;
 import io.vineyard.server.store.BlobStore;
 import io.vineyard.server.transport.Listener;
 import io.vineyard.server.transport.Poller;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -48,6 +52,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class VineyardServer implements AutoCloseable {
     /** The protocol version this daemon speaks. */
     public static final String VERSION = AdminHandlers.VERSION;
+    private static final Logger LOG = LoggerFactory.getLogger(VineyardServer.class);
     private static final long INSTANCE_ID = 0;
     private static final long SHUTDOWN_GRACE_NS = TimeUnit.SECONDS.toNanos(5);
 
@@ -60,6 +65,7 @@ public final class VineyardServer implements AutoCloseable {
     private final Set<ClientConnection> connections = ConcurrentHashMap.newKeySet();
     private Listener ipc;
     private Listener rpc;
+    private MetricsEndpoint metrics;
     private volatile boolean closed;
 
     public VineyardServer(ServerConfig config) {
@@ -75,6 +81,7 @@ public final class VineyardServer implements AutoCloseable {
                 new MetadataHandlers(ctx), new NameHandlers(ctx), new ObjectHandlers(ctx),
                 new RemoteTransferHandlers(ctx), new StreamHandlers(ctx)), config.extensions());
         ctx.stats().track(handlers.knownTypes());
+        DaemonGauges.register(ctx, Version.PROTOCOL, Version.IMPLEMENTATION);
     }
 
     private static String localHostname() {
@@ -85,20 +92,42 @@ public final class VineyardServer implements AutoCloseable {
         }
     }
 
-    /** Binds the sockets and starts accepting. */
+    /** Binds the sockets (and the metrics endpoint when asked for) and starts accepting. */
     public void start() throws IOException {
         ipc = Listener.unix(config.socketPath());
-        if (config.rpc()) {
-            try {
-                rpc = Listener.tcp(config.rpcPort());
-            } catch (IOException e) {
-                ipc.close();
-                throw e;
+        try {
+            if (config.rpc()) {
+                rpc = Listener.tcp(config.rpcHost(), config.rpcPort());
+                ctx.rpcEndpoint(rpcEndpoint(config.rpcHost(), rpc.port()));
             }
-            ctx.rpcEndpoint(ctx.hostname() + ":" + rpc.port());
+            if (config.metricsEnabled()) {
+                metrics = MetricsEndpoint.start(ctx.metrics(), config.metricsHost(), config.metricsPort(),
+                        ctx.authenticator().enabled() ? (u, p) -> ctx.authenticator().verify(u, p) == null : null);
+            }
+        } catch (IOException e) {
+            ipc.close();
+            if (rpc != null) {
+                rpc.close();
+            }
+            throw e;
+        }
+        if (rpc != null) {
             rpc.start(true, fd -> accept(fd, true));
         }
         ipc.start(false, fd -> accept(fd, false));
+    }
+
+    /**
+     * The RPC address clients are told ({@code register_reply}, {@code cluster_meta}): the bound address,
+     * or the host name when bound to every interface (as vineyard reports it).
+     */
+    private String rpcEndpoint(String host, int port) {
+        return (host.equals("0.0.0.0") ? ctx.hostname() : host) + ":" + port;
+    }
+
+    /** {@code http://host:port/metrics}, or null when the endpoint is off. */
+    public String metricsUrl() {
+        return metrics == null ? null : metrics.url();
     }
 
     /** On the accept thread: hands the socket to a new connection thread and returns. */
@@ -151,6 +180,9 @@ public final class VineyardServer implements AutoCloseable {
         if (rpc != null) {
             rpc.close();
         }
+        if (metrics != null) {
+            metrics.close();
+        }
         ctx.beginShutdown();
         for (ClientConnection c : connections) {
             c.shutdown();
@@ -164,8 +196,8 @@ public final class VineyardServer implements AutoCloseable {
             poller.close();
         }
         if (!allEnded || !pool.tryClose()) {
-            System.err.println("vineyardd: " + connections.size() + " connection threads still run after "
-                    + TimeUnit.NANOSECONDS.toSeconds(SHUTDOWN_GRACE_NS) + " s: the pool stays mapped until the process exits");
+            LOG.warn("{} connection threads still run after {} s: the pool stays mapped until the process exits",
+                    connections.size(), TimeUnit.NANOSECONDS.toSeconds(SHUTDOWN_GRACE_NS));
         }
     }
 }

@@ -1,9 +1,13 @@
 package io.vineyard.server;
 
+import io.vineyard.server.logging.LogSettings;
 import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -51,5 +55,63 @@ class ServerConfigTest {
         var e = assertThrows(IllegalArgumentException.class,
                 () -> io.vineyard.server.memory.SharedMemoryPool.create(1L << 50, false));
         assertTrue(e.getMessage().contains("/dev/shm"), e.getMessage());
+    }
+
+    @Test
+    void safeDefaults() {
+        ServerConfig c = ServerConfig.parse(new String[0]);
+        assertEquals("127.0.0.1", c.rpcHost(), "RPC listens on loopback unless told otherwise");
+        assertFalse(c.metricsEnabled(), "no metrics port is opened unless asked for");
+        assertEquals(LogSettings.debugFromEnvironment() ? LogSettings.Level.DEBUG : LogSettings.Level.INFO, c.logging().level(),
+                "info (debug with VINEYARDD_DEBUG=1)");
+        assertNull(c.logging().logDir(), "stderr only");
+        assertEquals("0.0.0.0", ServerConfig.parse(new String[] {"--rpc_host=0.0.0.0"}).rpcHost());
+        assertEquals("127.0.0.1", ServerConfig.parse(new String[] {"--rpc_host", "localhost"}).rpcHost(),
+                "a host name is resolved to its IPv4 address");
+        assertThrows(IllegalArgumentException.class, () -> ServerConfig.parse(new String[] {"--rpc_host=no.such.host.invalid"}));
+    }
+
+    @Test
+    void metricsFlags() {
+        assertEquals(0, ServerConfig.parse(new String[] {"--metrics_port=0"}).metricsPort(), "a port turns metrics on");
+        assertEquals(ServerConfig.DEFAULT_METRICS_PORT, ServerConfig.parse(new String[] {"--metrics"}).metricsPort());
+        assertEquals(ServerConfig.DEFAULT_METRICS_PORT, ServerConfig.parse(new String[] {"--prometheus"}).metricsPort());
+        assertFalse(ServerConfig.parse(new String[] {"--metrics_port=9999", "--nometrics"}).metricsEnabled());
+        assertTrue(ServerConfig.parse(new String[] {"--metrics", "--noprometheus"}).metricsEnabled(),
+                "as vineyard: --metrics takes precedence over --prometheus");
+        assertEquals("0.0.0.0", ServerConfig.parse(new String[] {"--metrics", "--metrics_host=0.0.0.0"}).metricsHost());
+        assertThrows(IllegalArgumentException.class, () -> ServerConfig.parse(new String[] {"--metrics_port=65536"}));
+    }
+
+    @Test
+    void glogFlagsMapOntoLevelsAndOutputs() {
+        assertEquals(LogSettings.Level.DEBUG, ServerConfig.parse(new String[] {"--v=1"}).logging().level());
+        assertEquals(LogSettings.Level.TRACE, ServerConfig.parse(new String[] {"--v", "2"}).logging().level());
+        assertEquals(LogSettings.Level.WARN, ServerConfig.parse(new String[] {"--v=1", "--minloglevel=1"}).logging().level(),
+                "minloglevel drops verbose logging too, as in glog");
+        assertEquals(LogSettings.Level.ERROR, ServerConfig.parse(new String[] {"--minloglevel=2"}).logging().level());
+        assertEquals(LogSettings.Level.OFF, ServerConfig.parse(new String[] {"--minloglevel=3"}).logging().level());
+        LogSettings files = ServerConfig.parse(new String[] {"--log_dir=/tmp/vlogs", "--stderrthreshold=2"}).logging();
+        assertEquals(Path.of("/tmp/vlogs"), files.logDir());
+        assertEquals(LogSettings.Level.ERROR, files.stderrThreshold());
+        assertEquals(LogSettings.Level.TRACE, ServerConfig.parse(new String[] {"--log_dir=/tmp/vlogs"}).logging().stderrThreshold(),
+                "vineyardd sets stderrthreshold=0: every line to stderr too");
+        assertEquals(LogSettings.Level.TRACE, ServerConfig.parse(new String[] {"--log_dir=/tmp/vlogs", "--stderrthreshold=2",
+                "--alsologtostderr"}).logging().stderrThreshold());
+        assertNull(ServerConfig.parse(new String[] {"--log_dir=/tmp/vlogs", "--logtostderr"}).logging().logDir(),
+                "--logtostderr: no file");
+        ServerConfig quiet = ServerConfig.parse(new String[] {"--colorlogtostderr", "--vmodule=x=2"});
+        assertEquals(2, quiet.warnings().size(), "accepted with a warning each: " + quiet.warnings());
+        assertThrows(IllegalArgumentException.class, () -> ServerConfig.parse(new String[] {"--minloglevel=4"}));
+        assertThrows(IllegalArgumentException.class, () -> ServerConfig.parse(new String[] {"--v=-1"}));
+        assertThrows(IllegalArgumentException.class, () -> ServerConfig.parse(new String[] {"--v=lots"}));
+    }
+
+    @Test
+    void versionAndShortHelp() {
+        assertThrows(ServerConfig.VersionRequested.class, () -> ServerConfig.parse(new String[] {"--version"}));
+        assertThrows(ServerConfig.HelpRequested.class, () -> ServerConfig.parse(new String[] {"-h"}));
+        assertTrue(Version.line().startsWith("vineyardd version 0.24.4 (vineyard-java "), Version.line());
+        assertFalse(Version.IMPLEMENTATION.contains("${"), "the build filled in the version: " + Version.IMPLEMENTATION);
     }
 }

@@ -3,6 +3,9 @@ package io.vineyard.server.daemon;
 import io.vineyard.server.store.BlobLinks;
 import io.vineyard.server.store.BlobStore;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.HashSet;
@@ -25,6 +28,8 @@ import java.util.Set;
  * the connection's thread alone.
  */
 public final class ConnectionHoldings implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ConnectionHoldings.class);
+
     private final DaemonContext ctx;
     private final long id;
     private final boolean rpc;
@@ -113,7 +118,7 @@ public final class ConnectionHoldings implements AutoCloseable {
                 r.close();
             } catch (Exception e) {
                 ctx.countUnexpectedError();
-                System.err.println("vineyardd: connection " + id + ": releasing " + r + " failed: " + e);
+                LOG.error("connection {}: releasing {} failed", id, r, e);
             }
         }
     }

@@ -3,6 +3,7 @@ package io.vineyard.server.daemon;
 import io.vineyard.server.Authenticator;
 import io.vineyard.server.ServerConfig;
 import io.vineyard.server.meta.MetaStore;
+import io.vineyard.server.metrics.DaemonMetrics;
 import io.vineyard.server.store.BlobStore;
 import io.vineyard.server.stream.StreamStore;
 
@@ -36,6 +37,7 @@ public final class DaemonContext {
     private final MetaStore meta;
     private final Waits waits;
     private final Authenticator authenticator;
+    private final DaemonMetrics metrics = new DaemonMetrics();
     private final RequestStats stats;
     private final BusyWait busyWait;
     private final long instanceId;
@@ -45,6 +47,8 @@ public final class DaemonContext {
     private final StreamStore streams;
     private final AtomicInteger ipcConnections = new AtomicInteger();
     private final AtomicInteger rpcConnections = new AtomicInteger();
+    private final AtomicLong ipcAccepted = new AtomicLong();
+    private final AtomicLong rpcAccepted = new AtomicLong();
     private final AtomicLong unexpectedErrors = new AtomicLong();
     private volatile String rpcEndpoint = "0.0.0.0:0";
     private volatile boolean closing;
@@ -56,7 +60,7 @@ public final class DaemonContext {
         this.meta = meta;
         this.waits = waits;
         this.authenticator = authenticator;
-        this.stats = new RequestStats();
+        this.stats = new RequestStats(metrics);
         this.instanceId = instanceId;
         this.hostname = hostname;
         this.busyWait = new BusyWait(config.spinMicros(), Runtime.getRuntime().availableProcessors());
@@ -165,6 +169,11 @@ public final class DaemonContext {
         return authenticator;
     }
 
+    /** The daemon's metrics: features register theirs here (see {@link DaemonMetrics}). */
+    public DaemonMetrics metrics() {
+        return metrics;
+    }
+
     public RequestStats stats() {
         return stats;
     }
@@ -197,6 +206,14 @@ public final class DaemonContext {
     /** Counts a connection in or out of {@code ipc_connections} / {@code rpc_connections}. */
     public void connectionCount(boolean rpc, int delta) {
         (rpc ? rpcConnections : ipcConnections).addAndGet(delta);
+        if (delta > 0) {
+            (rpc ? rpcAccepted : ipcAccepted).addAndGet(delta);
+        }
+    }
+
+    /** Connections accepted since start on the RPC port ({@code rpc}) or the IPC socket. */
+    public long connectionsAccepted(boolean rpc) {
+        return (rpc ? rpcAccepted : ipcAccepted).get();
     }
 
     public int ipcConnections() {

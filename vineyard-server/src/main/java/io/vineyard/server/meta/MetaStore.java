@@ -113,6 +113,11 @@ public final class MetaStore {
         return objects.size();
     }
 
+    /** How many names are bound. */
+    public int nameCount() {
+        return names.size();
+    }
+
     public boolean exists(long id) {
         return objects.containsKey(id);
     }

@@ -14,6 +14,8 @@ import io.vineyard.server.daemon.ConnectionHoldings;
 import io.vineyard.server.daemon.DaemonContext;
 import io.vineyard.server.daemon.RequestStats;
 import io.vineyard.server.transport.Poller;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -33,8 +35,11 @@ import java.util.function.Consumer;
  * handshake, which with a thousand connections made each disconnect cost the whole daemon.
  */
 public final class ClientConnection implements Runnable, Peer {
-    /** Log why connections end ({@code VINEYARDD_DEBUG=1}). */
-    private static final boolean DEBUG = "1".equals(System.getenv("VINEYARDD_DEBUG"));
+    private static final Logger LOG = LoggerFactory.getLogger(ClientConnection.class);
+    /** The longest excerpt of a client's request type that goes into a log line. */
+    private static final int LOGGED_TYPE_CHARS = 80;
+    /** The longest excerpt of an error message (which may quote the request) in a log line. */
+    private static final int LOGGED_MESSAGE_CHARS = 400;
 
     private final DaemonContext ctx;
     private final HandlerTable handlers;
@@ -105,14 +110,13 @@ public final class ClientConnection implements Runnable, Peer {
         try {
             socket = FrameSocket.confinedNonBlocking(fd, false, poller);
             serve();
+            LOG.trace("{} ended", this);
         } catch (FrameException | PosixException e) {
             // framing error or dead peer: the connection ends, the daemon goes on
-            if (DEBUG) {
-                System.err.println("vineyardd: connection " + id() + " closed: " + e.getMessage());
-            }
+            LOG.debug("{} ended abnormally: {}", this, e.getMessage());
         } catch (RuntimeException | Error e) {
             ctx.countUnexpectedError();
-            System.err.println("vineyardd: connection " + id() + " failed: " + e);
+            LOG.error("{} failed", this, e);
         } finally {
             try {
                 holdings.close();
@@ -185,16 +189,20 @@ public final class ClientConnection implements Runnable, Peer {
             root = Json.parse(body);
         } catch (IOException e) {
             String why = e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
+            // the log gets neither the excerpt nor the parser's message: both may quote a password
+            refused(RequestStats.INVALID, Status.INVALID, "a frame of " + body.length + " bytes that is not JSON");
             send(Json.errorReply(Status.INVALID, "Failed to parse the JSON message: " + why
                     + ", input is '" + excerpt(body) + "'"));
             return RequestStats.INVALID;
         }
         JsonNode typeNode = root.isObject() ? root.get("type") : null;
         if (typeNode == null) {
+            refused(RequestStats.INVALID, Status.INVALID, "a message without a 'type' field");
             send(Json.errorReply(Status.INVALID, "Invalid message: no 'type' field"));
             return RequestStats.INVALID;
         }
         if (!typeNode.isTextual()) {
+            refused(RequestStats.INVALID, Status.INVALID, "a message whose 'type' is not a string");
             send(Json.errorReply(Status.INVALID, "Invalid message: 'type' must be a string, got "
                     + typeNode.getNodeType().name().toLowerCase() + " " + typeNode));
             return RequestStats.INVALID;
@@ -206,14 +214,39 @@ public final class ClientConnection implements Runnable, Peer {
             }
             handlers.dispatch(this, type, (ObjectNode) root);
         } catch (VineyardException e) {
+            refused(type, e.status(), e.getMessage());
             send(Json.errorReply(e.status(), e.getMessage()));
         } catch (FrameException | PosixException e) {
             throw e;
         } catch (RuntimeException e) {
             ctx.countUnexpectedError();
+            ctx.stats().recordError(type, Status.UNKNOWN_ERROR);
+            LOG.error("{}: {} failed", this, excerpt(type, LOGGED_TYPE_CHARS), e);
             send(Json.errorReply(Status.UNKNOWN_ERROR, type + " failed: " + e));
         }
         return type;
+    }
+
+    /**
+     * Counts a refused request and logs it at debug. {@code why} is the error reply's message: no handler
+     * puts a password in one (a refused register says only that the credentials did not match).
+     */
+    private void refused(String type, Status status, String why) {
+        ctx.stats().recordError(type, status);
+        if (LOG.isDebugEnabled()) {
+            LOG.debug("{} refused {}: {} (code {} {})", this, excerpt(type, LOGGED_TYPE_CHARS),
+                    excerpt(why, LOGGED_MESSAGE_CHARS), status.code(), status);
+        }
+    }
+
+    /** Text for a log line: at most {@code max} characters (a client's junk must not flood the log). */
+    private static String excerpt(String text, int max) {
+        return text == null || text.length() <= max ? text : text.substring(0, max) + "...";
+    }
+
+    @Override
+    public String toString() {
+        return (rpc ? "rpc" : "ipc") + " connection " + id();
     }
 
     /** The first bytes of a body, printable, for error messages. */

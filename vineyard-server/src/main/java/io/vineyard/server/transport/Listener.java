@@ -1,11 +1,15 @@
 package io.vineyard.server.transport;
 
 import io.vineyard.common.posix.Posix;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -16,6 +20,7 @@ import java.util.function.IntConsumer;
  * handed to a callback as its fd.
  */
 public final class Listener implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Listener.class);
     private final int fd;
     private final String description;
     private final Path unlinkOnClose;
@@ -75,16 +80,23 @@ public final class Listener implements AutoCloseable {
         }
     }
 
-    /** Binds TCP on 0.0.0.0:{@code port} with SO_REUSEADDR; port 0 picks a free port. */
-    public static Listener tcp(int port) throws IOException {
+    /**
+     * Binds TCP on {@code host} (an IPv4 literal such as {@code 127.0.0.1}, or {@code 0.0.0.0} for every
+     * interface) and {@code port} with SO_REUSEADDR; port 0 picks a free port.
+     */
+    public static Listener tcp(String host, int port) throws IOException {
+        InetAddress address = InetAddress.getByName(host);
+        if (!(address instanceof Inet4Address)) {
+            throw new IOException("cannot listen on " + host + ": only IPv4 addresses are supported");
+        }
         int fd = Posix.socket(Posix.AF_INET, Posix.SOCK_STREAM);
         if (fd < 0) {
             throw new IOException(Posix.error("socket(AF_INET)").getMessage());
         }
         Posix.setIntOption(fd, Posix.SOL_SOCKET, Posix.SO_REUSEADDR, 1);
         try (Arena arena = Arena.ofConfined()) {
-            if (Posix.bind(fd, Posix.inetAddress(arena, new byte[4], port)) != 0) {
-                IOException e = new IOException(Posix.error("bind TCP port " + port).getMessage());
+            if (Posix.bind(fd, Posix.inetAddress(arena, address.getAddress(), port)) != 0) {
+                IOException e = new IOException(Posix.error("bind TCP " + host + ":" + port).getMessage());
                 Posix.close(fd);
                 throw e;
             }
@@ -95,7 +107,7 @@ public final class Listener implements AutoCloseable {
             throw e;
         }
         int bound = port != 0 ? port : boundPort(fd);
-        return new Listener(fd, "RPC port " + bound, null, bound);
+        return new Listener(fd, "RPC port " + host + ":" + bound, null, bound);
     }
 
     private static final java.lang.invoke.MethodHandle GETSOCKNAME = java.lang.foreign.Linker.nativeLinker()
@@ -141,7 +153,7 @@ public final class Listener implements AutoCloseable {
                     if (errno == Posix.EINTR || errno == Posix.EAGAIN || errno == 103 /* ECONNABORTED */) {
                         continue;
                     }
-                    System.err.println("vineyardd: accept on " + description + " failed: " + Posix.strerror(errno));
+                    LOG.warn("accept on {} failed: {}", description, Posix.strerror(errno));
                     // EMFILE and friends: back off instead of spinning on the same error
                     java.util.concurrent.locks.LockSupport.parkNanos(10_000_000L);
                     continue;
@@ -173,7 +185,7 @@ public final class Listener implements AutoCloseable {
             try {
                 Files.deleteIfExists(unlinkOnClose);
             } catch (IOException e) {
-                System.err.println("vineyardd: cannot remove " + unlinkOnClose + ": " + e.getMessage());
+                LOG.warn("cannot remove {}: {}", unlinkOnClose, e.getMessage());
             }
         }
     }
