@@ -182,6 +182,28 @@ class MetricsEndpointTest {
     }
 
     @Test
+    void streamMemoryIsScraped() throws Exception {
+        try (DaemonProcess d = DaemonProcess.start("--size=64Mi", "--metrics_port=0", "--stream_threshold=10")) {
+            URI url = metricsUrl(d);
+            try (IpcClient client = IpcClient.connect(d.socket())) {
+                ObjectId id = io.vineyard.client.stream.ByteStream.create(client, Map.of());
+                try (var w = io.vineyard.client.stream.ByteStream.openWriter(client, id)) {
+                    for (int i = 0; i < 3; i++) {
+                        w.nextChunk(1000); // two queued, one being written
+                    }
+                    Map<String, Double> m = scrape(url);
+                    assertEquals(1, value(m, "vineyard_streams"));
+                    assertEquals(3000, value(m, "vineyard_stream_bytes"));
+                    assertEquals(3000, value(m, "vineyard_stream_peak_bytes"));
+                    assertEquals((64L << 20) / 100 * 10, value(m, "vineyard_stream_threshold_bytes"));
+                }
+                io.vineyard.client.stream.Streams.drop(client, id);
+                assertEquals(0, value(scrape(url), "vineyard_stream_bytes"), "the drop freed the queued chunks");
+            }
+        }
+    }
+
+    @Test
     void withHtpasswdTheEndpointAsksForTheSameCredentials() throws Exception {
         Path dir = Files.createTempDirectory("vineyard-metrics-auth-");
         Path htpasswd = dir.resolve("htpasswd");

@@ -38,6 +38,13 @@ public final class DaemonGauges {
         m.gauge("vineyard_deferred_requests", "Requests parked until an object or name appears (instance_status deferred_requests)",
                 () -> ctx.locked(ctx::deferredRequests));
         m.counterOf("vineyard_unexpected_errors", "Requests that failed on a daemon bug (answered UnknownError)", ctx::unexpectedErrors);
+        m.gauge("vineyard_streams", "Streams the daemon keeps", () -> ctx.locked(() -> ctx.streams().usage().streams()));
+        m.gauge("vineyard_stream_bytes", "Bytes of the chunks streams hold (queued, being written, being read)",
+                () -> ctx.locked(() -> ctx.streams().usage().bytes()));
+        m.gauge("vineyard_stream_peak_bytes", "The most bytes stream chunks held at once since start",
+                () -> ctx.locked(() -> ctx.streams().usage().peakBytes()));
+        m.gauge("vineyard_stream_threshold_bytes", "Stream memory a writer may fill before it waits (--stream_threshold)",
+                () -> ctx.streams().thresholdBytes());
         m.gauge("vineyard_start_time_seconds", "When the daemon started, in seconds since the epoch", () -> ctx.startMs() / 1000.0);
     }
 }

@@ -84,6 +84,11 @@ public final class StreamStore {
     public record Usage(int streams, long bytes, long peakBytes, long thresholdBytes) {
     }
 
+    /** The stream memory writers may fill before they wait (fixed at start). */
+    public long thresholdBytes() {
+        return thresholdBytes;
+    }
+
     public Usage usage() {
         return new Usage(streams.size(), bytes, peakBytes, thresholdBytes);
     }
