@@ -18,7 +18,10 @@ import java.lang.foreign.MemorySegment;
 public final class BlobWriter {
     private final AbstractClient client;
     private final long size;
+    /** The bytes where they live: a slice of the pool's mapping (IPC, outlives the seal) or a local buffer (RPC). */
+    private final MemorySegment target;
     private final Arena viewArena;
+    /** The writable view handed out, closed at seal (over IPC an arena of its own over {@link #target}). */
     private final MemorySegment view;
     private final ObjectMeta entry;
     private volatile ObjectId id;
@@ -28,6 +31,7 @@ public final class BlobWriter {
         this.client = client;
         this.id = id;
         this.size = target.byteSize();
+        this.target = target;
         this.viewArena = viewArena;
         this.view = viewArena == null ? target : target.reinterpret(size, viewArena, null);
         this.entry = ObjectMeta.blobEntry(id == null ? ObjectId.EMPTY_BLOB : id, size, client.instanceId()).withPendingBlob(this);
@@ -83,8 +87,17 @@ public final class BlobWriter {
         return client;
     }
 
+    /** The writable bytes before the seal (an RPC upload reads them). */
     MemorySegment rawTarget() {
         return view;
+    }
+
+    /**
+     * Over IPC: the blob's bytes in the client's mapping of the pool, which stays valid after the seal
+     * (the sealed blob's read-only view is this, no search of the mappings).
+     */
+    MemorySegment poolBytes() {
+        return target;
     }
 
     void assignId(ObjectId assigned) {

@@ -43,6 +43,10 @@ public final class IpcConnection implements AutoCloseable {
     private int pendingReplies;
     /** Frames queued by {@link #sendDeferred}: written just before the next request's frame. */
     private final List<byte[]> deferred = new ArrayList<>();
+    /** How many of the {@link #deferred} frames the daemon answers (their replies are read and dropped). */
+    private int deferredReplies;
+    /** The extension request types the daemon advertised in {@code register_reply.extensions}. */
+    private final java.util.Set<String> extensions;
     /** Holders that need the mappings to outlive {@link #close()} (native views such as Arrow buffers). */
     private int mappingPins;
     private boolean unmapDeferred;
@@ -59,10 +63,21 @@ public final class IpcConnection implements AutoCloseable {
         req.put("username", "");
         req.put("password", "");
         this.registerReply = request(req);
+        java.util.Set<String> advertised = new java.util.TreeSet<>();
+        registerReply.path("extensions").forEach(t -> advertised.add(t.asText()));
+        this.extensions = java.util.Collections.unmodifiableSet(advertised);
     }
 
     /**
-     * Connects to the UNIX socket at {@code path} (or {@code VINEYARD_IPC_SOCKET} when null) and registers.
+     * The socket a client given none connects to: {@code VINEYARD_IPC_SOCKET} if set, else the daemon's
+     * default ({@code $XDG_RUNTIME_DIR/vineyard/vineyard.sock}, else {@code ~/.local/vineyard/vineyard.sock}).
+     */
+    public static String defaultSocket() {
+        return io.vineyard.common.DefaultSocket.forClient();
+    }
+
+    /**
+     * Connects to the UNIX socket at {@code path} (or {@link #defaultSocket()} when null) and registers.
      *
      * @throws VineyardException.ConnectionError when nothing listens there
      */
@@ -80,11 +95,7 @@ public final class IpcConnection implements AutoCloseable {
      * at most 10 ms); the spin state is this connection's own.
      */
     public static IpcConnection connect(String path, long timeoutMs, long spinUs) {
-        String target = path != null ? path : System.getenv("VINEYARD_IPC_SOCKET");
-        if (target == null || target.isEmpty()) {
-            throw new VineyardException.ConnectionError(Status.CONNECTION_FAILED,
-                    "no socket given and VINEYARD_IPC_SOCKET is not set");
-        }
+        String target = path != null && !path.isEmpty() ? path : defaultSocket();
         int fd = Posix.socket(Posix.AF_UNIX, Posix.SOCK_STREAM);
         if (fd < 0) {
             throw new VineyardException.ConnectionError("socket(AF_UNIX) failed", Posix.error("socket"));
@@ -157,6 +168,14 @@ public final class IpcConnection implements AutoCloseable {
     }
 
     /**
+     * The extension request types the daemon serves, from {@code register_reply.extensions} (sorted);
+     * empty for vineyard's own vineyardd and for ours with {@code --noextensions}.
+     */
+    public java.util.Set<String> extensions() {
+        return extensions;
+    }
+
+    /**
      * Sends a request and returns its reply; error replies throw the matching {@link VineyardException}.
      * New store fds named by the reply ({@code fd} / {@code fds}) are received and mapped.
      */
@@ -214,10 +233,22 @@ public final class IpcConnection implements AutoCloseable {
      * one wake-up, or by {@link #flushDeferred()}.
      */
     public void sendDeferred(ObjectNode request) {
+        sendDeferred(request, false);
+    }
+
+    /**
+     * Queues a request like {@link #sendDeferred(ObjectNode)}; with {@code replyOwed} the daemon answers
+     * it (a standard {@code release_request}) and the reply is read, and dropped, before the next reply,
+     * as for {@link #send(ObjectNode)}: no round trip either way.
+     */
+    public void sendDeferred(ObjectNode request, boolean replyOwed) {
         lock.lock();
         try {
             if (!closed) {
                 deferred.add(Json.write(request));
+                if (replyOwed) {
+                    deferredReplies++;
+                }
             }
         } finally {
             lock.unlock();
@@ -244,6 +275,8 @@ public final class IpcConnection implements AutoCloseable {
             socket.writeFrame(frame);
         }
         deferred.clear();
+        pendingReplies += deferredReplies;
+        deferredReplies = 0;
     }
 
     private void drainPending() {
