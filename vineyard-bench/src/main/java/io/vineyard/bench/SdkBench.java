@@ -256,7 +256,7 @@ public final class SdkBench {
         return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     }
 
-    private static Process startDaemon(Path socket, String... args) throws IOException {
+    static Process startDaemon(Path socket, String... args) throws IOException {
         List<String> a = new ArrayList<>(List.of("--socket=" + socket, "--norpc"));
         a.addAll(Arrays.asList(args));
         Process p = startJava("io.vineyard.server.Vineyardd", a.toArray(String[]::new));
@@ -281,14 +281,14 @@ public final class SdkBench {
         return p;
     }
 
-    private static void stop(Process p) throws InterruptedException {
+    static void stop(Process p) throws InterruptedException {
         p.destroy();
         if (!p.waitFor(10, TimeUnit.SECONDS)) {
             p.destroyForcibly();
         }
     }
 
-    private static void deleteTree(Path p) throws IOException {
+    static void deleteTree(Path p) throws IOException {
         if (!Files.exists(p)) {
             return;
         }
@@ -308,7 +308,7 @@ public final class SdkBench {
         return nanos / 1e6;
     }
 
-    private static double median(double[] v) {
+    static double median(double[] v) {
         double[] c = v.clone();
         Arrays.sort(c);
         return c[c.length / 2];

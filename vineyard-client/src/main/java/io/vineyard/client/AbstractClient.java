@@ -56,6 +56,8 @@ abstract class AbstractClient implements Client {
     private final Registry registry;
     private final long instanceId;
     private final Map<Long, Integer> holds = new HashMap<>();
+    /** Threads that copy a large value into its blob ({@link BlobWriter#fill}); set once, before use. */
+    int copyThreads = defaultCopyThreads();
 
     AbstractClient(Connector connector, long timeoutMs, long spinUs, Registry registry, boolean allowExtensions) {
         this.conn = connector.open(timeoutMs, spinUs);
@@ -64,6 +66,11 @@ abstract class AbstractClient implements Client {
         this.timeoutMs = timeoutMs;
         this.registry = registry == null ? Registry.global() : registry;
         this.instanceId = conn.registerReply().path("instance_id").asLong();
+    }
+
+    /** The default number of threads that copy a large value into its blob: min(4, CPUs). */
+    static int defaultCopyThreads() {
+        return Math.min(4, Runtime.getRuntime().availableProcessors());
     }
 
     // ---- requests --------------------------------------------------------------------------------
@@ -257,6 +264,14 @@ abstract class AbstractClient implements Client {
     /** Seals one writer now. */
     abstract Blob sealWriter(BlobWriter writer);
 
+    @Override
+    public BlobWriter createBlob(long sizeBytes) {
+        return newWriter(sizeBytes).prefaultAll();
+    }
+
+    /** A new writer of {@code sizeBytes}, its bytes not prepared for writing yet ({@link BlobWriter#fill} does). */
+    abstract BlobWriter newWriter(long sizeBytes);
+
     /** Drops an unsealed writer's blob (a failed build or put) and invalidates its view. */
     void abortWriter(BlobWriter w) {
         if (w.isSealed()) {
@@ -304,8 +319,9 @@ abstract class AbstractClient implements Client {
             if (data.byteSize() == 0) {
                 return ObjectMeta.blobEntry(ObjectId.EMPTY_BLOB, 0, instanceId);
             }
-            BlobWriter w = createBlob(data.byteSize());
-            MemorySegment.copy(data, 0, w.segment(), 0, data.byteSize());
+            BlobWriter w = newWriter(data.byteSize());
+            created.add(w);
+            w.fill(data, copyThreads);
             return w.asMember();
         }
 

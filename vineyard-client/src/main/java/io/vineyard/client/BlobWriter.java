@@ -6,6 +6,9 @@ import io.vineyard.common.VineyardException;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A blob being written: {@link #segment()} is writable until the blob is sealed, by {@link #seal()} or by
@@ -16,7 +19,20 @@ import java.lang.foreign.MemorySegment;
  * <p>A writer never sealed is dropped by the daemon when the client closes.
  */
 public final class BlobWriter {
+    /** How a writer prepares part of its bytes before they are written (over IPC: populate fresh pages). */
+    @FunctionalInterface
+    interface Prefaulter {
+        /** Nothing to prepare (RPC buffers, or prefaulting off). */
+        Prefaulter NONE = (from, length) -> { };
+
+        void prepare(long from, long length);
+    }
+
+    /** Copies of at least this many bytes are split across threads ({@link #fill}). */
+    static final long PARALLEL_FILL_BYTES = 16L << 20;
+
     private final AbstractClient client;
+    private final Prefaulter prefaulter;
     private final long size;
     /** The bytes where they live: a slice of the pool's mapping (IPC, outlives the seal) or a local buffer (RPC). */
     private final MemorySegment target;
@@ -28,7 +44,12 @@ public final class BlobWriter {
     private volatile boolean sealed;
 
     BlobWriter(AbstractClient client, ObjectId id, MemorySegment target, Arena viewArena) {
+        this(client, id, target, viewArena, Prefaulter.NONE);
+    }
+
+    BlobWriter(AbstractClient client, ObjectId id, MemorySegment target, Arena viewArena, Prefaulter prefaulter) {
         this.client = client;
+        this.prefaulter = prefaulter;
         this.id = id;
         this.size = target.byteSize();
         this.target = target;
@@ -85,6 +106,57 @@ public final class BlobWriter {
 
     AbstractClient client() {
         return client;
+    }
+
+    /** Prepares every byte for writing (a writer handed to user code writes all of it). */
+    BlobWriter prefaultAll() {
+        prefaulter.prepare(0, size);
+        return this;
+    }
+
+    /**
+     * Copies {@code src} (this writer's size) in, each part prepared just before it is copied; from
+     * {@link #PARALLEL_FILL_BYTES} up the parts go to {@code threads} threads (this one and virtual
+     * threads), so page population and the copy of fresh memory use every core.
+     */
+    void fill(MemorySegment src, int threads) {
+        MemorySegment dst = segment();
+        int parts = size >= PARALLEL_FILL_BYTES ? Math.max(1, threads) : 1;
+        long partBytes = (size / parts + PagePopulator.CHUNK_BYTES - 1) & -PagePopulator.CHUNK_BYTES;
+        List<Thread> helpers = new ArrayList<>();
+        AtomicReference<Throwable> failed = new AtomicReference<>();
+        for (long off = partBytes; off < size && parts > 1; off += partBytes) {
+            long from = off;
+            long length = Math.min(partBytes, size - off);
+            helpers.add(Thread.ofVirtual().start(() -> {
+                try {
+                    fillPart(src, dst, from, length);
+                } catch (Throwable t) {
+                    failed.compareAndSet(null, t);
+                }
+            }));
+        }
+        fillPart(src, dst, 0, parts > 1 ? Math.min(partBytes, size) : size);
+        for (Thread t : helpers) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new VineyardException(Status.INVALID, "interrupted while copying into blob " + id, e);
+            }
+        }
+        Throwable t = failed.get();
+        if (t instanceof RuntimeException r) {
+            throw r;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+    }
+
+    private void fillPart(MemorySegment src, MemorySegment dst, long from, long length) {
+        prefaulter.prepare(from, length);
+        MemorySegment.copy(src, from, dst, from, length);
     }
 
     /** The writable bytes before the seal (an RPC upload reads them). */

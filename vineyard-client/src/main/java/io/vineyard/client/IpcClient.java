@@ -31,9 +31,15 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class IpcClient extends AbstractClient {
     private final Set<BlobWriter> unsealed = ConcurrentHashMap.newKeySet();
+    private final Prefault prefault;
+    private final PagePopulator populator = new PagePopulator();
 
-    private IpcClient(Connector connector, long timeoutMs, long spinUs, Registry registry, boolean extensions) {
+    private IpcClient(Connector connector, long timeoutMs, long spinUs, Registry registry, boolean extensions,
+                      Prefault prefault, int copyThreads) {
         super(connector, timeoutMs, spinUs, registry, extensions);
+        this.prefault = prefault;
+        this.copyThreads = copyThreads;
+        conn.populateMappings(prefault == Prefault.MAP_POPULATE);
     }
 
     /**
@@ -61,8 +67,32 @@ public final class IpcClient extends AbstractClient {
         private long spinUs = ReplySpin.defaultSpinUs();
         private Registry registry;
         private boolean extensions = true;
+        private Prefault prefault = Prefault.defaultPrefault();
+        private int copyThreads = defaultCopyThreads();
 
         private Builder() {
+        }
+
+        /**
+         * How fresh pool memory is prepared before a blob is written (default {@link Prefault#POPULATE_WRITE},
+         * or {@code -Dvineyard.prefault}).
+         */
+        public Builder prefault(Prefault how) {
+            this.prefault = how == null ? Prefault.NONE : how;
+            return this;
+        }
+
+        /**
+         * How many threads copy a value of 16 MiB or more into its blob at put (default min(4, CPUs);
+         * 1 copies on the calling thread only). Each part's fresh pages are populated just before it is
+         * copied, so population and copy use every core.
+         */
+        public Builder copyThreads(int threads) {
+            if (threads < 1) {
+                throw new VineyardException.Invalid("copyThreads must be >= 1, got " + threads);
+            }
+            this.copyThreads = threads;
+            return this;
         }
 
         /** The socket path (default: {@code VINEYARD_IPC_SOCKET}, else the daemon's default socket). */
@@ -110,7 +140,7 @@ public final class IpcClient extends AbstractClient {
         public IpcClient connect() {
             String path = socket != null ? socket : IpcConnection.defaultSocket();
             return new IpcClient((ms, us) -> IpcConnection.connect(path, ms, us), timeoutMs, spinUs, registry,
-                    extensions);
+                    extensions, prefault, copyThreads);
         }
     }
 
@@ -138,7 +168,7 @@ public final class IpcClient extends AbstractClient {
     }
 
     @Override
-    public BlobWriter createBlob(long sizeBytes) {
+    BlobWriter newWriter(long sizeBytes) {
         if (sizeBytes < 0) {
             throw new VineyardException.Invalid("create blob: size must be >= 0, got " + sizeBytes);
         }
@@ -151,7 +181,12 @@ public final class IpcClient extends AbstractClient {
             ObjectNode reply = call("create blob of " + sizeBytes + " bytes", r);
             JsonNode created = reply.get("created");
             ObjectId id = new ObjectId(Json.readU64(reply.get("id"), "id"));
-            BlobWriter w = new BlobWriter(this, id, conn.blobSegment(created), Arena.ofShared());
+            MemorySegment bytes = conn.blobSegment(created);
+            int storeKey = created.path("store_fd").asInt();
+            long fileOffset = created.path("data_offset").asLong();
+            BlobWriter.Prefaulter prepare = prefault != Prefault.POPULATE_WRITE ? BlobWriter.Prefaulter.NONE
+                    : (from, length) -> populator.populate(storeKey, fileOffset, bytes, from, length);
+            BlobWriter w = new BlobWriter(this, id, bytes, Arena.ofShared(), prepare);
             unsealed.add(w);
             return w;
         });

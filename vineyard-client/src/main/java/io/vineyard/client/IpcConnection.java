@@ -552,6 +552,11 @@ public final class IpcConnection implements AutoCloseable {
         return mappings.lease(payload.path("store_fd").asInt(), payload.path("data_offset").asLong(), size);
     }
 
+    /** Maps store files from now on with {@code MAP_POPULATE} (every page mapped up front) or not. */
+    void populateMappings(boolean populate) {
+        mappings.populate(populate);
+    }
+
     /** Number of store files mapped now (for tests). */
     int mappedFileCount() {
         return mappings.mappedCount();

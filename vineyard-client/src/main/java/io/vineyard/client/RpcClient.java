@@ -102,7 +102,7 @@ public final class RpcClient extends AbstractClient {
     }
 
     @Override
-    public BlobWriter createBlob(long sizeBytes) {
+    BlobWriter newWriter(long sizeBytes) {
         if (sizeBytes < 0) {
             throw new VineyardException.Invalid("create blob: size must be >= 0, got " + sizeBytes);
         }
