@@ -22,8 +22,8 @@ import java.util.Locale;
  * daemon's put path runs once), then a {@code double[20_000_000]} as a Tensor (create_buffer, copy in,
  * put) into pool memory nobody touched, then deletes it and puts it again (the same pages, now warm).
  * Printed: daemon start and the 1 KiB put (start-up costs), the first and the warm 160 MB put (median of
- * the trials, min-max), GB/s of the first; each option with the copy on one thread and on the client's
- * default number of copy threads ({@code IpcClient.Builder.copyThreads}).
+ * the trials, min-max), GB/s of the first; each option with the copy on one thread (the default) and
+ * on min(4, CPUs), at least 2, threads ({@code IpcClient.Builder.copyThreads}).
  * With {@code --ray PYTHON}, Ray's first {@code ray.put} of the same array into a fresh object store is
  * measured in the same run (PYTHON must import ray and numpy).
  *
@@ -44,7 +44,7 @@ public final class FreshPutBench {
         List<String> a = Arrays.asList(args);
         int trials = a.contains("--trials") ? Integer.parseInt(a.get(a.indexOf("--trials") + 1)) : 5;
         String ray = a.contains("--ray") ? a.get(a.indexOf("--ray") + 1) : null;
-        int copyThreads = Math.min(4, Runtime.getRuntime().availableProcessors());
+        int copyThreads = Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors()));
         double[] values = new double[N];
         for (int i = 0; i < N; i++) {
             values[i] = i * 0.5;

@@ -49,7 +49,7 @@ final class PagePopulator {
     }
 
     /** The runs of {@code [start, end)} (file offsets) in chunks not populated yet; marks whole chunks. */
-    private synchronized List<long[]> claim(int storeKey, long start, long end) {
+    synchronized List<long[]> claim(int storeKey, long start, long end) {
         BitSet done = populated.computeIfAbsent(storeKey, k -> new BitSet());
         List<long[]> runs = new ArrayList<>();
         long runStart = -1;
