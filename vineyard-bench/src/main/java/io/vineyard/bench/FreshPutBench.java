@@ -147,7 +147,12 @@ public final class FreshPutBench {
         if (ts.isEmpty()) {
             return "ray: " + python + " printed no figures (does it import ray and numpy?)";
         }
-        return row("ray.put (Ray)", Prefault.NONE, 1, ts).replaceFirst(" none ", " -    ");
+        double[] first = ts.stream().mapToDouble(Trial::firstMs).toArray();
+        double[] warm = ts.stream().mapToDouble(Trial::warmMs).toArray();
+        double med = SdkBench.median(first);
+        return String.format(Locale.ROOT, "%-16s %-15s %7s %9s %11s %9.1f (%5.1f-%6.1f) %6.2f %12.1f", "Ray 2.58 ray.put",
+                "-", "-", "-", "-", med, Arrays.stream(first).min().orElse(0), Arrays.stream(first).max().orElse(0),
+                BYTES / med / 1e6, SdkBench.median(warm));
     }
 
     private static double ms(long nanos) {
