@@ -27,6 +27,7 @@ import org.apache.arrow.vector.complex.impl.UnionLargeListWriter;
 import org.apache.arrow.vector.complex.impl.UnionListWriter;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.FieldType;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -40,6 +41,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Arrow values through vineyard: every supported array type, zero-copy reads, allocator leak checks. */
+@Tag("both-protocols")   // also run against daemons without extensions (pom: standard-protocol)
 class ArrowRoundTripTest {
     private static final int ROWS = 1000;
     private DaemonProcess daemon;

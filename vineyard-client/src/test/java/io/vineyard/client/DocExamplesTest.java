@@ -11,6 +11,7 @@ import io.vineyard.client.types.Hashmap;
 import io.vineyard.client.types.HashmapBuilder;
 import io.vineyard.client.types.Tensor;
 import io.vineyard.client.types.Tensor.Order;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -32,6 +33,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the marked lines), then checks their effects through another client; {@link #theDocsShowTheCodeThisTestRuns}
  * and {@link #theJavadocShowsTheCodeThisTestRuns} fail when an example and this file drift apart.
  */
+@Tag("both-protocols")   // also run against daemons without extensions (pom: standard-protocol)
 class DocExamplesTest {
     private static final Path SOURCE = DocSnippets.repo().resolve(
             "vineyard-client/src/test/java/io/vineyard/client/DocExamplesTest.java");

@@ -6,6 +6,7 @@ import io.vineyard.client.types.DataFrame;
 import io.vineyard.client.types.Tensor;
 import io.vineyard.common.Json;
 import io.vineyard.common.VineyardException;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -33,6 +34,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * extensions exactly when the daemon advertises them. The daemon's request statistics show which
  * requests each path sent.
  */
+@Tag("both-protocols")   // also run against daemons without extensions (pom: standard-protocol)
 class StandardProtocolTest {
     private static final List<String> EXTENSION_TYPES =
             List.of("put_object_request", "get_object_request", "release_buffers_request");

@@ -18,6 +18,7 @@ import io.vineyard.client.types.Sequence;
 import io.vineyard.client.types.Tensor;
 import io.vineyard.client.types.Tuple;
 import io.vineyard.common.VineyardException;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -33,6 +34,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The SDK against a real daemon: built-in types round trip, round trips on the wire, holds and leaks. */
+@Tag("both-protocols")   // also run against daemons without extensions (pom: standard-protocol)
 class SdkTest {
     private DaemonProcess daemon;
     private IpcClient client;
