@@ -191,6 +191,45 @@ public final class IpcConnection implements AutoCloseable {
         }
     }
 
+    /**
+     * Sends {@code requests} back to back and reads their replies in order: one round trip for all.
+     * Every reply is read, errors included, so the connection stays in step; then the first error
+     * reply throws its {@link VineyardException} (the requests after it were still served).
+     */
+    public List<ObjectNode> requestAll(List<ObjectNode> requests) {
+        lock.lock();
+        try {
+            ensureOpen();
+            writeDeferred();
+            for (ObjectNode r : requests) {
+                framesWritten.incrementAndGet();
+                socket.writeFrame(Json.write(r));
+            }
+            drainPending();
+            List<ObjectNode> replies = new ArrayList<>(requests.size());
+            VineyardException first = null;
+            for (int i = 0; i < requests.size(); i++) {
+                spin.beforeRead(socket);
+                ObjectNode reply = readReply(false);
+                VineyardException error = errorOf(reply);
+                if (error == null) {
+                    receiveFds(reply);
+                } else if (first == null) {
+                    first = error;
+                }
+                replies.add(reply);
+            }
+            if (first != null) {
+                throw first;
+            }
+            return replies;
+        } catch (PosixException | FrameException e) {
+            throw failed(e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Sends a request and returns its raw reply (error replies included, fds not received). */
     public ObjectNode requestRaw(ObjectNode request) {
         lock.lock();
@@ -488,11 +527,20 @@ public final class IpcConnection implements AutoCloseable {
         if (!reply.isObject()) {
             throw new VineyardException(Status.INVALID, "vineyardd sent a reply that is not a JSON object");
         }
-        JsonNode code = reply.get("code");
-        if (throwErrors && code != null && code.isInt() && code.intValue() != 0 && !reply.has("type")) {
-            throw VineyardException.of(Status.of(code.intValue()), reply.path("message").asText());
+        VineyardException error = throwErrors ? errorOf((ObjectNode) reply) : null;
+        if (error != null) {
+            throw error;
         }
         return (ObjectNode) reply;
+    }
+
+    /** The error an error reply ({@code {code, message}} without {@code type}) stands for, or null. */
+    private static VineyardException errorOf(ObjectNode reply) {
+        JsonNode code = reply.get("code");
+        if (code != null && code.isInt() && code.intValue() != 0 && !reply.has("type")) {
+            return VineyardException.of(Status.of(code.intValue()), reply.path("message").asText());
+        }
+        return null;
     }
 
     private void receiveFds(ObjectNode reply) {

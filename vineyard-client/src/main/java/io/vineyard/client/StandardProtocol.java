@@ -17,8 +17,9 @@ import java.util.Map;
  * the path against a daemon that advertises no extensions.
  *
  * <pre>
- *   put:     seal_request per blob -> create_data_request per new object, members first
- *            -> persist_request -> put_name_request -> release_request per blob (one-way, no wait)
+ *   put:     seal_request per blob (all in one round trip) -> create_data_request per new object,
+ *            members first -> persist_request + put_name_request (one round trip)
+ *            -> release_request per blob (queued: no round trip)
  *   get:     [get_name_request] -> get_data_request -> get_buffers_request (IPC; fds follow)
  *   release: release_request per blob, queued in front of the next request, replies read and dropped
  * </pre>
@@ -40,24 +41,30 @@ final class StandardProtocol implements ObjectProtocol {
         List<ObjectMeta> created = new ArrayList<>();
         Created top;
         try {
-            if (!blobsSealed) {
+            if (!blobsSealed && !blobs.isEmpty()) {
+                List<ObjectNode> seals = new ArrayList<>();
                 for (ObjectId id : blobs) {
                     ObjectNode seal = Requests.of("seal_request");
                     seal.set("object_id", Json.u64(id.value()));
-                    Requests.call(conn, what + ": seal blob " + id, seal);
+                    seals.add(seal);
                 }
+                all(what + ": seal " + blobs.size() + " blobs", seals);
             }
             top = createTree(what, meta, created);
+            List<ObjectNode> finish = new ArrayList<>();
             if (persist) {
                 ObjectNode r = Requests.of("persist_request");
                 r.set("id", Json.u64(top.id().value()));
-                Requests.call(conn, what + ": persist", r);
+                finish.add(r);
             }
             if (name != null) {
                 ObjectNode r = Requests.of("put_name_request");
                 r.set("object_id", Json.u64(top.id().value()));
                 r.put("name", name);
-                Requests.call(conn, what + ": name", r);
+                finish.add(r);
+            }
+            if (!finish.isEmpty()) {
+                all(what + (name != null ? ": persist and name" : ": persist"), finish);
             }
         } catch (RuntimeException e) {
             undo(created, e);
@@ -65,6 +72,15 @@ final class StandardProtocol implements ObjectProtocol {
         }
         release(blobs.stream().mapToLong(ObjectId::value).toArray());
         return top;
+    }
+
+    /** Sends {@code requests} in one round trip ({@link IpcConnection#requestAll}); errors as {@link Requests#call}. */
+    private void all(String what, List<ObjectNode> requests) {
+        try {
+            conn.requestAll(requests);
+        } catch (VineyardException e) {
+            throw Requests.wrap(what, e);
+        }
     }
 
     /**

@@ -153,6 +153,23 @@ class StandardProtocolTest {
         }
     }
 
+    /** Requests sent back to back: every reply is read, the first error thrown, the connection stays in step. */
+    @Test
+    void requestsSentBackToBackStayInStepAfterAnError() throws Exception {
+        DaemonProcess d = start("--size=64Mi", "--noextensions");
+        try (IpcConnection c = d.connect()) {
+            ObjectNode seal = Json.object().put("type", "seal_request");
+            seal.set("object_id", Json.u64(0x8123456789abcdefL));
+            ObjectNode status = Json.object().put("type", "instance_status_request");
+            VineyardException e = assertThrows(VineyardException.ObjectNotExists.class,
+                    () -> c.requestAll(List.of(status, seal, status)));
+            assertTrue(e.getMessage().contains("o8123456789abcdef"), e.getMessage());
+            List<ObjectNode> replies = c.requestAll(List.of(status, status));
+            assertEquals(List.of("instance_status_reply", "instance_status_reply"),
+                    replies.stream().map(r -> r.path("type").asText()).toList(), "the next replies are their own");
+        }
+    }
+
     /** Which path each client took, from the daemon's own request counts (server_stats, an extension). */
     @Test
     void theDaemonsRequestCountsShowWhichPathWasTaken() throws Exception {
