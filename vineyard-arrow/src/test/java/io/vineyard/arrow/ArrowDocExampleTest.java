@@ -9,6 +9,7 @@ import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.types.pojo.Schema;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
@@ -18,6 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Runs the Arrow example of docs/java-sdk.md verbatim and checks that the doc shows this code. */
+@Tag("both-protocols")   // also run against daemons without extensions (pom: standard-protocol)
 class ArrowDocExampleTest {
     private static final Path SOURCE = DocSnippets.repo().resolve(
             "vineyard-arrow/src/test/java/io/vineyard/arrow/ArrowDocExampleTest.java");

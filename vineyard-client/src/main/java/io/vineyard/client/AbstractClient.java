@@ -23,13 +23,20 @@ import java.util.Map;
 
 /**
  * What the IPC and RPC clients share: metadata requests, put and get through the registry, and this
- * client's holds on the daemon's blobs.
+ * client's holds on the daemon's blobs. Whole-object requests go through {@link ObjectProtocol}, chosen
+ * at connect time: our extensions when the daemon advertises them, vineyard's standard requests
+ * otherwise. The transport's part (where blob bytes live: the shared pool over IPC, local buffers
+ * uploaded and downloaded over RPC) is {@link #stage} and {@link #fetch} of the subclasses.
+ *
+ * <p>A put: build the value's metadata ({@link Builds}, which records every blob it creates), one walk
+ * of the tree ({@link #prepare}: the writers to seal, defaults on new nodes), {@link #stage} the
+ * writers' bytes, then {@link ObjectProtocol#create}. Any failure drops every blob of the put.
  *
  * <p>Holds: the daemon keeps one hold per (connection, blob), not a count, so this class counts the
- * {@link VineyardObject}s that use each blob and sends {@code release_buffers} when a count drops to 0.
+ * {@link VineyardObject}s that use each blob and releases it when a count drops to 0.
  * Counts change under the connection's lock, so a get and a release of the same blob never cross.
  * A release is queued and written right before the client's next request (or by {@link #flushReleases()}),
- * its reply read after: closing a got value costs no round trip and no extra wake-up of the daemon.
+ * its reply (if any) read after: closing a got value costs no round trip and no extra wake-up of the daemon.
  */
 abstract class AbstractClient implements Client {
     /** Opens a connection to the daemon with a receive timeout and a reply spin (both as IpcConnection's). */
@@ -38,42 +45,50 @@ abstract class AbstractClient implements Client {
         IpcConnection open(long timeoutMs, long spinUs);
     }
 
+    /** A put's blobs once their bytes are on the daemon: their ids, and whether they are sealed already. */
+    record Staged(List<ObjectId> blobs, boolean sealed) {
+    }
+
     final IpcConnection conn;
+    final ObjectProtocol protocol;
     private final Connector sideConnector;
     private final long timeoutMs;
     private final Registry registry;
     private final long instanceId;
     private final Map<Long, Integer> holds = new HashMap<>();
+    /** Threads that copy a large value into its blob ({@link BlobWriter#fill}); set once, before use. */
+    int copyThreads = defaultCopyThreads();
 
-    AbstractClient(Connector connector, long timeoutMs, long spinUs, Registry registry) {
+    AbstractClient(Connector connector, long timeoutMs, long spinUs, Registry registry, boolean allowExtensions) {
         this.conn = connector.open(timeoutMs, spinUs);
+        this.protocol = ObjectProtocol.choose(conn, allowExtensions);
         this.sideConnector = connector;
         this.timeoutMs = timeoutMs;
         this.registry = registry == null ? Registry.global() : registry;
         this.instanceId = conn.registerReply().path("instance_id").asLong();
     }
 
+    /**
+     * The default number of threads that copy a large value into its blob: 1 (on this 2-core machine
+     * a second copy thread did not make first puts faster, see {@code bin/bench-fresh-put}).
+     */
+    static int defaultCopyThreads() {
+        return 1;
+    }
+
     // ---- requests --------------------------------------------------------------------------------
 
     /** Sends a request; a daemon error becomes the typed exception, its message prefixed with {@code what}. */
     ObjectNode call(String what, ObjectNode request) {
-        try {
-            return conn.request(request);
-        } catch (VineyardException e) {
-            throw wrap(what, e);
-        }
+        return Requests.call(conn, what, request);
     }
 
     static VineyardException wrap(String what, VineyardException e) {
-        VineyardException w = VineyardException.of(e.status(), what + ": " + e.getMessage());
-        w.initCause(e);
-        return w;
+        return Requests.wrap(what, e);
     }
 
     static ObjectNode req(String type) {
-        ObjectNode r = Json.object();
-        r.put("type", type);
-        return r;
+        return Requests.of(type);
     }
 
     @Override
@@ -84,6 +99,11 @@ abstract class AbstractClient implements Client {
     @Override
     public Registry registry() {
         return registry;
+    }
+
+    @Override
+    public boolean usesExtensions() {
+        return protocol instanceof ExtensionProtocol;
     }
 
     @Override
@@ -178,6 +198,43 @@ abstract class AbstractClient implements Client {
         if (meta.typename() == null) {
             throw new VineyardException.Invalid("put: metadata needs a 'typename'");
         }
+        List<BlobWriter> pending = prepare(meta);
+        boolean persisted = persist || name != null;
+        ObjectProtocol.Created c;
+        try {
+            Staged staged = stage(pending);
+            c = protocol.create("put " + meta.typename() + (name == null ? "" : " as '" + name + "'"), meta,
+                    staged.blobs(), staged.sealed(), persisted, name);
+        } catch (RuntimeException e) {
+            for (BlobWriter w : pending) {   // all or nothing, whichever path refused it
+                try {
+                    abortWriter(w);
+                } catch (RuntimeException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw e;
+        }
+        for (BlobWriter w : pending) {
+            w.markSealed();
+        }
+        meta.setId(c.id());
+        if (c.signature() != null) {
+            meta.putNode("signature", c.signature());
+        }
+        meta.put("instance_id", c.instanceId() >= 0 ? c.instanceId() : instanceId);
+        if (persisted) {
+            meta.put("transient", false);
+        }
+        return meta;
+    }
+
+    /**
+     * One walk of a tree about to be put: returns its unsealed writers (refusing another client's) and
+     * gives every node to be created the keys vineyard's client adds ({@code instance_id},
+     * {@code transient}, {@code nbytes}).
+     */
+    private List<BlobWriter> prepare(ObjectMeta meta) {
         List<BlobWriter> pending = new ArrayList<>();
         for (ObjectMeta node : meta.walk()) {
             if (node.pendingBlob() instanceof BlobWriter w && !w.isSealed()) {
@@ -198,48 +255,37 @@ abstract class AbstractClient implements Client {
                 }
             }
         }
-        List<ObjectId> toSeal = uploadPending(pending);
-        ObjectNode r = req("put_object_request");
-        ArrayNode seal = r.putArray("seal");
-        toSeal.forEach(id -> seal.add(Json.u64(id.value())));
-        r.set("content", meta.toJson());
-        r.put("persist", persist || name != null);
-        if (name != null) {
-            r.put("name", name);
-        }
-        r.put("release", true);
-        ObjectNode reply = call("put " + meta.typename() + (name == null ? "" : " as '" + name + "'"), r);
-        for (BlobWriter w : pending) {
-            w.markSealed();
-        }
-        meta.setId(new ObjectId(Json.readU64(reply.get("id"), "id")));
-        if (reply.has("signature")) {
-            meta.putNode("signature", reply.get("signature"));
-        }
-        meta.put("instance_id", reply.path("instance_id").asLong(instanceId));
-        if (persist || name != null) {
-            meta.put("transient", false);
-        }
-        return meta;
+        return pending;
     }
 
     /**
      * Gets the pending writers' bytes to the daemon before the put: over IPC they are there already
-     * (returns their ids, sealed by the put); over RPC they are uploaded (sealed already).
+     * (their ids, sealed by the put); over RPC they are uploaded (sealed already).
      */
-    abstract List<ObjectId> uploadPending(List<BlobWriter> pending);
+    abstract Staged stage(List<BlobWriter> pending);
 
     /** Seals one writer now. */
     abstract Blob sealWriter(BlobWriter writer);
 
-    /** Drops an unsealed writer's blob (a failed build). */
+    @Override
+    public BlobWriter createBlob(long sizeBytes) {
+        return newWriter(sizeBytes).prefaultAll();
+    }
+
+    /** A new writer of {@code sizeBytes}, its bytes not prepared for writing yet ({@link BlobWriter#fill} does). */
+    abstract BlobWriter newWriter(long sizeBytes);
+
+    /** Drops an unsealed writer's blob (a failed build or put) and invalidates its view. */
     void abortWriter(BlobWriter w) {
-        if (w.isSealed() || w.id() == null) {
+        if (w.isSealed()) {
             return;
+        }
+        w.markSealed();
+        if (w.id() == null || w.id().value() == ObjectIds.EMPTY_BLOB_ID) {
+            return;   // an RPC buffer never uploaded, or the empty blob: nothing on the daemon
         }
         ObjectNode r = req("drop_buffer_request");
         r.set("id", Json.u64(w.id().value()));
-        w.markSealed();
         try {
             conn.send(r);
         } catch (VineyardException e) {
@@ -276,8 +322,9 @@ abstract class AbstractClient implements Client {
             if (data.byteSize() == 0) {
                 return ObjectMeta.blobEntry(ObjectId.EMPTY_BLOB, 0, instanceId);
             }
-            BlobWriter w = createBlob(data.byteSize());
-            MemorySegment.copy(data, 0, w.segment(), 0, data.byteSize());
+            BlobWriter w = newWriter(data.byteSize());
+            created.add(w);
+            w.fill(data, copyThreads);
             return w.asMember();
         }
 
@@ -351,16 +398,12 @@ abstract class AbstractClient implements Client {
 
     @Override
     public VineyardObject getObject(ObjectId id) {
-        ObjectNode r = req("get_object_request");
-        r.set("id", Json.u64(id.value()));
-        return fetch("get " + id, r);
+        return fetch(ObjectProtocol.Target.of(id));
     }
 
     @Override
     public VineyardObject getObject(String name) {
-        ObjectNode r = req("get_object_request");
-        r.put("name", name);
-        return fetch("get '" + name + "'", r);
+        return fetch(ObjectProtocol.Target.named(name));
     }
 
     @Override
@@ -414,8 +457,8 @@ abstract class AbstractClient implements Client {
         return sideConnector.open(0, 0);
     }
 
-    /** Sends a {@code get_object_request} and builds the object with views of its blobs. */
-    abstract VineyardObject fetch(String what, ObjectNode request);
+    /** Fetches the object through {@link #protocol} and builds it with views of its blobs. */
+    abstract VineyardObject fetch(ObjectProtocol.Target target);
 
     /** Adds one hold count per blob; call under the connection's lock, right after the daemon held them. */
     void addHolds(long[] ids) {
@@ -430,7 +473,7 @@ abstract class AbstractClient implements Client {
             return;
         }
         conn.locked(() -> {
-            ArrayNode free = Json.NODES.arrayNode();
+            List<Long> free = new ArrayList<>();
             for (long id : ids) {
                 Integer n = holds.get(id);
                 if (n == null) {
@@ -438,16 +481,13 @@ abstract class AbstractClient implements Client {
                 }
                 if (n <= 1) {
                     holds.remove(id);
-                    free.add(Json.u64(id));
+                    free.add(id);
                 } else {
                     holds.put(id, n - 1);
                 }
             }
             if (!free.isEmpty() && !conn.isClosed()) {
-                ObjectNode r = req("release_buffers_request");
-                r.set("ids", free);
-                r.put("reply", false); // one-way: it rides in front of the next request
-                conn.sendDeferred(r);
+                protocol.release(free.stream().mapToLong(Long::longValue).toArray());
             }
             return null;
         });
@@ -456,14 +496,6 @@ abstract class AbstractClient implements Client {
     /** Blobs this client holds (for tests). */
     int heldBlobCount() {
         return conn.locked(holds::size);
-    }
-
-    static long[] payloadIds(JsonNode payloads) {
-        long[] ids = new long[payloads == null ? 0 : payloads.size()];
-        for (int i = 0; i < ids.length; i++) {
-            ids[i] = Json.readU64(payloads.get(i).get("object_id"), "object_id");
-        }
-        return ids;
     }
 
     static Map<ObjectId, Blob> emptyBlobMap() {

@@ -6,6 +6,9 @@ import io.vineyard.common.VineyardException;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A blob being written: {@link #segment()} is writable until the blob is sealed, by {@link #seal()} or by
@@ -16,18 +19,40 @@ import java.lang.foreign.MemorySegment;
  * <p>A writer never sealed is dropped by the daemon when the client closes.
  */
 public final class BlobWriter {
+    /** How a writer prepares part of its bytes before they are written (over IPC: populate fresh pages). */
+    @FunctionalInterface
+    interface Prefaulter {
+        /** Nothing to prepare (RPC buffers, or prefaulting off). */
+        Prefaulter NONE = (from, length) -> { };
+
+        void prepare(long from, long length);
+    }
+
+    /** Copies of at least this many bytes are split across threads ({@link #fill}). */
+    static final long PARALLEL_FILL_BYTES = 16L << 20;
+
     private final AbstractClient client;
+    private final Prefaulter prefaulter;
     private final long size;
+    /** The bytes where they live: a slice of the pool's mapping (IPC, outlives the seal) or a local buffer (RPC). */
+    private final MemorySegment target;
     private final Arena viewArena;
+    /** The writable view handed out, closed at seal (over IPC an arena of its own over {@link #target}). */
     private final MemorySegment view;
     private final ObjectMeta entry;
     private volatile ObjectId id;
     private volatile boolean sealed;
 
     BlobWriter(AbstractClient client, ObjectId id, MemorySegment target, Arena viewArena) {
+        this(client, id, target, viewArena, Prefaulter.NONE);
+    }
+
+    BlobWriter(AbstractClient client, ObjectId id, MemorySegment target, Arena viewArena, Prefaulter prefaulter) {
         this.client = client;
+        this.prefaulter = prefaulter;
         this.id = id;
         this.size = target.byteSize();
+        this.target = target;
         this.viewArena = viewArena;
         this.view = viewArena == null ? target : target.reinterpret(size, viewArena, null);
         this.entry = ObjectMeta.blobEntry(id == null ? ObjectId.EMPTY_BLOB : id, size, client.instanceId()).withPendingBlob(this);
@@ -83,8 +108,68 @@ public final class BlobWriter {
         return client;
     }
 
+    /** Prepares every byte for writing (a writer handed to user code writes all of it). */
+    BlobWriter prefaultAll() {
+        prefaulter.prepare(0, size);
+        return this;
+    }
+
+    /**
+     * Copies {@code src} (this writer's size) in, each part prepared just before it is copied; from
+     * {@link #PARALLEL_FILL_BYTES} up the parts go to {@code threads} threads (this one and virtual
+     * threads), so page population and the copy of fresh memory use every core.
+     */
+    void fill(MemorySegment src, int threads) {
+        MemorySegment dst = segment();
+        int parts = size >= PARALLEL_FILL_BYTES ? Math.max(1, threads) : 1;
+        long partBytes = (size / parts + PagePopulator.CHUNK_BYTES - 1) & -PagePopulator.CHUNK_BYTES;
+        List<Thread> helpers = new ArrayList<>();
+        AtomicReference<Throwable> failed = new AtomicReference<>();
+        for (long off = partBytes; off < size && parts > 1; off += partBytes) {
+            long from = off;
+            long length = Math.min(partBytes, size - off);
+            helpers.add(Thread.ofVirtual().start(() -> {
+                try {
+                    fillPart(src, dst, from, length);
+                } catch (Throwable t) {
+                    failed.compareAndSet(null, t);
+                }
+            }));
+        }
+        fillPart(src, dst, 0, parts > 1 ? Math.min(partBytes, size) : size);
+        for (Thread t : helpers) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new VineyardException(Status.INVALID, "interrupted while copying into blob " + id, e);
+            }
+        }
+        Throwable t = failed.get();
+        if (t instanceof RuntimeException r) {
+            throw r;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+    }
+
+    private void fillPart(MemorySegment src, MemorySegment dst, long from, long length) {
+        prefaulter.prepare(from, length);
+        MemorySegment.copy(src, from, dst, from, length);
+    }
+
+    /** The writable bytes before the seal (an RPC upload reads them). */
     MemorySegment rawTarget() {
         return view;
+    }
+
+    /**
+     * Over IPC: the blob's bytes in the client's mapping of the pool, which stays valid after the seal
+     * (the sealed blob's read-only view is this, no search of the mappings).
+     */
+    MemorySegment poolBytes() {
+        return target;
     }
 
     void assignId(ObjectId assigned) {

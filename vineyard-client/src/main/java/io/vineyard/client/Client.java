@@ -135,6 +135,13 @@ public interface Client extends AutoCloseable {
     /** The builders and resolvers this client uses. */
     Registry registry();
 
+    /**
+     * True when this client puts and gets whole objects with the daemon's extension requests (one
+     * request each), which it does only when the daemon advertises them in {@code register_reply};
+     * false: vineyard's standard requests (as against vineyard's own vineyardd), same API and types.
+     */
+    boolean usesExtensions();
+
     /** Request frames written so far (the round trips of this client). */
     long requestCount();
 

@@ -23,7 +23,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * no copy, whatever the object's size.
  *
  * <pre>{@code
- * try (IpcClient client = IpcClient.builder()              // IpcClient.connect(): $VINEYARD_IPC_SOCKET
+ * try (IpcClient client = IpcClient.builder()              // IpcClient.connect(): $VINEYARD_IPC_SOCKET, else the default
  *         .socket("/var/run/vineyard.sock").timeoutMs(30_000).connect()) {
  *     long usedBytes = client.status().memoryUsage();
  * }
@@ -31,12 +31,21 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class IpcClient extends AbstractClient {
     private final Set<BlobWriter> unsealed = ConcurrentHashMap.newKeySet();
+    private final Prefault prefault;
+    private final PagePopulator populator = new PagePopulator();
 
-    private IpcClient(Connector connector, long timeoutMs, long spinUs, Registry registry) {
-        super(connector, timeoutMs, spinUs, registry);
+    private IpcClient(Connector connector, long timeoutMs, long spinUs, Registry registry, boolean extensions,
+                      Prefault prefault, int copyThreads) {
+        super(connector, timeoutMs, spinUs, registry, extensions);
+        this.prefault = prefault;
+        this.copyThreads = copyThreads;
+        conn.populateMappings(prefault == Prefault.MAP_POPULATE);
     }
 
-    /** Connects to the socket named by {@code VINEYARD_IPC_SOCKET}. */
+    /**
+     * Connects to the socket named by {@code VINEYARD_IPC_SOCKET}, else to the daemon's default socket
+     * ({@code $XDG_RUNTIME_DIR/vineyard/vineyard.sock}, else {@code ~/.local/vineyard/vineyard.sock}).
+     */
     public static IpcClient connect() {
         return builder().connect();
     }
@@ -57,11 +66,36 @@ public final class IpcClient extends AbstractClient {
         private long timeoutMs = IpcConnection.DEFAULT_TIMEOUT_MS;
         private long spinUs = ReplySpin.defaultSpinUs();
         private Registry registry;
+        private boolean extensions = true;
+        private Prefault prefault = Prefault.defaultPrefault();
+        private int copyThreads = defaultCopyThreads();
 
         private Builder() {
         }
 
-        /** The socket path (default: {@code VINEYARD_IPC_SOCKET}). */
+        /**
+         * How fresh pool memory is prepared before a blob is written (default {@link Prefault#POPULATE_WRITE},
+         * or {@code -Dvineyard.prefault}).
+         */
+        public Builder prefault(Prefault how) {
+            this.prefault = how == null ? Prefault.NONE : how;
+            return this;
+        }
+
+        /**
+         * How many threads copy a value of 16 MiB or more into its blob at put (default 1: the calling
+         * thread only). Each part's fresh pages are populated just before it is copied, so population
+         * and copy can use more cores; measured on 2 cores it did not help (docs: fresh memory).
+         */
+        public Builder copyThreads(int threads) {
+            if (threads < 1) {
+                throw new VineyardException.Invalid("copyThreads must be >= 1, got " + threads);
+            }
+            this.copyThreads = threads;
+            return this;
+        }
+
+        /** The socket path (default: {@code VINEYARD_IPC_SOCKET}, else the daemon's default socket). */
         public Builder socket(String path) {
             this.socket = path;
             return this;
@@ -90,13 +124,23 @@ public final class IpcClient extends AbstractClient {
         }
 
         /**
+         * Whether to use the daemon's extension requests where it advertises them (default true); false
+         * uses vineyard's standard requests only, as against vineyard's own vineyardd.
+         */
+        public Builder extensions(boolean useExtensions) {
+            this.extensions = useExtensions;
+            return this;
+        }
+
+        /**
          * Connects and registers.
          *
          * @throws VineyardException.ConnectionError when no daemon listens there
          */
         public IpcClient connect() {
-            String path = socket != null ? socket : System.getenv("VINEYARD_IPC_SOCKET");
-            return new IpcClient((ms, us) -> IpcConnection.connect(path, ms, us), timeoutMs, spinUs, registry);
+            String path = socket != null ? socket : IpcConnection.defaultSocket();
+            return new IpcClient((ms, us) -> IpcConnection.connect(path, ms, us), timeoutMs, spinUs, registry,
+                    extensions, prefault, copyThreads);
         }
     }
 
@@ -124,7 +168,7 @@ public final class IpcClient extends AbstractClient {
     }
 
     @Override
-    public BlobWriter createBlob(long sizeBytes) {
+    BlobWriter newWriter(long sizeBytes) {
         if (sizeBytes < 0) {
             throw new VineyardException.Invalid("create blob: size must be >= 0, got " + sizeBytes);
         }
@@ -137,14 +181,19 @@ public final class IpcClient extends AbstractClient {
             ObjectNode reply = call("create blob of " + sizeBytes + " bytes", r);
             JsonNode created = reply.get("created");
             ObjectId id = new ObjectId(Json.readU64(reply.get("id"), "id"));
-            BlobWriter w = new BlobWriter(this, id, conn.blobSegment(created), Arena.ofShared());
+            MemorySegment bytes = conn.blobSegment(created);
+            int storeKey = created.path("store_fd").asInt();
+            long fileOffset = created.path("data_offset").asLong();
+            BlobWriter.Prefaulter prepare = prefault != Prefault.POPULATE_WRITE ? BlobWriter.Prefaulter.NONE
+                    : (from, length) -> populator.populate(storeKey, fileOffset, bytes, from, length);
+            BlobWriter w = new BlobWriter(this, id, bytes, Arena.ofShared(), prepare);
             unsealed.add(w);
             return w;
         });
     }
 
     @Override
-    List<ObjectId> uploadPending(List<BlobWriter> pending) {
+    Staged stage(List<BlobWriter> pending) {
         List<ObjectId> ids = new ArrayList<>(pending.size());
         for (BlobWriter w : pending) {
             if (w.id().value() != ObjectIds.EMPTY_BLOB_ID) {
@@ -152,7 +201,7 @@ public final class IpcClient extends AbstractClient {
             }
             unsealed.remove(w);
         }
-        return ids;
+        return new Staged(ids, false);   // the bytes are in the pool already; the put seals them
     }
 
     @Override
@@ -164,27 +213,15 @@ public final class IpcClient extends AbstractClient {
         ObjectNode r = req("seal_request");
         r.set("object_id", Json.u64(w.id().value()));
         return conn.locked(() -> {
-            call("seal blob " + w.id(), r);
-            MemorySegment bytes = w.rawTarget();
-            long address = bytes.address();
+            call("seal blob " + w.id(), r);   // the daemon now holds the blob for this connection
             unsealed.remove(w);
             w.markSealed();
             long[] ids = {w.id().value()};
             addHolds(ids);
-            MemorySegment view = findView(address, w.size());
             VineyardObject holder = new VineyardObject(this, ObjectMeta.blobEntry(w.id(), w.size(), instanceId()),
                     Map.of(), ids, null);
-            return new Blob(w.id(), view, holder);
+            return new Blob(w.id(), w.poolBytes(), holder);
         });
-    }
-
-    private MemorySegment findView(long address, long size) {
-        for (MemorySegment m : conn.storeMappings()) {
-            if (address >= m.address() && address + size <= m.address() + m.byteSize()) {
-                return m.asSlice(address - m.address(), size);
-            }
-        }
-        throw new IllegalStateException("blob at " + address + " is not in a mapping");
     }
 
     /**
@@ -192,17 +229,16 @@ public final class IpcClient extends AbstractClient {
      * the object's last reference (so a disk file is unmapped once no value of it is open).
      */
     @Override
-    VineyardObject fetch(String what, ObjectNode request) {
+    VineyardObject fetch(ObjectProtocol.Target target) {
         return conn.locked(() -> {
-            ObjectNode reply = call(what, request);
-            JsonNode payloads = reply.get("payloads");
-            long[] ids = payloadIds(payloads);
+            ObjectProtocol.Fetched f = protocol.fetch(target, true);
+            long[] ids = f.heldIds();
             addHolds(ids);
             Map<ObjectId, Blob> blobs = new LinkedHashMap<>(emptyBlobMap());
             List<StoreMappings.Lease> leases = new ArrayList<>();
             Runnable releaseLeases = () -> leases.forEach(StoreMappings.Lease::close);
             try {
-                for (JsonNode p : payloads) {
+                for (JsonNode p : f.payloads()) {
                     ObjectId id = new ObjectId(Json.readU64(p.get("object_id"), "object_id"));
                     StoreMappings.Lease lease = conn.leaseBlob(p);
                     if (lease != null) {
@@ -210,11 +246,7 @@ public final class IpcClient extends AbstractClient {
                     }
                     blobs.put(id, new Blob(id, lease == null ? MemorySegment.NULL.reinterpret(0) : lease.segment(), null));
                 }
-                ObjectMeta meta = ObjectMeta.fromJson(reply.get("content"));
-                if (meta.id() == null) {
-                    meta.setId(new ObjectId(Json.readU64(reply.get("id"), "id")));
-                }
-                return new VineyardObject(this, meta, blobs, ids, leases.isEmpty() ? null : releaseLeases);
+                return new VineyardObject(this, f.meta(), blobs, ids, leases.isEmpty() ? null : releaseLeases);
             } catch (RuntimeException e) {
                 releaseLeases.run();
                 releaseHolds(ids);

@@ -43,6 +43,10 @@ public final class IpcConnection implements AutoCloseable {
     private int pendingReplies;
     /** Frames queued by {@link #sendDeferred}: written just before the next request's frame. */
     private final List<byte[]> deferred = new ArrayList<>();
+    /** How many of the {@link #deferred} frames the daemon answers (their replies are read and dropped). */
+    private int deferredReplies;
+    /** The extension request types the daemon advertised in {@code register_reply.extensions}. */
+    private final java.util.Set<String> extensions;
     /** Holders that need the mappings to outlive {@link #close()} (native views such as Arrow buffers). */
     private int mappingPins;
     private boolean unmapDeferred;
@@ -59,10 +63,21 @@ public final class IpcConnection implements AutoCloseable {
         req.put("username", "");
         req.put("password", "");
         this.registerReply = request(req);
+        java.util.Set<String> advertised = new java.util.TreeSet<>();
+        registerReply.path("extensions").forEach(t -> advertised.add(t.asText()));
+        this.extensions = java.util.Collections.unmodifiableSet(advertised);
     }
 
     /**
-     * Connects to the UNIX socket at {@code path} (or {@code VINEYARD_IPC_SOCKET} when null) and registers.
+     * The socket a client given none connects to: {@code VINEYARD_IPC_SOCKET} if set, else the daemon's
+     * default ({@code $XDG_RUNTIME_DIR/vineyard/vineyard.sock}, else {@code ~/.local/vineyard/vineyard.sock}).
+     */
+    public static String defaultSocket() {
+        return io.vineyard.common.DefaultSocket.forClient();
+    }
+
+    /**
+     * Connects to the UNIX socket at {@code path} (or {@link #defaultSocket()} when null) and registers.
      *
      * @throws VineyardException.ConnectionError when nothing listens there
      */
@@ -80,11 +95,7 @@ public final class IpcConnection implements AutoCloseable {
      * at most 10 ms); the spin state is this connection's own.
      */
     public static IpcConnection connect(String path, long timeoutMs, long spinUs) {
-        String target = path != null ? path : System.getenv("VINEYARD_IPC_SOCKET");
-        if (target == null || target.isEmpty()) {
-            throw new VineyardException.ConnectionError(Status.CONNECTION_FAILED,
-                    "no socket given and VINEYARD_IPC_SOCKET is not set");
-        }
+        String target = path != null && !path.isEmpty() ? path : defaultSocket();
         int fd = Posix.socket(Posix.AF_UNIX, Posix.SOCK_STREAM);
         if (fd < 0) {
             throw new VineyardException.ConnectionError("socket(AF_UNIX) failed", Posix.error("socket"));
@@ -157,6 +168,14 @@ public final class IpcConnection implements AutoCloseable {
     }
 
     /**
+     * The extension request types the daemon serves, from {@code register_reply.extensions} (sorted);
+     * empty for vineyard's own vineyardd and for ours with {@code --noextensions}.
+     */
+    public java.util.Set<String> extensions() {
+        return extensions;
+    }
+
+    /**
      * Sends a request and returns its reply; error replies throw the matching {@link VineyardException}.
      * New store fds named by the reply ({@code fd} / {@code fds}) are received and mapped.
      */
@@ -167,6 +186,45 @@ public final class IpcConnection implements AutoCloseable {
             ObjectNode reply = exchange(Json.write(request));
             receiveFds(reply);
             return reply;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Sends {@code requests} back to back and reads their replies in order: one round trip for all.
+     * Every reply is read, errors included, so the connection stays in step; then the first error
+     * reply throws its {@link VineyardException} (the requests after it were still served).
+     */
+    public List<ObjectNode> requestAll(List<ObjectNode> requests) {
+        lock.lock();
+        try {
+            ensureOpen();
+            writeDeferred();
+            for (ObjectNode r : requests) {
+                framesWritten.incrementAndGet();
+                socket.writeFrame(Json.write(r));
+            }
+            drainPending();
+            List<ObjectNode> replies = new ArrayList<>(requests.size());
+            VineyardException first = null;
+            for (int i = 0; i < requests.size(); i++) {
+                spin.beforeRead(socket);
+                ObjectNode reply = readReply(false);
+                VineyardException error = errorOf(reply);
+                if (error == null) {
+                    receiveFds(reply);
+                } else if (first == null) {
+                    first = error;
+                }
+                replies.add(reply);
+            }
+            if (first != null) {
+                throw first;
+            }
+            return replies;
+        } catch (PosixException | FrameException e) {
+            throw failed(e);
         } finally {
             lock.unlock();
         }
@@ -214,10 +272,22 @@ public final class IpcConnection implements AutoCloseable {
      * one wake-up, or by {@link #flushDeferred()}.
      */
     public void sendDeferred(ObjectNode request) {
+        sendDeferred(request, false);
+    }
+
+    /**
+     * Queues a request like {@link #sendDeferred(ObjectNode)}; with {@code replyOwed} the daemon answers
+     * it (a standard {@code release_request}) and the reply is read, and dropped, before the next reply,
+     * as for {@link #send(ObjectNode)}: no round trip either way.
+     */
+    public void sendDeferred(ObjectNode request, boolean replyOwed) {
         lock.lock();
         try {
             if (!closed) {
                 deferred.add(Json.write(request));
+                if (replyOwed) {
+                    deferredReplies++;
+                }
             }
         } finally {
             lock.unlock();
@@ -244,6 +314,8 @@ public final class IpcConnection implements AutoCloseable {
             socket.writeFrame(frame);
         }
         deferred.clear();
+        pendingReplies += deferredReplies;
+        deferredReplies = 0;
     }
 
     private void drainPending() {
@@ -455,11 +527,20 @@ public final class IpcConnection implements AutoCloseable {
         if (!reply.isObject()) {
             throw new VineyardException(Status.INVALID, "vineyardd sent a reply that is not a JSON object");
         }
-        JsonNode code = reply.get("code");
-        if (throwErrors && code != null && code.isInt() && code.intValue() != 0 && !reply.has("type")) {
-            throw VineyardException.of(Status.of(code.intValue()), reply.path("message").asText());
+        VineyardException error = throwErrors ? errorOf((ObjectNode) reply) : null;
+        if (error != null) {
+            throw error;
         }
         return (ObjectNode) reply;
+    }
+
+    /** The error an error reply ({@code {code, message}} without {@code type}) stands for, or null. */
+    private static VineyardException errorOf(ObjectNode reply) {
+        JsonNode code = reply.get("code");
+        if (code != null && code.isInt() && code.intValue() != 0 && !reply.has("type")) {
+            return VineyardException.of(Status.of(code.intValue()), reply.path("message").asText());
+        }
+        return null;
     }
 
     private void receiveFds(ObjectNode reply) {
@@ -518,6 +599,11 @@ public final class IpcConnection implements AutoCloseable {
             return null;
         }
         return mappings.lease(payload.path("store_fd").asInt(), payload.path("data_offset").asLong(), size);
+    }
+
+    /** Maps store files from now on with {@code MAP_POPULATE} (every page mapped up front) or not. */
+    void populateMappings(boolean populate) {
+        mappings.populate(populate);
     }
 
     /** Number of store files mapped now (for tests). */

@@ -23,8 +23,8 @@ import java.util.Map;
  * ({@code get_remote_buffers}), freed when the value is closed.
  */
 public final class RpcClient extends AbstractClient {
-    private RpcClient(Connector connector, long timeoutMs, long spinUs, Registry registry) {
-        super(connector, timeoutMs, spinUs, registry);
+    private RpcClient(Connector connector, long timeoutMs, long spinUs, Registry registry, boolean extensions) {
+        super(connector, timeoutMs, spinUs, registry, extensions);
     }
 
     /** Connects to {@code host:port}. */
@@ -44,6 +44,7 @@ public final class RpcClient extends AbstractClient {
         private long timeoutMs = IpcConnection.DEFAULT_TIMEOUT_MS;
         private long spinUs = ReplySpin.defaultSpinUs();
         private Registry registry;
+        private boolean extensions = true;
 
         private Builder() {
         }
@@ -82,16 +83,26 @@ public final class RpcClient extends AbstractClient {
             return this;
         }
 
+        /**
+         * Whether to use the daemon's extension requests where it advertises them (default true); false
+         * uses vineyard's standard requests only, as against vineyard's own vineyardd.
+         */
+        public Builder extensions(boolean useExtensions) {
+            this.extensions = useExtensions;
+            return this;
+        }
+
         /** Connects and registers. */
         public RpcClient connect() {
             String h = host;
             int p = port;
-            return new RpcClient((ms, us) -> IpcConnection.connectTcp(h, p, ms, us), timeoutMs, spinUs, registry);
+            return new RpcClient((ms, us) -> IpcConnection.connectTcp(h, p, ms, us), timeoutMs, spinUs, registry,
+                    extensions);
         }
     }
 
     @Override
-    public BlobWriter createBlob(long sizeBytes) {
+    BlobWriter newWriter(long sizeBytes) {
         if (sizeBytes < 0) {
             throw new VineyardException.Invalid("create blob: size must be >= 0, got " + sizeBytes);
         }
@@ -102,8 +113,9 @@ public final class RpcClient extends AbstractClient {
         return new BlobWriter(this, null, local.allocate(sizeBytes, 64), local);
     }
 
+    /** Uploads the writers not uploaded yet ({@code create_remote_buffers}: sealed once their bytes arrived). */
     @Override
-    List<ObjectId> uploadPending(List<BlobWriter> pending) {
+    Staged stage(List<BlobWriter> pending) {
         List<BlobWriter> upload = new ArrayList<>();
         for (BlobWriter w : pending) {
             if (w.id() == null) {
@@ -112,7 +124,7 @@ public final class RpcClient extends AbstractClient {
         }
         List<ObjectId> ids = new ArrayList<>();
         if (upload.isEmpty()) {
-            return ids;
+            return new Staged(ids, true);
         }
         ObjectNode r = req("create_remote_buffers_request");
         ArrayNode sizes = r.putArray("sizes");
@@ -134,7 +146,7 @@ public final class RpcClient extends AbstractClient {
         for (BlobWriter w : upload) {
             ids.add(w.id());
         }
-        return ids;
+        return new Staged(ids, true);
     }
 
     @Override
@@ -143,70 +155,59 @@ public final class RpcClient extends AbstractClient {
             w.markSealed();
             return new Blob(w.id(), MemorySegment.NULL.reinterpret(0), null);
         }
-        uploadPending(List.of(w));
+        List<ObjectId> uploaded = stage(List.of(w)).blobs();
         Arena copyArena = Arena.ofShared();
         MemorySegment copy = copyArena.allocate(w.size(), 64);
         MemorySegment.copy(w.rawTarget(), 0, copy, 0, w.size());
         w.markSealed();
-        releaseRemote(new long[] {w.id().value()});
+        protocol.release(uploaded.stream().mapToLong(ObjectId::value).toArray());
         VineyardObject holder = new VineyardObject(this, ObjectMeta.blobEntry(w.id(), w.size(), instanceId()),
                 Map.of(), new long[0], copyArena::close);
         return new Blob(w.id(), copy, holder);
     }
 
-    private void releaseRemote(long[] ids) {
-        ObjectNode rel = req("release_buffers_request");
-        ArrayNode arr = rel.putArray("ids");
-        for (long id : ids) {
-            arr.add(Json.u64(id));
-        }
-        conn.send(rel);
-    }
-
+    /**
+     * Reads the object's metadata through the protocol, then copies its blobs here with one
+     * {@code get_remote_buffers} (the bytes follow the reply), then drops whatever the fetch held.
+     */
     @Override
-    VineyardObject fetch(String what, ObjectNode request) {
-        ObjectNode reply = call(what, request);
-        JsonNode payloads = reply.get("payloads");
-        long[] held = payloadIds(payloads);
+    VineyardObject fetch(ObjectProtocol.Target target) {
+        ObjectProtocol.Fetched f = protocol.fetch(target, false);
         Arena local = Arena.ofShared();
         Map<ObjectId, Blob> blobs = new LinkedHashMap<>(emptyBlobMap());
         try {
-            List<Long> wanted = new ArrayList<>();
-            List<MemorySegment> targets = new ArrayList<>();
-            for (JsonNode p : payloads) {
-                long size = p.path("data_size").asLong();
-                long id = Json.readU64(p.get("object_id"), "object_id");
-                if (size > 0) {
-                    MemorySegment seg = local.allocate(size, 64);
-                    wanted.add(id);
-                    targets.add(seg);
-                    blobs.put(new ObjectId(id), new Blob(new ObjectId(id), seg, null));
-                }
-            }
-            if (!wanted.isEmpty()) {
-                ObjectNode get = req("get_remote_buffers_request");
-                ArrayNode ids = get.putArray("ids");
-                wanted.forEach(id -> ids.add(Json.u64(id)));
+            long[] wanted = f.meta().blobIds();
+            if (wanted.length > 0) {
+                ObjectNode get = Requests.putLegacyIds(req("get_remote_buffers_request"), wanted);
                 get.put("unsafe", false);
                 get.put("compress", false);
                 get.put("use_rdma", false);
+                List<JsonNode> payloads = new ArrayList<>();
                 try {
-                    conn.requestWithDownload(get, r -> targets);
+                    conn.requestWithDownload(get, reply -> {
+                        List<MemorySegment> targets = new ArrayList<>();
+                        for (JsonNode p : reply.path("payloads")) {
+                            long size = p.path("data_size").asLong();
+                            ObjectId id = new ObjectId(Json.readU64(p.get("object_id"), "object_id"));
+                            MemorySegment seg = size > 0 ? local.allocate(size, 64) : MemorySegment.NULL.reinterpret(0);
+                            payloads.add(p);
+                            targets.add(seg);
+                            blobs.put(id, new Blob(id, seg, null));
+                        }
+                        return targets;
+                    });
                 } catch (VineyardException e) {
-                    throw wrap(what + ": fetching " + wanted.size() + " blobs", e);
+                    throw wrap(target.what() + ": fetching " + wanted.length + " blobs", e);
                 }
+                StandardProtocol.fillBlobSizes(f.meta(), payloads);
             }
-            ObjectMeta meta = ObjectMeta.fromJson(reply.get("content"));
-            if (meta.id() == null) {
-                meta.setId(new ObjectId(Json.readU64(reply.get("id"), "id")));
-            }
-            return new VineyardObject(this, meta, blobs, new long[0], local::close);
+            return new VineyardObject(this, f.meta(), blobs, new long[0], local::close);
         } catch (RuntimeException e) {
             local.close();
             throw e;
         } finally {
-            if (held.length > 0 && !conn.isClosed()) {
-                releaseRemote(held);
+            if (!conn.isClosed()) {
+                protocol.release(f.heldIds());
             }
         }
     }

@@ -65,6 +65,13 @@ final class StoreMappings implements AutoCloseable {
     /** Replaced mappings still leased. */
     private final List<Mapping> retired = new ArrayList<>();
     private boolean closed;
+    /** Map with {@code MAP_POPULATE} ({@link Prefault#MAP_POPULATE}). */
+    private boolean populate;
+
+    /** Maps files from now on with {@code MAP_POPULATE} or not. */
+    synchronized void populate(boolean on) {
+        this.populate = on;
+    }
 
     /** True when {@code payload} describes a blob that is a whole disk file (not a slice of the pool). */
     static boolean isDiskFile(JsonNode payload) {
@@ -103,7 +110,8 @@ final class StoreMappings implements AutoCloseable {
         // the pool's memfd is exactly map_size bytes (limit + 8-byte gap), a disk buffer's file is
         // map_size bytes: either way the whole file is mapped
         long length = m.mapSize;
-        MemorySegment p = Posix.mmap(length, Posix.PROT_READ | Posix.PROT_WRITE, Posix.MAP_SHARED, m.localFd, 0);
+        int flags = Posix.MAP_SHARED | (populate ? Posix.MAP_POPULATE : 0);
+        MemorySegment p = Posix.mmap(length, Posix.PROT_READ | Posix.PROT_WRITE, flags, m.localFd, 0);
         if (p.equals(MemorySegment.NULL)) {
             throw new VineyardException(Status.IO_ERROR, Posix.error("mmap of store fd " + m.key).getMessage());
         }

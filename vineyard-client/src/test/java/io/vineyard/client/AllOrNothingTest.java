@@ -9,6 +9,7 @@ import io.vineyard.client.types.Tensor;
 import io.vineyard.client.types.Tuple;
 import io.vineyard.common.Status;
 import io.vineyard.common.VineyardException;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -28,6 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * allocation is refused) or whose process is killed drops every blob it wrote; a get whose last member
  * cannot be read releases the members it had read. Usage returns to baseline each time.
  */
+@Tag("both-protocols")   // also run against daemons without extensions (pom: standard-protocol)
 class AllOrNothingTest {
     private static final int ROWS = 512 * 1024;   // 4 MiB per int64 column
     @RegisterExtension

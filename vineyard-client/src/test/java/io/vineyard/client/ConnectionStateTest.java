@@ -6,6 +6,7 @@ import io.vineyard.common.Json;
 import io.vineyard.common.Status;
 import io.vineyard.common.VineyardException;
 import io.vineyard.common.posix.Posix;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -22,6 +23,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * usable, the reply spin is each client's own, the RPC socket has TCP_NODELAY, disk files are unmapped
  * once unused.
  */
+@Tag("both-protocols")   // also run against daemons without extensions (pom: standard-protocol)
 class ConnectionStateTest {
     @RegisterExtension
     final TestDaemon vineyard = new TestDaemon("--size=256Mi");

@@ -20,8 +20,14 @@ import java.util.regex.Pattern;
 /**
  * A real vineyardd in its own JVM, started from the test classpath and stopped by PID (SIGTERM, then
  * SIGKILL if it does not stop). Every test that needs a daemon starts a fresh one.
+ *
+ * <p>The system property {@value #DAEMON_ARGS} adds flags to every daemon (space-separated): the
+ * SDK suites run a second time with {@code --noextensions}, so that every client test also passes
+ * against a daemon that serves vineyard's standard requests only, as vineyard's own vineyardd.
  */
 public final class DaemonProcess implements AutoCloseable {
+    /** System property: extra flags for every daemon the tests start. */
+    public static final String DAEMON_ARGS = "vineyard.test.daemon_args";
     private static final Pattern RPC = Pattern.compile("rpc [^ ,]*:(\\d+)");
 
     private final Process process;
@@ -51,6 +57,7 @@ public final class DaemonProcess implements AutoCloseable {
             cmd.add("--size=2Gi");
         }
         cmd.addAll(Arrays.asList(extraArgs));
+        cmd.addAll(suiteArgs());
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().put("VINEYARDD_DEBUG", "1");
         Process p = pb.start();
@@ -86,6 +93,20 @@ public final class DaemonProcess implements AutoCloseable {
         Matcher m = RPC.matcher(line);
         int port = m.find() ? Integer.parseInt(m.group(1)) : 0;
         return new DaemonProcess(p, dir, socket, port, log);
+    }
+
+    /** The flags {@value #DAEMON_ARGS} adds to every daemon. */
+    public static List<String> suiteArgs() {
+        String extra = System.getProperty(DAEMON_ARGS, "").trim();
+        return extra.isEmpty() ? List.of() : List.of(extra.split("\\s+"));
+    }
+
+    /**
+     * True when this suite's daemons serve our extensions (not started with {@code --noextensions}):
+     * tests of extension-only behaviour skip otherwise.
+     */
+    public static boolean suiteHasExtensions() {
+        return !suiteArgs().contains("--noextensions");
     }
 
     public static String javaBin() {
@@ -138,16 +159,34 @@ public final class DaemonProcess implements AutoCloseable {
 
     /**
      * Pool bytes not free for reuse: {@code memory_usage} (visible blobs) plus the bytes of deleted
-     * blobs still held by a reader ({@code deferred_free_bytes} of {@code server_stats}).
+     * blobs still held by a reader ({@code deferred_free_bytes} of {@code server_stats}). A daemon
+     * without extensions has no {@code server_stats}: then {@code memory_usage} only.
      */
     public long heldBytes() {
         try (IpcConnection c = connect()) {
             ObjectNode status = Json.object();
             status.put("type", "instance_status_request");
+            long usage = c.request(status).get("meta").get("memory_usage").asLong();
+            if (!c.extensions().contains("server_stats_request")) {
+                return usage;
+            }
             ObjectNode stats = Json.object();
             stats.put("type", "server_stats_request");
-            return c.request(status).get("meta").get("memory_usage").asLong()
-                    + c.request(stats).get("deferred_free_bytes").asLong();
+            return usage + c.request(stats).get("deferred_free_bytes").asLong();
+        }
+    }
+
+    /**
+     * How many requests of each type the daemon served so far ({@code server_stats}; extension
+     * daemons only), over a fresh connection whose own register is counted too.
+     */
+    public java.util.Map<String, Long> requestCounts() {
+        try (IpcConnection c = connect()) {
+            ObjectNode stats = Json.object();
+            stats.put("type", "server_stats_request");
+            java.util.Map<String, Long> out = new java.util.TreeMap<>();
+            c.request(stats).path("requests").properties().forEach(e -> out.put(e.getKey(), e.getValue().path("count").asLong()));
+            return out;
         }
     }
 

@@ -11,6 +11,7 @@ import io.vineyard.client.types.Hashmap;
 import io.vineyard.client.types.HashmapBuilder;
 import io.vineyard.client.types.Tensor;
 import io.vineyard.client.types.Tensor.Order;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -32,6 +33,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the marked lines), then checks their effects through another client; {@link #theDocsShowTheCodeThisTestRuns}
  * and {@link #theJavadocShowsTheCodeThisTestRuns} fail when an example and this file drift apart.
  */
+@Tag("both-protocols")   // also run against daemons without extensions (pom: standard-protocol)
 class DocExamplesTest {
     private static final Path SOURCE = DocSnippets.repo().resolve(
             "vineyard-client/src/test/java/io/vineyard/client/DocExamplesTest.java");
@@ -195,7 +197,7 @@ class DocExamplesTest {
     @Test
     void putAndGet() {
         // ---- docs/java-sdk.md, "Put and get" ----
-        try (IpcClient client = IpcClient.connect(SOCKET)) {   // or IpcClient.connect(): $VINEYARD_IPC_SOCKET
+        try (IpcClient client = IpcClient.connect(SOCKET)) {   // or IpcClient.connect(): see below
             ObjectId id = client.put(Tensor.of(new double[] {1, 2, 3, 4, 5, 6}, 2, 3));
             client.putNamed(new DataFrame(List.of("a", "b"),
                     List.of(Tensor.of(new long[] {1, 2}), Tensor.of(new double[] {0.5, 1.5})), null), "frame");
@@ -212,6 +214,23 @@ class DocExamplesTest {
             assertEquals(List.of("a", "b"), df.columnNames());
             assertEquals(1.5, df.column("b").getDouble(1));
             assertEquals(2, df.column("a").getLong(1));
+        }
+    }
+
+    @Test
+    void standardRequestsOnly() {
+        // ---- docs/java-sdk.md, "Against vineyard's own vineyardd" ----
+        try (IpcClient client = IpcClient.builder().socket(SOCKET).extensions(false).connect()) {
+            boolean oneRequestEach = client.usesExtensions();     // false: vineyard's standard requests only
+            ObjectId id = client.putNamed(Tensor.of(new long[] {1, 2, 3}), "standard");
+            try (Tensor t = client.get("standard", Tensor.class)) {
+                long last = t.getLong(2);                           // 3
+            }
+        }
+        // ---- end ----
+        try (IpcClient other = IpcClient.connect(SOCKET); Tensor t = other.get("standard", Tensor.class)) {
+            assertEquals(3, t.getLong(2), "put with the standard requests, read by a default client");
+            assertEquals(DaemonProcess.suiteHasExtensions(), other.usesExtensions());
         }
     }
 

@@ -3,6 +3,7 @@ package io.vineyard.client;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vineyard.common.Json;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -24,6 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * inside its mapping of the pool, and bytes written here after it mapped the blob show up in its view
  * without a new request (same memory, not a copy).
  */
+@Tag("both-protocols")   // also run against daemons without extensions (pom: standard-protocol)
 class ZeroCopyAcrossProcessesTest {
     private DaemonProcess daemon;
 

@@ -376,10 +376,6 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
     }
 
     private static String defaultSocket() {
-        String runtime = System.getenv("XDG_RUNTIME_DIR");
-        if (runtime != null && !runtime.isEmpty() && Files.isDirectory(Path.of(runtime))) {
-            return Path.of(runtime, "vineyard", "vineyard.sock").toString();
-        }
-        return Path.of(System.getProperty("user.home"), ".local", "vineyard", "vineyard.sock").toString();
+        return io.vineyard.common.DefaultSocket.daemonDefault();
     }
 }

@@ -18,6 +18,7 @@ import io.vineyard.client.types.Sequence;
 import io.vineyard.client.types.Tensor;
 import io.vineyard.client.types.Tuple;
 import io.vineyard.common.VineyardException;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -33,6 +34,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The SDK against a real daemon: built-in types round trip, round trips on the wire, holds and leaks. */
+@Tag("both-protocols")   // also run against daemons without extensions (pom: standard-protocol)
 class SdkTest {
     private DaemonProcess daemon;
     private IpcClient client;
@@ -109,18 +111,28 @@ class SdkTest {
         }
     }
 
+    /**
+     * With extensions a put and name is one request and a get by name one; with vineyard's standard
+     * requests (a daemon without extensions) 4 (seal, create_data, persist, put_name; the release is
+     * queued for the next request) and 3 (get_name, get_data, get_buffers).
+     */
     @Test
     void putAndNameIsOneRequestGetByNameIsOne() {
+        boolean ext = client.usesExtensions();
+        assertEquals(DaemonProcess.suiteHasExtensions(), ext, "extensions used exactly when the daemon has them");
         BlobWriter w = client.createBlob(8 * 1024);
         w.segment().fill((byte) 7);
         Tensor t = Tensor.of(DType.INT64, w, Tensor.Order.C, 1024);
         long before = client.requestCount();
         ObjectId id = client.putNamed(t, "counted");
-        assertEquals(1, client.requestCount() - before, "put + seal + persist + name in one request");
+        assertEquals(ext ? 1 : 4, client.requestCount() - before,
+                ext ? "put + seal + persist + name in one request" : "seal, create_data, persist, put_name");
+        client.flushReleases();
         assertFalse(client.getMeta(id).isTransient());
         before = client.requestCount();
         Tensor got = client.get("counted", Tensor.class);
-        assertEquals(1, client.requestCount() - before, "get by name: metadata and payloads in one request");
+        assertEquals(ext ? 1 : 3, client.requestCount() - before,
+                ext ? "get by name: metadata and payloads in one request" : "get_name, get_data, get_buffers");
         assertEquals(0x0707070707070707L, got.getLong(1023));
         got.close();
         client.dropName("counted");
@@ -213,10 +225,16 @@ class SdkTest {
         try (IpcClient other = IpcClient.connect(daemon.socket().toString())) {
             other.delete(id);
         }
-        assertEquals(used, daemon.heldBytes(), "held blobs are not freed");
+        // without extensions the daemon has no server_stats to report the deleted bytes still held
+        boolean measurable = DaemonProcess.suiteHasExtensions();
+        if (measurable) {
+            assertEquals(used, daemon.heldBytes(), "held blobs are not freed");
+        }
         a.close();
         assertEquals(0.0, b.getDouble(1023), "still readable: b holds the blob");
-        assertEquals(used, daemon.heldBytes());
+        if (measurable) {
+            assertEquals(used, daemon.heldBytes());
+        }
         b.close();
         assertEquals(baseline, client.status().memoryUsage(), "freed once the last holder closed");
     }

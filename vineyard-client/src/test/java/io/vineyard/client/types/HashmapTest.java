@@ -6,6 +6,7 @@ import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
 import io.vineyard.client.meta.ObjectMeta;
 import io.vineyard.common.VineyardException;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -30,6 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * sources and from the layout oracle ({@code src/test/oracle/hashmap_oracle.cc}: ska's flat_hash_map as
  * PyTorch ships it, with vineyard's wy::hash and prime policy), then round trips through a real daemon.
  */
+@Tag("both-protocols")   // also run against daemons without extensions (pom: standard-protocol)
 class HashmapTest {
     private DaemonProcess daemon;
     private IpcClient client;

@@ -72,6 +72,8 @@ public final class Posix {
     public static final int MADV_DONTNEED = 4;
     public static final int MADV_REMOVE = 9;
     public static final int MADV_POPULATE_WRITE = 23;
+    /** The base page size of x86-64 and arm64 Linux; madvise ranges are aligned to it. */
+    public static final long PAGE_SIZE = 4096;
     public static final int MFD_CLOEXEC = 1;
     public static final int POLLIN = 0x1;
     public static final int POLLHUP = 0x10;
@@ -521,6 +523,18 @@ public final class Posix {
         } catch (Throwable t) {
             throw rethrow(t);
         }
+    }
+
+    /**
+     * {@code madvise(MADV_POPULATE_WRITE)} over the pages that hold {@code [address, address + length)}:
+     * the kernel allocates and maps them writable in one call, instead of one page fault per page at
+     * first touch (Linux 5.14+). Data is not changed, so pages shared with a neighbour are safe to
+     * include. Returns 0, or -1 with {@link #errno()} ({@code EINVAL} before 5.14).
+     */
+    public static int populateWrite(long address, long length) {
+        long start = address & -PAGE_SIZE;
+        long end = (address + length + PAGE_SIZE - 1) & -PAGE_SIZE;
+        return madvise(MemorySegment.ofAddress(start), end - start, MADV_POPULATE_WRITE);
     }
 
     private static RuntimeException rethrow(Throwable t) {
