@@ -17,17 +17,11 @@ np = pytest.importorskip("numpy")
 pd = pytest.importorskip("pandas")
 
 import vineyard_java as vj  # noqa: E402
-from conftest import EXTRA_FLAGS, Daemon  # noqa: E402
+from conftest import Daemon  # noqa: E402
 from helpers import address_in_regions  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 
-# The Java SDK of this branch uses put_object/get_object unconditionally; its standard-protocol
-# path is the sdk-compat branch's. Remove this skip once both are merged.
-pytestmark = pytest.mark.skipif(
-    "--noextensions" in EXTRA_FLAGS,
-    reason="the Java SDK on this branch needs the daemon's extensions (its standard path comes with sdk-compat)",
-)
 N = 100_000_000
 ROWS = 1000
 
