@@ -51,6 +51,21 @@ class ServerConfigTest {
     }
 
     @Test
+    void streamThresholdAndExtensionFlags() {
+        ServerConfig defaults = ServerConfig.parse(new String[] {"--socket=/tmp/x.sock"});
+        assertEquals(80, defaults.streamThreshold(), "vineyard's default");
+        assertTrue(defaults.extensions());
+        ServerConfig set = ServerConfig.parse(new String[] {"--socket=/tmp/x.sock", "--stream_threshold=25", "--noextensions"});
+        assertEquals(25, set.streamThreshold());
+        assertFalse(set.extensions());
+        for (String bad : new String[] {"0", "101", "half"}) {
+            var e = assertThrows(IllegalArgumentException.class,
+                    () -> ServerConfig.parse(new String[] {"--socket=/tmp/x.sock", "--stream_threshold=" + bad}));
+            assertTrue(e.getMessage().contains("whole percentage"), e.getMessage());
+        }
+    }
+
+    @Test
     void aPoolLargerThanDevShmIsRefused() {
         var e = assertThrows(IllegalArgumentException.class,
                 () -> io.vineyard.server.memory.SharedMemoryPool.create(1L << 50, false));
