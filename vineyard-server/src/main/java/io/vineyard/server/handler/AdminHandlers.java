@@ -69,7 +69,7 @@ public final class AdminHandlers implements HandlerGroup {
         r.put("support_rpc_compression", ctx.config().compression());
         if (ctx.config().extensions()) {
             // vineyard's clients ignore unknown fields; ours use an extension only when it is listed
-            HandlerTable.EXTENSIONS.stream().sorted().forEach(r.putArray("extensions")::add);
+            HandlerTable.EXTENSIONS.forEach(r.putArray("extensions")::add);
         }
         peer.send(r);
     }

@@ -68,24 +68,10 @@ public final class StreamHandlers implements HandlerGroup {
     private void getNext(Peer peer, ObjectNode req) {
         long id = Fields.u64(req, "id");
         long size = Fields.u64(req, "size");
-        long deadline = deadline(req);
         BlobLinks links = peer.holdings().blobs();
-        BlobReplies out = waitFor(id, deadline, peer, true, new Supplier<>() {
-            private boolean first = true;
-
-            @Override
-            public BlobReplies get() {
-                Blob b;
-                if (first) {
-                    first = false;
-                    peer.holdings().touchStream(id);
-                    b = streams().beginNextChunk(id, size, links);
-                } else {
-                    b = streams().retryAllocate(id, size, links);
-                }
-                return b == null ? null : BlobReplies.of(ctx.blobs(), List.of(b), peer);
-            }
-        });
+        BlobReplies out = waitFor(id, deadline(req), peer, true,
+                () -> describe(peer, streams().beginNextChunk(id, size, links)),
+                () -> describe(peer, streams().retryAllocate(id, size, links)));
         if (out == null) {
             return; // the writer went away while it waited
         }
@@ -95,27 +81,18 @@ public final class StreamHandlers implements HandlerGroup {
         out.send(peer, r);
     }
 
+    /** The reply's description of a new chunk (under the store lock), or null while there is none. */
+    private BlobReplies describe(Peer peer, Blob chunk) {
+        return chunk == null ? null : BlobReplies.of(ctx.blobs(), List.of(chunk), peer);
+    }
+
     private void push(Peer peer, ObjectNode req) {
         long id = Fields.u64(req, "id");
         long chunk = Fields.u64(req, "chunk");
-        long deadline = deadline(req);
         BlobLinks links = peer.holdings().blobs();
-        Boolean done = waitFor(id, deadline, peer, true, new Supplier<>() {
-            private boolean first = true;
-
-            @Override
-            public Boolean get() {
-                boolean queued;
-                if (first) {
-                    first = false;
-                    peer.holdings().touchStream(id);
-                    queued = streams().beginPush(id, chunk, links);
-                } else {
-                    queued = streams().retryPush(id, chunk);
-                }
-                return queued ? Boolean.TRUE : null;
-            }
-        });
+        Boolean done = waitFor(id, deadline(req), peer, true,
+                () -> streams().beginPush(id, chunk, links) ? Boolean.TRUE : null,
+                () -> streams().retryPush(id, chunk) ? Boolean.TRUE : null);
         if (done != null) {
             peer.send(Replies.reply("push_next_stream_chunk_reply"));
         }
@@ -124,19 +101,8 @@ public final class StreamHandlers implements HandlerGroup {
     private void pull(Peer peer, ObjectNode req) {
         long id = Fields.u64(req, "id");
         BlobLinks links = peer.holdings().blobs();
-        StreamStore.Pulled p = waitFor(id, DaemonContext.noDeadline(), peer, false, new Supplier<>() {
-            private boolean first = true;
-
-            @Override
-            public StreamStore.Pulled get() {
-                if (first) {
-                    first = false;
-                    peer.holdings().touchStream(id);
-                    return streams().beginPull(id, links);
-                }
-                return streams().retryPull(id);
-            }
-        });
+        StreamStore.Pulled p = waitFor(id, DaemonContext.noDeadline(), peer, false,
+                () -> streams().beginPull(id, links), () -> streams().retryPull(id));
         if (p != null) {
             ObjectNode r = Replies.reply("pull_next_stream_chunk_reply");
             r.set("chunk", Json.u64(p.chunk()));
@@ -145,10 +111,20 @@ public final class StreamHandlers implements HandlerGroup {
     }
 
     /**
-     * Runs {@code attempt} until it gives a value, re-trying when the stream or stream memory
-     * changes. Null when the peer went away; NotEnoughMemory when a writer's deadline passed.
+     * Runs {@code begin} (the request's first step, which records the stream on the connection) and then,
+     * each time the stream or stream memory changes, {@code retry}, until one gives a value; all under
+     * the store lock. Null when the peer went away; NotEnoughMemory when a writer's deadline passed.
      */
-    private <T> T waitFor(long id, long deadline, Peer peer, boolean writer, Supplier<T> attempt) {
+    private <T> T waitFor(long id, long deadline, Peer peer, boolean writer, Supplier<T> begin, Supplier<T> retry) {
+        boolean[] started = {false};
+        Supplier<T> attempt = () -> {
+            if (started[0]) {
+                return retry.get();
+            }
+            started[0] = true;
+            peer.holdings().touchStream(id);
+            return begin.get();
+        };
         T value = ctx.await(attempt, StreamStore.waitKeys(id), deadline, peer::gone);
         if (value != null) {
             return value;

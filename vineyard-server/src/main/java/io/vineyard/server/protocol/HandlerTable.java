@@ -27,13 +27,12 @@ public final class HandlerTable {
 
     /**
      * Our requests beyond vineyard's protocol, advertised in {@code register_reply.extensions} while
-     * they are served, so that clients use them only on a daemon that has them.
+     * they are served, so that clients use them only on a daemon that has them (sorted, as listed there).
      */
-    public static final Set<String> EXTENSIONS = Set.of(
-            "put_object_request", "get_object_request", "release_buffers_request", "server_stats_request");
+    public static final List<String> EXTENSIONS = List.of(
+            "get_object_request", "put_object_request", "release_buffers_request", "server_stats_request");
 
     private final Map<String, Handler> byType = new HashMap<>();
-    private final List<String> extensions;
 
     public HandlerTable(List<HandlerGroup> groups, boolean extensionsOn) {
         for (HandlerGroup g : groups) {
@@ -46,12 +45,6 @@ public final class HandlerTable {
                 }
             });
         }
-        this.extensions = extensionsOn ? List.copyOf(new TreeSet<>(EXTENSIONS)) : List.of();
-    }
-
-    /** The extension request types this daemon serves (empty with {@code --noextensions}), sorted. */
-    public List<String> extensions() {
-        return extensions;
     }
 
     /** Every type with a handler or a NotImplemented answer (the request statistics' entries). */

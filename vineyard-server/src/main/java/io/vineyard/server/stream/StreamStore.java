@@ -198,15 +198,23 @@ public final class StreamStore {
 
     /** A waiting {@code get_next_stream_chunk} looks again: the chunk, or null to go on waiting. */
     public Blob retryAllocate(long id, long size, BlobLinks by) {
+        return retryWrite(id, s -> tryAllocate(s, size, by));
+    }
+
+    /**
+     * One more look of a waiting writer: {@code step} gives the result, or null to go on waiting. A
+     * result or an error (the pool itself full, the chunk deleted meanwhile) ends the wait.
+     */
+    private <T> T retryWrite(long id, java.util.function.Function<Stream, T> step) {
         Stream s = waitingWriter(id);
         try {
-            Blob b = tryAllocate(s, size, by);
-            if (b != null) {
+            T out = step.apply(s);
+            if (out != null) {
                 s.writerWaiting = false;
             }
-            return b;
+            return out;
         } catch (RuntimeException e) {
-            s.writerWaiting = false; // the pool itself is full: the error ends this wait
+            s.writerWaiting = false;
             throw e;
         }
     }
@@ -230,8 +238,13 @@ public final class StreamStore {
         }
     }
 
+    /** True when {@code size} more bytes keep stream memory within the threshold. */
+    private boolean fits(long size) {
+        return bytes + size <= thresholdBytes;
+    }
+
     private Blob tryAllocate(Stream s, long size, BlobLinks by) {
-        if (bytes + size > thresholdBytes) {
+        if (!fits(size)) {
             return null;
         }
         Blob b = blobs.create(size, by);
@@ -257,17 +270,7 @@ public final class StreamStore {
 
     /** A waiting push looks again. */
     public boolean retryPush(long id, long chunk) {
-        Stream s = waitingWriter(id);
-        try {
-            boolean done = tryPush(s, chunk, chunkBytes(chunk));
-            if (done) {
-                s.writerWaiting = false;
-            }
-            return done;
-        } catch (RuntimeException e) {
-            s.writerWaiting = false; // the chunk was deleted while the writer waited
-            throw e;
-        }
+        return retryWrite(id, s -> tryPush(s, chunk, chunkBytes(chunk)) ? Boolean.TRUE : null) != null;
     }
 
     private long chunkBytes(long chunk) {
@@ -280,7 +283,7 @@ public final class StreamStore {
     }
 
     private boolean tryPush(Stream s, long chunk, long size) {
-        if (bytes + size > thresholdBytes) {
+        if (!fits(size)) {
             return false;
         }
         count(size);
