@@ -547,9 +547,7 @@ public final class IpcConnection implements AutoCloseable {
         List<JsonNode> wanted = new ArrayList<>();   // the payload of a blob in each file whose fd follows
         JsonNode fd = reply.get("fd");
         if (fd != null && fd.isIntegralNumber() && fd.intValue() >= 0) {
-            // the blob's payload: "created" (create_buffer), "buffer" (get_next_stream_chunk)
-            JsonNode created = reply.has("created") ? reply.get("created") : reply.get("buffer");
-            wanted.add(created != null ? created : Json.object().put("store_fd", fd.intValue()));
+            wanted.add(payloadIn(reply, fd.intValue()));
         }
         JsonNode fds = reply.get("fds");
         if (fds != null && fds.isArray() && !tcp) {
@@ -563,7 +561,11 @@ public final class IpcConnection implements AutoCloseable {
         }
     }
 
-    /** The first payload of {@code reply} in the file {@code storeFd} (only the key when none names it). */
+    /**
+     * The first payload of {@code reply} in the file {@code storeFd}: in its {@code payloads}, or a payload
+     * field of its own ({@code created} of create_buffer, {@code buffer} of get_next_stream_chunk); only
+     * the key when none names it.
+     */
     private static JsonNode payloadIn(ObjectNode reply, int storeFd) {
         JsonNode payloads = reply.get("payloads");
         if (payloads != null) {
@@ -571,6 +573,11 @@ public final class IpcConnection implements AutoCloseable {
                 if (p.path("store_fd").asInt(-2) == storeFd) {
                     return p;
                 }
+            }
+        }
+        for (JsonNode field : reply) {
+            if (field.isObject() && field.path("store_fd").asInt(-2) == storeFd) {
+                return field;
             }
         }
         return Json.object().put("store_fd", storeFd);
