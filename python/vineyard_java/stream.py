@@ -82,7 +82,8 @@ class _Endpoint:
             raise
         self._mmaps = MmapTable()
 
-    def _receive(self, reply, payloads):
+    def _receive(self, reply):
+        """Receive and remember the store fds the reply names (each arrives once per connection)."""
         fds = []
         if reply.get("fd", -1) >= 0:
             fds.append(reply["fd"])
@@ -129,7 +130,7 @@ class StreamWriter(_Endpoint):
         """A writable memoryview of a new chunk of ``size`` bytes in the pool (valid until the next call)."""
         reply = self._conn.request(self._message("get_next_stream_chunk_request", size=int(size)),
                                    expect="get_next_stream_chunk_reply")
-        self._receive(reply, [reply["buffer"]])
+        self._receive(reply)
         return self._mmaps.view(Payload(reply["buffer"]), writable=True)
 
     def push(self, chunk):
@@ -175,6 +176,17 @@ class StreamReader(_Endpoint):
             return None
         return ObjectID(reply["chunk"])
 
+    def next(self):
+        """The next chunk (here its id; the typed readers give its value), or ``None`` at the end."""
+        return self.next_chunk()
+
+    def __iter__(self):
+        while True:
+            value = self.next()
+            if value is None:
+                return
+            yield value
+
 
 class ByteStreamWriter(StreamWriter):
     """Writes a ByteStream: each :meth:`write` is one chunk."""
@@ -197,17 +209,10 @@ class ByteStreamReader(StreamReader):
         reply = self._conn.request({"type": "get_buffers_request", "ids": [chunk], "unsafe": False},
                                    expect="get_buffers_reply")
         payloads = reply.get("payloads") or []
-        self._receive(reply, payloads)
+        self._receive(reply)
         if len(payloads) != 1:
             raise VineyardError("stream %s: chunk %s is not a blob" % (self.stream, chunk))
         return self._mmaps.view(Payload(payloads[0]))
-
-    def __iter__(self):
-        while True:
-            chunk = self.next()
-            if chunk is None:
-                return
-            yield chunk
 
     def lines(self, encoding="utf-8"):
         """The stream's text, line by line (without the line ends), lines spanning chunks joined."""
@@ -241,13 +246,6 @@ class ObjectStreamReader(StreamReader):
     def next(self):
         chunk = self.next_chunk()
         return None if chunk is None else self.client.get(chunk)
-
-    def __iter__(self):
-        while True:
-            value = self.next()
-            if value is None:
-                return
-            yield value
 
 
 class _StreamKind:
