@@ -220,13 +220,14 @@ public final class StreamStore {
     }
 
     private Stream waitingWriter(long id) {
+        String why = "the stream has failed while the writer waited";
         Stream s = streams.get(id);
-        if (s == null || s.failed) {
-            if (s != null) {
-                s.writerWaiting = false;
-            }
-            throw new VineyardException(Status.INVALID_STREAM_STATE, "the stream has failed while the writer waited ("
-                    + "stream " + ObjectIds.toText(id) + (s == null || s.failure.isEmpty() ? "" : ": " + s.failure) + ")");
+        if (s == null) {
+            throw new VineyardException(Status.INVALID_STREAM_STATE, why + " (stream " + ObjectIds.toText(id) + ")");
+        }
+        if (s.failed) {
+            s.writerWaiting = false;
+            throw invalidState(s, why);
         }
         return s;
     }
@@ -472,10 +473,5 @@ public final class StreamStore {
                 && s.writing == null && s.reading == null) {
             streams.remove(s.id);
         }
-    }
-
-    /** True when stream {@code id} exists. */
-    public boolean exists(long id) {
-        return streams.containsKey(id);
     }
 }
