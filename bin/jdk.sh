@@ -57,6 +57,21 @@ maven_build() {
   mkdir -p "$vineyard_root/target" && touch "$vineyard_root/target/.built"
 }
 
+# Waits (at most $3 tenths of a second) until the daemon with PID $2, logging to $1, printed its ready
+# line; when it died or never got there, prints its log to stderr and fails.
+await_ready() {
+  local log="$1" pid="$2" tenths="$3"
+  for _ in $(seq "$tenths"); do
+    grep -q "vineyardd ready" "$log" 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  grep -q "vineyardd ready" "$log" 2>/dev/null && return 0
+  echo "vineyardd did not start:" >&2
+  cat "$log" >&2
+  return 1
+}
+
 # The runtime classpath of module $1 (its jar plus its dependencies; in the distribution, lib/).
 module_classpath() {
   if is_distribution; then echo "$vineyard_root/lib/*"; return 0; fi
