@@ -641,6 +641,25 @@ abstract class AbstractClient implements Client {
                 m.path("memory_limit").asLong(), m.path("ipc_connections").asLong(), m.path("rpc_connections").asLong());
     }
 
+    @Override
+    public ObjectNode clusterMeta() {
+        return (ObjectNode) call("cluster meta", req("cluster_meta")).path("meta");
+    }
+
+    @Override
+    public ObjectId migrate(ObjectId id) {
+        ObjectNode r = req("migrate_object_request");
+        r.set("object_id", Json.u64(id.value()));
+        return new ObjectId(Json.readU64(call("migrate " + id, r).get("object_id"), "object_id"));
+    }
+
+    @Override
+    public VineyardObject fetchObject(ObjectId id) {
+        ObjectMeta meta = getMeta(id);
+        boolean here = meta.isGlobal() || meta.instanceId() == instanceId();
+        return getObject(here ? id : migrate(id));
+    }
+
     static String idText(long id) {
         return ObjectIds.toText(id);
     }

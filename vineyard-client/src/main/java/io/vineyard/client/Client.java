@@ -132,6 +132,25 @@ public interface Client extends AutoCloseable {
     /** The daemon's status: memory usage and limit, connections. */
     InstanceStatus status();
 
+    /**
+     * Every instance of the cluster as the daemon knows it ({@code cluster_meta}): {@code i<n>} ->
+     * {@code hostname}, {@code rpc_endpoint}, {@code ipc_socket}, ... On the local backend, this instance only.
+     */
+    com.fasterxml.jackson.databind.node.ObjectNode clusterMeta();
+
+    /**
+     * A copy of the object on this client's instance (vineyard's {@code migrate_object}): the object's
+     * own id when it is local, else the id of a local copy with the same signature, pulled from the
+     * instance that holds it (once, however many clients ask at the same time).
+     */
+    ObjectId migrate(ObjectId id);
+
+    /**
+     * As {@link #getObject(ObjectId)}, migrating the object here first when another instance holds it
+     * (vineyard's {@code get(id, fetch=True)}); global objects are got as they are.
+     */
+    VineyardObject fetchObject(ObjectId id);
+
     /** The builders and resolvers this client uses. */
     Registry registry();
 

@@ -1,5 +1,6 @@
 package io.vineyard.server;
 
+import io.vineyard.server.cluster.EtcdSettings;
 import io.vineyard.server.logging.LogSettings;
 
 import java.net.Inet4Address;
@@ -21,7 +22,7 @@ import java.util.Map;
  * @param sizeBytes       pool limit
  * @param rpc             serve TCP
  * @param rpcPort         TCP port (0 picks a free one)
- * @param meta            metadata backend ({@code local})
+ * @param meta            metadata backend ({@code local} or {@code etcd})
  * @param deployment      reported in {@code instance_status}
  * @param reserveMemory   pre-fault the pool at start
  * @param compression     advertise zstd for RPC transfers
@@ -37,12 +38,14 @@ import java.util.Map;
  * @param metricsHost     address of the Prometheus endpoint ({@code --metrics_host}, default {@code 127.0.0.1})
  * @param metricsPort     port of the Prometheus endpoint, 0 for a free one, {@link #METRICS_OFF} when off
  * @param logging         log level and outputs (glog's flags mapped onto ours)
+ * @param etcd            the etcd backend's settings (used with {@code --meta=etcd})
  * @param warnings        what the daemon should log about the flags once logging is set up
  */
 public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int rpcPort, String meta,
                            String deployment, boolean reserveMemory, boolean compression, String htpasswd,
                            int spinMicros, boolean extensions, int streamThreshold, String rpcHost,
-                           String metricsHost, int metricsPort, LogSettings logging, List<String> warnings) {
+                           String metricsHost, int metricsPort, LogSettings logging, EtcdSettings etcd,
+                           List<String> warnings) {
     /** {@link #metricsPort} when the Prometheus endpoint is off. */
     public static final int METRICS_OFF = -1;
     /** The port of {@code --metrics} / {@code --prometheus} without {@code --metrics_port}. */
@@ -55,12 +58,9 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
 
     /** Flags vineyard has that this daemon accepts and ignores for now, with the reason. */
     private static final Map<String, String> IGNORED = Map.ofEntries(
-            Map.entry("etcd_endpoint", "the etcd backend is not implemented yet"),
-            Map.entry("etcd_prefix", "the etcd backend is not implemented yet"),
-            Map.entry("etcd_cmd", "the etcd backend is not implemented yet"),
-            Map.entry("etcd_data_dir", "the etcd backend is not implemented yet"),
-            Map.entry("skip_launch_etcd", "the etcd backend is not implemented yet"),
-            Map.entry("meta_timeout", "the etcd backend is not implemented yet"),
+            Map.entry("etcd_cmd", "this daemon never launches etcd: start one and pass --etcd_endpoint"),
+            Map.entry("etcd_data_dir", "this daemon never launches etcd: start one and pass --etcd_endpoint"),
+            Map.entry("skip_launch_etcd", "this daemon never launches etcd: start one and pass --etcd_endpoint"),
             Map.entry("allocator", "this daemon has one allocator (best fit, 64-byte aligned)"),
             Map.entry("spill_path", "spilling is not implemented yet"),
             Map.entry("spill_lower_rate", "spilling is not implemented yet"),
@@ -93,7 +93,12 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                   --rpc_socket_port=N    TCP port for RPC (default 9600)
                   --rpc_host=ADDR        address the RPC port listens on (default 127.0.0.1: this machine only;
                                          0.0.0.0 for every interface, which cluster mode needs)
-                  --meta=local           metadata backend (default local; etcd comes later)
+                  --meta=local|etcd      metadata backend (default local: this machine only; etcd: a cluster
+                                         sharing persisted metadata through etcd)
+                  --etcd_endpoint=URLS   etcd to use with --meta=etcd (default http://127.0.0.1:2379; comma-separated)
+                  --etcd_prefix=P        key prefix in etcd (default vineyard; /S0000000000000000 is appended)
+                  --meta_timeout=S       seconds start-up waits for etcd before it exits with an error (default 60)
+                  --etcd_lease_ttl=S     seconds after which a dead instance's keys vanish from etcd (default 10)
                   --deployment=local     reported by instance_status
                   --reserve_memory       pre-fault the whole pool at start (about 1 s per GiB)
                   --compression / --nocompression
@@ -181,6 +186,10 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         boolean logToStderr = false;
         boolean alsoLogToStderr = false;
         String logDir = null;
+        String etcdEndpoint = "http://127.0.0.1:2379";
+        String etcdPrefix = "vineyard";
+        int metaTimeout = 60;
+        int leaseTtl = 10;
         for (Map.Entry<String, String> f : flags.entrySet()) {
             String value = f.getValue();
             switch (f.getKey()) {
@@ -217,6 +226,10 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                 case "logtostderr" -> logToStderr = bool("logtostderr", value);
                 case "alsologtostderr" -> alsoLogToStderr = bool("alsologtostderr", value);
                 case "log_dir" -> logDir = value;
+                case "etcd_endpoint" -> etcdEndpoint = value;
+                case "etcd_prefix" -> etcdPrefix = value;
+                case "meta_timeout" -> metaTimeout = parsePositive("meta_timeout", value);
+                case "etcd_lease_ttl" -> leaseTtl = parsePositive("etcd_lease_ttl", value);
                 default -> {
                     String why = IGNORED.get(f.getKey());
                     if (why == null) {
@@ -226,10 +239,16 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                 }
             }
         }
-        if (!meta.equals("local")) {
-            throw new IllegalArgumentException("--meta=" + meta + " is not supported yet: only 'local' (the embedded"
-                    + " single-machine backend) is implemented");
+        if (!meta.equals("local") && !meta.equals("etcd")) {
+            throw new IllegalArgumentException("--meta=" + meta + " is not supported: 'local' (the embedded"
+                    + " single-machine backend) or 'etcd'" + (meta.equals("redis") ? " (redis is not implemented)" : ""));
         }
+        List<String> endpoints = java.util.Arrays.stream(etcdEndpoint.split(",")).map(String::trim)
+                .filter(e -> !e.isEmpty()).map(e -> e.contains("://") ? e : "http://" + e).toList();
+        if (endpoints.isEmpty()) {
+            throw new IllegalArgumentException("--etcd_endpoint is empty");
+        }
+        EtcdSettings etcd = new EtcdSettings(endpoints, etcdPrefix, metaTimeout, leaseTtl, 1500);
         if (socket.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 107) {
             throw new IllegalArgumentException("--socket path is longer than the 107 bytes a UNIX socket allows: " + socket);
         }
@@ -245,7 +264,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         int metricsAt = !metricsOn ? METRICS_OFF : metricsPort != null ? metricsPort : DEFAULT_METRICS_PORT;
         LogSettings logging = LogSettings.fromGlogFlags(v, minLogLevel, logToStderr, alsoLogToStderr, logDir, stderrThreshold);
         return new ServerConfig(socket, size, rpc, port, meta, deployment, reserve, compression, htpasswd, spin, extensions,
-                streamThreshold, rpcHost, metricsHost, metricsAt, logging, List.copyOf(warnings));
+                streamThreshold, rpcHost, metricsHost, metricsAt, logging, etcd, List.copyOf(warnings));
     }
 
     /** Thrown by {@link #parse} for {@code --version}. */
@@ -308,6 +327,14 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("--" + name + " must be a port number 0-65535, got '" + v + "'");
         }
+    }
+
+    private static int parsePositive(String name, String v) {
+        int n = parseInt(name, v);
+        if (n <= 0) {
+            throw new IllegalArgumentException("--" + name + " must be a positive number of seconds, got '" + v + "'");
+        }
+        return n;
     }
 
     private static int parseInt(String name, String v) {

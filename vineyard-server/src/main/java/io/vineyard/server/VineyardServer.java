@@ -1,17 +1,21 @@
 package io.vineyard.server;
 
 import io.vineyard.common.ObjectIds;
+import io.vineyard.server.cluster.EtcdBackend;
+import io.vineyard.server.cluster.MetaBackend;
 import io.vineyard.server.daemon.DaemonContext;
 import io.vineyard.server.daemon.DaemonGauges;
 import io.vineyard.server.daemon.Waits;
 import io.vineyard.server.handler.AdminHandlers;
 import io.vineyard.server.handler.BlobHandlers;
+import io.vineyard.server.handler.ClusterHandlers;
 import io.vineyard.server.handler.MetadataHandlers;
 import io.vineyard.server.handler.NameHandlers;
 import io.vineyard.server.handler.ObjectHandlers;
 import io.vineyard.server.handler.RemoteTransferHandlers;
 import io.vineyard.server.handler.StreamHandlers;
 import io.vineyard.server.memory.SharedMemoryPool;
+import io.vineyard.server.meta.MetaOp;
 import io.vineyard.server.meta.MetaStore;
 import io.vineyard.server.metrics.MetricsEndpoint;
 import io.vineyard.server.protocol.ClientConnection;
@@ -53,13 +57,13 @@ public final class VineyardServer implements AutoCloseable {
     /** The protocol version this daemon speaks. */
     public static final String VERSION = AdminHandlers.VERSION;
     private static final Logger LOG = LoggerFactory.getLogger(VineyardServer.class);
-    private static final long INSTANCE_ID = 0;
     private static final long SHUTDOWN_GRACE_NS = TimeUnit.SECONDS.toNanos(5);
 
     private final ServerConfig config;
     private final SharedMemoryPool pool;
     private final DaemonContext ctx;
     private final HandlerTable handlers;
+    private final MetaBackend backend;
     private final Poller poller = new Poller();
     private final AtomicLong connectionIds = new AtomicLong();
     private final Set<ClientConnection> connections = ConcurrentHashMap.newKeySet();
@@ -70,15 +74,34 @@ public final class VineyardServer implements AutoCloseable {
 
     public VineyardServer(ServerConfig config) {
         this.config = config;
-        this.pool = SharedMemoryPool.create(config.sizeBytes(), config.reserveMemory());
-        ObjectIds ids = new ObjectIds(INSTANCE_ID, System::currentTimeMillis);
+        // etcd first: an unreachable backend fails start-up before any memory is taken
+        long instanceId = 0;
+        if (config.meta().equals("etcd")) {
+            EtcdBackend etcd = EtcdBackend.connect(config.etcd());
+            try {
+                instanceId = etcd.allocateInstanceId();
+            } catch (RuntimeException e) {
+                etcd.close();
+                throw e;
+            }
+            this.backend = etcd;
+        } else {
+            this.backend = MetaBackend.LOCAL;
+        }
+        try {
+            this.pool = SharedMemoryPool.create(config.sizeBytes(), config.reserveMemory());
+        } catch (RuntimeException e) {
+            backend.close();
+            throw e;
+        }
+        ObjectIds ids = new ObjectIds(instanceId, System::currentTimeMillis);
         BlobStore blobs = new BlobStore(pool, ids);
         Waits waits = new Waits();
-        MetaStore meta = new MetaStore(blobs, ids, INSTANCE_ID, System::currentTimeMillis, waits);
+        MetaStore meta = new MetaStore(blobs, ids, instanceId, System::currentTimeMillis, waits);
         this.ctx = new DaemonContext(config, blobs, meta, waits, new Authenticator(config.htpasswd()),
-                INSTANCE_ID, localHostname());
+                instanceId, localHostname(), backend);
         this.handlers = new HandlerTable(List.of(new AdminHandlers(ctx), new BlobHandlers(ctx),
-                new MetadataHandlers(ctx), new NameHandlers(ctx), new ObjectHandlers(ctx),
+                new MetadataHandlers(ctx), new NameHandlers(ctx), new ObjectHandlers(ctx), new ClusterHandlers(ctx),
                 new RemoteTransferHandlers(ctx), new StreamHandlers(ctx)), config.extensions());
         ctx.stats().track(handlers.knownTypes());
         DaemonGauges.register(ctx, Version.PROTOCOL, Version.IMPLEMENTATION);
@@ -111,10 +134,46 @@ public final class VineyardServer implements AutoCloseable {
             }
             throw e;
         }
+        if (backend instanceof EtcdBackend etcd) {
+            try {
+                etcd.start(replica(), new EtcdBackend.Identity(ctx.hostname(), ctx.rpcEndpoint(), config.socketPath()));
+            } catch (RuntimeException e) {
+                ipc.close();
+                if (rpc != null) {
+                    rpc.close();
+                }
+                throw e;
+            }
+        }
         if (rpc != null) {
             rpc.start(true, fd -> accept(fd, true));
         }
         ipc.start(false, fd -> accept(fd, false));
+    }
+
+    /** The store as the etcd backend replicates into it: every change under the store lock. */
+    private MetaBackend.Replica replica() {
+        return new MetaBackend.Replica() {
+            @Override
+            public void apply(List<MetaOp> ops) {
+                ctx.lockedRun(() -> ctx.meta().applyRemote(ops, null));
+            }
+
+            @Override
+            public void forget() {
+                ctx.lockedRun(() -> ctx.meta().forgetReplica());
+            }
+
+            @Override
+            public List<MetaOp> republishOps() {
+                return ctx.locked(() -> ctx.meta().republishOps());
+            }
+
+            @Override
+            public void republished() {
+                ctx.lockedRun(() -> ctx.meta().markAllPublished());
+            }
+        };
     }
 
     /**
@@ -174,6 +233,8 @@ public final class VineyardServer implements AutoCloseable {
             return;
         }
         closed = true;
+        // the lease goes first: the other instances see this one leave at once
+        backend.close();
         if (ipc != null) {
             ipc.close();
         }

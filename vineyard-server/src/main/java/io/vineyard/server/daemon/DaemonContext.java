@@ -2,6 +2,8 @@ package io.vineyard.server.daemon;
 
 import io.vineyard.server.Authenticator;
 import io.vineyard.server.ServerConfig;
+import io.vineyard.server.cluster.MetaBackend;
+import io.vineyard.server.meta.MetaOp;
 import io.vineyard.server.meta.MetaStore;
 import io.vineyard.server.metrics.DaemonMetrics;
 import io.vineyard.server.store.BlobStore;
@@ -45,6 +47,7 @@ public final class DaemonContext {
     private final long startMs = System.currentTimeMillis();
     private final ReentrantLock lock = new ReentrantLock();
     private final StreamStore streams;
+    private final MetaBackend backend;
     private final AtomicInteger ipcConnections = new AtomicInteger();
     private final AtomicInteger rpcConnections = new AtomicInteger();
     private final AtomicLong ipcAccepted = new AtomicLong();
@@ -55,6 +58,12 @@ public final class DaemonContext {
 
     public DaemonContext(ServerConfig config, BlobStore blobs, MetaStore meta, Waits waits,
                          Authenticator authenticator, long instanceId, String hostname) {
+        this(config, blobs, meta, waits, authenticator, instanceId, hostname, MetaBackend.LOCAL);
+    }
+
+    public DaemonContext(ServerConfig config, BlobStore blobs, MetaStore meta, Waits waits,
+                         Authenticator authenticator, long instanceId, String hostname, MetaBackend backend) {
+        this.backend = backend;
         this.config = config;
         this.blobs = blobs;
         this.meta = meta;
@@ -163,6 +172,48 @@ public final class DaemonContext {
 
     public MetaStore meta() {
         return meta;
+    }
+
+    /**
+     * Where persisted metadata is shared: handlers commit a change's backend keys there before they
+     * apply it (never under the store lock).
+     */
+    public MetaBackend backend() {
+        return backend;
+    }
+
+    /** Whether persisted metadata is shared with other instances (etcd), so changes to it are committed there first. */
+    public boolean shared() {
+        return backend.shared();
+    }
+
+    /** Commits backend keys (never call it under the store lock); nothing when there are none. */
+    public void commit(List<MetaOp> ops) {
+        if (!ops.isEmpty()) {
+            backend.commit(ops);
+        }
+    }
+
+    /**
+     * Publishes a just-made object that is persistent (created with {@code transient:false}, or a copy
+     * of a persistent one); when the backend refuses it the object is discarded and the error thrown,
+     * so the request leaves nothing behind.
+     */
+    public void publishIfPersistent(long id) {
+        if (!shared()) {
+            return;
+        }
+        List<MetaOp> ops = locked(() -> meta.isPersistent(id) && !meta.isPublished(id) ? meta.publishOps(id) : List.<MetaOp>of());
+        if (ops.isEmpty()) {
+            return;
+        }
+        try {
+            backend.commit(ops);
+        } catch (RuntimeException e) {
+            lockedRun(() -> meta.discard(id));
+            throw e;
+        }
+        lockedRun(() -> meta.markPublished(id));
     }
 
     public Authenticator authenticator() {

@@ -98,6 +98,13 @@ public final class AdminHandlers implements HandlerGroup {
     }
 
     private ObjectNode clusterMeta() {
+        if (ctx.shared()) {
+            // every live instance, as registered in etcd (a dead one's keys went with its lease)
+            ctx.backend().syncRemote();
+            ObjectNode r = Replies.reply("cluster_meta");
+            r.set("meta", ctx.locked(() -> ctx.meta().instancesJson()));
+            return r;
+        }
         ObjectNode self = Json.object();
         self.put("hostid", Integer.toUnsignedLong(ctx.hostname().hashCode()));
         self.put("hostname", ctx.hostname());

@@ -52,6 +52,7 @@ public final class MetadataHandlers implements HandlerGroup {
     private void createData(Peer peer, ObjectNode req) {
         JsonNode content = req.get("content");
         MetaStore.Created c = ctx.locked(() -> meta().create(content));
+        ctx.publishIfPersistent(c.id());
         ObjectNode r = Replies.reply("create_data_reply");
         r.set("id", Json.u64(c.id()));
         r.set("signature", Json.u64(c.signature()));
@@ -71,6 +72,9 @@ public final class MetadataHandlers implements HandlerGroup {
             }
             return out;
         });
+        for (MetaStore.Created c : made) {
+            ctx.publishIfPersistent(c.id());
+        }
         ObjectNode r = Replies.reply("create_datas_reply");
         r.put("num", made.size());
         ArrayNode ids = r.putArray("ids");
@@ -87,7 +91,9 @@ public final class MetadataHandlers implements HandlerGroup {
     private void getData(Peer peer, ObjectNode req) {
         long[] ids = Fields.idArray(req, "id");
         boolean wait = Fields.bool(req, "wait", false);
-        Fields.bool(req, "sync_remote", false);
+        if (Fields.bool(req, "sync_remote", false)) {
+            ctx.backend().syncRemote();
+        }
         JsonNode content;
         if (wait) {
             List<Waits.Key> keys = Arrays.stream(ids).distinct().<Waits.Key>mapToObj(Waits.ObjectId::new).toList();
@@ -141,6 +147,9 @@ public final class MetadataHandlers implements HandlerGroup {
         String pattern = Fields.string(req, "pattern", "*");
         boolean regex = Fields.bool(req, "regex", false);
         long limit = Fields.u64(req, "limit", 5);
+        if (Fields.bool(req, "sync_remote", false)) {
+            ctx.backend().syncRemote();
+        }
         ObjectNode content = ctx.locked(() -> meta().list(pattern, regex, limit));
         ObjectNode r = Replies.reply("get_data_reply");
         r.set("content", content == null || content.isEmpty() ? Json.NODES.nullNode() : content);
@@ -155,9 +164,13 @@ public final class MetadataHandlers implements HandlerGroup {
 
     private void persist(Peer peer, ObjectNode req) {
         long id = Fields.u64(req, "id");
-        ctx.lockedRun(() -> {
-            meta().persist(id);
-        });
+        if (ctx.shared()) {
+            // committed to etcd first: when etcd refuses, the object stays transient and nothing changed
+            ctx.commit(ctx.locked(() -> meta().publishOps(id)));
+            ctx.lockedRun(() -> meta().markPublished(id));
+        } else {
+            ctx.lockedRun(() -> meta().persist(id));
+        }
         peer.send(Replies.reply("persist_reply"));
     }
 
@@ -174,9 +187,10 @@ public final class MetadataHandlers implements HandlerGroup {
         if (keys.size() != values.size()) {
             throw new VineyardException.Invalid("label_request: " + keys.size() + " keys but " + values.size() + " values");
         }
-        ctx.lockedRun(() -> {
-            meta().label(id, keys, values);
-        });
+        if (ctx.shared()) {
+            ctx.commit(ctx.locked(() -> meta().labelOps(id, keys, values)));
+        }
+        ctx.lockedRun(() -> meta().label(id, keys, values));
         peer.send(Replies.reply("label_reply"));
     }
 
@@ -186,6 +200,10 @@ public final class MetadataHandlers implements HandlerGroup {
         boolean deep = Fields.bool(req, "deep", true);
         boolean trim = Fields.bool(req, "memory_trim", false);
         boolean fastpath = Fields.bool(req, "fastpath", false);
+        if (ctx.shared() && !fastpath) {
+            // persisted objects leave etcd first: when etcd refuses, nothing is deleted
+            ctx.commit(ctx.locked(() -> meta().unpublishOps(meta().deleteSet(ids, force, deep))));
+        }
         List<Long> deleted = ctx.locked(() -> {
             if (fastpath) {
                 List<Long> out = new ArrayList<>();
@@ -209,6 +227,9 @@ public final class MetadataHandlers implements HandlerGroup {
     }
 
     private void clear(Peer peer, ObjectNode req) {
+        if (ctx.shared()) {
+            ctx.commit(ctx.locked(() -> meta().unpublishOps(meta().deleteSet(meta().allIds(), true, true))));
+        }
         ctx.locked(() -> meta().clear(peer.holdings().blobs()));
         peer.send(Replies.reply("clear_reply"));
     }
@@ -221,6 +242,7 @@ public final class MetadataHandlers implements HandlerGroup {
         }
         ObjectNode extraObj = extra != null && extra.isObject() ? (ObjectNode) extra : null;
         long target = ctx.locked(() -> meta().shallowCopy(id, extraObj));
+        ctx.publishIfPersistent(target);
         ObjectNode r = Replies.reply("shallow_copy_reply");
         r.set("target_id", Json.u64(target));
         peer.send(r);

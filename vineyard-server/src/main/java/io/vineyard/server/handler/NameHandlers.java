@@ -34,9 +34,10 @@ public final class NameHandlers implements HandlerGroup {
     private void putName(Peer peer, ObjectNode req) {
         long id = Fields.u64(req, "object_id");
         String name = Fields.string(req, "name");
-        ctx.lockedRun(() -> {
-            ctx.meta().putName(id, name);
-        });
+        if (ctx.shared()) {
+            ctx.commit(ctx.locked(() -> ctx.meta().nameOps(id, name)));
+        }
+        ctx.lockedRun(() -> ctx.meta().putName(id, name));
         peer.send(Replies.reply("put_name_reply"));
     }
 
@@ -77,9 +78,10 @@ public final class NameHandlers implements HandlerGroup {
 
     private void dropName(Peer peer, ObjectNode req) {
         String name = Fields.string(req, "name");
-        ctx.lockedRun(() -> {
-            ctx.meta().dropName(name);
-        });
+        if (ctx.shared()) {
+            ctx.commit(ctx.locked(() -> ctx.meta().dropNameOps(name)));
+        }
+        ctx.lockedRun(() -> ctx.meta().dropName(name));
         peer.send(Replies.reply("drop_name_reply"));
     }
 }

@@ -7,6 +7,7 @@ import io.vineyard.common.ObjectIds;
 import io.vineyard.common.VineyardException;
 import io.vineyard.server.daemon.DaemonContext;
 import io.vineyard.server.daemon.Waits;
+import io.vineyard.server.meta.MetaOp;
 import io.vineyard.server.meta.MetaStore;
 import io.vineyard.server.protocol.Fields;
 import io.vineyard.server.protocol.Handler;
@@ -53,6 +54,8 @@ public final class ObjectHandlers implements HandlerGroup {
         boolean persist = Fields.bool(req, "persist", false) || name != null;
         boolean release = Fields.bool(req, "release", false);
         BlobLinks links = peer.holdings().blobs();
+        boolean publish = persist && ctx.shared();
+        List<MetaOp> ops = new ArrayList<>();
         MetaStore.Created c = ctx.locked(() -> {
             for (long id : toSeal) {
                 if (!ctx.blobs().exists(id)) {
@@ -63,24 +66,49 @@ public final class ObjectHandlers implements HandlerGroup {
             for (long id : toSeal) {
                 ctx.blobs().seal(id, links);
             }
-            if (persist) {
-                ctx.meta().persist(created.id());
-            }
-            if (name != null) {
-                ctx.meta().putName(created.id(), name);
-            }
-            if (release) {
-                for (long id : toSeal) {
-                    ctx.blobs().releaseIfHeld(id, links);
+            if (publish) {
+                // committed to etcd below, outside the lock; persisted and named here only once it is there
+                ops.addAll(ctx.meta().publishOps(created.id()));
+                if (name != null) {
+                    ops.addAll(MetaStore.namePuts(created.id(), name));
                 }
+                return created;
             }
+            finishPut(created.id(), persist, name, release, toSeal, links);
             return created;
         });
+        if (publish) {
+            try {
+                ctx.commit(ops);
+            } catch (RuntimeException e) {
+                // all or nothing: the object and the blobs this request sealed go
+                ctx.lockedRun(() -> ctx.meta().delete(new long[] {c.id()}, true, false, links, false));
+                throw e;
+            }
+            ctx.lockedRun(() -> {
+                ctx.meta().markPublished(c.id());
+                finishPut(c.id(), true, name, release, toSeal, links);
+            });
+        }
         ObjectNode r = Replies.reply("put_object_reply");
         r.set("id", Json.u64(c.id()));
         r.set("signature", Json.u64(c.signature()));
         r.put("instance_id", c.instanceId());
         peer.send(r);
+    }
+
+    private void finishPut(long id, boolean persist, String name, boolean release, long[] sealed, BlobLinks links) {
+        if (persist) {
+            ctx.meta().persist(id);
+        }
+        if (name != null) {
+            ctx.meta().putName(id, name);
+        }
+        if (release) {
+            for (long b : sealed) {
+                ctx.blobs().releaseIfHeld(b, links);
+            }
+        }
     }
 
     /** What {@code get_object} found: the object and its blobs, described under the lock. */

@@ -88,6 +88,10 @@ public final class MetaStore {
         final Map<String, Long> members = new LinkedHashMap<>();
         /** The metadata the creator gave for each blob member (length, nbytes). */
         final Map<String, ObjectNode> blobMeta = new HashMap<>();
+        /** Members of a replicated global object linked by signature (resolved when read). */
+        final Map<String, Long> sigMembers = new LinkedHashMap<>();
+        /** In the shared backend (replicated from it, or committed there by this daemon). */
+        boolean published;
 
         ObjectEntry(long id, ObjectNode fields) {
             this.id = id;
@@ -102,6 +106,20 @@ public final class MetaStore {
         String typename() {
             JsonNode t = fields.get("typename");
             return t == null ? "" : t.asText();
+        }
+
+        long instance() {
+            JsonNode i = fields.get("instance_id");
+            return i == null ? -1 : i.asLong();
+        }
+
+        long signature() {
+            JsonNode sig = fields.get("signature");
+            return sig == null ? -1 : sig.asLong();
+        }
+
+        boolean isGlobal() {
+            return fields.path("global").asBoolean(false);
         }
     }
 
@@ -214,7 +232,7 @@ public final class MetaStore {
         if (ObjectIds.isBlob(id)) {
             Blob blob = blobs.find(id);
             // the shared empty blob is reported unsealed, yet its metadata is there (as vineyard's)
-            return blob == null || !blob.sealed() && id != ObjectIds.EMPTY_BLOB_ID ? null : blobMeta(id, null);
+            return blob == null || !blob.sealed() && id != ObjectIds.EMPTY_BLOB_ID ? null : blobMeta(id, null, instanceId);
         }
         ObjectEntry entry = objects.get(id);
         return entry == null ? null : rebuild(entry);
@@ -226,11 +244,16 @@ public final class MetaStore {
         for (Map.Entry<String, Long> m : entry.members.entrySet()) {
             long memberId = m.getValue();
             if (ObjectIds.isBlob(memberId)) {
-                out.set(m.getKey(), blobMeta(memberId, entry.blobMeta.get(m.getKey())));
+                out.set(m.getKey(), blobMeta(memberId, entry.blobMeta.get(m.getKey()), entry.instance()));
             } else {
                 ObjectEntry member = objects.get(memberId);
                 out.set(m.getKey(), member == null ? placeholder(memberId) : rebuild(member));
             }
+        }
+        for (Map.Entry<String, Long> m : entry.sigMembers.entrySet()) {
+            Long memberId = bySignature(m.getValue());
+            ObjectEntry member = memberId == null ? null : objects.get(memberId);
+            out.set(m.getKey(), member == null ? placeholder(memberId == null ? ObjectIds.INVALID_ID : memberId) : rebuild(member));
         }
         return out;
     }
@@ -241,12 +264,13 @@ public final class MetaStore {
         return p;
     }
 
-    private ObjectNode blobMeta(long id, ObjectNode given) {
-        Blob blob = blobs.find(id);
+    /** A blob member's metadata; one held by another instance has vineyard's zero lengths (spec 2.3). */
+    private ObjectNode blobMeta(long id, ObjectNode given, long owner) {
+        Blob blob = owner == instanceId ? blobs.find(id) : null;
         long length = blob != null ? blob.size() : given != null && given.has("length") ? given.get("length").asLong() : 0;
         ObjectNode b = Json.object();
         b.put("id", ObjectIds.toText(id));
-        b.put("instance_id", instanceId);
+        b.put("instance_id", owner);
         b.put("length", length);
         b.put("nbytes", length);
         b.put("transient", true);
@@ -284,7 +308,7 @@ public final class MetaStore {
                     break;
                 }
                 if (blob.sealed()) {
-                    out.set(ObjectIds.toText(blob.id()), blobMeta(blob.id(), null));
+                    out.set(ObjectIds.toText(blob.id()), blobMeta(blob.id(), null, instanceId));
                     count++;
                 }
             }
@@ -318,6 +342,15 @@ public final class MetaStore {
             }
         }
         return deletedBlobs;
+    }
+
+    /** The ids {@link #delete} would delete, changing nothing. */
+    public Set<Long> deleteSet(long[] targets, boolean force, boolean deep) {
+        Set<Long> doomed = new LinkedHashSet<>();
+        for (long id : targets) {
+            collect(id, force, deep, doomed, true);
+        }
+        return doomed;
     }
 
     private void collect(long id, boolean force, boolean deep, Set<Long> doomed, boolean explicit) {
@@ -414,14 +447,18 @@ public final class MetaStore {
         return total;
     }
 
-    /** Deletes every object and name (the blob store clears its blobs itself). */
-    public List<Long> clear(BlobLinks by) {
+    /** Every object and visible blob id (what {@code clear} deletes). */
+    public long[] allIds() {
         List<Long> all = new ArrayList<>(objects.keySet());
         for (Blob b : blobs.visibleBlobs()) {
             all.add(b.id());
         }
-        long[] targets = all.stream().mapToLong(Long::longValue).toArray();
-        List<Long> deleted = delete(targets, true, true, by, true);
+        return all.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    /** Deletes every object and name (the blob store clears its blobs itself). */
+    public List<Long> clear(BlobLinks by) {
+        List<Long> deleted = delete(allIds(), true, true, by, true);
         names.clear();
         return deleted;
     }
@@ -466,6 +503,10 @@ public final class MetaStore {
         if (entry == null) {
             throw new VineyardException.ObjectNotExists("failed to label: object " + ObjectIds.toText(id) + " doesn't exist");
         }
+        entry.fields.put("__labels", mergedLabels(entry, keys, values));
+    }
+
+    private static String mergedLabels(ObjectEntry entry, List<String> keys, List<String> values) {
         ObjectNode labels;
         JsonNode existing = entry.fields.get("__labels");
         try {
@@ -477,7 +518,7 @@ public final class MetaStore {
         for (int i = 0; i < keys.size(); i++) {
             labels.put(keys.get(i), values.get(i));
         }
-        entry.fields.put("__labels", labels.toString());
+        return labels.toString();
     }
 
     /** Copies an object's top-level fields and member links to a new id, overlaid with {@code extra}. */
@@ -511,19 +552,7 @@ public final class MetaStore {
 
     /** Names a persistent, non-blob object; an existing name moves to the new object (vineyard's rule). */
     public void putName(long id, String name) {
-        if (ObjectIds.isBlob(id)) {
-            if (!blobs.exists(id)) {
-                throw new VineyardException.ObjectNotExists("failed to put name: object " + ObjectIds.toText(id) + " doesn't exist");
-            }
-            throw new VineyardException.Invalid("blobs cannot have name");
-        }
-        ObjectEntry entry = objects.get(id);
-        if (entry == null) {
-            throw new VineyardException.ObjectNotExists("failed to put name: object " + ObjectIds.toText(id) + " doesn't exist");
-        }
-        if (entry.isTransient()) {
-            throw new VineyardException.Invalid("transient objects cannot have name, please persist it first");
-        }
+        ObjectEntry entry = checkNameable(id);
         Long previous = names.put(name, id);
         if (previous != null && previous != id) {
             ObjectEntry old = objects.get(previous);
@@ -572,5 +601,467 @@ public final class MetaStore {
             }
         }
         return out;
+    }
+
+    // ---- the shared backend (etcd): what to publish, and the replica of what others published ----
+
+    /** Signature -> (instance -> object id), from the backend's {@code /signatures} keys. */
+    private final Map<Long, Map<Long, Long>> signatures = new HashMap<>();
+    /** The live instances ({@code /instances/i<n>/...}), as {@code cluster_meta} reports them. */
+    private final Map<Long, ObjectNode> instances = new TreeMap<>();
+
+    /**
+     * The puts that publish {@code id} and the members it needs (members first, so that a reader never
+     * sees a parent before its members): every reachable own non-blob object not published yet, as
+     * vineyard's encoded value (spec 2.3), plus the signature keys of the object and of a global
+     * object's members. Changes nothing.
+     */
+    public List<MetaOp> publishOps(long id) {
+        ObjectEntry entry = objects.get(id);
+        if (entry == null) {
+            if (ObjectIds.isBlob(id) && blobs.exists(id)) {
+                return List.of();
+            }
+            throw new VineyardException(Status.META_TREE_SUBTREE_NOT_EXISTS, "get subtree failed: " + ObjectIds.toText(id));
+        }
+        List<MetaOp> ops = new ArrayList<>();
+        publishTree(entry, ops, new HashSet<>());
+        return ops;
+    }
+
+    private void publishTree(ObjectEntry entry, List<MetaOp> ops, Set<Long> seen) {
+        if (entry.published || entry.instance() != instanceId || !seen.add(entry.id)) {
+            return;
+        }
+        for (long member : entry.members.values()) {
+            ObjectEntry m = objects.get(member);
+            if (m != null) {
+                publishTree(m, ops, seen);
+                if (entry.isGlobal()) {
+                    ops.add(MetaOp.put(MetaKeys.signature(m.instance(), m.signature()), quote(ObjectIds.toText(m.id))));
+                }
+            }
+        }
+        ops.add(MetaOp.put(MetaKeys.data(entry.id), encode(entry).toString()));
+        ops.add(MetaOp.put(MetaKeys.signature(instanceId, entry.signature()), quote(ObjectIds.toText(entry.id))));
+    }
+
+    /** After {@link #publishOps} committed: the object (and its members) are persistent and published. */
+    public void markPublished(long id) {
+        ObjectEntry entry = objects.get(id);
+        if (entry != null) {
+            persistTree(entry);
+            markPublishedTree(entry);
+        }
+    }
+
+    private void markPublishedTree(ObjectEntry entry) {
+        if (entry.published || entry.instance() != instanceId) {
+            return;
+        }
+        entry.published = true;
+        for (long member : entry.members.values()) {
+            ObjectEntry m = objects.get(member);
+            if (m != null) {
+                markPublishedTree(m);
+            }
+        }
+    }
+
+    /** Whether {@code id} is an object in the shared backend. */
+    public boolean isPublished(long id) {
+        ObjectEntry entry = objects.get(id);
+        return entry != null && entry.published;
+    }
+
+    /** vineyard's stored form of an object: strings as {@code v...}, members as links, no id (spec 2.3). */
+    private ObjectNode encode(ObjectEntry entry) {
+        ObjectNode out = Json.object();
+        for (Map.Entry<String, JsonNode> f : entry.fields.properties()) {
+            String key = f.getKey();
+            JsonNode value = f.getValue();
+            if (key.equals("__name")) {
+                continue; // a key of its own, /data/<id>/__name (put_name)
+            }
+            if (value.isTextual()) {
+                out.put(key, "v" + value.textValue());
+            } else {
+                out.set(key, value);
+            }
+        }
+        out.put("transient", false);
+        for (Map.Entry<String, Long> m : entry.members.entrySet()) {
+            long memberId = m.getValue();
+            String link;
+            if (ObjectIds.isBlob(memberId)) {
+                link = ObjectIds.toText(memberId) + ".vineyard::Blob@" + entry.instance();
+            } else {
+                ObjectEntry member = objects.get(memberId);
+                String type = member == null ? "vineyard::Object" : member.typename();
+                int lt = type.indexOf('<');
+                String name = entry.isGlobal() && member != null ? ObjectIds.signatureText(member.signature())
+                        : ObjectIds.toText(memberId);
+                link = name + "." + (lt < 0 ? type : type.substring(0, lt));
+            }
+            out.put(m.getKey(), "l" + link);
+        }
+        return out;
+    }
+
+    /** Decodes a value of {@code /data/o<hex>} published by any instance (ours or vineyard's). */
+    private ObjectEntry decode(long id, JsonNode value) {
+        ObjectEntry entry = new ObjectEntry(id, Json.object());
+        for (Map.Entry<String, JsonNode> f : value.properties()) {
+            JsonNode v = f.getValue();
+            String key = f.getKey();
+            if (v.isTextual() && v.textValue().startsWith("l")) {
+                String link = v.textValue().substring(1);
+                int dot = link.indexOf('.');
+                String name = dot < 0 ? link : link.substring(0, dot);
+                try {
+                    long ref = ObjectIds.parseText(name);
+                    if (name.startsWith("s")) {
+                        entry.sigMembers.put(key, ref);
+                    } else {
+                        entry.members.put(key, ref);
+                    }
+                } catch (NumberFormatException e) {
+                    entry.fields.put(key, v.textValue()); // not a link we understand: keep it as it is
+                }
+            } else {
+                entry.fields.set(key, decodeValue(v));
+            }
+        }
+        entry.published = true;
+        return entry;
+    }
+
+    private static JsonNode decodeValue(JsonNode v) {
+        return v.isTextual() && v.textValue().startsWith("v") ? Json.NODES.textNode(v.textValue().substring(1)) : v;
+    }
+
+    private static String quote(String text) {
+        return Json.NODES.textNode(text).toString();
+    }
+
+    /**
+     * The deletes that remove the published objects among {@code doomed} from the backend: their
+     * data keys (with the fields under them), signature keys and names. Changes nothing.
+     */
+    public List<MetaOp> unpublishOps(Set<Long> doomed) {
+        List<MetaOp> ops = new ArrayList<>();
+        for (long id : doomed) {
+            ObjectEntry entry = objects.get(id);
+            if (entry == null || !entry.published) {
+                continue;
+            }
+            ops.add(MetaOp.deleteTree(MetaKeys.data(id)));
+            ops.add(MetaOp.delete(MetaKeys.signature(entry.instance(), entry.signature())));
+            for (Map.Entry<String, Long> n : names.entrySet()) {
+                if (n.getValue() == id) {
+                    ops.add(MetaOp.delete(MetaKeys.name(n.getKey())));
+                }
+            }
+        }
+        return ops;
+    }
+
+    /** The puts of a name (the name key and the object's {@code __name}), validated as {@link #putName}. */
+    public List<MetaOp> nameOps(long id, String name) {
+        checkNameable(id);
+        return namePuts(id, name);
+    }
+
+    /** The keys of a name: {@code /names/<escaped>} -> the id, and the object's {@code __name}. */
+    public static List<MetaOp> namePuts(long id, String name) {
+        return List.of(MetaOp.put(MetaKeys.name(name), Long.toUnsignedString(id)),
+                MetaOp.put(MetaKeys.dataField(id, "__name"), quote("v" + name)));
+    }
+
+    /** Forgets an object this daemon just made whose publication failed (its members and blobs stay). */
+    public void discard(long id) {
+        removeObject(id);
+    }
+
+    private ObjectEntry checkNameable(long id) {
+        if (ObjectIds.isBlob(id)) {
+            if (!blobs.exists(id)) {
+                throw new VineyardException.ObjectNotExists("failed to put name: object " + ObjectIds.toText(id) + " doesn't exist");
+            }
+            throw new VineyardException.Invalid("blobs cannot have name");
+        }
+        ObjectEntry entry = objects.get(id);
+        if (entry == null) {
+            throw new VineyardException.ObjectNotExists("failed to put name: object " + ObjectIds.toText(id) + " doesn't exist");
+        }
+        if (entry.isTransient()) {
+            throw new VineyardException.Invalid("transient objects cannot have name, please persist it first");
+        }
+        return entry;
+    }
+
+    /** The deletes that drop a published name, or none. */
+    public List<MetaOp> dropNameOps(String name) {
+        Long id = names.get(name);
+        if (id == null || !isPublished(id)) {
+            return List.of();
+        }
+        return List.of(MetaOp.delete(MetaKeys.name(name)), MetaOp.delete(MetaKeys.dataField(id, "__name")));
+    }
+
+    /** The put of an object's merged labels when it is published, else none. */
+    public List<MetaOp> labelOps(long id, List<String> keys, List<String> values) {
+        ObjectEntry entry = objects.get(id);
+        if (entry == null || !entry.published) {
+            return List.of();
+        }
+        return List.of(MetaOp.put(MetaKeys.dataField(id, "__labels"), quote("v" + mergedLabels(entry, keys, values))));
+    }
+
+    /**
+     * Applies changes the backend reported (the initial load, then the watch), under the store lock.
+     * This instance's own objects are kept as they are (they are the source of what it published);
+     * a delete of one of them by another instance deletes it here too, blobs included, unless a local
+     * object still uses it (it is then transient again, as vineyard does).
+     */
+    public void applyRemote(List<MetaOp> ops, BlobLinks by) {
+        for (MetaOp op : ops) {
+            try {
+                applyRemote(op, by);
+            } catch (RuntimeException e) {
+                // one malformed value (another writer's garbage) must not stop the replica
+                org.slf4j.LoggerFactory.getLogger(MetaStore.class).warn("ignoring backend key {}: {}", op.key(), e.toString());
+            }
+        }
+    }
+
+    private void applyRemote(MetaOp op, BlobLinks by) throws RuntimeException {
+        String[] parts = op.key().split("/", 5); // "", kind, a, b, ...
+        if (parts.length < 3) {
+            return;
+        }
+        switch (parts[1]) {
+            case "data" -> applyData(parts, op, by);
+            case "names" -> {
+                String name = MetaKeys.unescape(op.key().substring("/names/".length()));
+                if (op.isDelete()) {
+                    Long id = names.remove(name);
+                    ObjectEntry entry = id == null ? null : objects.get(id);
+                    if (entry != null && name.equals(entry.fields.path("__name").asText(null))) {
+                        entry.fields.remove("__name");
+                    }
+                } else {
+                    names.put(name, Json.readU64(parseJson(op.value()), "name"));
+                    listener.nameBound(name);
+                }
+            }
+            case "signatures" -> {
+                if (parts.length < 4 || !parts[2].startsWith("i")) {
+                    return;
+                }
+                long inst = Long.parseLong(parts[2].substring(1));
+                long sig = ObjectIds.parseText(parts[3]);
+                if (op.isDelete()) {
+                    Map<Long, Long> at = signatures.get(sig);
+                    if (at != null) {
+                        at.remove(inst);
+                        if (at.isEmpty()) {
+                            signatures.remove(sig);
+                        }
+                    }
+                } else {
+                    signatures.computeIfAbsent(sig, k -> new HashMap<>()).put(inst, ObjectIds.parseText(parseJson(op.value()).asText()));
+                }
+            }
+            case "instances" -> {
+                if (parts.length < 4 || !parts[2].startsWith("i")) {
+                    return;
+                }
+                long inst = Long.parseLong(parts[2].substring(1));
+                if (op.isDelete()) {
+                    ObjectNode fields = instances.get(inst);
+                    if (fields != null) {
+                        fields.remove(parts[3]);
+                        if (fields.isEmpty()) {
+                            instances.remove(inst);
+                        }
+                    }
+                } else {
+                    instances.computeIfAbsent(inst, k -> Json.object()).set(parts[3], parseJson(op.value()));
+                }
+            }
+            default -> {
+                // next_instance_id, lock keys and keys of newer vineyards: nothing to replicate
+            }
+        }
+    }
+
+    private void applyData(String[] parts, MetaOp op, BlobLinks by) {
+        long id = ObjectIds.parseText(parts[2]);
+        ObjectEntry existing = objects.get(id);
+        boolean own = existing != null && existing.instance() == instanceId;
+        if (parts.length == 3) {
+            if (op.isDelete()) {
+                if (existing == null) {
+                    return;
+                }
+                if (!own) {
+                    uninstall(id);
+                } else if (outsideParents(id, Set.of()).isEmpty()) {
+                    delete(new long[] {id}, false, false, by, false);
+                } else {
+                    existing.fields.put("transient", true);
+                    existing.published = false;
+                }
+                return;
+            }
+            if (own) {
+                return; // our own publication coming back
+            }
+            ObjectEntry entry = decode(id, parseJson(op.value()));
+            if (existing != null) {
+                entry.fields.setAll(fieldsUnder(existing)); // __name/__labels keys that came first
+                uninstall(id);
+            }
+            install(entry);
+            return;
+        }
+        if (existing == null || own) {
+            return;
+        }
+        String field = op.key().substring(MetaKeys.data(id).length() + 1);
+        if (op.isDelete()) {
+            existing.fields.remove(field);
+        } else {
+            existing.fields.set(field, decodeValue(parseJson(op.value())));
+        }
+    }
+
+    private static ObjectNode fieldsUnder(ObjectEntry entry) {
+        ObjectNode out = Json.object();
+        for (String f : List.of("__name", "__labels")) {
+            if (entry.fields.has(f)) {
+                out.set(f, entry.fields.get(f));
+            }
+        }
+        return out;
+    }
+
+    private void install(ObjectEntry entry) {
+        objects.put(entry.id, entry);
+        for (long member : entry.members.values()) {
+            parents.computeIfAbsent(member, k -> new HashSet<>()).add(entry.id);
+        }
+        listener.objectCreated(entry.id);
+    }
+
+    /** Removes a replicated object's entry and its parent links; names stay (the backend says when they go). */
+    private void uninstall(long id) {
+        ObjectEntry entry = objects.remove(id);
+        if (entry == null) {
+            return;
+        }
+        for (long member : entry.members.values()) {
+            Set<Long> ps = parents.get(member);
+            if (ps != null) {
+                ps.remove(id);
+                if (ps.isEmpty()) {
+                    parents.remove(member);
+                }
+            }
+        }
+    }
+
+    private static JsonNode parseJson(String text) {
+        try {
+            return Json.MAPPER.readTree(text);
+        } catch (IOException e) {
+            throw new VineyardException.Invalid("not JSON: " + text);
+        }
+    }
+
+    /**
+     * Forgets everything replicated from the backend (before a full reload after the backend lost its
+     * data or this instance's registration): other instances' objects, every name of theirs, the
+     * signatures and the instances; this instance's own objects stay and count as unpublished.
+     */
+    public void forgetReplica() {
+        List<Long> remote = new ArrayList<>();
+        for (ObjectEntry e : objects.values()) {
+            if (e.instance() != instanceId) {
+                remote.add(e.id);
+            } else {
+                e.published = false;
+            }
+        }
+        remote.forEach(this::uninstall);
+        names.values().removeIf(id -> !objects.containsKey(id));
+        signatures.clear();
+        instances.clear();
+    }
+
+    /** Everything this instance must publish again into an emptied backend: its persisted objects, their names. */
+    public List<MetaOp> republishOps() {
+        List<MetaOp> ops = new ArrayList<>();
+        Set<Long> seen = new HashSet<>();
+        for (ObjectEntry e : objects.values()) {
+            if (e.instance() == instanceId && !e.isTransient()) {
+                publishTree(e, ops, seen);
+            }
+        }
+        for (Map.Entry<String, Long> n : names.entrySet()) {
+            ObjectEntry e = objects.get(n.getValue());
+            if (e != null && e.instance() == instanceId && !e.isTransient()) {
+                ops.addAll(namePuts(n.getValue(), n.getKey()));
+            }
+        }
+        return ops;
+    }
+
+    /** After {@link #republishOps} committed. */
+    public void markAllPublished() {
+        for (ObjectEntry e : objects.values()) {
+            if (e.instance() == instanceId && !e.isTransient()) {
+                e.published = true;
+            }
+        }
+    }
+
+    /** The object a signature stands for: this instance's copy first (vineyard's rule), else any. */
+    private Long bySignature(long signature) {
+        Map<Long, Long> at = signatures.get(signature);
+        if (at == null || at.isEmpty()) {
+            return null;
+        }
+        Long own = at.get(instanceId);
+        return own != null ? own : at.values().iterator().next();
+    }
+
+    /** An object of this instance with the given signature and typename (a migrated copy), or null. */
+    public Long localEquivalent(long signature, String typename) {
+        for (ObjectEntry e : objects.values()) {
+            if (e.instance() == instanceId && e.signature() == signature && e.typename().equals(typename)) {
+                return e.id;
+            }
+        }
+        return null;
+    }
+
+    /** The instance that holds an object, or -1 when it is unknown here. */
+    public long ownerOf(long id) {
+        ObjectEntry e = objects.get(id);
+        return e == null ? -1 : e.instance();
+    }
+
+    /** The registered instances: {@code i<n>} -> their fields, as {@code cluster_meta} reports them. */
+    public ObjectNode instancesJson() {
+        ObjectNode out = Json.object();
+        instances.forEach((id, fields) -> out.set("i" + id, fields.deepCopy()));
+        return out;
+    }
+
+    /** A registered instance's fields, or null when it is not (or no longer) registered. */
+    public ObjectNode instance(long id) {
+        return instances.get(id);
     }
 }
