@@ -1,5 +1,6 @@
 package io.vineyard.client.types;
 
+import io.vineyard.client.Client;
 import io.vineyard.client.ObjectId;
 
 import java.util.List;
@@ -17,5 +18,13 @@ public record GlobalDataFrame(long partitionShapeRow, long partitionShapeColumn,
     /** Copies the list. */
     public GlobalDataFrame {
         partitions = List.copyOf(partitions);
+    }
+
+    /**
+     * The partitions that live on {@code client}'s instance (the ones it can map); every partition's
+     * metadata is readable from any instance with {@link Client#getMeta}, wherever it lives.
+     */
+    public List<ObjectId> localPartitions(Client client) {
+        return partitions.stream().filter(p -> client.getMeta(p).instanceId() == client.instanceId()).toList();
     }
 }

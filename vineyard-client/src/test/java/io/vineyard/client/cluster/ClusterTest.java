@@ -6,19 +6,28 @@ import io.vineyard.client.DaemonProcess;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
 import io.vineyard.client.meta.ObjectMeta;
+import io.vineyard.client.types.Scalar;
 import io.vineyard.client.types.Tensor;
+import io.vineyard.client.types.Tuple;
+import io.vineyard.common.Status;
+import io.vineyard.common.VineyardException;
 import io.vineyard.common.Json;
 import io.vineyard.common.ObjectIds;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 import static io.vineyard.client.cluster.Cluster.eventually;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -59,13 +68,169 @@ class ClusterTest {
                 assertEquals("\"127.0.0.1:" + a.rpcPort() + "\"", keys.get("/instances/i" + ca.instanceId() + "/rpc_endpoint"));
                 assertEquals(Long.toString(Math.max(ca.instanceId(), cb.instanceId()) + 1), keys.get("/next_instance_id"));
                 assertEquals("\"" + id + "\"", keys.get("/signatures/i" + ca.instanceId() + "/"
-                        + ObjectIds.signatureText(meta.signature())));
+                        + ObjectIds.signatureText(meta.signature().longValue())));
 
                 ca.delete(id);
                 assertTrue(eventually(Duration.ofSeconds(5), () -> !cb.exists(id)), "a delete reaches the other instance");
                 assertFalse(cluster.keys().containsKey("/data/" + id), "and leaves etcd");
                 assertFalse(cluster.keys().containsKey("/names/shared-tensor"));
             }
+        }
+    }
+
+    @Test
+    void localWorkGoesOnWhileEtcdIsDownAndClusterWorkResumesAfter() throws Exception {
+        try (Cluster cluster = new Cluster()) {
+            DaemonProcess a = cluster.startDaemon();
+            DaemonProcess b = cluster.startDaemon();
+            try (IpcClient ca = IpcClient.connect(a.socket()); IpcClient cb = IpcClient.connect(b.socket())) {
+                cluster.etcd.stop();
+                long worstNs = 0;
+                long until = System.nanoTime() + Duration.ofSeconds(5).toNanos(); // longer than the 3 s lease
+                int rounds = 0;
+                while (System.nanoTime() < until) {
+                    long t0 = System.nanoTime();
+                    ObjectId id = ca.put(Tensor.of(new long[] {rounds}));
+                    try (Tensor t = ca.get(id, Tensor.class)) {
+                        assertEquals(rounds, t.getLong(0), "a local get while etcd is down");
+                    }
+                    ca.delete(id);
+                    worstNs = Math.max(worstNs, System.nanoTime() - t0);
+                    rounds++;
+                }
+                System.out.printf("etcd down: %d local put/get/delete rounds, slowest %.1f ms%n", rounds, worstNs / 1e6);
+
+                ObjectId kept = ca.put(Tensor.of(new long[] {42}));
+                long t0 = System.nanoTime();
+                VineyardException e = assertThrows(VineyardException.class, () -> ca.persist(kept));
+                System.out.printf("persist with etcd down failed in %.0f ms: %s%n", (System.nanoTime() - t0) / 1e6, e.getMessage());
+                assertEquals(Status.ETCD_ERROR, e.status(), "a cluster operation fails with a typed error");
+                assertTrue(ca.getMeta(kept).isTransient(), "the failed persist changed nothing");
+
+                cluster.etcd.restart(false);
+                assertTrue(eventually(Duration.ofSeconds(15), () -> {
+                    ca.persist(kept);
+                    return true;
+                }), "persist works again once etcd is back, without restarting anything");
+                ca.putName(kept, "after-the-outage");
+                assertEquals(kept, cb.waitName("after-the-outage", Duration.ofSeconds(15)),
+                        "the other instance's replica resumed too");
+            }
+        }
+    }
+
+    @Test
+    void etcdRestartedEmptyGetsEveryInstanceAndItsObjectsBack() throws Exception {
+        try (Cluster cluster = new Cluster()) {
+            DaemonProcess a = cluster.startDaemon();
+            DaemonProcess b = cluster.startDaemon();
+            try (IpcClient ca = IpcClient.connect(a.socket()); IpcClient cb = IpcClient.connect(b.socket())) {
+                ObjectId fromA = ca.putNamed(Tensor.of(new long[] {1, 2}), "from-a");
+                ObjectId fromB = cb.putNamed(Tensor.of(new long[] {3, 4}), "from-b");
+                assertEquals(fromA, cb.waitName("from-a", Duration.ofSeconds(5)));
+
+                cluster.etcd.restart(true);
+                assertTrue(cluster.keys().isEmpty(), "etcd came back empty");
+                long t0 = System.nanoTime();
+                assertTrue(eventually(Duration.ofSeconds(30), () -> {
+                    try {
+                        Map<String, String> keys = cluster.keys();
+                        return keys.containsKey("/names/from-a") && keys.containsKey("/names/from-b")
+                                && keys.containsKey("/instances/i" + ca.instanceId() + "/rpc_endpoint")
+                                && keys.containsKey("/instances/i" + cb.instanceId() + "/rpc_endpoint");
+                    } catch (Exception e) {
+                        return false;
+                    }
+                }), "both instances registered again and republished their names within 30 s");
+                System.out.printf("re-registered and republished in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+                assertTrue(eventually(Duration.ofSeconds(10), () -> fromB.equals(ca.getName("from-b"))
+                        && fromA.equals(cb.getName("from-a"))), "names resolve again across instances");
+                assertEquals("vineyard::Tensor<int64>", cb.getMeta(fromA).typename());
+                assertTrue(Long.parseLong(cluster.keys().get("/next_instance_id")) > Math.max(ca.instanceId(), cb.instanceId()),
+                        "instance ids are never handed out twice, even after etcd lost the counter");
+            }
+        }
+    }
+
+    @Test
+    void sigtermOfOneOfThreeLeavesTheOthersServingAndItsMetadataReadable() throws Exception {
+        try (Cluster cluster = new Cluster()) {
+            DaemonProcess a = cluster.startDaemon();
+            DaemonProcess b = cluster.startDaemon();
+            DaemonProcess c = cluster.startDaemon();
+            ObjectId[] ids = new ObjectId[10];
+            long instanceA;
+            try (IpcClient ca = IpcClient.connect(a.socket())) {
+                instanceA = ca.instanceId();
+                for (int i = 0; i < ids.length; i++) {
+                    ids[i] = ca.putNamed(Tensor.of(new long[] {i}), "a-object-" + i);
+                }
+            }
+            try (IpcClient cb = IpcClient.connect(b.socket()); IpcClient cc = IpcClient.connect(c.socket())) {
+                assertEquals(ids[9], cb.waitName("a-object-9", Duration.ofSeconds(5)));
+                a.close();
+                assertEquals(0, a.exitValue(), "SIGTERM stops the daemon cleanly");
+                assertTrue(eventually(Duration.ofSeconds(5), () -> !cb.clusterMeta().has("i" + instanceA)),
+                        "the stopped instance leaves cluster_meta (its lease was revoked)");
+                for (int i = 0; i < ids.length; i++) {
+                    assertEquals(ids[i], cb.getName("a-object-" + i), "its names still resolve");
+                    assertEquals(instanceA, cb.getMeta(ids[i]).instanceId(), "its metadata stays readable");
+                }
+                VineyardException gone = assertThrows(VineyardException.class, () -> cb.migrate(ids[0]));
+                assertEquals(Status.OBJECT_NOT_EXISTS, gone.status());
+                assertTrue(gone.getMessage().contains("gone"), gone.getMessage());
+
+                ObjectId fresh = cb.putNamed(Tensor.of(new long[] {7}), "after-a-stopped");
+                assertEquals(fresh, cc.waitName("after-a-stopped", Duration.ofSeconds(5)), "new puts go on");
+            }
+        }
+    }
+
+    @Test
+    void persistingAnObjectWithTenThousandMembersSplitsTheTransactions() throws Exception {
+        try (Cluster cluster = new Cluster()) {
+            DaemonProcess a = cluster.startDaemon();
+            DaemonProcess b = cluster.startDaemon();
+            try (IpcClient ca = IpcClient.connect(a.socket()); IpcClient cb = IpcClient.connect(b.socket())) {
+                List<Object> elements = new ArrayList<>();
+                for (int i = 0; i < 10_000; i++) {
+                    elements.add(Scalar.of((long) i));
+                }
+                long t0 = System.nanoTime();
+                ObjectId id = ca.putNamed(new Tuple(elements), "ten-thousand");
+                System.out.printf("persisted 10,001 objects in %.0f ms%n", (System.nanoTime() - t0) / 1e6);
+                assertEquals(id, cb.waitName("ten-thousand", Duration.ofSeconds(10)));
+                ObjectMeta meta = cb.getMeta(id);
+                assertEquals(10_000, meta.getLong("__elements_-size"));
+                assertEquals(9_999, meta.member("__elements_-9999").getLong("value_"),
+                        "the last member arrived with the parent");
+                long dataKeys = cluster.keys().keySet().stream().filter(k -> k.matches("/data/o[0-9a-f]{16}")).count();
+                assertEquals(10_001, dataKeys, "one data key per object, over etcd's 128-operation limit");
+            }
+        }
+    }
+
+    @Test
+    void anUnreachableEtcdFailsStartUpWithinMetaTimeout() throws Exception {
+        int closedPort;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            closedPort = s.getLocalPort();
+        }
+        for (String endpoint : List.of("http://no-such-host.invalid:2379", "http://127.0.0.1:" + closedPort)) {
+            Path dir = Files.createTempDirectory("vineyard-test-");
+            ProcessBuilder pb = new ProcessBuilder(DaemonProcess.javaBin(), "--enable-native-access=ALL-UNNAMED",
+                    "-cp", System.getProperty("java.class.path"), "io.vineyard.server.Vineyardd",
+                    "--socket=" + dir.resolve("s.sock"), "--rpc_socket_port=0", "--size=64Mi", "--meta=etcd",
+                    "--etcd_endpoint=" + endpoint, "--meta_timeout=2").redirectErrorStream(true);
+            long t0 = System.nanoTime();
+            Process p = pb.start();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS), "it exits rather than hangs");
+            System.out.printf("%s: exit %d after %.1f s%n", endpoint, p.exitValue(), (System.nanoTime() - t0) / 1e9);
+            assertEquals(1, p.exitValue(), out);
+            assertTrue(out.contains("did not answer within --meta_timeout=2 s"), out);
+            assertFalse(out.contains("vineyardd ready"), out);
+            assertFalse(Files.exists(dir.resolve("s.sock")), "no socket was left behind");
         }
     }
 }
