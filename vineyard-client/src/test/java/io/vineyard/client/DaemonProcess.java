@@ -47,10 +47,15 @@ public final class DaemonProcess implements AutoCloseable {
 
     /** Starts a daemon with a fresh socket, an RPC port picked by the OS and {@code extraArgs}. */
     public static DaemonProcess start(String... extraArgs) throws IOException {
+        return startWithHeap("512m", extraArgs);
+    }
+
+    /** As {@link #start}, with a JVM heap of {@code heap} (-Xmx) for a daemon that holds much metadata. */
+    public static DaemonProcess startWithHeap(String heap, String... extraArgs) throws IOException {
         Path dir = Files.createTempDirectory("vineyard-test-");
         Path socket = dir.resolve("vineyard.sock");
         List<String> cmd = new ArrayList<>(List.of(javaBin(), "--enable-native-access=ALL-UNNAMED",
-                "-Xmx512m", "-cp", System.getProperty("java.class.path"), "io.vineyard.server.Vineyardd",
+                "--sun-misc-unsafe-memory-access=allow", "-Xmx" + heap, "-cp", System.getProperty("java.class.path"), "io.vineyard.server.Vineyardd",
                 "--socket=" + socket, "--rpc_socket_port=0"));
         boolean hasSize = Arrays.stream(extraArgs).anyMatch(a -> a.startsWith("--size"));
         if (!hasSize) {

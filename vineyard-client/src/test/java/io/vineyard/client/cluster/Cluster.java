@@ -26,8 +26,9 @@ final class Cluster implements AutoCloseable {
     final String prefix = "vt-" + UUID.randomUUID().toString().substring(0, 8);
     final List<DaemonProcess> daemons = new ArrayList<>();
 
-    Cluster() throws IOException {
-        this.etcd = EtcdProcess.start();
+    /** A cluster on a fresh etcd started with its defaults and {@code etcdFlags}. */
+    Cluster(String... etcdFlags) throws IOException {
+        this.etcd = EtcdProcess.start(etcdFlags);
     }
 
     /** The daemon's flags for this cluster (short lease, so a dead instance's keys go quickly). */

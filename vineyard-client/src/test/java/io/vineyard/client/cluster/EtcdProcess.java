@@ -19,19 +19,22 @@ public final class EtcdProcess implements AutoCloseable {
     private final int peerPort;
     private final Path dataDir;
     private final Path logFile;
+    private final List<String> extraFlags;
     private Process process;
 
-    private EtcdProcess(int clientPort, int peerPort, Path dataDir, Path logFile) {
+    private EtcdProcess(int clientPort, int peerPort, Path dataDir, Path logFile, List<String> extraFlags) {
+        this.extraFlags = extraFlags;
         this.clientPort = clientPort;
         this.peerPort = peerPort;
         this.dataDir = dataDir;
         this.logFile = logFile;
     }
 
-    /** Starts etcd and returns once it serves clients (at most 30 s). */
-    public static EtcdProcess start() throws IOException {
+    /** Starts etcd with its defaults (and {@code extraFlags}) and returns once it serves clients (at most 30 s). */
+    public static EtcdProcess start(String... extraFlags) throws IOException {
         Path base = Files.createTempDirectory(Path.of("/dev/shm"), "vineyard-etcd-");
-        EtcdProcess etcd = new EtcdProcess(freePort(), freePort(), base.resolve("data"), base.resolve("etcd.log"));
+        EtcdProcess etcd = new EtcdProcess(freePort(), freePort(), base.resolve("data"), base.resolve("etcd.log"),
+                List.of(extraFlags));
         etcd.launch();
         return etcd;
     }
@@ -52,11 +55,12 @@ public final class EtcdProcess implements AutoCloseable {
 
     private void launch() throws IOException {
         String peer = "http://127.0.0.1:" + peerPort;
-        List<String> cmd = List.of("/usr/bin/etcd", "--name", "n0", "--data-dir", dataDir.toString(),
+        List<String> cmd = new java.util.ArrayList<>(List.of("/usr/bin/etcd", "--name", "n0", "--data-dir", dataDir.toString(),
                 "--listen-client-urls", endpoint(), "--advertise-client-urls", endpoint(),
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                 "--initial-cluster", "n0=" + peer, "--initial-cluster-state", "new",
-                "--initial-cluster-token", "vineyard-test-" + UUID.randomUUID(), "--logger", "zap", "--log-outputs", "stderr");
+                "--initial-cluster-token", "vineyard-test-" + UUID.randomUUID(), "--logger", "zap", "--log-outputs", "stderr"));
+        cmd.addAll(extraFlags);
         process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile())).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (System.nanoTime() < deadline) {

@@ -45,7 +45,7 @@ import java.util.concurrent.TimeoutException;
  *
  * <p>Design notes.
  * <ul>
- *   <li>Replication: a paginated load (5,000 keys a page, all at one revision) then a watch from the
+ *   <li>Replication: a paginated load (100,000 keys a page, all at one revision) then a watch from the
  *       next revision. A broken watch is opened again from the last applied revision (jetcd's own watcher
  *       does not resume after a leader loss, jetcd#1352); a watch that went quiet while etcd's revision
  *       moved is asked for a progress notification and restarted when none comes.</li>
@@ -65,7 +65,12 @@ public final class EtcdBackend implements MetaBackend {
     private static final Logger LOG = LoggerFactory.getLogger(EtcdBackend.class);
     /** etcd's default {@code --max-txn-ops} is 128. */
     static final int TXN_OPS = 127;
-    private static final int PAGE = 5000;
+    private static final int IN_FLIGHT = 16;
+    /**
+     * Keys per page of the initial load. etcd 3.4 walks the whole remaining range for every page (to
+     * count it), so pages must be few: 100,000 keys of vineyard metadata are about 20 MB.
+     */
+    private static final int PAGE = 100_000;
     private static final long LOAD_PAGE_TIMEOUT_MS = 30_000;
     private static final long TIMESTAMP_EVERY_MS = 10_000;
     private static final long REWATCH_DELAY_MS = 500;
@@ -85,6 +90,8 @@ public final class EtcdBackend implements MetaBackend {
     private volatile long instanceId = -1;
     private volatile long leaseId;
     private volatile boolean closed;
+    /** Set once the initial load is done: until then the heartbeat only renews the lease. */
+    private volatile boolean replicating;
     private Replica replica;
     private Identity identity;
     private Watch.Watcher watcher;
@@ -116,6 +123,7 @@ public final class EtcdBackend implements MetaBackend {
                     .connectTimeout(Duration.ofMillis(Math.min(2000, settings.opTimeoutMs())))
                     .retryMaxDuration(Duration.ofMillis(settings.opTimeoutMs()))
                     .retryMaxAttempts(2)
+                    .maxInboundMessageSize(256 << 20)
                     .build();
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("--etcd_endpoint=" + String.join(",", settings.endpoints())
@@ -180,10 +188,12 @@ public final class EtcdBackend implements MetaBackend {
         this.replica = replica;
         this.identity = identity;
         register();
-        long rev = load();
-        watchFrom(rev + 1);
+        // the heartbeat keeps the lease while a large prefix loads (a million keys take tens of seconds)
         long every = Math.max(300, settings.leaseTtlSec() * 1000L / 3);
         scheduler.scheduleWithFixedDelay(this::heartbeat, every, every, TimeUnit.MILLISECONDS);
+        long rev = load();
+        scheduler.execute(() -> watchFrom(rev + 1));
+        replicating = true;
     }
 
     @Override
@@ -205,24 +215,39 @@ public final class EtcdBackend implements MetaBackend {
         return applied;
     }
 
+    /**
+     * Large commits (a persist of thousands of members) send all transactions but the last at once,
+     * at most {@value #IN_FLIGHT} in flight, then the last: it holds the top-level object, which readers
+     * thus see only after every member (vineyard sends them one after another).
+     */
     @Override
     public void commit(List<MetaOp> ops) {
+        List<List<Op>> txns = new ArrayList<>();
         List<Op> txn = new ArrayList<>();
         for (MetaOp op : ops) {
             List<Op> these = toEtcd(op);
             if (txn.size() + these.size() > TXN_OPS) {
-                commitTxn(txn);
-                txn.clear();
+                txns.add(txn);
+                txn = new ArrayList<>();
             }
             txn.addAll(these);
         }
         if (!txn.isEmpty()) {
-            commitTxn(txn);
+            txns.add(txn);
         }
-    }
-
-    private void commitTxn(List<Op> txn) {
-        await(kv.txn().Then(txn.toArray(Op[]::new)).commit(), settings.opTimeoutMs());
+        List<CompletableFuture<TxnResponse>> pending = new ArrayList<>();
+        for (int i = 0; i < txns.size() - 1; i++) {
+            if (pending.size() == IN_FLIGHT) {
+                await(pending.removeFirst(), settings.opTimeoutMs());
+            }
+            pending.add(kv.txn().Then(txns.get(i).toArray(Op[]::new)).commit());
+        }
+        for (CompletableFuture<TxnResponse> f : pending) {
+            await(f, settings.opTimeoutMs());
+        }
+        if (!txns.isEmpty()) {
+            await(kv.txn().Then(txns.getLast().toArray(Op[]::new)).commit(), settings.opTimeoutMs());
+        }
     }
 
     private List<Op> toEtcd(MetaOp op) {
@@ -237,8 +262,7 @@ public final class EtcdBackend implements MetaBackend {
 
     @Override
     public void syncRemote() {
-        long head = await(kv.get(key(MetaKeys.NEXT_INSTANCE_ID), GetOption.builder().withCountOnly(true).build()),
-                settings.opTimeoutMs()).getHeader().getRevision();
+        long head = headRevision();
         if (applied >= head) {
             return;
         }
@@ -259,6 +283,12 @@ public final class EtcdBackend implements MetaBackend {
                 }
             }
         }
+    }
+
+    /** etcd's current revision, from a linearizable read. */
+    private long headRevision() {
+        return await(kv.get(key(MetaKeys.NEXT_INSTANCE_ID), GetOption.builder().withCountOnly(true).build()),
+                settings.opTimeoutMs()).getHeader().getRevision();
     }
 
     // ---- registration, load, watch ----
@@ -288,8 +318,9 @@ public final class EtcdBackend implements MetaBackend {
         long keys = 0;
         long t0 = System.nanoTime();
         while (true) {
-            GetOption.Builder b = GetOption.builder().withRange(end).withLimit(PAGE)
-                    .withSortField(GetOption.SortTarget.KEY).withSortOrder(GetOption.SortOrder.ASCEND);
+            // no sort option: etcd returns keys in order anyway, and with one it reads the whole range
+            // for every page before cutting it to the limit (quadratic over a million keys)
+            GetOption.Builder b = GetOption.builder().withRange(end).withLimit(PAGE);
             if (rev > 0) {
                 b.withRevision(rev);
             }
@@ -398,7 +429,9 @@ public final class EtcdBackend implements MetaBackend {
             try {
                 r = await(client.getLeaseClient().keepAliveOnce(leaseId), settings.opTimeoutMs());
             } catch (VineyardException e) {
-                if (leaseUnknown(e)) {
+                if (leaseUnknown(e) && !replicating) {
+                    register(); // lost during the initial load: the load itself still sees everything
+                } else if (leaseUnknown(e)) {
                     LOG.warn("etcd no longer knows this instance's lease (etcd restarted empty, or i{} was cut off longer than "
                             + "{} s): registering again and publishing its objects", instanceId, settings.leaseTtlSec());
                     recover();
@@ -408,12 +441,22 @@ public final class EtcdBackend implements MetaBackend {
                 return;
             }
             if (r.getTTL() <= 0) {
-                recover();
+                if (replicating) {
+                    recover();
+                } else {
+                    register();
+                }
                 return;
             }
-            long head = r.getHeader().getRevision();
-            if (head < applied) {
-                LOG.warn("etcd is at revision {}, behind the replica's {}: it lost its data", head, applied);
+            if (!replicating) {
+                return;
+            }
+            // a linearizable read's revision (a keep-alive's header may lag behind the watch), against what
+            // was applied before the read was sent: etcd can only be behind that when it lost its data
+            long appliedBefore = applied;
+            long head = headRevision();
+            if (head < appliedBefore) {
+                LOG.warn("etcd is at revision {}, behind the replica's {}: it lost its data", head, appliedBefore);
                 recover();
                 return;
             }
