@@ -295,6 +295,40 @@ class BaseClient:
         reply = self._request({"type": "instance_status_request"}, expect="instance_status_reply")
         return dict(reply.get("meta") or {})
 
+    def cluster_meta(self):
+        """Every instance of the cluster (a dict ``"i<n>"`` -> ``hostname``, ``rpc_endpoint``,
+        ``ipc_socket``…), as ``cluster_meta`` answers; on a daemon without etcd, itself only."""
+        reply = self._request({"type": "cluster_meta"}, expect="cluster_meta")
+        return dict(reply.get("meta") or {})
+
+    def migrate(self, oid):
+        """A copy of object ``oid`` on this client's instance (vineyard's ``migrate_object``): its
+        own id when it is local, else a local copy with the same signature, pulled from the
+        instance holding it (once, however many clients ask)."""
+        reply = self._request({"type": "migrate_object_request", "object_id": int(object_id(oid))},
+                              expect="migrate_object_reply")
+        return object_id(reply["object_id"])
+
+    def put_global(self, chunks, typename="vineyard::GlobalDataFrame", name=None, partition_shape=None):
+        """Make a global object (``global: true``) of existing persisted objects ``chunks``
+        (ids), which may live on any instance of the cluster, persisted (and named ``name``).
+        ``typename`` is ``vineyard::GlobalDataFrame`` or ``vineyard::GlobalTensor``; a
+        GlobalDataFrame's ``partition_shape`` defaults to one column of chunks."""
+        meta = ObjectMeta(typename)
+        meta.set_global(True)
+        meta["partitions_-size"] = len(chunks)
+        for i, chunk in enumerate(chunks):
+            meta["partitions_-%d" % i] = ObjectMeta.from_dict({"id": id_to_string(object_id(chunk))})
+        if typename == "vineyard::GlobalDataFrame":
+            rows, cols = partition_shape or (len(chunks), 1)
+            meta["partition_shape_row_"] = int(rows)
+            meta["partition_shape_column_"] = int(cols)
+        meta["transient"] = False
+        made = self.create_metadata(meta)
+        if name is not None:
+            self.put_name(made.id, name)
+        return made.id
+
     def server_stats(self):
         """vineyard-java's ``server_stats`` extension (a dict): per request type ``requests``
         counts and times, ``unexpected_errors``, and ``deferred_free_bytes`` (bytes of deleted
@@ -411,6 +445,8 @@ class BaseClient:
         Arrays view the shared memory (read-only, no copy).  The reader is chosen by the
         longest registered typename prefix; unknown typenames raise
         :class:`~vineyard_java.errors.VineyardTypeError` (use :meth:`get_meta` for those).
+        With ``fetch=True`` an object another instance holds is migrated here first (vineyard's
+        ``get(..., fetch=True)``; see :meth:`migrate`).
         Metadata and blobs come in one ``get_object_request``.  The connection holds the
         object's blobs until the value (and every view of it) is garbage-collected; use
         :meth:`lease` to give them back at a point of your choosing.
@@ -429,6 +465,9 @@ class BaseClient:
 
         if (oid is None) == (name is None):
             raise TypeError("get() needs exactly one of an object id or name=")
+        if kwargs.pop("fetch", False):
+            oid = self._local_copy(self.get_name(name) if name is not None else oid)
+            name = None
         if isinstance(oid, ObjectMeta) and not oid.is_placeholder:
             meta = oid
             payloads, link = self._fetch_payloads(meta.blob_ids())
@@ -445,6 +484,13 @@ class BaseClient:
             return registry.resolve(self, meta, **kwargs), link
         finally:
             self._local.fetched = previous
+
+    def _local_copy(self, oid):
+        """``oid``, or the id of its local copy when another instance holds it (global objects stay)."""
+        meta = oid if isinstance(oid, ObjectMeta) else self.get_meta(object_id(oid))
+        if meta.is_global or meta.instance_id == self.instance_id:
+            return oid
+        return self.migrate(meta.id)
 
     def _get_object(self, oid=None, name=None):
         """vineyard's standard route: [``get_name``] + ``get_data`` + the blobs

@@ -17,7 +17,9 @@ import java.util.List;
 /** The logback side of {@link DaemonLogging}: appenders, filters and levels, set in code. */
 final class LogbackSetup {
     /** Libraries whose debug lines are noise next to ours: kept at info unless the level is trace. */
-    private static final List<String> QUIET_AT_DEBUG = List.of("com.sun.net.httpserver", "io.prometheus", "org.apache.arrow");
+    private static final List<String> QUIET_AT_DEBUG = List.of("com.sun.net.httpserver", "io.prometheus", "org.apache.arrow",
+            "io.netty", "io.grpc", "io.vertx", "io.etcd.jetcd", // the etcd client's stack
+            "java.lang.Runtime"); // the JDK logs every exit with a stack trace at debug
 
     private LogbackSetup() {
     }
@@ -45,7 +47,8 @@ final class LogbackSetup {
         Level level = level(settings.level());
         root.setLevel(level);
         for (String name : QUIET_AT_DEBUG) {
-            context.getLogger(name).setLevel(level == Level.DEBUG ? Level.INFO : null); // null: the root's level
+            // libraries stay at info when the daemon logs debug or trace (null: the root's level)
+            context.getLogger(name).setLevel(level.isGreaterOrEqual(Level.INFO) ? null : Level.INFO);
         }
     }
 
