@@ -41,13 +41,32 @@ class ServerConfigTest {
 
     @Test
     void badFlagsAreRefusedWithAReason() {
-        var e = assertThrows(IllegalArgumentException.class, () -> ServerConfig.parse(new String[] {"--meta=etcd"}));
-        assertTrue(e.getMessage().contains("only 'local'"));
+        var e = assertThrows(IllegalArgumentException.class, () -> ServerConfig.parse(new String[] {"--meta=redis"}));
+        assertTrue(e.getMessage().contains("'local'") && e.getMessage().contains("'etcd'"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> ServerConfig.parse(new String[] {"--meta_timeout=0"}));
+        assertThrows(IllegalArgumentException.class, () -> ServerConfig.parse(new String[] {"--etcd_lease_ttl=x"}));
         assertThrows(IllegalArgumentException.class, () -> ServerConfig.parse(new String[] {"--no_such_flag=1"}));
         assertThrows(IllegalArgumentException.class, () -> ServerConfig.parse(new String[] {"--rpc_socket_port=70000"}));
         assertThrows(IllegalArgumentException.class, () -> ServerConfig.parse(new String[] {"--spin_us=-1"}));
         assertThrows(IllegalArgumentException.class, () -> ServerConfig.parse(new String[] {"--socket=/" + "x".repeat(120)}));
         assertThrows(ServerConfig.HelpRequested.class, () -> ServerConfig.parse(new String[] {"--help"}));
+    }
+
+    @Test
+    void etcdFlags() {
+        ServerConfig defaults = ServerConfig.parse(new String[] {"--socket=/tmp/x.sock"});
+        assertEquals("local", defaults.meta(), "the embedded backend stays the default");
+        assertEquals(java.util.List.of("http://127.0.0.1:2379"), defaults.etcd().endpoints(), "vineyard's default endpoint");
+        assertEquals("vineyard/S0000000000000000", defaults.etcd().sessionPrefix());
+        assertEquals(60, defaults.etcd().metaTimeoutSec());
+        ServerConfig set = ServerConfig.parse(new String[] {"--socket=/tmp/x.sock", "--meta=etcd",
+                "--etcd_endpoint=10.0.0.1:2379,http://10.0.0.2:2379", "--etcd_prefix=team/", "--meta_timeout=5",
+                "--etcd_lease_ttl=4"});
+        assertEquals("etcd", set.meta());
+        assertEquals(java.util.List.of("http://10.0.0.1:2379", "http://10.0.0.2:2379"), set.etcd().endpoints());
+        assertEquals("team/S0000000000000000", set.etcd().sessionPrefix());
+        assertEquals(5, set.etcd().metaTimeoutSec());
+        assertEquals(4, set.etcd().leaseTtlSec());
     }
 
     @Test
