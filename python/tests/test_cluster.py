@@ -100,3 +100,17 @@ def test_a_global_dataframe_of_chunks_on_three_instances(etcd):
                 local = g.local_chunks()
                 assert len(local) == 1
                 pd.testing.assert_frame_equal(local[0], frames[i])
+
+
+DOC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "docs", "cluster.md")
+
+
+def test_the_python_example_of_docs_cluster_md_runs(etcd):
+    import re
+
+    blocks = re.findall(r"```python\n(.*?)```", open(DOC).read(), flags=re.S)
+    assert len(blocks) == 1
+    flags = _cluster_flags(etcd, "py-" + uuid.uuid4().hex[:8])
+    with running_daemon(flags=flags) as a, running_daemon(flags=flags) as b:
+        code = blocks[0].replace('"/tmp/vineyard-a.sock"', repr(a.socket)).replace('"/tmp/vineyard-b.sock"', repr(b.socket))
+        exec(compile(code, "docs/cluster.md python example", "exec"), {"__name__": "doc_example"})

@@ -71,6 +71,8 @@ public final class DocSnippets {
         return out.toString()
                 .replace("\"/var/run/vineyard.sock\"", "SOCKET")
                 .replace("\"/path/to/vineyard.sock\"", "SOCKET")
+                .replace("\"/tmp/vineyard-a.sock\"", "SOCKET_A") // docs/cluster.md's two daemons
+                .replace("\"/tmp/vineyard-b.sock\"", "SOCKET_B")
                 .replaceAll("\\s+", "");
     }
 
