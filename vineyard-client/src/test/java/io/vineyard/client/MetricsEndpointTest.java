@@ -31,12 +31,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The Prometheus endpoint of a real daemon, scraped over HTTP after known traffic: every count must
  * match what the test sent.
  */
-class MetricsEndpointTest {
+public class MetricsEndpointTest {
     private static final Pattern METRICS_URL = Pattern.compile("metrics (http://\\S+/metrics)");
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
     /** The endpoint's URL, from the daemon's start-up line (logged right after the ready line). */
-    static URI metricsUrl(DaemonProcess d) {
+    public static URI metricsUrl(DaemonProcess d) {
         String line = awaitLog(d, METRICS_URL);
         Matcher m = METRICS_URL.matcher(line);
         assertTrue(m.find(), line);
@@ -67,7 +67,7 @@ class MetricsEndpointTest {
     }
 
     /** {@code name{labels}} to value, from Prometheus' text format. */
-    static Map<String, Double> scrape(URI url) throws IOException, InterruptedException {
+    public static Map<String, Double> scrape(URI url) throws IOException, InterruptedException {
         HttpResponse<String> r = get(url, null);
         assertEquals(200, r.statusCode(), r.body());
         assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"),

@@ -105,6 +105,11 @@ public final class VineyardServer implements AutoCloseable {
                 new RemoteTransferHandlers(ctx), new StreamHandlers(ctx)), config.extensions());
         ctx.stats().track(handlers.knownTypes());
         DaemonGauges.register(ctx, Version.PROTOCOL, Version.IMPLEMENTATION);
+        if (backend instanceof EtcdBackend etcd) {
+            etcd.registerMetrics(ctx.metrics());
+            ctx.metrics().gauge("vineyard_cluster_instances", "Instances registered in etcd (cluster_meta)",
+                    () -> ctx.locked(() -> ctx.meta().instancesJson().size()));
+        }
     }
 
     private static String localHostname() {

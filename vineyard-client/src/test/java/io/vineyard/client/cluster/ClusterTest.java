@@ -81,7 +81,7 @@ class ClusterTest {
     @Test
     void localWorkGoesOnWhileEtcdIsDownAndClusterWorkResumesAfter() throws Exception {
         try (Cluster cluster = new Cluster()) {
-            DaemonProcess a = cluster.startDaemon();
+            DaemonProcess a = cluster.startDaemon("--metrics_port=0");
             DaemonProcess b = cluster.startDaemon();
             try (IpcClient ca = IpcClient.connect(a.socket()); IpcClient cb = IpcClient.connect(b.socket())) {
                 cluster.etcd.stop();
@@ -106,6 +106,9 @@ class ClusterTest {
                 System.out.printf("persist with etcd down failed in %.0f ms: %s%n", (System.nanoTime() - t0) / 1e6, e.getMessage());
                 assertEquals(Status.ETCD_ERROR, e.status(), "a cluster operation fails with a typed error");
                 assertTrue(ca.getMeta(kept).isTransient(), "the failed persist changed nothing");
+                java.net.URI metrics = io.vineyard.client.MetricsEndpointTest.metricsUrl(a);
+                assertTrue(io.vineyard.client.MetricsEndpointTest.scrape(metrics).get("vineyard_etcd_commit_errors_total") >= 1,
+                        "the refused commit is counted");
 
                 cluster.etcd.restart(false);
                 assertTrue(eventually(Duration.ofSeconds(15), () -> {
@@ -115,6 +118,10 @@ class ClusterTest {
                 ca.putName(kept, "after-the-outage");
                 assertEquals(kept, cb.waitName("after-the-outage", Duration.ofSeconds(15)),
                         "the other instance's replica resumed too");
+                Map<String, Double> scrape = io.vineyard.client.MetricsEndpointTest.scrape(metrics);
+                assertEquals(2.0, scrape.get("vineyard_cluster_instances"), "both instances are registered");
+                assertTrue(scrape.get("vineyard_etcd_commits_total") >= 2, "the persist and the name went to etcd");
+                assertTrue(scrape.get("vineyard_etcd_applied_revision") > 0);
             }
         }
     }

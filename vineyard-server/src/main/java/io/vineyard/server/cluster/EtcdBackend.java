@@ -97,6 +97,10 @@ public final class EtcdBackend implements MetaBackend {
     private Watch.Watcher watcher;
     private volatile int watchGeneration;
     private long lastTimestampMs;
+    private final java.util.concurrent.atomic.AtomicLong commits = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong commitErrors = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong recoveries = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong watchRestarts = new java.util.concurrent.atomic.AtomicLong();
     private long stalledSince = -1;
     private boolean needsRecovery;
 
@@ -210,6 +214,17 @@ public final class EtcdBackend implements MetaBackend {
         return instanceId;
     }
 
+    /** The backend's series on the daemon's Prometheus endpoint. */
+    public void registerMetrics(io.vineyard.server.metrics.DaemonMetrics m) {
+        m.gauge("vineyard_etcd_applied_revision", "The etcd revision the metadata replica has applied", () -> applied);
+        m.counterOf("vineyard_etcd_commits", "Changes committed to etcd (one or more transactions each)", commits::get);
+        m.counterOf("vineyard_etcd_commit_errors", "Changes etcd did not take (the request failed with EtcdError)",
+                commitErrors::get);
+        m.counterOf("vineyard_etcd_recoveries", "Registrations again after etcd lost this instance's lease or data",
+                recoveries::get);
+        m.counterOf("vineyard_etcd_watch_restarts", "Watches opened again after one broke or stalled", watchRestarts::get);
+    }
+
     /** The revision the replica has applied (tests and metrics). */
     public long appliedRevision() {
         return applied;
@@ -222,6 +237,16 @@ public final class EtcdBackend implements MetaBackend {
      */
     @Override
     public void commit(List<MetaOp> ops) {
+        try {
+            commitTxns(ops);
+            commits.incrementAndGet();
+        } catch (RuntimeException e) {
+            commitErrors.incrementAndGet();
+            throw e;
+        }
+    }
+
+    private void commitTxns(List<MetaOp> ops) {
         List<List<Op>> txns = new ArrayList<>();
         List<Op> txn = new ArrayList<>();
         for (MetaOp op : ops) {
@@ -347,6 +372,9 @@ public final class EtcdBackend implements MetaBackend {
 
     private void watchFrom(long revision) {
         int generation = ++watchGeneration;
+        if (generation > 1) {
+            watchRestarts.incrementAndGet();
+        }
         if (watcher != null) {
             watcher.close();
         }
@@ -502,6 +530,7 @@ public final class EtcdBackend implements MetaBackend {
         replica.republished();
         watchFrom(load() + 1);
         needsRecovery = false;
+        recoveries.incrementAndGet();
         LOG.info("instance i{} registered again, republished its objects and reloaded the replica", instanceId);
     }
 
