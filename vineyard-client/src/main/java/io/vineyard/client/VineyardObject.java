@@ -64,6 +64,13 @@ public final class VineyardObject implements Hold {
     public Blob blob(ObjectId id) {
         Blob b = blobs.get(id);
         if (b == null) {
+            long owner = meta.blobs().stream().filter(e -> id.equals(e.id())).mapToLong(ObjectMeta::instanceId)
+                    .findFirst().orElse(client.instanceId());
+            if (owner != client.instanceId()) {
+                throw new VineyardException.ObjectNotExists("get " + meta.what() + ": its blob " + id + " is held by"
+                        + " instance i" + owner + ", not this client's i" + client.instanceId()
+                        + ": fetchObject(id) migrates the object here first");
+            }
             throw new VineyardException.ObjectNotExists("get " + meta.what() + ": its blob " + id
                     + " is missing (deleted, or not sealed)");
         }

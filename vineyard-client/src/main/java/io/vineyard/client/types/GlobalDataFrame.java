@@ -25,6 +25,10 @@ public record GlobalDataFrame(long partitionShapeRow, long partitionShapeColumn,
      * metadata is readable from any instance with {@link Client#getMeta}, wherever it lives.
      */
     public List<ObjectId> localPartitions(Client client) {
+        return localOf(partitions, client);
+    }
+
+    static List<ObjectId> localOf(List<ObjectId> partitions, Client client) {
         return partitions.stream().filter(p -> client.getMeta(p).instanceId() == client.instanceId()).toList();
     }
 }

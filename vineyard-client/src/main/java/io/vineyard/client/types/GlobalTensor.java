@@ -1,5 +1,6 @@
 package io.vineyard.client.types;
 
+import io.vineyard.client.Client;
 import io.vineyard.client.ObjectId;
 
 import java.util.List;
@@ -19,5 +20,10 @@ public record GlobalTensor(long[] shape, long[] partitionShape, List<ObjectId> p
         shape = shape.clone();
         partitionShape = partitionShape.clone();
         partitions = List.copyOf(partitions);
+    }
+
+    /** The partitions on {@code client}'s instance (see {@link GlobalDataFrame#localPartitions}). */
+    public List<ObjectId> localPartitions(Client client) {
+        return GlobalDataFrame.localOf(partitions, client);
     }
 }

@@ -54,6 +54,9 @@ class MigrationTest {
                 ObjectId id = ca.putNamed(Tensor.of(v, 1000, 1000), "to-move");
                 assertEquals(id, ca.migrate(id), "a local object migrates to itself");
                 assertEquals(id, cb.waitName("to-move", Duration.ofSeconds(5)));
+                VineyardException remote = assertThrows(VineyardException.class, () -> cb.get(id, Tensor.class));
+                assertTrue(remote.getMessage().contains("fetchObject"), "a get of a remote object says what to do: "
+                        + remote.getMessage());
 
                 ObjectId copy = cb.migrate(id);
                 assertNotEquals(id, copy);
