@@ -243,6 +243,13 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
             throw new IllegalArgumentException("--meta=" + meta + " is not supported: 'local' (the embedded"
                     + " single-machine backend) or 'etcd'" + (meta.equals("redis") ? " (redis is not implemented)" : ""));
         }
+        if (meta.equals("local")) {
+            for (String f : List.of("etcd_endpoint", "etcd_prefix", "meta_timeout", "etcd_lease_ttl")) {
+                if (flags.containsKey(f)) {
+                    warnings.add("ignoring --" + f + ": the metadata backend is local (--meta=etcd uses etcd)");
+                }
+            }
+        }
         List<String> endpoints = java.util.Arrays.stream(etcdEndpoint.split(",")).map(String::trim)
                 .filter(e -> !e.isEmpty()).map(e -> e.contains("://") ? e : "http://" + e).toList();
         if (endpoints.isEmpty()) {

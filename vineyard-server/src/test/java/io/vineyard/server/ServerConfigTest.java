@@ -67,6 +67,10 @@ class ServerConfigTest {
         assertEquals("team/S0000000000000000", set.etcd().sessionPrefix());
         assertEquals(5, set.etcd().metaTimeoutSec());
         assertEquals(4, set.etcd().leaseTtlSec());
+        assertTrue(set.warnings().isEmpty(), set.warnings().toString());
+        ServerConfig local = ServerConfig.parse(new String[] {"--socket=/tmp/x.sock", "--etcd_endpoint=http://h:2379"});
+        assertEquals(java.util.List.of("ignoring --etcd_endpoint: the metadata backend is local (--meta=etcd uses etcd)"),
+                local.warnings(), "etcd's flags without --meta=etcd do nothing, and the daemon says so");
     }
 
     @Test
