@@ -417,15 +417,19 @@ public final class EtcdBackend implements MetaBackend {
         }
         if (e instanceof CompactedException || e.getCause() instanceof CompactedException) {
             LOG.warn("etcd compacted past revision {}: reloading the replica", applied);
-            scheduler.execute(this::reload);
+            reload();
             return;
         }
         LOG.debug("etcd watch broke ({}): watching again from revision {}", describe(e), applied + 1);
-        scheduler.schedule(() -> {
-            if (generation == watchGeneration && !closed) {
-                watchFrom(applied + 1);
-            }
-        }, REWATCH_DELAY_MS, TimeUnit.MILLISECONDS);
+        try {
+            scheduler.schedule(() -> {
+                if (generation == watchGeneration && !closed) {
+                    watchFrom(applied + 1);
+                }
+            }, REWATCH_DELAY_MS, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            // the daemon is closing: no watch any more
+        }
     }
 
     /** After a compaction past the watch: the next heartbeat reloads (see {@link #recover}). */
