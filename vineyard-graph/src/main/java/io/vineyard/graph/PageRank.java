@@ -1,5 +1,8 @@
 package io.vineyard.graph;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
 /**
  * PageRank over a fragment group, pulling along the in-edges of each fragment's inner vertices, read in
  * place from the CSRs (all vertex and edge labels form one graph). Each iteration computes
@@ -8,6 +11,8 @@ package io.vineyard.graph;
  * fixed number of iterations). Parallel edges count once each; an undirected edge is an edge both ways.
  */
 public final class PageRank {
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
+
     private PageRank() {
     }
 
@@ -90,13 +95,16 @@ public final class PageRank {
                              int base, int iv) {
         long mask = p.offsetMask();
         if (vnum == 1) {
+            // one label: an inner neighbour's number is base + offset, only outer ones need the table
             int[] numbers = index.numbers(f, 0);
+            MemorySegment nbrs = in.nbrs();
             long begin = in.begin(0);
             for (int o = 0; o < iv; o++) {
                 long end = in.end(o);
                 double s = 0;
                 for (long i = begin; i < end; i++) {
-                    s += contrib[numbers[(int) (in.neighbor(i) & mask)]];
+                    int off = (int) (nbrs.get(LONG, i * FragmentDescriptor.NBR_BYTES) & mask);
+                    s += contrib[off < iv ? base + off : numbers[off]];
                 }
                 acc[base + o] += s;
                 begin = end;
