@@ -1,0 +1,158 @@
+"""Property graphs: vineyard_java.graph.load, traversal in place, and the Java SDK's fragments.
+
+The reference is networkx (MultiDiGraph / MultiGraph, so parallel edges and self-loops count as
+vineyard stores them: an undirected self-loop once), built from the same edge list.  Cross-process:
+a Java process (``io.vineyard.graph.demo.GraphPeer``) loads a graph that this process traverses,
+and dumps one this process loaded.
+"""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+np = pytest.importorskip("numpy")
+pa = pytest.importorskip("pyarrow")
+pd = pytest.importorskip("pandas")
+nx = pytest.importorskip("networkx")
+
+import vineyard_java.graph as vg  # noqa: E402
+from vineyard_java.errors import InvalidError  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+
+HAND_MADE = [(1, 2), (1, 2), (1, 1), (2, 3), (3, 1), (4, 3), (6, 4), (2, 6)]  # 5 is isolated
+
+
+def reference(edges, directed, vertices=()):
+    g = nx.MultiDiGraph() if directed else nx.MultiGraph()
+    g.add_nodes_from(vertices)
+    g.add_edges_from(edges)
+    return g
+
+
+def out_list(g, v):
+    return sorted(w for _, w in g.out_edges(v)) if g.is_directed() else sorted(w for _, w in g.edges(v))
+
+
+def in_list(g, v):
+    return sorted(u for u, _ in g.in_edges(v)) if g.is_directed() else out_list(g, v)
+
+
+def check(group, g):
+    assert sorted(group.vertices(), key=str) == sorted(g.nodes, key=str)
+    for v in g.nodes:
+        assert sorted(group.out_neighbors(v)) == out_list(g, v), v
+        assert sorted(group.in_neighbors(v)) == in_list(g, v), v
+        assert group.out_degree(v) == len(out_list(g, v)), v
+
+
+@pytest.mark.parametrize("fragments", [1, 3])
+@pytest.mark.parametrize("directed", [True, False])
+def test_load_traverses_as_networkx(client, fragments, directed):
+    edges = pd.DataFrame({"src": [s for s, _ in HAND_MADE], "dst": [d for _, d in HAND_MADE],
+                          "weight": np.arange(len(HAND_MADE), dtype=np.float64)})
+    vertices = pa.table({"id": pa.array([1, 2, 3, 4, 5, 6], pa.int64()), "age": pa.array([10, 20, 30, 40, 50, 60])})
+    gid = vg.load(client, edges, vertices=vertices, fragments=fragments, directed=directed)
+    group = client.get(gid)
+    assert len(group.fragments) == fragments
+    check(group, reference(HAND_MADE, directed, vertices=range(1, 7)))
+    for frag in group.fragments:
+        for v in frag.vertices():
+            assert group.out_neighbors(v) == frag.out_neighbors(v)
+    del group
+    client.delete(gid)
+    assert client.list_objects("vineyard::Arrow*", limit=100) == []
+
+
+def test_string_ids_and_vertices_from_edges(client):
+    edges = pa.table({"src": ["a", "b", "c", "a"], "dst": ["b", "c", "a", "a"]})
+    gid = vg.load(client, edges, fragments=2)
+    group = client.get(gid)
+    check(group, reference([("a", "b"), ("b", "c"), ("c", "a"), ("a", "a")], True))
+    client.delete(gid)
+
+
+def test_generated_graph_bfs_matches_networkx(client):
+    rng = np.random.default_rng(3)
+    src = rng.integers(0, 500, 4000) * 11 + 5
+    dst = rng.integers(0, 500, 4000) * 11 + 5
+    gid = vg.load(client, pa.table({"src": src, "dst": dst}), fragments=4)
+    group = client.get(gid)
+    g = reference(list(zip(src.tolist(), dst.tolist())), True)
+    check(group, g)
+    source = int(src[0])
+    depth = {source: 0}
+    frontier = [source]
+    while frontier:
+        nxt = []
+        for v in frontier:
+            for w in group.out_neighbors(v):
+                if w not in depth:
+                    depth[w] = depth[v] + 1
+                    nxt.append(w)
+        frontier = nxt
+    assert depth == nx.single_source_shortest_path_length(g, source)
+    client.delete(gid)
+
+
+def test_bad_input_is_refused_and_nothing_is_written(client):
+    with pytest.raises(InvalidError, match="not a vertex"):
+        vg.load(client, pa.table({"src": [1], "dst": [2]}), vertices=pa.table({"id": [1]}))
+    with pytest.raises(InvalidError, match="no column src"):
+        vg.load(client, pa.table({"from": [1], "dst": [2]}))
+    with pytest.raises(InvalidError, match="integers or strings"):
+        vg.load(client, pa.table({"src": [1.5], "dst": [2.5]}))
+    assert client.list_objects("vineyard::Arrow*", limit=100) == []
+
+
+def java(*args):
+    cmd = [str(REPO / "bin" / "java-client"), "io.vineyard.graph.demo.GraphPeer", *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, "java %s failed (%d): %s %s" % (args[0], done.returncode, done.stdout, done.stderr)
+    return done.stdout
+
+
+def _edges(seed, n=300, m=2000):
+    rng = np.random.default_rng(seed)
+    return list(zip((rng.integers(0, n, m) * 3 + 1).tolist(), (rng.integers(0, n, m) * 3 + 1).tolist()))
+
+
+@pytest.mark.parametrize("directed", [True, False])
+def test_java_loads_python_traverses(client, vineyard_socket, tmp_path, directed):
+    edges = _edges(11)
+    csv = tmp_path / "edges.csv"
+    csv.write_text("".join("%d,%d,%d.5\n" % (s, d, i) for i, (s, d) in enumerate(edges)))
+    name = "java-graph-%s" % directed
+    assert java("put", vineyard_socket, name, "3", str(directed).lower(), str(csv)).startswith("put ok")
+    group = client.get(name=name)
+    frag = group.fragments[0]
+    nbrs, _ = frag.oe[(0, 0)]
+    regions = client.mapped_regions()
+    from helpers import address_in_regions
+
+    if len(nbrs):
+        assert address_in_regions(nbrs.ctypes.data, nbrs.nbytes, regions), "the CSR is read in place"
+    check(group, reference(edges, directed))
+    del group, frag, nbrs
+    client.drop_name(name)
+
+
+@pytest.mark.parametrize("directed", [True, False])
+def test_python_loads_java_traverses(client, vineyard_socket, directed):
+    edges = _edges(12)
+    gid = vg.load(client, pa.table({"src": [s for s, _ in edges], "dst": [d for _, d in edges]}),
+                  fragments=2, directed=directed)
+    client.persist(gid)
+    name = "python-graph-%s" % directed
+    client.put_name(gid, name)
+    g = reference(edges, directed)
+    lines = java("dump", vineyard_socket, name).splitlines()
+    assert len(lines) == g.number_of_nodes()
+    for line in lines:
+        v, out, inn, deg = line.split("\t")
+        v = int(v)
+        assert out == str(out_list(g, v)).replace(" ", ""), v
+        assert inn == str(in_list(g, v)).replace(" ", ""), v
+        assert int(deg) == len(out_list(g, v))
+    client.drop_name(name)
