@@ -25,6 +25,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Writes one fragment of a {@link GraphPlan} as {@code vineyard::ArrowFragment<OID,uint64,...,false>}
@@ -42,8 +43,8 @@ public final class FragmentWriter {
     private FragmentWriter() {
     }
 
-    /** The builder input: fragment {@code fid} of a planned graph whose vertex map is {@code vertexMap}. */
-    record Draft(GraphPlan plan, int fid, ObjectId vertexMap) {
+    /** The builder input: fragment {@code fid} of a planned graph whose vertex map is (being) written. */
+    record Draft(GraphPlan plan, int fid, CompletableFuture<ObjectId> vertexMap) {
     }
 
     /** Builds {@link Draft}s (reading is {@link GraphTypes.FragmentType}'s). */
@@ -65,7 +66,10 @@ public final class FragmentWriter {
         @Override
         public ObjectMeta build(BuildContext ctx, Draft d) {
             try (BufferAllocator allocator = new RootAllocator()) {
-                return new FragmentWriter.Build(ctx, d.plan(), d.fid(), allocator).write(d.vertexMap());
+                long t0 = System.nanoTime();
+                Build b = new FragmentWriter.Build(ctx, d.plan(), d.fid(), allocator);
+                GraphLoader.trace("fragment " + d.fid() + " local edges and outer vertices", t0);
+                return b.write(d.vertexMap());
             }
         }
     }
@@ -81,11 +85,14 @@ public final class FragmentWriter {
         final int enum_;
         final int[] ivnums;
         final long[][] ovgids;
+        final LongIndex[] outerRank;
         final int[] tvnums;
         /** Per edge label: rows of the input table stored here (eid = index). */
         final int[][] localRows;
         final int[][] srcOff;
         final int[][] dstOff;
+        /** The CSR writes, run once every blob of the fragment is created. */
+        final List<Fill> fills = new ArrayList<>();
         long nbytes;
         boolean multigraph;
 
@@ -100,6 +107,7 @@ public final class FragmentWriter {
             this.ivnums = new int[vnum];
             this.tvnums = new int[vnum];
             this.ovgids = new long[vnum][];
+            this.outerRank = new LongIndex[vnum];
             this.localRows = new int[enum_][];
             this.srcOff = new int[enum_][];
             this.dstOff = new int[enum_][];
@@ -135,15 +143,20 @@ public final class FragmentWriter {
             }
         }
 
+        /** The outer vertices of each label: distinct gids (hash-deduplicated, then sorted) and their ranks. */
         private void collectOuter() {
             long[][] buf = new long[vnum][16];
             int[] size = new int[vnum];
+            LongIndex[] seen = new LongIndex[vnum];
+            for (int l = 0; l < vnum; l++) {
+                seen[l] = new LongIndex(1024);
+            }
             for (GraphPlan.EdgeLabel e : plan.edges) {
                 for (long[] ends : List.of(e.srcGid(), e.dstGid())) {
                     int l = ends == e.srcGid() ? e.srcLabel() : e.dstLabel();
                     for (int r : localRows[e.id()]) {
                         long g = ends[r];
-                        if (parser.fid(g) != fid) {
+                        if (parser.fid(g) != fid && seen[l].putIfAbsent(g, 0) < 0) {
                             if (size[l] == buf[l].length) {
                                 buf[l] = Arrays.copyOf(buf[l], size[l] * 2);
                             }
@@ -153,16 +166,13 @@ public final class FragmentWriter {
                 }
             }
             for (int l = 0; l < vnum; l++) {
-                long[] g = buf[l];
-                int n = size[l];
-                Arrays.sort(g, 0, n);
-                int u = 0;
-                for (int i = 0; i < n; i++) {
-                    if (u == 0 || g[i] != g[u - 1]) {
-                        g[u++] = g[i];
-                    }
+                long[] g = Arrays.copyOf(buf[l], size[l]);
+                Arrays.sort(g);
+                ovgids[l] = g;
+                outerRank[l] = new LongIndex(g.length);
+                for (int k = 0; k < g.length; k++) {
+                    outerRank[l].putIfAbsent(g[k], k);
                 }
-                ovgids[l] = Arrays.copyOf(g, u);
             }
         }
 
@@ -170,7 +180,7 @@ public final class FragmentWriter {
             if (parser.fid(gid) == fid) {
                 return (int) parser.offset(gid);
             }
-            return ivnums[label] + Arrays.binarySearch(ovgids[label], gid);
+            return ivnums[label] + (int) outerRank[label].get(gid);
         }
 
         private void localOffsets() {
@@ -187,7 +197,7 @@ public final class FragmentWriter {
             }
         }
 
-        ObjectMeta write(ObjectId vertexMap) {
+        ObjectMeta write(CompletableFuture<ObjectId> vertexMap) {
             ObjectMeta m = new ObjectMeta(FragmentDescriptor.fragmentTypename(plan.stringIds));
             m.put("fid_", (long) fid);
             m.put("fnum_", (long) plan.fnum);
@@ -224,12 +234,18 @@ public final class FragmentWriter {
                 m.addMember(FragmentDescriptor.listKey("edge_tables_", e.id()),
                         counted(table(e.table(), Set.of(GraphPlan.SRC, GraphPlan.DST), localRows[e.id()])));
             }
+            long t0 = System.nanoTime();
             writeCsrs(m);
+            GraphLoader.trace("fragment " + fid + " csr blobs", t0);
+            t0 = System.nanoTime();
+            // the CSRs are independent: written in parallel (fork-join pool), each into its own blobs
+            multigraph = fills.parallelStream().map(Fill::run).reduce(false, Boolean::logicalOr);
+            GraphLoader.trace("fragment " + fid + " csr fill", t0);
             for (String absent : List.of("compact_ie_lists_", "compact_oe_lists_", "ie_boffsets_lists_", "oe_boffsets_lists_")) {
                 m.put(FragmentDescriptor.sizeKey(absent), 0L);
             }
             m.put("is_multigraph_", multigraph);
-            m.addMember("vm_ptr_", vertexMap);
+            m.addMember("vm_ptr_", GraphLoader.vertexMap(vertexMap));
             m.putJson("schema_json_", schema());
             m.setNbytes(nbytes);
             return m;
@@ -286,25 +302,6 @@ public final class FragmentWriter {
 
         /** The (row, neighbour, eid) half-edges stored in one CSR. */
         private record HalfEdges(int[] row, int[] nbr, int[] eid, int count) {
-            static HalfEdges concat(List<HalfEdges> parts) {
-                if (parts.size() == 1) {
-                    return parts.getFirst();
-                }
-                int n = parts.stream().mapToInt(HalfEdges::count).sum();
-                int[] row = new int[n];
-                int[] nbr = new int[n];
-                int[] eid = new int[n];
-                int at = 0;
-                for (HalfEdges p : parts) {
-                    System.arraycopy(p.row, 0, row, at, p.count);
-                    System.arraycopy(p.nbr, 0, nbr, at, p.count);
-                    for (int k = 0; k < p.count; k++) {
-                        eid[at + k] = p.eid == null ? k : p.eid[k];
-                    }
-                    at += p.count;
-                }
-                return new HalfEdges(row, nbr, eid, n);
-            }
         }
 
         private void writeCsrs(ObjectMeta m) {
@@ -329,7 +326,7 @@ public final class FragmentWriter {
                             parts.add(reversedWithoutSelfLoops(el, e.srcLabel() == e.dstLabel()));
                             nbrLabel = e.srcLabel();
                         }
-                        ObjectMeta[] csr = csr(v, nbrLabel, parts.isEmpty() ? null : HalfEdges.concat(parts));
+                        ObjectMeta[] csr = csr(v, nbrLabel, parts);
                         m.addMember(FragmentDescriptor.listKey(dir + "_lists_", v, el), counted(csr[0]));
                         m.addMember(FragmentDescriptor.listKey(dir + "_offsets_lists_", v, el), counted(csr[1]));
                     }
@@ -365,62 +362,93 @@ public final class FragmentWriter {
             return new HalfEdges(row, nbr, eid, n);
         }
 
-        /** The nbr units and the offsets of one CSR over the vertices of label {@code v}. */
-        private ObjectMeta[] csr(int v, int nbrLabel, HalfEdges h) {
+        /**
+         * The nbr units and the offsets of one CSR over the vertices of label {@code v}: the blobs are
+         * created here, their bytes are written by a {@link Fill} run later (in parallel with the others).
+         */
+        private ObjectMeta[] csr(int v, int nbrLabel, List<HalfEdges> parts) {
             int rows = tvnums[v];
-            int count = h == null ? 0 : h.count;
+            long count = parts.stream().mapToLong(HalfEdges::count).sum();
             VertexMapWriter.Slot offsets = VertexMapWriter.Slot.of(ctx, 8L * (rows + 1));
             VertexMapWriter.Slot units = VertexMapWriter.Slot.of(ctx, (long) FragmentDescriptor.NBR_BYTES * count);
-            MemorySegment off = offsets.segment();
-            if (count == 0) {
-                off.fill((byte) 0);
-            } else {
+            fills.add(new Fill(parts, rows, nbrLabel < 0 ? 0 : parser.vid(nbrLabel, 0), units.segment(), offsets.segment()));
+            return new ObjectMeta[] {ArrayMetas.nbrUnits(ctx, count, units), ArrayMetas.numeric(ctx, ArrayMetas.INT64, rows + 1, offsets)};
+        }
+
+        /**
+         * Writes one CSR's offsets and nbr units into their blobs; true when it has parallel edges. The
+         * half-edges are scattered to their rows in input order (so ties keep ascending eids), then each run
+         * is sorted by neighbour vid in place.
+         */
+        private record Fill(List<HalfEdges> parts, int rows, long nbrBase, MemorySegment nbrs, MemorySegment off) {
+            boolean run() {
+                if (parts.isEmpty()) {
+                    off.fill((byte) 0);
+                    return false;
+                }
                 long[] cursor = new long[rows + 1];
-                for (int k = 0; k < count; k++) {
-                    cursor[h.row[k] + 1]++;
+                for (HalfEdges h : parts) {
+                    for (int k = 0; k < h.count; k++) {
+                        cursor[h.row[k] + 1]++;
+                    }
                 }
                 for (int i = 0; i < rows; i++) {
                     cursor[i + 1] += cursor[i];
                 }
                 MemorySegment.copy(MemorySegment.ofArray(cursor), 0, off, 0, 8L * (rows + 1));
-                int[] perm = sortByNeighbour(h, tvnums[nbrLabel]);
-                MemorySegment nbrs = units.segment();
-                long base = parser.vid(nbrLabel, 0);
-                for (int p = 0; p < count; p++) {
-                    int k = perm[p];
-                    long at = (long) FragmentDescriptor.NBR_BYTES * cursor[h.row[k]]++;
-                    nbrs.set(LONG, at + FragmentDescriptor.NBR_VID, base | h.nbr[k]);
-                    nbrs.set(LONG, at + FragmentDescriptor.NBR_EID, h.eid == null ? k : h.eid[k]);
-                }
-                multigraph |= hasParallelEdges(nbrs, off, rows);
-            }
-            return new ObjectMeta[] {ArrayMetas.nbrUnits(ctx, count, units), ArrayMetas.numeric(ctx, ArrayMetas.INT64, rows + 1, offsets)};
-        }
-
-        /** A counting sort of the half-edges by neighbour offset: the order to scatter them in. */
-        private static int[] sortByNeighbour(HalfEdges h, int range) {
-            int[] bucket = new int[range + 1];
-            for (int k = 0; k < h.count; k++) {
-                bucket[h.nbr[k] + 1]++;
-            }
-            for (int i = 0; i < range; i++) {
-                bucket[i + 1] += bucket[i];
-            }
-            int[] perm = new int[h.count];
-            for (int k = 0; k < h.count; k++) {
-                perm[bucket[h.nbr[k]]++] = k;
-            }
-            return perm;
-        }
-
-        private static boolean hasParallelEdges(MemorySegment nbrs, MemorySegment off, int rows) {
-            for (int i = 0; i < rows; i++) {
-                long from = off.getAtIndex(LONG, i);
-                long to = off.getAtIndex(LONG, i + 1);
-                for (long j = from + 1; j < to; j++) {
-                    if (nbrs.get(LONG, j * FragmentDescriptor.NBR_BYTES) == nbrs.get(LONG, (j - 1) * FragmentDescriptor.NBR_BYTES)) {
-                        return true;
+                for (HalfEdges h : parts) {
+                    for (int k = 0; k < h.count; k++) {
+                        long at = (long) FragmentDescriptor.NBR_BYTES * cursor[h.row[k]]++;
+                        nbrs.set(LONG, at + FragmentDescriptor.NBR_VID, nbrBase | h.nbr[k]);
+                        nbrs.set(LONG, at + FragmentDescriptor.NBR_EID, h.eid == null ? k : h.eid[k]);
                     }
+                }
+                boolean parallel = false;
+                long from = 0;
+                for (int i = 0; i < rows; i++) {
+                    long to = cursor[i];   // after the scatter, cursor[i] is the end of run i
+                    parallel |= sortRun(nbrs, from, to);
+                    from = to;
+                }
+                return parallel;
+            }
+        }
+
+        /** Sorts the units {@code from..to} by vid, ties kept in order; true when two vids are equal. */
+        private static boolean sortRun(MemorySegment nbrs, long from, long to) {
+            int n = (int) (to - from);
+            if (n <= 1) {
+                return false;
+            }
+            long base = from * FragmentDescriptor.NBR_BYTES;
+            if (n <= 32) {
+                for (int i = 1; i < n; i++) {
+                    long vid = nbrs.get(LONG, base + 16L * i);
+                    long eid = nbrs.get(LONG, base + 16L * i + 8);
+                    int j = i - 1;
+                    while (j >= 0 && nbrs.get(LONG, base + 16L * j) > vid) {
+                        nbrs.set(LONG, base + 16L * (j + 1), nbrs.get(LONG, base + 16L * j));
+                        nbrs.set(LONG, base + 16L * (j + 1) + 8, nbrs.get(LONG, base + 16L * j + 8));
+                        j--;
+                    }
+                    nbrs.set(LONG, base + 16L * (j + 1), vid);
+                    nbrs.set(LONG, base + 16L * (j + 1) + 8, eid);
+                }
+            } else {
+                long[] units = nbrs.asSlice(base, 16L * n).toArray(LONG);
+                Integer[] order = new Integer[n];
+                for (int i = 0; i < n; i++) {
+                    order[i] = i;
+                }
+                Arrays.sort(order, (a, b) -> Long.compare(units[2 * a], units[2 * b]));   // merge sort: stable
+                for (int i = 0; i < n; i++) {
+                    nbrs.set(LONG, base + 16L * i, units[2 * order[i]]);
+                    nbrs.set(LONG, base + 16L * i + 8, units[2 * order[i] + 1]);
+                }
+            }
+            for (int i = 1; i < n; i++) {
+                if (nbrs.get(LONG, base + 16L * i) == nbrs.get(LONG, base + 16L * (i - 1))) {
+                    return true;
                 }
             }
             return false;

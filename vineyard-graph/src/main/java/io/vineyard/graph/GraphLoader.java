@@ -11,6 +11,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * Loads a property graph from vertex and edge tables into vineyard as an {@code ArrowFragmentGroup} of
@@ -106,23 +108,71 @@ public final class GraphLoader {
         if (edgeInputs.isEmpty() && vertexTables.isEmpty()) {
             throw new VineyardException.Invalid("load: the graph has no vertices and no edges");
         }
+        long t0 = System.nanoTime();
         GraphPlan plan = GraphPlan.of(vertexTables, edgeInputs, fragments, directed);
+        trace("plan", t0);
         List<ObjectId> written = new ArrayList<>();
+        // the vertex map is written by a thread of its own while the fragments are built; a fragment waits
+        // for its id only to name it as its vm_ptr_ member
+        CompletableFuture<ObjectId> vm = new CompletableFuture<>();
+        Thread vmWriter = Thread.ofPlatform().name("vineyard-graph-vertex-map").start(() -> {
+            long t = System.nanoTime();
+            try {
+                vm.complete(client.put(new VertexMapWriter.Draft(plan)));
+                trace("vertex map", t);
+            } catch (Throwable e) {
+                vm.completeExceptionally(e);
+            }
+        });
         try {
-            ObjectId vm = client.put(new VertexMapWriter.Draft(plan));
-            written.add(vm);
+            t0 = System.nanoTime();
             List<ObjectId> frags = new ArrayList<>();
             for (int f = 0; f < fragments; f++) {
                 ObjectId frag = client.put(new FragmentWriter.Draft(plan, f, vm));
                 written.add(frag);
                 frags.add(frag);
             }
+            trace("fragments", t0);
+            written.addFirst(vertexMap(vm));
             ObjectId group = client.put(groupMeta(plan, frags, client.instanceId()));
             written.add(group);
             return group;
         } catch (RuntimeException e) {
+            awaitQuietly(vmWriter);
+            if (vm.isDone() && !vm.isCompletedExceptionally() && !written.contains(vm.join())) {
+                written.addFirst(vm.join());
+            }
             deleteQuietly(client, written, e);
             throw e;
+        }
+    }
+
+    /** The vertex map's id once written; its write's failure as it was thrown. */
+    static ObjectId vertexMap(CompletableFuture<ObjectId> vm) {
+        try {
+            return vm.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw e;
+        }
+    }
+
+    private static void awaitQuietly(Thread t) {
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static final boolean TRACE = Boolean.getBoolean("vineyard.graph.trace");
+
+    /** With {@code -Dvineyard.graph.trace=true}: the time of each load phase on stderr. */
+    static void trace(String phase, long startNs) {
+        if (TRACE) {
+            System.err.printf("vineyard-graph: %s %.1f ms%n", phase, (System.nanoTime() - startNs) / 1e6);
         }
     }
 

@@ -17,6 +17,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 /**
  * A validated, partitioned graph ready to be written: the vertex labels with their ids, the fragment and
@@ -299,14 +300,18 @@ final class GraphPlan {
         long[] out = new long[n];
         if (v.intIndex != null && c instanceof BigIntVector big && c.getNullCount() == 0 && n > 0) {
             // the hot path of big loads: the values read in place, no per-row null or bounds check
+            // (in parallel chunks: the index is only read)
             MemorySegment values = MemorySegment.ofAddress(big.getDataBuffer().memoryAddress()).reinterpret(8L * n);
-            for (int r = 0; r < n; r++) {
-                long row = v.intIndex.get(values.getAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, r));
-                if (row < 0) {
-                    throw unknown(v, c, r, edgeLabel);
+            int chunk = 1 << 20;
+            IntStream.range(0, (n + chunk - 1) / chunk).parallel().forEach(part -> {
+                for (int r = part * chunk, end = Math.min(n, r + chunk); r < end; r++) {
+                    long row = v.intIndex.get(values.getAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, r));
+                    if (row < 0) {
+                        throw unknown(v, c, r, edgeLabel);
+                    }
+                    out[r] = v.gidOfRow[(int) row];
                 }
-                out[r] = v.gidOfRow[(int) row];
-            }
+            });
             return out;
         }
         if (v.intIndex != null) {
