@@ -483,7 +483,8 @@ public final class FragmentWriter {
             if (table != null) {
                 for (Field f : table.getSchema().getFields()) {
                     if (!skip.contains(f.getName())) {
-                        props.addObject().put("id", props.size()).put("name", f.getName()).put("data_type", dataType(f.getType()));
+                        int propertyId = props.size();
+                        props.addObject().put("id", propertyId).put("name", f.getName()).put("data_type", dataType(f.getType()));
                         valid.add(1);
                     }
                 }

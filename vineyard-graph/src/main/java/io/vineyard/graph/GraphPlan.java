@@ -109,8 +109,8 @@ final class GraphPlan {
                     + FragmentDescriptor.MAX_VERTEX_LABELS);
         }
         for (GraphLoader.EdgeInput e : edgeInputs) {
-            addEndpoints(labels.get(e.srcLabel()), column(e.table(), SRC, "edge label " + e.label()), strings);
-            addEndpoints(labels.get(e.dstLabel()), column(e.table(), DST, "edge label " + e.label()), strings);
+            addEndpoints(labels.get(e.srcLabel()), column(e.table(), SRC, "edge label " + e.label()),
+                    labels.get(e.dstLabel()), column(e.table(), DST, "edge label " + e.label()));
         }
         List<VertexLabel> vs = new ArrayList<>(labels.values());
         VidParser parser = VidParser.of(fnum);
@@ -232,29 +232,29 @@ final class GraphPlan {
         return true;
     }
 
-    private static void addEndpoints(VertexLabel v, FieldVector c, boolean strings) {
+    /** Adds the ends of the edges to the labels made from edges, row by row: src, then dst. */
+    private static void addEndpoints(VertexLabel srcLabel, FieldVector src, VertexLabel dstLabel, FieldVector dst) {
+        int n = src.getValueCount();
+        for (int r = 0; r < n; r++) {
+            addEndpoint(srcLabel, src, r);
+            addEndpoint(dstLabel, dst, r);
+        }
+    }
+
+    private static void addEndpoint(VertexLabel v, FieldVector c, int r) {
         if (v.table != null) {
             return;  // checked when the edges are mapped to gids
         }
-        int n = c.getValueCount();
-        if (!strings) {
-            BaseIntVector iv = (BaseIntVector) c;
-            for (int r = 0; r < n; r++) {
-                if (c.isNull(r)) {
-                    throw GraphLoader.invalid("load: edge endpoint of label " + v.name + " row " + r + " is null");
-                }
-                long x = iv.getValueAsLong(r);
-                if (v.intIndex.get(x) < 0) {
-                    add(v, x);
-                }
+        if (c instanceof BaseIntVector iv && !c.isNull(r)) {
+            long x = iv.getValueAsLong(r);
+            if (v.intIndex.get(x) < 0) {
+                add(v, x);
             }
             return;
         }
-        for (int r = 0; r < n; r++) {
-            Object id = idAt(c, r, "edges of vertex label " + v.name);
-            if (v.rowOf(id) < 0) {
-                add(v, id);
-            }
+        Object id = idAt(c, r, "edges of vertex label " + v.name);
+        if (v.rowOf(id) < 0) {
+            add(v, id);
         }
     }
 
