@@ -22,7 +22,7 @@ import java.util.List;
  *
  * <p>Vertices are addressed by their original id and label ({@link #outNeighbors(String, Object)}), or, in
  * loops, by local vid: inner vertices of a label have offsets {@code 0..innerVertexCount-1}
- * ({@link #innerVertex}), outer vertices (the far end of a local edge, owned by another fragment) follow.
+ * ({@link #vidAt}; {@link #innerVertex} finds one by original id), outer vertices (the far end of a local edge, owned by another fragment) follow.
  */
 public final class ArrowFragment implements AutoCloseable {
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
@@ -183,7 +183,7 @@ public final class ArrowFragment implements AutoCloseable {
     }
 
     /** The local vid of the inner vertex at {@code offset} of {@code label}. */
-    public long innerVertex(int label, long offset) {
+    public long vidAt(int label, long offset) {
         return parser.vid(label, offset);
     }
 

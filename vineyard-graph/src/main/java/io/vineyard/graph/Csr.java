@@ -13,6 +13,7 @@ import java.lang.foreign.ValueLayout;
  * for (long i = out.begin(offset), end = out.end(offset); i < end; i++) {
  *     long nbrVid = out.neighbor(i);   // a local vid: fragment.idOf(nbrVid) is the original id
  *     long eid = out.edgeId(i);        // the row of the edge table
+ *     visit(fragment.idOf(nbrVid), eid);
  * }
  * }</pre>
  *

@@ -11,11 +11,10 @@ import java.util.List;
  * go to the fragment that owns the vertex. Closing it closes every fragment.
  *
  * <pre>{@code
- * try (FragmentGroup g = client.get(groupId, FragmentGroup.class)) {
- *     List<ArrowFragment.Neighbor> out = g.outNeighbors("person", 42L);
- *     long degree = g.outDegree("person", 42L);
- *     PageRank.Result ranks = PageRank.run(g, 0.85, 10);
- * }
+ * FragmentGroup g = client.get(groupId, FragmentGroup.class);      // close() it when done
+ * List<ArrowFragment.Neighbor> out = g.outNeighbors("person", 42L);
+ * long degree = g.outDegree("person", 42L);
+ * PageRank.Result ranks = PageRank.run(g, 0.85, 10);
  * }</pre>
  */
 public final class FragmentGroup implements AutoCloseable {

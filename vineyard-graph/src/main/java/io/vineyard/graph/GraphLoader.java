@@ -26,7 +26,6 @@ import java.util.concurrent.CompletionException;
  *         .fragments(4)
  *         .directed(true)
  *         .load(client);
- * try (FragmentGroup g = client.get(group, FragmentGroup.class)) { ... }
  * }</pre>
  *
  * <p>A vertex label without a vertex table gets the ids its edges name (in order of first appearance), with
