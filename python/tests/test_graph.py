@@ -209,3 +209,18 @@ def test_java_and_python_write_the_same_fragments(client, vineyard_socket, tmp_p
     del views
     client.drop_name(name)
     client.delete(ours)
+
+
+def test_usage_is_back_to_baseline_after_delete(accounting_daemon):
+    import vineyard_java as vj
+
+    with vj.connect(accounting_daemon.socket) as client:
+        before = client.instance_status()["memory_usage"]
+        gid = vg.load(client, pa.table({"src": [1, 2, 3, 3], "dst": [2, 3, 1, 3], "w": [1.0, 2.0, 3.0, 4.0]}),
+                      fragments=2, directed=False)
+        assert client.instance_status()["memory_usage"] > before
+        with client.lease(gid) as group:
+            assert sorted(group.out_neighbors(3)) == [1, 2, 3]
+        client.delete(gid)
+        assert client.list_objects("vineyard::Arrow*", limit=100) == []
+        assert client.instance_status()["memory_usage"] == before
