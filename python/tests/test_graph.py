@@ -224,3 +224,16 @@ def test_usage_is_back_to_baseline_after_delete(accounting_daemon):
         client.delete(gid)
         assert client.list_objects("vineyard::Arrow*", limit=100) == []
         assert client.instance_status()["memory_usage"] == before
+
+
+@pytest.mark.parametrize("directed", [True, False])
+def test_pagerank_matches_networkx(client, directed):
+    edges = _edges(21, n=150, m=900) + [(1, 1), (4, 7), (4, 7)]
+    gid = vg.load(client, pa.table({"src": [s for s, _ in edges], "dst": [d for _, d in edges]}),
+                  fragments=3, directed=directed)
+    ranks = vg.pagerank(client.get(gid), 0.85, 200)
+    expected = nx.pagerank(reference(edges, directed), alpha=0.85, max_iter=1000, tol=1e-14)
+    assert len(ranks) == len(expected)
+    for v, r in expected.items():
+        assert ranks[(vg.DEFAULT_LABEL, v)] == pytest.approx(r, abs=1e-9), v
+    client.delete(gid)
