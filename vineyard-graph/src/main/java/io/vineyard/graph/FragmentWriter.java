@@ -124,22 +124,7 @@ public final class FragmentWriter {
 
         private void selectEdges() {
             for (GraphPlan.EdgeLabel e : plan.edges) {
-                long[] s = e.srcGid();
-                long[] d = e.dstGid();
-                int n = 0;
-                for (int r = 0; r < s.length; r++) {
-                    if (parser.fid(s[r]) == fid || parser.fid(d[r]) == fid) {
-                        n++;
-                    }
-                }
-                int[] rows = new int[n];
-                n = 0;
-                for (int r = 0; r < s.length; r++) {
-                    if (parser.fid(s[r]) == fid || parser.fid(d[r]) == fid) {
-                        rows[n++] = r;
-                    }
-                }
-                localRows[e.id()] = rows;
+                localRows[e.id()] = e.rowsOf()[fid];
             }
         }
 

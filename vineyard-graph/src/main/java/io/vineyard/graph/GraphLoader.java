@@ -125,12 +125,7 @@ public final class GraphLoader {
         });
         try {
             t0 = System.nanoTime();
-            List<ObjectId> frags = new ArrayList<>();
-            for (int f = 0; f < fragments; f++) {
-                ObjectId frag = client.put(new FragmentWriter.Draft(plan, f, vm));
-                written.add(frag);
-                frags.add(frag);
-            }
+            List<ObjectId> frags = putFragments(client, plan, vm, written);
             trace("fragments", t0);
             written.addFirst(vertexMap(vm));
             ObjectId group = client.put(groupMeta(plan, frags, client.instanceId()));
@@ -144,6 +139,46 @@ public final class GraphLoader {
             deleteQuietly(client, written, e);
             throw e;
         }
+    }
+
+    /**
+     * Puts the fragments, two at a time (each put builds its fragment on its own thread; the client
+     * serialises the requests); every fragment written is added to {@code written}, failed or not.
+     */
+    private static List<ObjectId> putFragments(Client client, GraphPlan plan, CompletableFuture<ObjectId> vm,
+                                               List<ObjectId> written) {
+        int fnum = plan.fnum;
+        ObjectId[] ids = new ObjectId[fnum];
+        RuntimeException[] failure = new RuntimeException[1];
+        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        Runnable worker = () -> {
+            for (int f; (f = next.getAndIncrement()) < fnum; ) {
+                try {
+                    ids[f] = client.put(new FragmentWriter.Draft(plan, f, vm));
+                } catch (RuntimeException e) {
+                    synchronized (failure) {
+                        if (failure[0] == null) {
+                            failure[0] = e;
+                        }
+                    }
+                    next.set(fnum);
+                }
+            }
+        };
+        Thread helper = fnum > 1 ? Thread.ofPlatform().name("vineyard-graph-fragments").start(worker) : null;
+        worker.run();
+        if (helper != null) {
+            awaitQuietly(helper);
+        }
+        for (ObjectId id : ids) {
+            if (id != null) {
+                written.add(id);
+            }
+        }
+        if (failure[0] != null) {
+            throw failure[0];
+        }
+        return List.of(ids);
     }
 
     /** The vertex map's id once written; its write's failure as it was thrown. */

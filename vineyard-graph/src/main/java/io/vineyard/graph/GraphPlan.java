@@ -66,11 +66,42 @@ final class GraphPlan {
         }
     }
 
-    /** One edge label: endpoints as gids, properties in the table's other columns. */
-    record EdgeLabel(String name, int id, int srcLabel, int dstLabel, VectorSchemaRoot table, long[] srcGid, long[] dstGid) {
+    /**
+     * One edge label: endpoints as gids, properties in the table's other columns, and per fragment the rows
+     * it stores (those with an end it owns, in table order: the fragment's eids).
+     */
+    record EdgeLabel(String name, int id, int srcLabel, int dstLabel, VectorSchemaRoot table, long[] srcGid, long[] dstGid,
+                     int[][] rowsOf) {
         int count() {
             return srcGid.length;
         }
+    }
+
+    /** Buckets the rows by the fragments of their ends, in one pass over the edges for all fragments. */
+    private static int[][] rowsByFragment(long[] src, long[] dst, int fnum, VidParser parser) {
+        int[] counts = new int[fnum];
+        for (int r = 0; r < src.length; r++) {
+            int fs = parser.fid(src[r]);
+            int fd = parser.fid(dst[r]);
+            counts[fs]++;
+            if (fd != fs) {
+                counts[fd]++;
+            }
+        }
+        int[][] rows = new int[fnum][];
+        for (int f = 0; f < fnum; f++) {
+            rows[f] = new int[counts[f]];
+        }
+        int[] fill = new int[fnum];
+        for (int r = 0; r < src.length; r++) {
+            int fs = parser.fid(src[r]);
+            int fd = parser.fid(dst[r]);
+            rows[fs][fill[fs]++] = r;
+            if (fd != fs) {
+                rows[fd][fill[fd]++] = r;
+            }
+        }
+        return rows;
     }
 
     private GraphPlan(int fnum, boolean directed, boolean stringIds, List<VertexLabel> vertices, List<EdgeLabel> edges) {
@@ -121,8 +152,9 @@ final class GraphPlan {
         for (GraphLoader.EdgeInput e : edgeInputs) {
             VertexLabel src = labels.get(e.srcLabel());
             VertexLabel dst = labels.get(e.dstLabel());
-            es.add(new EdgeLabel(e.label(), es.size(), src.id, dst.id, e.table(),
-                    gids(src, e.table().getVector(SRC), e.label()), gids(dst, e.table().getVector(DST), e.label())));
+            long[] s = gids(src, e.table().getVector(SRC), e.label());
+            long[] d = gids(dst, e.table().getVector(DST), e.label());
+            es.add(new EdgeLabel(e.label(), es.size(), src.id, dst.id, e.table(), s, d, rowsByFragment(s, d, fnum, parser)));
         }
         return new GraphPlan(fnum, directed, strings, vs, es);
     }
