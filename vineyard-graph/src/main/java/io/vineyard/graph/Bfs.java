@@ -26,7 +26,6 @@ public final class Bfs {
     public static Result run(FragmentGroup group, String label, Object source) {
         GlobalIndex index = new GlobalIndex(group);
         ArrowFragment owner = group.owner(label, source);
-        int vnum = owner.vertexLabels().size();
         int enum_ = owner.edgeLabels().size();
         int[] depth = new int[index.size()];
         Arrays.fill(depth, -1);
