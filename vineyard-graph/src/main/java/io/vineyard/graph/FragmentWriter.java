@@ -85,7 +85,10 @@ public final class FragmentWriter {
         final int enum_;
         final int[] ivnums;
         final long[][] ovgids;
-        final LongIndex[] outerRank;
+        /** Per label, the rank among the outer vertices by dense number ({@link #fidBase} + offset). */
+        final int[][] outerRank;
+        /** Per label, the dense number of each fragment's first vertex. */
+        final int[][] fidBase;
         final int[] tvnums;
         /** Per edge label: rows of the input table stored here (eid = index). */
         final int[][] localRows;
@@ -107,7 +110,8 @@ public final class FragmentWriter {
             this.ivnums = new int[vnum];
             this.tvnums = new int[vnum];
             this.ovgids = new long[vnum][];
-            this.outerRank = new LongIndex[vnum];
+            this.outerRank = new int[vnum][];
+            this.fidBase = new int[vnum][];
             this.localRows = new int[enum_][];
             this.srcOff = new int[enum_][];
             this.dstOff = new int[enum_][];
@@ -128,44 +132,62 @@ public final class FragmentWriter {
             }
         }
 
-        /** The outer vertices of each label: distinct gids (hash-deduplicated, then sorted) and their ranks. */
+        /**
+         * The outer vertices of each label: distinct gids in ascending (unsigned) order, found by marking
+         * each vertex's dense number (fragment by fragment, then offset), and their ranks by that number.
+         */
         private void collectOuter() {
-            long[][] buf = new long[vnum][16];
-            int[] size = new int[vnum];
-            LongIndex[] seen = new LongIndex[vnum];
-            for (int l = 0; l < vnum; l++) {
-                seen[l] = new LongIndex(1024);
+            int[][] marks = new int[vnum][];
+            for (GraphPlan.VertexLabel v : plan.vertices) {
+                int[] base = new int[plan.fnum + 1];
+                for (int f = 0; f < plan.fnum; f++) {
+                    base[f + 1] = base[f] + v.innerRows[f].length;
+                }
+                fidBase[v.id] = base;
+                marks[v.id] = new int[base[plan.fnum]];
             }
             for (GraphPlan.EdgeLabel e : plan.edges) {
                 for (long[] ends : List.of(e.srcGid(), e.dstGid())) {
                     int l = ends == e.srcGid() ? e.srcLabel() : e.dstLabel();
+                    int[] base = fidBase[l];
+                    int[] mark = marks[l];
                     for (int r : localRows[e.id()]) {
                         long g = ends[r];
-                        if (parser.fid(g) != fid && seen[l].putIfAbsent(g, 0) < 0) {
-                            if (size[l] == buf[l].length) {
-                                buf[l] = Arrays.copyOf(buf[l], size[l] * 2);
-                            }
-                            buf[l][size[l]++] = g;
+                        int f = parser.fid(g);
+                        if (f != fid) {
+                            mark[base[f] + (int) parser.offset(g)] = 1;
                         }
                     }
                 }
             }
             for (int l = 0; l < vnum; l++) {
-                long[] g = Arrays.copyOf(buf[l], size[l]);
-                Arrays.sort(g);
-                ovgids[l] = g;
-                outerRank[l] = new LongIndex(g.length);
-                for (int k = 0; k < g.length; k++) {
-                    outerRank[l].putIfAbsent(g[k], k);
+                int[] mark = marks[l];
+                int[] base = fidBase[l];
+                int count = 0;
+                for (int m : mark) {
+                    count += m;
                 }
+                long[] g = new long[count];
+                int k = 0;
+                for (int f = 0; f < plan.fnum; f++) {
+                    for (int i = base[f]; i < base[f + 1]; i++) {
+                        if (mark[i] != 0) {
+                            g[k] = parser.gid(f, l, i - base[f]);
+                            mark[i] = k++;   // the mark becomes the rank
+                        }
+                    }
+                }
+                ovgids[l] = g;
+                outerRank[l] = mark;
             }
         }
 
         private int localOffset(long gid, int label) {
-            if (parser.fid(gid) == fid) {
+            int f = parser.fid(gid);
+            if (f == fid) {
                 return (int) parser.offset(gid);
             }
-            return ivnums[label] + (int) outerRank[label].get(gid);
+            return ivnums[label] + outerRank[label][fidBase[label][f] + (int) parser.offset(gid)];
         }
 
         private void localOffsets() {

@@ -22,9 +22,15 @@ public final class LongIndex {
         mask = cap - 1;
     }
 
+    /** murmur3's 64-bit finaliser: every key bit reaches the low bits (gids differ in their top bits too). */
     private static int spread(long key) {
-        long h = key * 0x9E3779B97F4A7C15L;
-        return (int) (h ^ (h >>> 32));
+        long h = key;
+        h ^= h >>> 33;
+        h *= 0xff51afd7ed558ccdL;
+        h ^= h >>> 33;
+        h *= 0xc4ceb9fe1a85ec53L;
+        h ^= h >>> 33;
+        return (int) h;
     }
 
     /**
