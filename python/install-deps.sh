@@ -68,7 +68,7 @@ if [ "${VINEYARD_JAVA_SKIP_TORCH:-0}" = "1" ]; then
 fi
 
 core_ok=0
-if have_modules numpy pandas pyarrow pytest zstandard; then
+if have_modules numpy pandas pyarrow pytest zstandard networkx; then
   core_ok=1
 fi
 torch_ok=0
@@ -148,9 +148,16 @@ if ! have_modules zstandard; then
   fi
 fi
 
+# ---- networkx (optional: the reference of the graph tests; they skip without it) ----------
+if ! have_modules networkx; then
+  if ! "$PY" "${pip_args[@]}" networkx; then
+    log "networkx could not be installed: the graph tests' networkx checks are skipped"
+  fi
+fi
+
 "$PY" - <<'EOF' >&2
 import importlib
-for name in ("numpy", "pandas", "pyarrow", "pytest", "torch", "zstandard"):
+for name in ("numpy", "pandas", "pyarrow", "pytest", "torch", "zstandard", "networkx"):
     try:
         mod = importlib.import_module(name)
         print("install-deps: %s %s" % (name, getattr(mod, "__version__", "?")))

@@ -144,3 +144,19 @@ registry.register_resolver("vineyard::StringArray", _lazy("arrow", "resolve_arra
 registry.register_resolver("vineyard::LargeStringArray", _lazy("arrow", "resolve_array"))
 registry.register_resolver("vineyard::BaseBinaryArray", _lazy("arrow", "resolve_array"))
 registry.register_resolver("vineyard::NullArray", _lazy("arrow", "resolve_array"))
+
+# property graphs (vineyard_java.graph)
+
+
+def _graph(attr):
+    def call(*args, **kwargs):
+        from .. import graph
+
+        return getattr(graph, attr)(*args, **kwargs)
+
+    call.__name__ = attr
+    return call
+
+
+registry.register_resolver("vineyard::ArrowFragmentGroup", _graph("resolve_group"))
+registry.register_resolver("vineyard::ArrowFragment<", _graph("resolve_fragment"))
