@@ -45,7 +45,7 @@ import java.util.concurrent.TimeoutException;
  *
  * <p>Design notes.
  * <ul>
- *   <li>Replication: a paginated load (100,000 keys a page, all at one revision) then a watch from the
+ *   <li>Replication: a paginated load (250,000 keys a page, all at one revision, the next asked for while one is applied) then a watch from the
  *       next revision. A broken watch is opened again from the last applied revision (jetcd's own watcher
  *       does not resume after a leader loss, jetcd#1352); a watch that went quiet while etcd's revision
  *       moved is asked for a progress notification and restarted when none comes.</li>
@@ -68,9 +68,9 @@ public final class EtcdBackend implements MetaBackend {
     private static final int IN_FLIGHT = 16;
     /**
      * Keys per page of the initial load. etcd 3.4 walks the whole remaining range for every page (to
-     * count it), so pages must be few: 100,000 keys of vineyard metadata are about 20 MB.
+     * count it), so pages must be few: 250,000 keys of vineyard metadata are about 50 MB.
      */
-    private static final int PAGE = 100_000;
+    private static final int PAGE = 250_000;
     private static final long LOAD_PAGE_TIMEOUT_MS = 30_000;
     private static final long TIMESTAMP_EVERY_MS = 10_000;
     private static final long REWATCH_DELAY_MS = 500;
@@ -335,23 +335,21 @@ public final class EtcdBackend implements MetaBackend {
         LOG.info("registered in etcd as instance i{} under {} (lease ttl {} s)", instanceId, prefix, settings.leaseTtlSec());
     }
 
-    /** Loads the whole prefix into the replica, a page at a time at one revision; returns that revision. */
+    /**
+     * Loads the whole prefix into the replica, a page at a time at one revision; returns that revision.
+     * The next page is asked for before the current one is applied, so etcd and the daemon work at once.
+     */
     private long load() {
-        ByteSequence start = prefixKey;
         ByteSequence end = bytes(prefix + "0"); // '0' follows '/': the end of the prefix's range
-        long rev = 0;
         long keys = 0;
         long t0 = System.nanoTime();
+        GetResponse r = await(kv.get(prefixKey, page(end, 0)), LOAD_PAGE_TIMEOUT_MS);
+        long rev = r.getHeader().getRevision();
         while (true) {
-            // no sort option: etcd returns keys in order anyway, and with one it reads the whole range
-            // for every page before cutting it to the limit (quadratic over a million keys)
-            GetOption.Builder b = GetOption.builder().withRange(end).withLimit(PAGE);
-            if (rev > 0) {
-                b.withRevision(rev);
-            }
-            GetResponse r = await(kv.get(start, b.build()), LOAD_PAGE_TIMEOUT_MS);
-            if (rev == 0) {
-                rev = r.getHeader().getRevision();
+            CompletableFuture<GetResponse> next = null;
+            if (r.isMore() && !r.getKvs().isEmpty()) {
+                byte[] last = r.getKvs().get(r.getKvs().size() - 1).getKey().getBytes();
+                next = kv.get(ByteSequence.from(Arrays.copyOf(last, last.length + 1)), page(end, rev)); // the key after it
             }
             List<MetaOp> ops = new ArrayList<>(r.getKvs().size());
             for (KeyValue kvp : r.getKvs()) {
@@ -359,15 +357,26 @@ public final class EtcdBackend implements MetaBackend {
             }
             replica.apply(ops);
             keys += ops.size();
-            if (!r.isMore() || r.getKvs().isEmpty()) {
+            if (next == null) {
                 break;
             }
-            byte[] last = r.getKvs().get(r.getKvs().size() - 1).getKey().getBytes();
-            start = ByteSequence.from(Arrays.copyOf(last, last.length + 1)); // the next key after it
+            r = await(next, LOAD_PAGE_TIMEOUT_MS);
         }
         LOG.info("loaded {} etcd keys at revision {} in {} ms", keys, rev, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
         advance(rev);
         return rev;
+    }
+
+    /**
+     * One page of the load: no sort option (etcd returns keys in order anyway, and with one it reads
+     * the whole range for every page before cutting it to the limit), at {@code rev} once known.
+     */
+    private static GetOption page(ByteSequence end, long rev) {
+        GetOption.Builder b = GetOption.builder().withRange(end).withLimit(PAGE);
+        if (rev > 0) {
+            b.withRevision(rev);
+        }
+        return b.build();
     }
 
     private void watchFrom(long revision) {
