@@ -140,6 +140,7 @@ public final class AdminHandlers implements HandlerGroup {
             sp.put("spilled_blobs", ctx.blobs().spilledBlobs());
             sp.put("spilled_bytes", ctx.blobs().spilledBytes());
             sp.put("lru_blobs", ctx.blobs().coldBlobs());
+            sp.put("loading_blobs", ctx.blobs().loadingBlobs());
         });
         Spiller.Stats s = ctx.spiller().stats();
         ObjectNode sp = (ObjectNode) r.get("spill");

@@ -60,6 +60,7 @@ public final class BlobStore {
     private long spilledBytes;
     private int spilledBlobs;
     private long spillingBytes;
+    private int loadingBlobs;
     private boolean punchOutsideLock;
     private final List<SpillFile> filesToDelete = new ArrayList<>();
     private final List<Extent> extentsToPunch = new ArrayList<>();
@@ -523,6 +524,11 @@ public final class BlobStore {
         return spilledBlobs;
     }
 
+    /** Blobs being read back from their spill files now. */
+    public int loadingBlobs() {
+        return loadingBlobs;
+    }
+
     /** Blobs in the spill LRU (candidates). */
     public int coldBlobs() {
         return cold.size();
@@ -641,6 +647,7 @@ public final class BlobStore {
         b.offset = offset;
         b.residence = Blob.Residence.LOADING;
         b.ioInFlight = true;
+        loadingBlobs++;
         usageBytes += b.size;
         spilledBytes -= b.size;
         spilledBlobs--;
@@ -654,6 +661,7 @@ public final class BlobStore {
      */
     public void loadDone(Blob b, boolean ok) {
         b.ioInFlight = false;
+        loadingBlobs--;
         if (ok || b.deleted) {
             b.residence = Blob.Residence.RESIDENT; // a deleted blob's extent is freed with it
             filesToDelete.add(fileOf(b));
