@@ -74,6 +74,7 @@ public final class DaemonContext {
         this.streams = new StreamStore(blobs, meta, waits, blobs.limitBytes() / 100 * config.streamThreshold());
         this.spiller = new Spiller(this, blobs, spillDir, config.spill());
         blobs.punchOutsideLock(true);
+        blobs.spillEnabled(spillDir != null);
     }
 
     /**

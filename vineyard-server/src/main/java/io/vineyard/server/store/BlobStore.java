@@ -62,6 +62,7 @@ public final class BlobStore {
     private long spillingBytes;
     private int loadingBlobs;
     private boolean punchOutsideLock;
+    private boolean spillEnabled;
     private final List<SpillFile> filesToDelete = new ArrayList<>();
     private final List<Extent> extentsToPunch = new ArrayList<>();
     private long punchPendingBytes;
@@ -318,12 +319,18 @@ public final class BlobStore {
     }
 
     /**
-     * {@code is_in_use}: held by a connection, pinned, or owned by a stream (vineyard answers from its
-     * spill LRU, and only with spilling on). False for an unknown id.
+     * {@code is_in_use}: held by a connection, pinned, or owned by a stream, so that it cannot be
+     * spilled now. With spilling off nothing can be spilled, so every existing blob is in use (what
+     * vineyard answers then). False for an unknown id.
      */
     public boolean isInUse(long id) {
         Blob b = visible.get(id);
-        return b != null && (!b.holders.isEmpty() || b.pinned || b.keepResident);
+        return b != null && (!spillEnabled || !b.holders.isEmpty() || b.pinned || b.keepResident);
+    }
+
+    /** Spilling is on ({@code --spill_path}): {@link #isInUse} then means "held or pinned". */
+    public void spillEnabled(boolean on) {
+        this.spillEnabled = on;
     }
 
     /** {@code is_spilled}: the blob's bytes are in a spill file now. False for an unknown id. */
