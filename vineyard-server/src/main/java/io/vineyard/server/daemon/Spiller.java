@@ -3,6 +3,7 @@ package io.vineyard.server.daemon;
 import io.vineyard.common.ObjectIds;
 import io.vineyard.common.Status;
 import io.vineyard.common.VineyardException;
+import io.vineyard.common.posix.Posix;
 import io.vineyard.server.SpillSettings;
 import io.vineyard.server.store.Blob;
 import io.vineyard.server.store.BlobLinks;
@@ -13,6 +14,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -283,7 +285,11 @@ public final class Spiller {
         long t0 = System.nanoTime();
         IOException failure = null;
         try {
-            dir.read(f.id(), f.seq(), blobs.ioBytes(b));
+            MemorySegment into = blobs.ioBytes(b);
+            // the extent's pages were punched out when it spilled: fault them in with one call, not
+            // one fault per page inside read() (about twice the reload bandwidth here)
+            Posix.populateWrite(into.address(), into.byteSize());
+            dir.read(f.id(), f.seq(), into);
         } catch (IOException e) {
             failure = e;
         }
