@@ -1,6 +1,7 @@
 package io.vineyard.ctl;
 
 import io.vineyard.client.DaemonProcess;
+import io.vineyard.client.DocSnippets;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
 import io.vineyard.client.types.Tensor;
@@ -12,6 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -46,6 +48,18 @@ class VineyardctlSpillTest {
                 new PrintStream(err, true, StandardCharsets.UTF_8), Map.of());
         assertEquals(expectExit, code, () -> "stderr: " + err);
         return new String[] {out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8)};
+    }
+
+    @Test
+    void theReadmeSpillSessionRuns() throws Exception {
+        String session = VineyardctlDocTest.shBlockAfter(DocSnippets.repo().resolve("README.md"),
+                "<!-- spill session: run by VineyardctlSpillTest -->");
+        Path work = Files.createDirectories(daemon.dir().resolve("work"));
+        String out = VineyardctlDocTest.runSession(daemon, session, work);
+        assertTrue(out.matches("(o[0-9a-f]{16})\n1 blobs spilled\ncopy.bin\t3000000\n\\1\tpinned\n\\1\tin memory\n\\1\n"), out);
+        try (IpcClient c = IpcClient.connect(daemon.socket())) {
+            assertEquals(0, c.status().memoryUsage(), "the session deleted what it put");
+        }
     }
 
     @Test
