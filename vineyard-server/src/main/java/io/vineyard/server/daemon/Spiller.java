@@ -100,14 +100,28 @@ public final class Spiller {
                 spillAboveUpperWatermark();
                 return out;
             } catch (VineyardException.NotEnoughMemory e) {
-                if (!enabled()) {
-                    throw e;
+                if (!enabled() || bytes > blobs.limitBytes()) {
+                    throw e; // an allocation larger than the pool never fits: spill nothing for it
                 }
                 String why = makeRoom(bytes);
                 if (why != null) {
                     throw new VineyardException.NotEnoughMemory(e.getMessage() + "; " + why);
                 }
             }
+        }
+    }
+
+    /**
+     * Before an allocation that cannot go through {@link #allocating} (a stream chunk, made inside the
+     * stream's wait): spills until the pool has an extent of {@code bytes}, or nothing more can spill.
+     * Best effort: the allocation itself still reports {@code NotEnoughMemory}.
+     */
+    public void makeRoomFor(long bytes) {
+        if (!enabled() || bytes > blobs.limitBytes()) {
+            return;
+        }
+        while (!ctx.locked(() -> blobs.allocator().largestFreeExtent() >= bytes) && makeRoom(bytes) == null) {
+            // spilled (or waited for spills in flight): look again
         }
     }
 

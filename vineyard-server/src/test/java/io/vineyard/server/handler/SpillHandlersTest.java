@@ -122,6 +122,24 @@ class SpillHandlersTest {
     }
 
     @Test
+    void aStreamChunkThatDoesNotFitSpillsTheLruFirst() {
+        start("--spill_upper_rate=1", "--spill_lower_rate=1");
+        TestPeer p = daemon.connect(false);
+        long a = put(p, 3000, (byte) 1);
+        long b = put(p, 3000, (byte) 2);
+        ObjectNode made = daemon.call(p, "{\"type\":\"create_data_request\",\"content\":{\"typename\":\"vineyard::ByteStream\","
+                + "\"params_\":\"{}\",\"nbytes\":0,\"transient\":true,\"instance_id\":0}}");
+        String stream = made.get("id").toString();
+        daemon.call(p, "{\"type\":\"create_stream_request\",\"object_id\":" + stream + "}");
+        daemon.call(p, "{\"type\":\"open_stream_request\",\"object_id\":" + stream + ",\"mode\":2}");
+        ObjectNode chunk = daemon.call(p, "{\"type\":\"get_next_stream_chunk_request\",\"id\":" + stream + ",\"size\":3000}");
+        assertEquals(3000, chunk.get("buffer").get("data_size").asLong());
+        assertTrue(spilled(p, a), "the oldest blob spilled to make room for the chunk");
+        assertFalse(spilled(p, b));
+        daemon.call(p, "{\"type\":\"stop_stream_request\",\"id\":" + stream + ",\"failed\":true}");
+    }
+
+    @Test
     void evictLoadPinAndUnpinReply() throws IOException {
         start("--size=1Mi");
         TestPeer p = daemon.connect(false);
