@@ -123,14 +123,19 @@ class TrimTest {
             }
         }
         assertTrue(poolFileBytes() - fileStart >= 8 * BLOB, "the puts are in memory");
+        long shmemPeak = shmemBytes();
         client.delete(ids.toArray(ObjectId[]::new));
         client.flushReleases();
         assertEquals(vineyard.baseline(), client.status().memoryUsage());
+        long shmemAfter = shmemBytes();
         long file = poolFileBytes() - fileStart;
-        long shmem = shmemBytes() - shmemStart;
-        System.out.printf("8 x 128 MB put then deleted: pool memfd %+d MB, Shmem %+d MB%n", file >> 20, shmem >> 20);
+        System.out.printf("8 x 128 MB put then deleted: pool memfd %+d MB; Shmem %+d MB at the peak, %+d MB after%n",
+                file >> 20, (shmemPeak - shmemStart) >> 20, (shmemAfter - shmemStart) >> 20);
         assertTrue(file <= 2 * BLOB, "the pool's memfd back to within 256 MB of the start: " + file);
-        assertTrue(shmem <= 2 * BLOB, "Shmem back to within 256 MB of the start: " + shmem);
+        // Shmem is machine-wide and other processes' tests change it meanwhile: what the deletes did is
+        // its fall across them, which must take it to within 256 MB of where the puts started
+        assertTrue(shmemPeak - shmemAfter >= 6 * BLOB, "Shmem fell by " + ((shmemPeak - shmemAfter) >> 20)
+                + " MB at the deletes (puts added " + ((shmemPeak - shmemStart) >> 20) + " MB)");
     }
 
     @Test
