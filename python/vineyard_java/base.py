@@ -258,10 +258,7 @@ class BaseClient:
         ``force`` parents go too.  An object that still has parents is silently kept unless
         ``force`` (vineyard's semantics).
         """
-        if isinstance(oids, (list, tuple, set)):
-            ids = [int(object_id(i)) for i in oids]
-        else:
-            ids = [int(object_id(oids))]
+        ids = self._id_list(oids)
         self._request(
             {
                 "type": "del_data_request",
@@ -338,6 +335,48 @@ class BaseClient:
         serve it (vineyard's own vineyardd, ``vineyardd --noextensions``)."""
         require_extension(self, "server_stats_request")
         return dict(self._request({"type": "server_stats_request"}, expect="server_stats_reply"))
+
+    # -- memory: spilling and trimming ---------------------------------------------------------
+
+    @staticmethod
+    def _id_list(oids):
+        if isinstance(oids, (list, tuple, set)):
+            return [int(object_id(i)) for i in oids]
+        return [int(object_id(oids))]
+
+    def evict(self, oids):
+        """Spill the blobs of these objects (or blobs) to the daemon's ``--spill_path`` now; a
+        later get reloads them.  Returns the number of blobs spilled.
+
+        Raises :class:`~vineyard_java.errors.VineyardInvalid` when spilling is off or a blob is in
+        use (held by a connection, this one included, or pinned); nothing is spilled then."""
+        reply = self._request({"type": "evict_request", "ids": self._id_list(oids)}, expect="evict_reply")
+        return int(reply.get("evicted", 0))
+
+    def load(self, oids, pin=False):
+        """Bring the blobs of these objects back into the pool; with ``pin`` they are never
+        spilled until :meth:`unpin`."""
+        self._request({"type": "load_request", "ids": self._id_list(oids), "pin": bool(pin)}, expect="load_reply")
+
+    def unpin(self, oids):
+        """Let the daemon spill these objects' blobs again."""
+        self._request({"type": "unpin_request", "ids": self._id_list(oids)}, expect="unpin_reply")
+
+    def is_spilled(self, oid):
+        """True when a blob of the object is in a spill file now (False for an unknown id)."""
+        reply = self._request({"type": "is_spilled_request", "id": int(object_id(oid))}, expect="is_spilled_reply")
+        return bool(reply["is_spilled"])
+
+    def is_in_use(self, oid):
+        """True when a blob of the object is held by a connection, pinned or a stream chunk: it
+        cannot be spilled now (False for an unknown id)."""
+        reply = self._request({"type": "is_in_use_request", "id": int(object_id(oid))}, expect="is_in_use_reply")
+        return bool(reply["is_in_use"])
+
+    def memory_trim(self):
+        """Return the daemon's free pool pages to the OS; the bytes of free memory trimmed."""
+        reply = self._request({"type": "memory_trim_request"}, expect="memory_trim_reply")
+        return int(reply.get("trimmed_bytes", 0))
 
     def clear(self):
         """Delete everything in the daemon (server-wide!)."""

@@ -660,6 +660,53 @@ abstract class AbstractClient implements Client {
         return getObject(here ? id : migrate(id));
     }
 
+    // ---- memory control ----------------------------------------------------------------------------
+
+    private static ObjectNode idsRequest(String type, ObjectId... ids) {
+        ObjectNode r = req(type);
+        ArrayNode arr = r.putArray("ids");
+        for (ObjectId id : ids) {
+            arr.add(Json.u64(id.value()));
+        }
+        return r;
+    }
+
+    @Override
+    public int evict(ObjectId... ids) {
+        return call("evict " + java.util.Arrays.toString(ids), idsRequest("evict_request", ids)).path("evicted").asInt();
+    }
+
+    @Override
+    public void load(boolean pin, ObjectId... ids) {
+        ObjectNode r = idsRequest("load_request", ids);
+        r.put("pin", pin);
+        call("load " + java.util.Arrays.toString(ids), r);
+    }
+
+    @Override
+    public void unpin(ObjectId... ids) {
+        call("unpin " + java.util.Arrays.toString(ids), idsRequest("unpin_request", ids));
+    }
+
+    @Override
+    public boolean isSpilled(ObjectId id) {
+        ObjectNode r = req("is_spilled_request");
+        r.set("id", Json.u64(id.value()));
+        return call("is_spilled " + id, r).path("is_spilled").asBoolean();
+    }
+
+    @Override
+    public boolean isInUse(ObjectId id) {
+        ObjectNode r = req("is_in_use_request");
+        r.set("id", Json.u64(id.value()));
+        return call("is_in_use " + id, r).path("is_in_use").asBoolean();
+    }
+
+    @Override
+    public long memoryTrim() {
+        return call("memory_trim", req("memory_trim_request")).path("trimmed_bytes").asLong();
+    }
+
     static String idText(long id) {
         return ObjectIds.toText(id);
     }

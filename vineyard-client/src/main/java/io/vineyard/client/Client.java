@@ -151,6 +151,43 @@ public interface Client extends AutoCloseable {
      */
     VineyardObject fetchObject(ObjectId id);
 
+    /**
+     * Spills the blobs of these objects (or blobs) to the daemon's {@code --spill_path} now, freeing their
+     * pool memory; a later get reloads them. Blobs already on disk are skipped.
+     *
+     * @return the number of blobs spilled
+     * @throws io.vineyard.common.VineyardException.Invalid when spilling is off or a blob is in use (held by
+     *         a connection, this one included, or pinned): nothing is spilled then
+     */
+    int evict(ObjectId... ids);
+
+    /**
+     * Brings the blobs of these objects back into the pool; with {@code pin} they are never spilled until
+     * {@link #unpin}.
+     *
+     * @throws io.vineyard.common.VineyardException.NotEnoughMemory when the pool cannot make room for them
+     */
+    void load(boolean pin, ObjectId... ids);
+
+    /** Lets the daemon spill these objects' blobs again. */
+    void unpin(ObjectId... ids);
+
+    /** True when a blob of the object is in a spill file now (false for an unknown id). */
+    boolean isSpilled(ObjectId id);
+
+    /**
+     * True when a blob of the object is held by some connection, pinned, or a stream chunk: it cannot be
+     * spilled now (false for an unknown id).
+     */
+    boolean isInUse(ObjectId id);
+
+    /**
+     * Returns the pages of the daemon's free pool memory to the OS ({@code memory_trim}).
+     *
+     * @return the bytes of free pool memory trimmed
+     */
+    long memoryTrim();
+
     /** The builders and resolvers this client uses. */
     Registry registry();
 

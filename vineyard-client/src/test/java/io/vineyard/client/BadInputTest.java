@@ -131,7 +131,7 @@ class BadInputTest {
             // streams are served: a malformed stream request is Invalid, as any other
             assertError(c.send(msg("create_stream_request")), 1, "missing field 'object_id'");
             assertError(c.send(msg("migrate_object_request")), 1, "missing field 'object_id'");
-            for (String t : new String[] {"evict_request", "make_arena_request",
+            for (String t : new String[] {"make_arena_request",
                     "new_session_request", "acquire_lock_request", "create_gpu_buffer_request"}) {
                 assertError(c.send(msg(t)), 6, t, "not implemented");
             }

@@ -224,6 +224,12 @@ public final class DaemonProcess implements AutoCloseable {
         }
     }
 
+    /** Kills the daemon with SIGKILL and waits for it (its files stay until {@link #close()}). */
+    public void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(10, TimeUnit.SECONDS);
+    }
+
     /** Exit code after {@link #close()}. */
     public int exitValue() {
         return process.exitValue();

@@ -44,25 +44,7 @@ class VineyardctlDocTest {
         String session = shBlockAfter(DocSnippets.repo().resolve("README.md"), MARKER);
         try (DaemonProcess daemon = DaemonProcess.start("--size=256Mi")) {
             Path work = Files.createDirectories(daemon.dir().resolve("work"));
-            Path launcher = Files.createDirectories(work.resolve("bin")).resolve("vineyardctl");
-            Files.writeString(launcher, "#!/bin/sh\nexec '" + Path.of(System.getProperty("java.home"), "bin", "java")
-                    + "' --enable-native-access=ALL-UNNAMED -cp '" + System.getProperty("java.class.path")
-                    + "' io.vineyard.ctl.Vineyardctl \"$@\"\n");
-            Files.setPosixFilePermissions(launcher, PosixFilePermissions.fromString("rwxr-xr-x"));
-            String script = session.replace("/tmp/vineyard.sock", daemon.socket());
-            Process p = new ProcessBuilder("bash", "-euo", "pipefail", "-c", script).directory(work.toFile()).start();
-            p.getOutputStream().close();
-            var err = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }, r -> Thread.ofPlatform().daemon().start(r));
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertTrue(p.waitFor(120, TimeUnit.SECONDS));
-            assertEquals(0, p.exitValue(), () -> out + "\n--- stderr\n" + err.join());
-            assertEquals("", err.join());
+            String out = runSession(daemon, session, work);
             assertTrue(out.matches("(?s)o[0-9a-f]{16}\n(o[0-9a-f]{16})\tvineyard::Tensor<uint8_t>\t3000000\tdata\n.*"), out);
             assertTrue(out.contains("copy.bin\t3000000\n"), out);
             assertTrue(out.contains(sha256(work.resolve("data.bin")) + "  -\n"), "the piped bytes are the file's: " + out);
@@ -73,5 +55,32 @@ class VineyardctlDocTest {
                     new PrintStream(left, true, StandardCharsets.UTF_8), System.err, Map.of()));
             assertEquals("", left.toString(StandardCharsets.UTF_8), "nothing left");
         }
+    }
+
+    /**
+     * Runs a README session in bash in {@code work}, whose {@code bin/vineyardctl} runs this build's
+     * vineyardctl, against {@code daemon}; it must exit 0 with nothing on stderr. Returns its stdout.
+     */
+    static String runSession(DaemonProcess daemon, String session, Path work) throws Exception {
+        Path launcher = Files.createDirectories(work.resolve("bin")).resolve("vineyardctl");
+        Files.writeString(launcher, "#!/bin/sh\nexec '" + Path.of(System.getProperty("java.home"), "bin", "java")
+                + "' --enable-native-access=ALL-UNNAMED -cp '" + System.getProperty("java.class.path")
+                + "' io.vineyard.ctl.Vineyardctl \"$@\"\n");
+        Files.setPosixFilePermissions(launcher, PosixFilePermissions.fromString("rwxr-xr-x"));
+        String script = session.replace("/tmp/vineyard.sock", daemon.socket());
+        Process p = new ProcessBuilder("bash", "-euo", "pipefail", "-c", script).directory(work.toFile()).start();
+        p.getOutputStream().close();
+        var err = CompletableFuture.supplyAsync(() -> {
+            try {
+                return new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }, r -> Thread.ofPlatform().daemon().start(r));
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), () -> out + "\n--- stderr\n" + err.join());
+        assertEquals("", err.join());
+        return out;
     }
 }

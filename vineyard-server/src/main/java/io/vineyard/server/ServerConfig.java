@@ -40,12 +40,13 @@ import java.util.Map;
  * @param logging         log level and outputs (glog's flags mapped onto ours)
  * @param etcd            the etcd backend's settings (used with {@code --meta=etcd})
  * @param warnings        what the daemon should log about the flags once logging is set up
+ * @param spill           spilling to disk ({@code --spill_path} and its watermarks)
  */
 public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int rpcPort, String meta,
                            String deployment, boolean reserveMemory, boolean compression, String htpasswd,
                            int spinMicros, boolean extensions, int streamThreshold, String rpcHost,
                            String metricsHost, int metricsPort, LogSettings logging, EtcdSettings etcd,
-                           List<String> warnings) {
+                           List<String> warnings, SpillSettings spill) {
     /** {@link #metricsPort} when the Prometheus endpoint is off. */
     public static final int METRICS_OFF = -1;
     /** The port of {@code --metrics} / {@code --prometheus} without {@code --metrics_port}. */
@@ -62,9 +63,6 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
             Map.entry("etcd_data_dir", "this daemon never launches etcd: start one and pass --etcd_endpoint"),
             Map.entry("skip_launch_etcd", "this daemon never launches etcd: start one and pass --etcd_endpoint"),
             Map.entry("allocator", "this daemon has one allocator (best fit, 64-byte aligned)"),
-            Map.entry("spill_path", "spilling is not implemented yet"),
-            Map.entry("spill_lower_rate", "spilling is not implemented yet"),
-            Map.entry("spill_upper_rate", "spilling is not implemented yet"),
             Map.entry("vmodule", "per-file log levels are not mapped; use --v"),
             Map.entry("colorlogtostderr", "log lines are never coloured"),
             Map.entry("max_log_size", "log files are not rotated"),
@@ -117,6 +115,10 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                   --metrics_port=N       serve Prometheus metrics on http://HOST:N/metrics (default: off; 0 picks
                                          a free port)
                   --metrics_host=ADDR    address of the metrics endpoint (default 127.0.0.1)
+                  --spill_path=DIR       spill sealed blobs nobody holds to files in DIR when the pool fills
+                                         (least recently used first); a get reloads them (default: off)
+                  --spill_upper_rate=R   start spilling at this fraction of --size (default 0.8)
+                  --spill_lower_rate=R   spill down to this fraction of --size (default 0.3)
                   --metrics / --prometheus
                                          vineyard's switches: serve metrics on --metrics_port (default 9601)
                 logging (glog's flags, mapped onto ours):
@@ -190,6 +192,9 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         String etcdPrefix = "vineyard";
         int metaTimeout = 60;
         int leaseTtl = 10;
+        String spillPath = "";
+        double spillLower = SpillSettings.OFF.lowerRate();
+        double spillUpper = SpillSettings.OFF.upperRate();
         for (Map.Entry<String, String> f : flags.entrySet()) {
             String value = f.getValue();
             switch (f.getKey()) {
@@ -230,6 +235,9 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                 case "etcd_prefix" -> etcdPrefix = value;
                 case "meta_timeout" -> metaTimeout = parsePositive("meta_timeout", value);
                 case "etcd_lease_ttl" -> leaseTtl = parsePositive("etcd_lease_ttl", value);
+                case "spill_path" -> spillPath = value;
+                case "spill_lower_rate" -> spillLower = SpillSettings.parseRate("spill_lower_rate", value);
+                case "spill_upper_rate" -> spillUpper = SpillSettings.parseRate("spill_upper_rate", value);
                 default -> {
                     String why = IGNORED.get(f.getKey());
                     if (why == null) {
@@ -271,7 +279,8 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         int metricsAt = !metricsOn ? METRICS_OFF : metricsPort != null ? metricsPort : DEFAULT_METRICS_PORT;
         LogSettings logging = LogSettings.fromGlogFlags(v, minLogLevel, logToStderr, alsoLogToStderr, logDir, stderrThreshold);
         return new ServerConfig(socket, size, rpc, port, meta, deployment, reserve, compression, htpasswd, spin, extensions,
-                streamThreshold, rpcHost, metricsHost, metricsAt, logging, etcd, List.copyOf(warnings));
+                streamThreshold, rpcHost, metricsHost, metricsAt, logging, etcd, List.copyOf(warnings),
+                new SpillSettings(spillPath.isEmpty() ? null : Path.of(spillPath), spillLower, spillUpper));
     }
 
     /** Thrown by {@link #parse} for {@code --version}. */

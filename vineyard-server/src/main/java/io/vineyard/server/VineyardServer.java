@@ -13,6 +13,7 @@ import io.vineyard.server.handler.MetadataHandlers;
 import io.vineyard.server.handler.NameHandlers;
 import io.vineyard.server.handler.ObjectHandlers;
 import io.vineyard.server.handler.RemoteTransferHandlers;
+import io.vineyard.server.handler.SpillHandlers;
 import io.vineyard.server.handler.StreamHandlers;
 import io.vineyard.server.memory.SharedMemoryPool;
 import io.vineyard.server.meta.MetaOp;
@@ -21,6 +22,7 @@ import io.vineyard.server.metrics.MetricsEndpoint;
 import io.vineyard.server.protocol.ClientConnection;
 import io.vineyard.server.protocol.HandlerTable;
 import io.vineyard.server.store.BlobStore;
+import io.vineyard.server.store.SpillDirectory;
 import io.vineyard.server.transport.Listener;
 import io.vineyard.server.transport.Poller;
 import org.slf4j.Logger;
@@ -52,6 +54,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Shutdown never lets a thread touch unmapped memory: it stops accepting, wakes every wait and
  * every blocked read, waits for the connection threads to end, and unmaps the pool only once no
  * thread is inside a system call on it (a late access afterwards is an exception, not a SIGSEGV).
+ * The spill directory's files are deleted once every connection thread has ended.
  */
 public final class VineyardServer implements AutoCloseable {
     /** The protocol version this daemon speaks. */
@@ -61,6 +64,7 @@ public final class VineyardServer implements AutoCloseable {
 
     private final ServerConfig config;
     private final SharedMemoryPool pool;
+    private final SpillDirectory spillDir;
     private final DaemonContext ctx;
     private final HandlerTable handlers;
     private final MetaBackend backend;
@@ -89,8 +93,17 @@ public final class VineyardServer implements AutoCloseable {
             this.backend = MetaBackend.LOCAL;
         }
         try {
+            this.spillDir = config.spill().enabled() ? SpillDirectory.open(config.spill().path()) : null;
+        } catch (RuntimeException e) {
+            backend.close();
+            throw e;
+        }
+        try {
             this.pool = SharedMemoryPool.create(config.sizeBytes(), config.reserveMemory());
         } catch (RuntimeException e) {
+            if (spillDir != null) {
+                spillDir.close();
+            }
             backend.close();
             throw e;
         }
@@ -99,10 +112,10 @@ public final class VineyardServer implements AutoCloseable {
         Waits waits = new Waits();
         MetaStore meta = new MetaStore(blobs, ids, instanceId, System::currentTimeMillis, waits);
         this.ctx = new DaemonContext(config, blobs, meta, waits, new Authenticator(config.htpasswd()),
-                instanceId, localHostname(), backend);
+                instanceId, localHostname(), spillDir, backend);
         this.handlers = new HandlerTable(List.of(new AdminHandlers(ctx), new BlobHandlers(ctx),
                 new MetadataHandlers(ctx), new NameHandlers(ctx), new ObjectHandlers(ctx), new ClusterHandlers(ctx),
-                new RemoteTransferHandlers(ctx), new StreamHandlers(ctx)), config.extensions());
+                new RemoteTransferHandlers(ctx), new SpillHandlers(ctx), new StreamHandlers(ctx)), config.extensions());
         ctx.stats().track(handlers.knownTypes());
         DaemonGauges.register(ctx, Version.PROTOCOL, Version.IMPLEMENTATION);
         if (backend instanceof EtcdBackend etcd) {
@@ -260,6 +273,9 @@ public final class VineyardServer implements AutoCloseable {
         }
         if (allEnded) {
             poller.close();
+        }
+        if (spillDir != null && allEnded) {
+            spillDir.close(); // no connection thread does spill I/O any more
         }
         if (!allEnded || !pool.tryClose()) {
             LOG.warn("{} connection threads still run after {} s: the pool stays mapped until the process exits",

@@ -72,12 +72,14 @@ public final class Vineyardd {
     /** The start-up settings, at info (after the ready line, which stays the first line of output). */
     private static void logSettings(Logger log, ServerConfig c, VineyardServer server, Path logFile) {
         log.info("{} started: socket {}, pool {} bytes{}, rpc {}, metrics {}, meta {}, deployment {}, extensions {}, "
-                        + "compression {}, htpasswd {}, spin {} us, stream threshold {}%, log {}{}",
+                        + "compression {}, htpasswd {}, spin {} us, stream threshold {}%, spill {}, log {}{}",
                 Version.line(), c.socketPath(), c.sizeBytes(), c.reserveMemory() ? " (reserved)" : "",
                 c.rpc() ? server.context().rpcEndpoint() : "off",
                 server.metricsUrl() == null ? "off" : server.metricsUrl(), c.meta(), c.deployment(),
                 c.extensions() ? "on" : "off", c.compression() ? "on" : "off",
                 c.htpasswd().isEmpty() ? "off" : c.htpasswd(), c.spinMicros(), c.streamThreshold(),
+                c.spill().enabled() ? c.spill().path() + " (from " + c.spill().upperRate() + " down to "
+                        + c.spill().lowerRate() + " of the pool)" : "off",
                 c.logging().describe(), logFile == null ? "" : " (" + logFile + ")");
     }
 }

@@ -74,6 +74,26 @@ class ServerConfigTest {
     }
 
     @Test
+    void spillFlagsHaveVineyardsDefaultsAndRefuseBadRates() {
+        ServerConfig off = ServerConfig.parse(new String[] {"--socket=/tmp/x.sock"});
+        assertFalse(off.spill().enabled());
+        assertEquals(0.3, off.spill().lowerRate());
+        assertEquals(0.8, off.spill().upperRate());
+        ServerConfig on = ServerConfig.parse(new String[] {"--socket=/tmp/x.sock", "--spill_path=/var/tmp/s",
+                "--spill_lower_rate=0.5", "--spill_upper_rate", "0.9"});
+        assertEquals(java.nio.file.Path.of("/var/tmp/s"), on.spill().path());
+        assertEquals(500, on.spill().lowerBytes(1000));
+        assertEquals(900, on.spill().upperBytes(1000));
+        assertTrue(on.warnings().isEmpty(), "the spill flags are real now: " + on.warnings());
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> ServerConfig.parse(new String[] {"--spill_upper_rate=1.5"}));
+        assertTrue(e.getMessage().contains("fraction from 0 to 1"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> ServerConfig.parse(new String[] {"--spill_lower_rate=0.9", "--spill_upper_rate=0.5"}));
+        assertTrue(e.getMessage().contains("lower <= upper"), e.getMessage());
+    }
+
+    @Test
     void streamThresholdAndExtensionFlags() {
         ServerConfig defaults = ServerConfig.parse(new String[] {"--socket=/tmp/x.sock"});
         assertEquals(80, defaults.streamThreshold(), "vineyard's default");

@@ -7,6 +7,7 @@ import io.vineyard.server.meta.MetaOp;
 import io.vineyard.server.meta.MetaStore;
 import io.vineyard.server.metrics.DaemonMetrics;
 import io.vineyard.server.store.BlobStore;
+import io.vineyard.server.store.SpillDirectory;
 import io.vineyard.server.stream.StreamStore;
 
 import java.util.Collection;
@@ -28,7 +29,9 @@ import java.util.function.Supplier;
  * the in-memory part of a request (microseconds), never across socket I/O or any system call. A
  * request that must wait ({@code get_name}/{@code get_data}/{@code get_object} with {@code wait})
  * registers in {@link Waits} under what it waits for and parks without the lock; a change wakes only
- * its own waiters, after the lock is released.
+ * its own waiters, after the lock is released. The same goes for the file work the blob store queues
+ * (spill files to delete, freed extents to punch out of the memfd): it runs after the lock, on the
+ * thread that queued it, before that thread's request replies.
  */
 public final class DaemonContext {
     /** How often a parked request checks that its peer is still there. */
@@ -48,6 +51,7 @@ public final class DaemonContext {
     private final ReentrantLock lock = new ReentrantLock();
     private final StreamStore streams;
     private final MetaBackend backend;
+    private final Spiller spiller;
     private final AtomicInteger ipcConnections = new AtomicInteger();
     private final AtomicInteger rpcConnections = new AtomicInteger();
     private final AtomicLong ipcAccepted = new AtomicLong();
@@ -56,13 +60,17 @@ public final class DaemonContext {
     private volatile String rpcEndpoint = "0.0.0.0:0";
     private volatile boolean closing;
 
+    /**
+     * @param spillDir the open {@code --spill_path} directory, or null when spilling is off
+     */
     public DaemonContext(ServerConfig config, BlobStore blobs, MetaStore meta, Waits waits,
-                         Authenticator authenticator, long instanceId, String hostname) {
-        this(config, blobs, meta, waits, authenticator, instanceId, hostname, MetaBackend.LOCAL);
+                         Authenticator authenticator, long instanceId, String hostname, SpillDirectory spillDir) {
+        this(config, blobs, meta, waits, authenticator, instanceId, hostname, spillDir, MetaBackend.LOCAL);
     }
 
     public DaemonContext(ServerConfig config, BlobStore blobs, MetaStore meta, Waits waits,
-                         Authenticator authenticator, long instanceId, String hostname, MetaBackend backend) {
+                         Authenticator authenticator, long instanceId, String hostname, SpillDirectory spillDir,
+                         MetaBackend backend) {
         this.backend = backend;
         this.config = config;
         this.blobs = blobs;
@@ -74,6 +82,9 @@ public final class DaemonContext {
         this.hostname = hostname;
         this.busyWait = new BusyWait(config.spinMicros(), Runtime.getRuntime().availableProcessors());
         this.streams = new StreamStore(blobs, meta, waits, blobs.limitBytes() / 100 * config.streamThreshold());
+        this.spiller = new Spiller(this, blobs, spillDir, config.spill());
+        blobs.punchOutsideLock(true);
+        blobs.spillEnabled(spillDir != null);
     }
 
     /**
@@ -82,13 +93,30 @@ public final class DaemonContext {
      */
     public <T> T locked(Supplier<T> action) {
         List<Waits.Waiter> wake;
+        BlobStore.PostLockWork work;
         lock.lock();
         try {
             return action.get();
         } finally {
             wake = waits.drainQueued();
+            work = blobs.takePostLockWork();
             lock.unlock();
             Waits.unpark(wake);
+            if (work != null) {
+                afterLock(work);
+            }
+        }
+    }
+
+    /** Deletes spill files and punches freed extents without the lock, then hands the extents back. */
+    private void afterLock(BlobStore.PostLockWork work) {
+        for (BlobStore.SpillFile f : work.files()) {
+            spiller.directory().delete(f.id(), f.seq());
+        }
+        if (!work.extents().isEmpty()) {
+            blobs.punch(work.extents());
+            lockedRun(() -> blobs.punched(work.extents()));
+            spiller.ioDone();
         }
     }
 
@@ -163,6 +191,11 @@ public final class DaemonContext {
 
     public BlobStore blobs() {
         return blobs;
+    }
+
+    /** Spilling to disk and reloading (its methods take the lock themselves). */
+    public Spiller spiller() {
+        return spiller;
     }
 
     /** The streams (use under the store lock). */

@@ -45,6 +45,10 @@ public final class DaemonGauges {
                 () -> ctx.locked(() -> ctx.streams().usage().peakBytes()));
         m.gauge("vineyard_stream_threshold_bytes", "Stream memory a writer may fill before it waits (--stream_threshold)",
                 () -> ctx.streams().thresholdBytes());
+        m.gauge("vineyard_spilled_bytes", "Bytes of blobs whose payload is in a --spill_path file now",
+                () -> ctx.locked(() -> ctx.blobs().spilledBytes()));
+        m.counterOf("vineyard_spilled_blobs", "Blobs spilled to --spill_path since start", () -> ctx.spiller().stats().spills());
+        m.counterOf("vineyard_reloaded_blobs", "Spilled blobs read back into the pool since start", () -> ctx.spiller().stats().reloads());
         m.gauge("vineyard_start_time_seconds", "When the daemon started, in seconds since the epoch", () -> ctx.startMs() / 1000.0);
     }
 }

@@ -6,6 +6,7 @@ import io.vineyard.common.Json;
 import io.vineyard.common.Status;
 import io.vineyard.common.VineyardException;
 import io.vineyard.server.daemon.DaemonContext;
+import io.vineyard.server.daemon.Spiller;
 import io.vineyard.server.protocol.Fields;
 import io.vineyard.server.protocol.Handler;
 import io.vineyard.server.protocol.HandlerGroup;
@@ -141,7 +142,23 @@ public final class AdminHandlers implements HandlerGroup {
             st.put("bytes", u.bytes());
             st.put("peak_bytes", u.peakBytes());
             st.put("threshold_bytes", u.thresholdBytes());
+            ObjectNode sp = r.putObject("spill");
+            sp.put("enabled", ctx.spiller().enabled());
+            sp.put("spilled_blobs", ctx.blobs().spilledBlobs());
+            sp.put("spilled_bytes", ctx.blobs().spilledBytes());
+            sp.put("lru_blobs", ctx.blobs().coldBlobs());
+            sp.put("loading_blobs", ctx.blobs().loadingBlobs());
         });
+        Spiller.Stats s = ctx.spiller().stats();
+        ObjectNode sp = (ObjectNode) r.get("spill");
+        sp.put("spills", s.spills());
+        sp.put("spill_bytes_total", s.spillBytes());
+        sp.put("spill_ns_total", s.spillNanos());
+        sp.put("reloads", s.reloads());
+        sp.put("reload_bytes_total", s.reloadBytes());
+        sp.put("reload_ns_total", s.reloadNanos());
+        sp.put("failures", s.failures());
+        sp.put("last_failure", s.lastFailure());
         peer.send(r);
     }
 }

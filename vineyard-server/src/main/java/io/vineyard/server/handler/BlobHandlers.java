@@ -41,8 +41,7 @@ public final class BlobHandlers implements HandlerGroup {
                 Map.entry("drop_buffer_request", this::dropBuffer),
                 Map.entry("shrink_buffer_request", this::shrinkBuffer),
                 Map.entry("release_request", this::release),
-                Map.entry("increase_reference_count_request", this::increaseReferenceCount),
-                Map.entry("is_in_use_request", this::isInUse));
+                Map.entry("increase_reference_count_request", this::increaseReferenceCount));
     }
 
     private BlobStore blobs() {
@@ -51,7 +50,8 @@ public final class BlobHandlers implements HandlerGroup {
 
     private void createBuffer(Peer peer, ObjectNode req) {
         long size = Fields.u64(req, "size");
-        BlobReplies out = ctx.locked(() -> BlobReplies.of(blobs(), List.of(blobs().create(size, peer.holdings().blobs())), peer));
+        BlobReplies out = ctx.spiller().allocating(size, () -> ctx.locked(() ->
+                BlobReplies.of(blobs(), List.of(blobs().create(size, peer.holdings().blobs())), peer)));
         sendCreated(peer, "create_buffer_reply", out);
     }
 
@@ -74,7 +74,8 @@ public final class BlobHandlers implements HandlerGroup {
             throw new VineyardException.Invalid("create_buffers_request: num is " + num + " but sizes has "
                     + sizes.length + " entries");
         }
-        BlobReplies out = ctx.locked(() -> BlobReplies.of(blobs(), blobs().createAll(sizes, peer.holdings().blobs()), peer));
+        BlobReplies out = ctx.spiller().allocating(total(sizes), () -> ctx.locked(() ->
+                BlobReplies.of(blobs(), blobs().createAll(sizes, peer.holdings().blobs()), peer)));
         ObjectNode r = Replies.reply("create_buffers_reply");
         r.put("num", sizes.length);
         ArrayNode ids = r.putArray("ids");
@@ -82,6 +83,15 @@ public final class BlobHandlers implements HandlerGroup {
         out.putFds(r, "fds");
         Fields.putLegacyList(r, "payloads", out.payloads);
         out.send(peer, r);
+    }
+
+    /** The bytes {@code sizes} ask for together (saturating: a huge request simply cannot fit). */
+    static long total(long[] sizes) {
+        long sum = 0;
+        for (long s : sizes) {
+            sum = s < 0 || sum + s < 0 ? Long.MAX_VALUE : sum + s;
+        }
+        return sum;
     }
 
     private void createDiskBuffer(Peer peer, ObjectNode req) {
@@ -153,7 +163,8 @@ public final class BlobHandlers implements HandlerGroup {
     private void getBuffers(Peer peer, ObjectNode req) {
         long[] ids = Fields.legacyIds(req, "ids");
         boolean unsafe = Fields.bool(req, "unsafe", false);
-        BlobReplies out = ctx.locked(() -> BlobReplies.of(blobs(), blobs().get(ids, unsafe, peer.holdings().blobs()), peer));
+        BlobReplies out = ctx.spiller().resident(peer.holdings().blobs(), null, () -> ctx.locked(() ->
+                BlobReplies.of(blobs(), blobs().get(ids, unsafe, peer.holdings().blobs()), peer)));
         ObjectNode r = Replies.reply("get_buffers_reply");
         Fields.putLegacyList(r, "payloads", out.payloads);
         out.putFds(r, "fds");
@@ -194,11 +205,5 @@ public final class BlobHandlers implements HandlerGroup {
             blobs().increaseReferenceCount(ids, peer.holdings().blobs());
         });
         peer.send(Replies.reply("increase_reference_count_reply"));
-    }
-
-    private void isInUse(Peer peer, ObjectNode req) {
-        long id = Fields.u64(req, "id");
-        boolean inUse = ctx.locked(() -> blobs().isInUse(id));
-        peer.send(Replies.reply("is_in_use_reply").put("is_in_use", inUse));
     }
 }

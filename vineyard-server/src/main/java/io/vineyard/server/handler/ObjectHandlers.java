@@ -137,14 +137,15 @@ public final class ObjectHandlers implements HandlerGroup {
             return new Found(id, tree, BlobReplies.of(ctx.blobs(), ctx.blobs().get(ids, unsafe, peer.holdings().blobs()), peer));
         };
         Found found;
+        BlobLinks links = peer.holdings().blobs();
         if (wait) {
             Waits.Key key = name != null ? new Waits.Name(name) : new Waits.ObjectId(explicitId);
-            found = ctx.await(lookup, List.of(key), DaemonContext.noDeadline(), peer::gone);
+            found = ctx.spiller().resident(links, null, () -> ctx.await(lookup, List.of(key), DaemonContext.noDeadline(), peer::gone));
             if (found == null) {
                 return; // the peer left or the daemon stops: nobody to answer
             }
         } else {
-            found = ctx.locked(lookup);
+            found = ctx.spiller().resident(links, null, () -> ctx.locked(lookup));
             if (found == null) {
                 throw new VineyardException.ObjectNotExists(name != null ? "failed to find name: " + name
                         : "get_object: object " + ObjectIds.toText(explicitId) + " does not exist");
@@ -158,7 +159,8 @@ public final class ObjectHandlers implements HandlerGroup {
         found.blobs().send(peer, r);
     }
 
-    private static void collectBlobIds(JsonNode tree, List<Long> out) {
+    /** Adds the ids of the blobs in a metadata tree to {@code out}. */
+    static void collectBlobIds(JsonNode tree, List<Long> out) {
         if ("vineyard::Blob".equals(tree.path("typename").asText()) && tree.has("id")) {
             out.add(Json.readU64(tree.get("id"), "id"));
             return;

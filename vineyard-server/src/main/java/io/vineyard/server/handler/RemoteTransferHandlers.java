@@ -67,7 +67,7 @@ public final class RemoteTransferHandlers implements HandlerGroup {
         boolean compress = compress(req);
         BlobStore blobs = ctx.blobs();
         BlobLinks links = conn.holdings().blobs();
-        List<Blob> made = ctx.locked(() -> blobs.createAll(sizes, links));
+        List<Blob> made = ctx.spiller().allocating(BlobHandlers.total(sizes), () -> ctx.locked(() -> blobs.createAll(sizes, links)));
         ObjectNode ack = describeCreated(made, plural);
         conn.send(ack);
         try {
@@ -91,6 +91,7 @@ public final class RemoteTransferHandlers implements HandlerGroup {
         }
         ctx.lockedRun(() -> {
             blobs.sealAll(made);
+            blobs.releaseAll(made, links); // an RPC client maps nothing: sealed, the blobs are nobody's (and may spill)
         });
         conn.send(ack);
     }
@@ -130,7 +131,7 @@ public final class RemoteTransferHandlers implements HandlerGroup {
         BlobLinks links = conn.holdings().blobs();
         List<ObjectNode> payloads = new ArrayList<>();
         List<Blob> taken = new ArrayList<>();
-        List<Blob> held = ctx.locked(() -> {
+        List<Blob> held = ctx.spiller().resident(links, taken, () -> ctx.locked(() -> {
             List<Blob> got = blobs.get(ids, unsafe, links, taken);
             for (Blob b : got) {
                 if (b.size() > 0 && b.isDisk()) {
@@ -141,7 +142,7 @@ public final class RemoteTransferHandlers implements HandlerGroup {
                 payloads.add(Replies.payload(blobs.location(b)));
             }
             return got;
-        });
+        }));
         try {
             ObjectNode r = Replies.reply("get_buffers_reply");
             Fields.putLegacyList(r, "payloads", payloads);

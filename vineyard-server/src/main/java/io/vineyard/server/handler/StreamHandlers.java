@@ -69,6 +69,7 @@ public final class StreamHandlers implements HandlerGroup {
         long id = Fields.u64(req, "id");
         long size = Fields.u64(req, "size");
         BlobLinks links = peer.holdings().blobs();
+        ctx.spiller().makeRoomFor(size); // a full pool spills for a stream chunk too
         BlobReplies out = waitFor(id, deadline(req), peer, true,
                 () -> describe(peer, streams().beginNextChunk(id, size, links)),
                 () -> describe(peer, streams().retryAllocate(id, size, links)));

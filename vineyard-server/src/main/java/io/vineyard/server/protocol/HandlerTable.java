@@ -18,8 +18,7 @@ public final class HandlerTable {
     /** Request types of vineyard 0.24 whose features have not landed here yet. */
     public static final Set<String> NOT_IMPLEMENTED = Set.of(
             "new_session_request", "delete_session_request",
-            "make_arena_request", "finalize_arena_request", "evict_request",
-            "load_request", "unpin_request", "is_spilled_request",
+            "make_arena_request", "finalize_arena_request",
             "acquire_lock_request", "release_lock_request", "create_gpu_buffer_request",
             "get_gpu_buffers_request", "create_buffer_by_plasma_request", "get_buffers_by_plasma_request",
             "plasma_seal_request", "plasma_release_request", "plasma_delete_data_request",

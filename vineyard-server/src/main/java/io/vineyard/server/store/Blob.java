@@ -8,8 +8,21 @@ import java.util.Set;
  * the store lock.
  */
 public final class Blob {
+    /**
+     * Where a pool blob's bytes are. Only RESIDENT and SPILLING blobs have an extent a client may map;
+     * SPILLING and LOADING ones have spill I/O in flight outside the store lock.
+     *
+     * <pre>
+     *   RESIDENT --pick as victim--> SPILLING --written--> SPILLED --get/load--> LOADING --read--> RESIDENT
+     *       ^                           |  (a get cancels: stays mapped, the file is dropped)
+     *       +---------------------------+
+     * </pre>
+     */
+    enum Residence { RESIDENT, SPILLING, SPILLED, LOADING }
+
     final long id;
-    final long offset;
+    /** Offset of the extent in the pool; -1 while SPILLED. */
+    long offset;
     long size;
     final BlobLinks creator;
     /** fd of a disk-backed blob ({@code create_disk_buffer}), or -1 for a pool blob. */
@@ -26,6 +39,15 @@ public final class Blob {
     boolean freed;
     boolean trimOnFree;
     final Set<BlobLinks> holders = new HashSet<>(2);
+    Residence residence = Residence.RESIDENT;
+    /** Spill or reload I/O of this blob runs outside the lock: its extent must stay as it is. */
+    boolean ioInFlight;
+    /** Kept resident by {@code load} with {@code pin}: never a spill victim until unpinned. */
+    boolean pinned;
+    /** Never spilled: a queued stream chunk (the stream, not a connection, owns it). */
+    boolean keepResident;
+    /** Number of the current spill file ({@code o<id>.<n>.spill}): every spill writes a new name. */
+    int spillSeq;
 
     Blob(long id, long offset, long size, BlobLinks creator, int diskFd, int diskKey) {
         this.id = id;
@@ -54,5 +76,10 @@ public final class Blob {
 
     public boolean sealed() {
         return sealed;
+    }
+
+    /** True while the blob's bytes are in a spill file, not in the pool. */
+    public boolean spilled() {
+        return residence == Residence.SPILLED || residence == Residence.LOADING;
     }
 }

@@ -7,9 +7,12 @@ import io.vineyard.common.posix.Posix;
 import io.vineyard.server.memory.BestFitAllocator;
 import io.vineyard.server.memory.SharedMemoryPool;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 
@@ -27,6 +30,19 @@ import java.util.Map;
  * memory is reused only when nobody can see it. Both are exact after any sequence of operations
  * (invariant 5), and a failed allocation changes nothing (#862).
  *
+ * <p>Spilling. Sealed pool blobs that no connection holds, not pinned and not stream chunks, form
+ * the LRU ({@link #cold}, oldest first; a release puts a blob at the young end). The store only
+ * changes states ({@link Blob.Residence}); the {@code Spiller} does the file I/O outside the lock
+ * between a {@code pick}/{@code start} step and its {@code done} step, and an extent with I/O in
+ * flight is never freed or reused. A spilled blob's bytes count in {@link #spilledBytes()}, not in
+ * usage. A get of a spilled blob fails with {@link NotResident} before changing anything, so that the
+ * caller reloads it outside the lock and tries again.
+ *
+ * <p>Returning memory to the OS. A freed extent of at least {@link #PUNCH_MIN_BYTES} (or any with
+ * {@code memory_trim}, and every spilled one) has its whole pages punched out of the memfd. With
+ * {@link #punchOutsideLock(boolean)} the punch runs after the lock is released
+ * ({@link #takePostLockWork()}) and the extent reaches the allocator only afterwards.
+ *
  * <p>Not thread-safe: every method runs under the daemon's store lock.
  */
 public final class BlobStore {
@@ -39,6 +55,50 @@ public final class BlobStore {
     private int deferredFrees;
     /** Next store key for a disk blob's file: above any fd number, never reused. */
     private int nextDiskKey = FIRST_DISK_KEY;
+    /** The spill LRU: candidates oldest first (see the design note). */
+    private final LinkedHashSet<Blob> cold = new LinkedHashSet<>();
+    private long spilledBytes;
+    private int spilledBlobs;
+    private long spillingBytes;
+    private int loadingBlobs;
+    private boolean punchOutsideLock;
+    private boolean spillEnabled;
+    private final List<SpillFile> filesToDelete = new ArrayList<>();
+    private final List<Extent> extentsToPunch = new ArrayList<>();
+    private long punchPendingBytes;
+
+    /** Freed extents of at least this many bytes go back to the OS at once (#1620). */
+    public static final long PUNCH_MIN_BYTES = 1L << 20;
+
+    /** One spill file: blob {@code id}'s spill number {@code seq}. */
+    public record SpillFile(long id, int seq) {
+    }
+
+    /** A freed extent whose pages are punched out before it returns to the allocator. */
+    public record Extent(long offset, long size) {
+    }
+
+    /** What must happen once the lock is released: spill files to delete, extents to punch. */
+    public record PostLockWork(List<SpillFile> files, List<Extent> extents) {
+    }
+
+    /**
+     * A get asked for blobs whose bytes are on disk (or being read back): reload them and ask again.
+     * Thrown before the get changed anything.
+     */
+    public static final class NotResident extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        private final transient List<Blob> blobs;
+
+        NotResident(List<Blob> blobs) {
+            super("blobs not resident", null, false, false);
+            this.blobs = blobs;
+        }
+
+        public List<Blob> blobs() {
+            return blobs;
+        }
+    }
 
     /** The first store key given to a disk file (the pool's key is its fd, a small number). */
     public static final int FIRST_DISK_KEY = 1 << 24;
@@ -49,7 +109,7 @@ public final class BlobStore {
         this.ids = ids;
     }
 
-    /** Data bytes of visible (not deleted) pool blobs: vineyard's {@code memory_usage}. */
+    /** Data bytes of visible (not deleted) pool blobs in the pool: vineyard's {@code memory_usage}. */
     public long usageBytes() {
         return usageBytes;
     }
@@ -159,6 +219,7 @@ public final class BlobStore {
         }
         blob.sealed = true;
         hold(blob, client);
+        updateCold(blob);
     }
 
     /**
@@ -175,6 +236,7 @@ public final class BlobStore {
      */
     public List<Blob> get(long[] blobIds, boolean unsafe, BlobLinks client, List<Blob> newlyHeld) {
         List<Blob> out = new ArrayList<>(blobIds.length);
+        List<Blob> away = null;
         for (long id : blobIds) {
             Blob blob = find(id);
             if (blob == null) {
@@ -183,7 +245,16 @@ public final class BlobStore {
             if (!blob.sealed && !unsafe && blob.id != ObjectIds.EMPTY_BLOB_ID) {
                 throw new VineyardException.ObjectNotSealed("Failed to get blob with id " + ObjectIds.toText(id));
             }
+            if (blob.spilled()) {
+                if (away == null) {
+                    away = new ArrayList<>();
+                }
+                away.add(blob);
+            }
             out.add(blob);
+        }
+        if (away != null) {
+            throw new NotResident(away);
         }
         for (Blob blob : out) {
             if (hold(blob, client) && newlyHeld != null) {
@@ -214,6 +285,7 @@ public final class BlobStore {
     public void sealAll(List<Blob> made) {
         for (Blob blob : made) {
             blob.sealed = true;
+            updateCold(blob);
         }
     }
 
@@ -247,12 +319,24 @@ public final class BlobStore {
     }
 
     /**
-     * vineyard's {@code is_in_use}: false only for blobs that are candidates for spilling. Without a
-     * spill path no blob is ever such a candidate, so every existing blob is in use (as vineyard
-     * answers with spilling off).
+     * {@code is_in_use}: held by a connection, pinned, or owned by a stream, so that it cannot be
+     * spilled now. With spilling off nothing can be spilled, so every existing blob is in use (what
+     * vineyard answers then). False for an unknown id.
      */
     public boolean isInUse(long id) {
-        return exists(id);
+        Blob b = visible.get(id);
+        return b != null && (!spillEnabled || !b.holders.isEmpty() || b.pinned || b.keepResident);
+    }
+
+    /** Spilling is on ({@code --spill_path}): {@link #isInUse} then means "held or pinned". */
+    public void spillEnabled(boolean on) {
+        this.spillEnabled = on;
+    }
+
+    /** {@code is_spilled}: the blob's bytes are in a spill file now. False for an unknown id. */
+    public boolean isSpilled(long id) {
+        Blob b = visible.get(id);
+        return b != null && b.spilled();
     }
 
     /** Shrinks an unsealed blob to {@code newSize} (not larger), returning the tail to the pool. */
@@ -319,20 +403,40 @@ public final class BlobStore {
             visible.remove(blob.id);
             blob.deleted = true;
             deferredFrees++;
-            if (!blob.isDisk()) {
+            if (blob.residence == Blob.Residence.SPILLED) {
+                spilledBytes -= blob.size;
+                spilledBlobs--;
+            } else if (!blob.isDisk()) {
                 usageBytes -= blob.size;
                 deferredBytes += blob.size;
             }
+            cold.remove(blob);
         }
     }
 
-    /** Adds a hold; true when {@code client} did not hold {@code blob} before. */
+    /** Adds a hold; true when {@code client} did not hold {@code blob} before. A hold cancels a spill in flight. */
     private boolean hold(Blob blob, BlobLinks client) {
         if (client != null && blob.id != ObjectIds.EMPTY_BLOB_ID && blob.holders.add(client)) {
             client.links.add(blob);
+            if (blob.residence == Blob.Residence.SPILLING) {
+                blob.residence = Blob.Residence.RESIDENT; // still mapped: the file is dropped when written
+            }
+            cold.remove(blob);
             return true;
         }
         return false;
+    }
+
+    /** Puts {@code b} into the spill LRU (at the young end) or takes it out, as its state says. */
+    private void updateCold(Blob b) {
+        boolean candidate = b.sealed && !b.deleted && b.holders.isEmpty() && !b.pinned && !b.keepResident
+                && !b.ioInFlight && b.residence == Blob.Residence.RESIDENT && !b.isDisk() && b.size > 0
+                && b.id != ObjectIds.EMPTY_BLOB_ID;
+        if (!candidate) {
+            cold.remove(b);
+        } else {
+            cold.add(b); // a blob already there keeps its place
+        }
     }
 
     private void unhold(Blob blob, BlobLinks client) {
@@ -343,10 +447,11 @@ public final class BlobStore {
             }
         }
         freeIfUnheld(blob);
+        updateCold(blob);
     }
 
     private void freeIfUnheld(Blob blob) {
-        if (blob.deleted && !blob.freed && blob.holders.isEmpty()) {
+        if (blob.deleted && !blob.freed && blob.holders.isEmpty() && !blob.ioInFlight) {
             deferredFrees--;
             free(blob);
         }
@@ -358,10 +463,258 @@ public final class BlobStore {
             Posix.close(blob.diskFd);
             return;
         }
-        allocator.free(blob.offset, blob.size);
+        if (blob.residence == Blob.Residence.SPILLED) {
+            filesToDelete.add(new SpillFile(blob.id, blob.spillSeq));
+            return;
+        }
         deferredBytes -= blob.size;
-        if (blob.trimOnFree) {
-            pool.trim(blob.offset, BestFitAllocator.roundUp(blob.size));
+        releaseExtent(blob.offset, blob.size, blob.trimOnFree || blob.size >= PUNCH_MIN_BYTES);
+    }
+
+    /** Returns an extent to the allocator, its whole pages punched out first when {@code punch}. */
+    private void releaseExtent(long offset, long size, boolean punch) {
+        long len = BestFitAllocator.roundUp(size);
+        if (!punch) {
+            allocator.free(offset, size);
+        } else if (punchOutsideLock) {
+            extentsToPunch.add(new Extent(offset, len));
+            punchPendingBytes += len;
+        } else {
+            pool.trim(offset, len);
+            allocator.free(offset, size);
+        }
+    }
+
+    /**
+     * Punch freed extents after the lock is released instead of under it ({@link #takePostLockWork()},
+     * then {@link #punched}); off by default (a store used without a daemon punches at once).
+     */
+    public void punchOutsideLock(boolean outside) {
+        this.punchOutsideLock = outside;
+    }
+
+    /** Takes the file deletes and punches queued under the lock, or null when there are none. */
+    public PostLockWork takePostLockWork() {
+        if (filesToDelete.isEmpty() && extentsToPunch.isEmpty()) {
+            return null;
+        }
+        PostLockWork w = new PostLockWork(List.copyOf(filesToDelete), List.copyOf(extentsToPunch));
+        filesToDelete.clear();
+        extentsToPunch.clear();
+        return w;
+    }
+
+    /** Punches the pages of {@code extents} (no lock needed: nobody can allocate them yet). */
+    public void punch(List<Extent> extents) {
+        for (Extent e : extents) {
+            pool.trim(e.offset(), e.size());
+        }
+    }
+
+    /** Hands punched extents to the allocator (under the lock). */
+    public void punched(List<Extent> extents) {
+        for (Extent e : extents) {
+            allocator.free(e.offset(), e.size());
+            punchPendingBytes -= e.size();
+        }
+    }
+
+    // ---- spilling: state changes only; the Spiller does the I/O outside the lock ----------------
+
+    /** Bytes of blobs whose payload is in spill files now. */
+    public long spilledBytes() {
+        return spilledBytes;
+    }
+
+    /** Number of blobs whose payload is in spill files now. */
+    public int spilledBlobs() {
+        return spilledBlobs;
+    }
+
+    /** Blobs being read back from their spill files now. */
+    public int loadingBlobs() {
+        return loadingBlobs;
+    }
+
+    /** Blobs in the spill LRU (candidates). */
+    public int coldBlobs() {
+        return cold.size();
+    }
+
+    /** True while spills or punches are in flight: memory is about to come back to the allocator. */
+    public boolean memoryComingBack() {
+        return spillingBytes > 0 || punchPendingBytes > 0;
+    }
+
+    /**
+     * Takes victims from the old end of the LRU until they add up to {@code bytes} (or the LRU is
+     * empty), marking them SPILLING.
+     */
+    public List<Blob> pickVictims(long bytes) {
+        List<Blob> out = new ArrayList<>();
+        long picked = 0;
+        for (Iterator<Blob> it = cold.iterator(); picked < bytes && it.hasNext(); ) {
+            Blob b = it.next();
+            it.remove();
+            startSpill(b);
+            picked += b.size;
+            out.add(b);
+        }
+        return out;
+    }
+
+    private void startSpill(Blob b) {
+        b.residence = Blob.Residence.SPILLING;
+        b.ioInFlight = true;
+        b.spillSeq++;
+        spillingBytes += b.size;
+    }
+
+    /**
+     * Marks the given blobs SPILLING for an explicit {@code evict}; blobs already spilled, being
+     * spilled, empty or disk-backed are skipped. Nothing changes when one of them cannot be evicted.
+     *
+     * @throws VineyardException.Invalid when a blob is held by a connection, pinned, unsealed or a stream chunk
+     */
+    public List<Blob> pickForEvict(Collection<Blob> blobs) {
+        List<Blob> out = new ArrayList<>();
+        for (Blob b : blobs) {
+            if (b.isDisk() || b.size == 0 || b.spilled() || b.ioInFlight) {
+                continue;
+            }
+            String why = !b.sealed ? "it is not sealed" : !b.holders.isEmpty() ? "it is held by " + b.holders.size()
+                    + " connection(s)" : b.pinned ? "it is pinned (unpin it first)"
+                    : b.keepResident ? "it is a stream chunk" : null;
+            if (why != null) {
+                throw new VineyardException.Invalid("evict: blob " + ObjectIds.toText(b.id) + " cannot be spilled: " + why);
+            }
+            out.add(b);
+        }
+        for (Blob b : out) {
+            cold.remove(b);
+            startSpill(b);
+        }
+        return out;
+    }
+
+    /** The pool bytes a SPILLING blob's file is written from, or a LOADING blob's file is read into. */
+    public MemorySegment ioBytes(Blob b) {
+        if (!b.ioInFlight) {
+            throw new IllegalStateException("no spill I/O in flight for blob " + ObjectIds.toText(b.id));
+        }
+        return pool.segment().asSlice(b.offset, b.size);
+    }
+
+    /** The spill file of a blob's current spill. */
+    public static SpillFile fileOf(Blob b) {
+        return new SpillFile(b.id, b.spillSeq);
+    }
+
+    /**
+     * Ends a spill: when the file was {@code written} and no get took the blob meanwhile, its memory is
+     * freed (pages punched) and it is SPILLED; otherwise it stays resident and the file is dropped.
+     *
+     * @return true when the blob is now spilled
+     */
+    public boolean spillDone(Blob b, boolean written) {
+        b.ioInFlight = false;
+        spillingBytes -= b.size;
+        boolean spilled = written && !b.deleted && b.residence == Blob.Residence.SPILLING;
+        if (spilled) {
+            b.residence = Blob.Residence.SPILLED;
+            usageBytes -= b.size;
+            spilledBytes += b.size;
+            spilledBlobs++;
+            releaseExtent(b.offset, b.size, true);
+            b.offset = -1;
+        } else {
+            b.residence = Blob.Residence.RESIDENT;
+            if (written) {
+                filesToDelete.add(fileOf(b));
+            }
+            freeIfUnheld(b);
+        }
+        updateCold(b);
+        return spilled;
+    }
+
+    /**
+     * Starts reloading a SPILLED blob for {@code by}: allocates its extent and holds it for {@code by}.
+     *
+     * @return false when the pool has no extent for it now (nothing changed)
+     */
+    public boolean startLoad(Blob b, BlobLinks by) {
+        if (b.residence != Blob.Residence.SPILLED) {
+            throw new IllegalStateException("blob " + ObjectIds.toText(b.id) + " is " + b.residence + ", not spilled");
+        }
+        long offset = allocator.allocate(b.size);
+        if (offset < 0) {
+            return false;
+        }
+        b.offset = offset;
+        b.residence = Blob.Residence.LOADING;
+        b.ioInFlight = true;
+        loadingBlobs++;
+        usageBytes += b.size;
+        spilledBytes -= b.size;
+        spilledBlobs--;
+        hold(b, by);
+        return true;
+    }
+
+    /**
+     * Ends a reload: {@code ok}, the blob is resident and its file goes; otherwise its extent is freed
+     * again and it stays spilled (a deleted blob just goes).
+     */
+    public void loadDone(Blob b, boolean ok) {
+        b.ioInFlight = false;
+        loadingBlobs--;
+        if (ok || b.deleted) {
+            b.residence = Blob.Residence.RESIDENT; // a deleted blob's extent is freed with it
+            filesToDelete.add(fileOf(b));
+            freeIfUnheld(b);
+        } else {
+            allocator.free(b.offset, b.size);
+            usageBytes -= b.size;
+            spilledBytes += b.size;
+            spilledBlobs++;
+            b.offset = -1;
+            b.residence = Blob.Residence.SPILLED;
+        }
+        updateCold(b);
+    }
+
+    /** Holds a resident blob for {@code by} (a spill in flight is cancelled); true when the hold is new. */
+    public boolean take(Blob b, BlobLinks by) {
+        return hold(b, by);
+    }
+
+    public boolean heldBy(Blob b, BlobLinks by) {
+        return b.holders.contains(by);
+    }
+
+    /** True while another request reads the blob's file back into the pool. */
+    public boolean isLoading(Blob b) {
+        return b.residence == Blob.Residence.LOADING;
+    }
+
+    /** {@code load} with {@code pin}: the blob is never a spill victim until {@link #unpin}. */
+    public void pin(Blob b) {
+        b.pinned = true;
+        updateCold(b);
+    }
+
+    public void unpin(Blob b) {
+        b.pinned = false;
+        updateCold(b);
+    }
+
+    /** Keeps a stream's queued chunk out of the spill LRU: the stream, not a connection, owns it. */
+    public void keepResident(long id) {
+        Blob b = visible.get(id);
+        if (b != null) {
+            b.keepResident = true;
+            updateCold(b);
         }
     }
 
@@ -388,13 +741,16 @@ public final class BlobStore {
         if (blob.isDisk()) {
             return new BlobLocation(blob.id, blob.diskKey, blob.diskFd, 0, blob.size, blob.size, 0, blob.sealed);
         }
+        if (blob.spilled()) {
+            throw new IllegalStateException("blob " + ObjectIds.toText(blob.id) + " is spilled: reload it first");
+        }
         return new BlobLocation(blob.id, pool.fd(), pool.fd(), blob.offset, blob.size, pool.mapSize(),
                 pool.address(blob.offset), blob.sealed);
     }
 
     /** The daemon's view of a pool blob's bytes (RPC transfers). */
-    public java.lang.foreign.MemorySegment bytes(Blob blob) {
-        if (blob.isDisk() || blob.size == 0) {
+    public MemorySegment bytes(Blob blob) {
+        if (blob.isDisk() || blob.size == 0 || blob.spilled()) {
             throw new VineyardException.Invalid("blob " + ObjectIds.toText(blob.id) + " has no pool bytes");
         }
         return pool.segment().asSlice(blob.offset, blob.size);

@@ -170,6 +170,7 @@ public final class StreamStore {
             return;
         }
         blobs.seal(c.id, writer);
+        blobs.keepResident(c.id); // the reader maps it whenever it pulls: never spilled
         blobs.releaseIfHeld(c.id, writer); // the stream owns a queued chunk, not its writer
         s.ready.add(c);
         waits.signal(new Waits.Stream(s.id));

@@ -69,7 +69,12 @@ final class InProcessDaemon implements AutoCloseable {
                 assertEquals(0, b.deferredFrees(), "frees still deferred after every connection closed");
                 assertEquals(0, ctx.deferredRequests(), "waits outlived their requests");
                 ctx.meta().clear(null);
+                return null;
+            });
+            ctx.locked(() -> { // after the deletes' pages were punched out without the lock
+                BlobStore b = ctx.blobs();
                 assertEquals(0, b.usageBytes(), "usage after deleting everything");
+                assertEquals(0, b.spilledBytes(), "spilled bytes after deleting everything");
                 assertEquals(b.limitBytes(), b.allocator().freeBytes(), "the pool is whole again");
                 return null;
             });
