@@ -55,7 +55,7 @@ final class ObjectDirectory {
     private ObjectDirectory() {
     }
 
-    static void serialize(Client client, ObjectId id, String uri, IoOptions o) {
+    static void serialize(Client client, ObjectId id, String uri, IoOptions o, VineyardIO.Progress progress) {
         Location loc = Location.of(uri, o.storage());
         if (!loc.isLocal()) {
             throw new IoException.Unsupported(loc.uri(), "serialize to S3 is not done yet (local directories only)");
@@ -78,7 +78,7 @@ final class ObjectDirectory {
         try (VineyardObject object = client.getObject(id)) {
             Path root = tmp.resolve(WORKER);
             Files.createDirectories(root);
-            writeObject(object, object.meta(), root, "", compression.equals("zstd"));
+            writeObject(object, object.meta(), root, "", new Copy(compression.equals("zstd"), progress));
             Files.createDirectories(target.getParent());
             Files.deleteIfExists(target);
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
@@ -89,7 +89,7 @@ final class ObjectDirectory {
         }
     }
 
-    private static void writeObject(VineyardObject object, ObjectMeta meta, Path dir, String path, boolean zstd) throws IOException {
+    private static void writeObject(VineyardObject object, ObjectMeta meta, Path dir, String path, Copy copy) throws IOException {
         ObjectNode fields = Json.object();
         fields.put("__global", meta.isGlobal());
         Map<String, ObjectMeta> members = meta.members();
@@ -111,14 +111,15 @@ final class ObjectDirectory {
             String memberPath = path.isEmpty() ? e.getKey() : path + "/" + e.getKey();
             Path memberDir = dir.resolve(e.getKey());
             if (e.getValue().isBlob()) {
-                writeBlob(object, e.getValue(), memberDir, memberPath, zstd);
+                writeBlob(object, e.getValue(), memberDir, memberPath, copy);
             } else {
-                writeObject(object, e.getValue(), memberDir, memberPath, zstd);
+                writeObject(object, e.getValue(), memberDir, memberPath, copy);
             }
         }
     }
 
-    private static void writeBlob(VineyardObject object, ObjectMeta entry, Path dir, String path, boolean zstd) throws IOException {
+    private static void writeBlob(VineyardObject object, ObjectMeta entry, Path dir, String path, Copy copy) throws IOException {
+        boolean zstd = copy.zstd();
         Files.createDirectories(dir);
         long length = entry.getLong("length", entry.nbytes());
         try (OutputStream file = Files.newOutputStream(dir.resolve(BLOB));
@@ -129,11 +130,33 @@ final class ObjectDirectory {
                 length = blob.size();
             }
         }
+        copy.done(length);
         ObjectNode params = Json.object();
         params.put("__path", path + "/" + BLOB);
         params.put("length", length);
         params.put("__options", zstd ? "{\"compression_method\": \"zstd\"}" : "{}");
         Files.writeString(dir.resolve(BLOB_META), Json.MAPPER.writeValueAsString(params));
+    }
+
+    /** How blobs are written (zstd or raw) and the running byte count reported to the progress. */
+    private static final class Copy {
+        private final boolean zstd;
+        private final VineyardIO.Progress progress;
+        private long bytes;
+
+        Copy(boolean zstd, VineyardIO.Progress progress) {
+            this.zstd = zstd;
+            this.progress = progress;
+        }
+
+        boolean zstd() {
+            return zstd;
+        }
+
+        void done(long blobBytes) {
+            bytes += blobBytes;
+            progress.update(bytes, 0);
+        }
     }
 
     private static void copy(MemorySegment src, OutputStream out) throws IOException {
@@ -147,14 +170,14 @@ final class ObjectDirectory {
 
     // ---- deserialize ---------------------------------------------------------------------------------
 
-    static ObjectId deserialize(Client client, String uri, IoOptions o) {
+    static ObjectId deserialize(Client client, String uri, IoOptions o, VineyardIO.Progress progress) {
         Location loc = Location.of(uri, o.storage());
         if (!loc.isLocal()) {
             throw new IoException.Unsupported(loc.uri(), "deserialize from S3 is not done yet (local directories only)");
         }
         Path root = rootOf(loc);
         try {
-            return client.put(new SerializedTree(loc.uri(), root), PutOptions.persistent());
+            return client.put(new SerializedTree(loc.uri(), root, new Copy(false, progress)), PutOptions.persistent());
         } catch (IoException e) {
             throw e;
         } catch (RuntimeException e) {
@@ -174,7 +197,7 @@ final class ObjectDirectory {
     }
 
     /** A serialized directory as a value to put: its builder reads the files. */
-    record SerializedTree(String uri, Path root) {
+    record SerializedTree(String uri, Path root, Copy progress) {
     }
 
     /** Builds a {@link SerializedTree} (service entry; build only). */
@@ -195,11 +218,12 @@ final class ObjectDirectory {
 
         @Override
         public ObjectMeta build(BuildContext ctx, SerializedTree tree) {
-            return readObject(ctx, tree.uri(), tree.root(), "");
+            return readObject(ctx, tree, tree.root(), "");
         }
     }
 
-    private static ObjectMeta readObject(BuildContext ctx, String uri, Path dir, String path) {
+    private static ObjectMeta readObject(BuildContext ctx, SerializedTree tree, Path dir, String path) {
+        String uri = tree.uri();
         JsonNode fields;
         Path file = dir.resolve(METADATA);
         try {
@@ -229,15 +253,16 @@ final class ObjectDirectory {
             String name = child.getFileName().toString();
             String childPath = path.isEmpty() ? name : path + "/" + name;
             if (Files.isRegularFile(child.resolve(BLOB))) {
-                meta.addMember(name, readBlob(ctx, uri, child, childPath));
+                meta.addMember(name, readBlob(ctx, tree, child, childPath));
             } else if (Files.isRegularFile(child.resolve(METADATA))) {
-                meta.addMember(name, readObject(ctx, uri, child, childPath));
+                meta.addMember(name, readObject(ctx, tree, child, childPath));
             }
         }
         return meta;
     }
 
-    private static ObjectMeta readBlob(BuildContext ctx, String uri, Path dir, String path) {
+    private static ObjectMeta readBlob(BuildContext ctx, SerializedTree tree, Path dir, String path) {
+        String uri = tree.uri();
         String where = path + "/" + BLOB;
         long length;
         boolean zstd;
@@ -275,6 +300,7 @@ final class ObjectDirectory {
         } catch (IOException e) {
             throw new IoException.Malformed(uri, where, "unreadable: " + e, e);
         }
+        tree.progress().done(length);
         return w.asMember();
     }
 }

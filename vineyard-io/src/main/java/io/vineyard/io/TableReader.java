@@ -43,7 +43,7 @@ final class TableReader {
     private TableReader() {
     }
 
-    static ObjectId read(Client client, String uri, IoOptions o) {
+    static ObjectId read(Client client, String uri, IoOptions o, VineyardIO.Progress progress) {
         Location loc = Location.of(uri, o.storage());
         String named = o.string("format", null);
         if (named != null) {
@@ -53,8 +53,7 @@ final class TableReader {
         DataFormat format = format(o, loc, files);
         List<ObjectId> made = new ArrayList<>();
         try (BufferAllocator allocator = ArrowTypes.defaultAllocator().newChildAllocator("vineyard-io read", 0, Long.MAX_VALUE)) {
-            ObjectId table = scanInto(client, allocator, loc, files, format, o, made);
-            return table;
+            return scanInto(client, allocator, loc, files, format, o, made, progress);
         } catch (RuntimeException e) {
             if (!made.isEmpty()) {
                 try {
@@ -83,7 +82,7 @@ final class TableReader {
     }
 
     private static ObjectId scanInto(Client client, BufferAllocator allocator, Location loc, List<String> files,
-                                     DataFormat format, IoOptions o, List<ObjectId> made) throws RuntimeException {
+                                     DataFormat format, IoOptions o, List<ObjectId> made, VineyardIO.Progress progress) {
         String[] uris = files.toArray(String[]::new);
         Schema fileSchema;
         try (FileSystemDatasetFactory f = factory(allocator, uris, format, o, loc, null)) {
@@ -109,6 +108,7 @@ final class TableReader {
                 batches.add(b);
                 rows += root.getRowCount();
                 nbytes += client.getMeta(b).nbytes();
+                progress.update(nbytes, rows);
             }
             ObjectId schema = client.put(root.getSchema());
             made.add(schema);

@@ -9,10 +9,10 @@ import java.util.Map;
  * Data in and out of vineyard, the four operations of vineyard's {@code vineyard.io}:
  *
  * <pre>{@code
- * ObjectId table = VineyardIO.read(client, "/data/trips.csv", Map.of("delimiter", "|", "header_row", true));
- * VineyardIO.write(client, table, "/data/trips.parquet", Map.of());
- * VineyardIO.serialize(client, table, "/backup/trips");          // any object tree, blobs and metadata
- * ObjectId again = VineyardIO.deserialize(client, "/backup/trips");
+ * ObjectId table = VineyardIO.read(client, dir + "/trips.csv", Map.of("delimiter", "|", "header_row", true));
+ * VineyardIO.write(client, table, dir + "/trips.parquet", Map.of());
+ * VineyardIO.serialize(client, table, dir + "/backup", Map.of());    // any object tree, blobs and metadata
+ * ObjectId again = VineyardIO.deserialize(client, dir + "/backup", Map.of());
  * }</pre>
  *
  * Reads make a {@code vineyard::Table} (one {@code vineyard::RecordBatch} per decoded batch) that
@@ -27,6 +27,19 @@ public final class VineyardIO {
     private VineyardIO() {
     }
 
+    /** Progress of a long transfer, called after each batch or blob with the totals so far (on the calling thread). */
+    @FunctionalInterface
+    public interface Progress {
+        /** No reports. */
+        Progress NONE = (bytes, rows) -> { };
+
+        /**
+         * @param bytes bytes put into (read) or taken from (serialize) the pool so far
+         * @param rows  rows so far (0 for serialize and deserialize)
+         */
+        void update(long bytes, long rows);
+    }
+
     /**
      * Reads a CSV, Parquet or ORC file (format from {@code format=} or the extension), a directory or a
      * glob of them into a new {@code vineyard::Table}.
@@ -36,7 +49,12 @@ public final class VineyardIO {
      * @throws IoException.Malformed when the file is not what its format says (the position in the message)
      */
     public static ObjectId read(Client client, String uri, Map<String, ?> options) {
-        return TableReader.read(client, uri, IoOptions.of(uri, options));
+        return read(client, uri, options, Progress.NONE);
+    }
+
+    /** {@link #read(Client, String, Map)} reporting each batch put to {@code progress}. */
+    public static ObjectId read(Client client, String uri, Map<String, ?> options, Progress progress) {
+        return TableReader.read(client, uri, IoOptions.of(uri, options), progress);
     }
 
     /**
@@ -59,7 +77,12 @@ public final class VineyardIO {
      * {@code blob.meta.json} per blob, one directory per member. Global objects and their members too.
      */
     public static void serialize(Client client, ObjectId id, String uri, Map<String, ?> options) {
-        ObjectDirectory.serialize(client, id, uri, IoOptions.of(uri, options));
+        serialize(client, id, uri, options, Progress.NONE);
+    }
+
+    /** {@link #serialize(Client, ObjectId, String, Map)} reporting each blob written to {@code progress}. */
+    public static void serialize(Client client, ObjectId id, String uri, Map<String, ?> options, Progress progress) {
+        ObjectDirectory.serialize(client, id, uri, IoOptions.of(uri, options), progress);
     }
 
     /** {@link #serialize(Client, ObjectId, String, Map)} of the object named {@code name}. */
@@ -74,6 +97,11 @@ public final class VineyardIO {
      * @return the new root object's id (persistent, as vineyard's deserializer leaves it)
      */
     public static ObjectId deserialize(Client client, String uri, Map<String, ?> options) {
-        return ObjectDirectory.deserialize(client, uri, IoOptions.of(uri, options));
+        return deserialize(client, uri, options, Progress.NONE);
+    }
+
+    /** {@link #deserialize(Client, String, Map)} reporting each blob filled to {@code progress}. */
+    public static ObjectId deserialize(Client client, String uri, Map<String, ?> options, Progress progress) {
+        return ObjectDirectory.deserialize(client, uri, IoOptions.of(uri, options), progress);
     }
 }
