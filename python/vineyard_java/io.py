@@ -49,7 +49,7 @@ __all__ = [
 KNOWN_OPTIONS = {
     "format", "delimiter", "header_row", "schema", "include_all_columns", "column_types",
     "null_values", "block_size", "batch_rows", "name", "storage_options", "compression",
-    "compression_method",
+    "compression_method", "chunk_bytes",
 }
 WORKER = "1-0"
 METADATA = "metadata.json"

@@ -29,13 +29,14 @@ import java.util.Set;
  *   <tr><td>{@code batch_rows}</td><td>most rows per record batch (default 1Mi)</td></tr>
  *   <tr><td>{@code name}</td><td>persist the result and name it</td></tr>
  *   <tr><td>{@code storage_options}</td><td>a map for the storage: S3's {@code key}/{@code access_key}, {@code secret}/{@code secret_key}, {@code endpoint_url}/{@code endpoint_override}, {@code region}</td></tr>
+ *   <tr><td>{@code chunk_bytes}</td><td>read_bytes: bytes per stream chunk (default 4 MiB)</td></tr>
  *   <tr><td>{@code compression}</td><td>serialize: {@code zstd} (default, as vineyard) or {@code none}</td></tr>
  * </table>
  */
 final class IoOptions {
     private static final Set<String> KNOWN = Set.of("format", "delimiter", "header_row", "schema",
             "include_all_columns", "column_types", "null_values", "block_size", "batch_rows", "name",
-            "storage_options", "compression", "compression_method");
+            "storage_options", "compression", "compression_method", "chunk_bytes");
 
     private final String uri;
     private final Map<String, Object> values;

@@ -43,7 +43,24 @@ final class TableReader {
     private TableReader() {
     }
 
+    /** Receives a scan's decoded batches (one root, reloaded per batch) and makes the result from them. */
+    interface BatchSink<R> {
+        /** Takes the batch now in {@code root}. */
+        void batch(VectorSchemaRoot root);
+
+        /** The result, after the last batch; {@code schema} is the scan's. */
+        R finish(Schema schema);
+
+        /** Undoes what the batches made; the scan failed with {@code cause}. */
+        void abort(RuntimeException cause);
+    }
+
     static ObjectId read(Client client, String uri, IoOptions o, VineyardIO.Progress progress) {
+        return scan(uri, o, new TableSink(client, o.string("name", null), progress));
+    }
+
+    /** Scans {@code uri} into {@code sink}; a failure aborts the sink and is thrown as an {@link IoException}. */
+    static <R> R scan(String uri, IoOptions o, BatchSink<R> sink) {
         Location loc = Location.of(uri, o.storage());
         String named = o.string("format", null);
         if (named != null) {
@@ -51,18 +68,66 @@ final class TableReader {
         }
         List<String> files = loc.dataFiles();
         DataFormat format = format(o, loc, files);
-        List<ObjectId> made = new ArrayList<>();
         try (BufferAllocator allocator = ArrowTypes.defaultAllocator().newChildAllocator("vineyard-io read", 0, Long.MAX_VALUE)) {
-            return scanInto(client, allocator, loc, files, format, o, made, progress);
+            return scanInto(allocator, loc, files, format, o, sink);
         } catch (RuntimeException e) {
+            sink.abort(e);
+            throw ArrowFailures.classify(loc.uri(), e);
+        }
+    }
+
+    /** Each batch put as a {@code vineyard::RecordBatch}, then a {@code vineyard::Table} over them; all deleted on failure. */
+    private static final class TableSink implements BatchSink<ObjectId> {
+        private final Client client;
+        private final String name;
+        private final VineyardIO.Progress progress;
+        private final List<ObjectId> batches = new ArrayList<>();
+        private final List<ObjectId> made = new ArrayList<>();
+        private long rows;
+        private long nbytes;
+
+        TableSink(Client client, String name, VineyardIO.Progress progress) {
+            this.client = client;
+            this.name = name;
+            this.progress = progress;
+        }
+
+        @Override
+        public void batch(VectorSchemaRoot root) {
+            ObjectId b = client.put(root);
+            made.add(b);
+            batches.add(b);
+            rows += root.getRowCount();
+            nbytes += client.getMeta(b).nbytes();
+            progress.update(nbytes, rows);
+        }
+
+        @Override
+        public ObjectId finish(Schema schema) {
+            ObjectId schemaId = client.put(schema);
+            made.add(schemaId);
+            ObjectMeta table = new ObjectMeta("vineyard::Table");
+            table.put("num_rows_", rows);
+            table.put("num_columns_", (long) schema.getFields().size());
+            table.put("batch_num_", (long) batches.size());
+            table.put("partitions_-size", (long) batches.size());
+            table.addMember("schema_", schemaId);
+            for (int i = 0; i < batches.size(); i++) {
+                table.addMember("partitions_-" + i, batches.get(i));
+            }
+            table.setNbytes(nbytes);
+            return client.putMeta(table, name != null, name).id();
+        }
+
+        @Override
+        public void abort(RuntimeException cause) {
             if (!made.isEmpty()) {
                 try {
                     client.delete(made.toArray(ObjectId[]::new));
                 } catch (RuntimeException cleanup) {
-                    e.addSuppressed(cleanup);
+                    cause.addSuppressed(cleanup);
                 }
             }
-            throw ArrowFailures.classify(loc.uri(), e);
         }
     }
 
@@ -81,8 +146,8 @@ final class TableReader {
         return f;
     }
 
-    private static ObjectId scanInto(Client client, BufferAllocator allocator, Location loc, List<String> files,
-                                     DataFormat format, IoOptions o, List<ObjectId> made, VineyardIO.Progress progress) {
+    private static <R> R scanInto(BufferAllocator allocator, Location loc, List<String> files, DataFormat format,
+                                  IoOptions o, BatchSink<R> sink) {
         String[] uris = files.toArray(String[]::new);
         Schema fileSchema;
         try (FileSystemDatasetFactory f = factory(allocator, uris, format, o, loc, null)) {
@@ -96,40 +161,15 @@ final class TableReader {
              Scanner scanner = dataset.newScan(new ScanOptions(batchRows, Optional.ofNullable(columns == null ? null : columns.toArray(String[]::new))));
              ArrowReader reader = scanner.scanBatches()) {
             VectorSchemaRoot root = reader.getVectorSchemaRoot();
-            List<ObjectId> batches = new ArrayList<>();
-            long rows = 0;
-            long nbytes = 0;
             while (reader.loadNextBatch()) {
-                if (root.getRowCount() == 0) {
-                    continue;
+                if (root.getRowCount() > 0) {
+                    sink.batch(root);
                 }
-                ObjectId b = client.put(root);
-                made.add(b);
-                batches.add(b);
-                rows += root.getRowCount();
-                nbytes += client.getMeta(b).nbytes();
-                progress.update(nbytes, rows);
             }
-            ObjectId schema = client.put(root.getSchema());
-            made.add(schema);
-            ObjectMeta table = new ObjectMeta("vineyard::Table");
-            table.put("num_rows_", rows);
-            table.put("num_columns_", (long) root.getSchema().getFields().size());
-            table.put("batch_num_", (long) batches.size());
-            table.put("partitions_-size", (long) batches.size());
-            table.addMember("schema_", schema);
-            for (int i = 0; i < batches.size(); i++) {
-                table.addMember("partitions_-" + i, batches.get(i));
-            }
-            table.setNbytes(nbytes);
-            String name = o.string("name", null);
-            return client.putMeta(table, name != null, name).id();
-        } catch (java.io.IOException e) {
-            throw new IoException(loc.uri(), null, e.toString(), e);
+            return sink.finish(root.getSchema());
+        } catch (RuntimeException e) {
+            throw e;
         } catch (Exception e) {
-            if (e instanceof RuntimeException r) {
-                throw r;
-            }
             throw new IoException(loc.uri(), null, e.toString(), e);
         }
     }

@@ -44,13 +44,30 @@ final class TableWriter {
         }
         ObjectMeta meta = client.getMeta(id);
         String typename = meta.typename();
-        try (BufferAllocator allocator = ArrowTypes.defaultAllocator().newChildAllocator("vineyard-io write", 0, Long.MAX_VALUE);
-             ArrowTable table = got(client, id, typename, loc.uri(), allocator)) {
+        BufferAllocator allocator = ArrowTypes.defaultAllocator().newChildAllocator("vineyard-io write", 0, Long.MAX_VALUE);
+        try (ArrowTable table = got(client, id, typename, loc.uri(), allocator)) {
             if (loc.isLocal()) {
                 writeLocal(allocator, table, format, loc.localPath(), loc.uri());
             } else {
                 writeTo(allocator, table, format, loc.arrowUri(), loc.uri());
             }
+        } finally {
+            closeOnceReleased(allocator);
+        }
+    }
+
+    /**
+     * Closes the write's allocator once Arrow C++ has released the last batches it was handed (its
+     * writer threads drop them shortly after the write returns), waiting at most 10 s; an allocator still
+     * in use then is left open (it holds nothing of its own, and the buffers go when C++ drops them).
+     */
+    private static void closeOnceReleased(BufferAllocator allocator) {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (allocator.getAllocatedMemory() != 0 && System.nanoTime() < deadline) {
+            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
+        }
+        if (allocator.getAllocatedMemory() == 0) {
+            allocator.close();
         }
     }
 

@@ -1,6 +1,7 @@
 package io.vineyard.io;
 
 import io.vineyard.client.Client;
+import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
 
 import java.util.Map;
@@ -55,6 +56,25 @@ public final class VineyardIO {
     /** {@link #read(Client, String, Map)} reporting each batch put to {@code progress}. */
     public static ObjectId read(Client client, String uri, Map<String, ?> options, Progress progress) {
         return TableReader.read(client, uri, IoOptions.of(uri, options), progress);
+    }
+
+    /**
+     * vineyard's {@code read_bytes}: writes a local file's bytes into the {@code ByteStream} {@code stream}
+     * (made with {@code ByteStream.create}), read straight into each chunk of {@code chunk_bytes} (default
+     * 4 MiB), then finishes it. Blocks until the file is read, so run it where the producer runs; the
+     * stream's reader gets each chunk as soon as the next is asked for. A failure aborts the stream.
+     */
+    public static void readBytes(IpcClient client, String uri, ObjectId stream, Map<String, ?> options) {
+        StreamFeeds.readBytes(client, uri, stream, IoOptions.of(uri, options), Progress.NONE);
+    }
+
+    /**
+     * Parses a CSV, Parquet or ORC file (as {@link #read}) into the {@code RecordBatchStream} {@code stream}
+     * (made with {@code RecordBatchStream.create}), one chunk per decoded batch, then finishes it: the
+     * consumer reads the first batches while the rest of the file is parsed. A failure aborts the stream.
+     */
+    public static void readBatches(IpcClient client, String uri, ObjectId stream, Map<String, ?> options, Progress progress) {
+        StreamFeeds.readBatches(client, uri, stream, IoOptions.of(uri, options), progress);
     }
 
     /**
