@@ -40,7 +40,7 @@ import java.util.stream.Stream;
  * then the table written back to Parquet and CSV by each. Median of {@code --trials} (3) per cell.
  *
  * <pre>
- *   bin/bench-io [--rows N] [--text-bytes N] [--trials N] [--python PATH]
+ *   bin/bench-io [--rows N] [--text-bytes N] [--trials N] [--python PATH] [--daemon_flag FLAG]...
  * </pre>
  */
 public final class IoBench {
@@ -51,6 +51,7 @@ public final class IoBench {
         long rows = 10_000_000;
         int textBytes = 80;
         int trials = 3;
+        List<String> daemonFlags = new ArrayList<>(List.of("--size=6Gi"));
         String python = Files.isExecutable(Path.of("target/pyvenv/bin/python")) ? "target/pyvenv/bin/python" : "python3";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -58,6 +59,7 @@ public final class IoBench {
                 case "--text-bytes" -> textBytes = Integer.parseInt(args[++i]);
                 case "--trials" -> trials = Integer.parseInt(args[++i]);
                 case "--python" -> python = args[++i];
+                case "--daemon_flag" -> daemonFlags.add(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -71,7 +73,7 @@ public final class IoBench {
             System.out.printf(Locale.ROOT, "vineyard-io benchmark (%d CPUs): %,d rows; Parquet %s, CSV %s (median of %d)%n",
                     Runtime.getRuntime().availableProcessors(), rows, mib(Files.size(parquet)), mib(Files.size(csv)), trials);
             Path socket = Files.createTempDirectory("bench-io-").resolve("vineyard.sock");
-            Process daemon = SdkBench.startDaemon(socket, "--size=6Gi");
+            Process daemon = SdkBench.startDaemon(socket, daemonFlags.toArray(String[]::new));
             try (IpcClient client = IpcClient.connect(socket.toString())) {
                 double[][] v = new double[4][];
                 double[][] a = new double[4][];
