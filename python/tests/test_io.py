@@ -80,6 +80,16 @@ def test_a_directory_reads_as_one_table(client, tmp_path):
     assert client.get(vio.read(client, str(d / "b*.csv"))).to_pydict() == {"x": [5], "y": [6]}
 
 
+def test_partial_reads_split_the_files(client, tmp_path):
+    d = tmp_path / "parts"
+    d.mkdir()
+    for i in range(5):
+        (d / ("p%d.csv" % i)).write_text("x\n%d\n%d\n" % (i, i + 10))
+    counts = [client.get(vio.read(client, str(d), proc_num=3, proc_index=i)).num_rows for i in range(3)]
+    assert counts == [4, 4, 2]
+    assert client.get(vio.read(client, str(d), proc_num=8, proc_index=7)).num_rows == 0
+
+
 def test_errors_are_typed_name_the_file_and_leave_nothing(accounting_daemon, tmp_path):
     with vj.connect(accounting_daemon.socket) as client:
         before = settled_usage(client, 1)

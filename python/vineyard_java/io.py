@@ -49,7 +49,7 @@ __all__ = [
 KNOWN_OPTIONS = {
     "format", "delimiter", "header_row", "schema", "include_all_columns", "column_types",
     "null_values", "block_size", "batch_rows", "name", "storage_options", "compression",
-    "compression_method", "chunk_bytes",
+    "compression_method", "chunk_bytes", "proc_num", "proc_index",
 }
 WORKER = "1-0"
 METADATA = "metadata.json"
@@ -328,12 +328,20 @@ def read(client, uri, **options):
         filesystem, path = _filesystem(base, opts)
         files = [path] if filesystem is not None else _data_files(base, path)
         fmt = _format(base, opts, files)
+        total, index = int(opts.get("proc_num", 1)), int(opts.get("proc_index", 0))
+        if total < 1 or not 0 <= index < total:
+            raise Unsupported(base, "proc_index %d of proc_num %d (0 <= proc_index < proc_num)" % (index, total))
+        if total > 1 and len(files) == 1:
+            raise Unsupported(base, "a partial read of one file (slices are whole files of a directory or glob)")
+        mine = files[index::total]
         tables = []
-        for f in files:
+        if not mine:  # more readers than files: an empty table of the files' schema
+            tables.append(_read_file(base, files[0], filesystem, fmt, opts).slice(0, 0))
+        for f in mine:
             try:
                 tables.append(_read_file(base, f, filesystem, fmt, opts))
             except Exception as exc:  # noqa: BLE001 - typed below, naming the file
-                raise _classify(f if len(files) > 1 else base, exc) from exc
+                raise _classify(f if len(mine) > 1 else base, exc) from exc
         table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
     except IoError:
         raise

@@ -68,8 +68,15 @@ final class TableReader {
         }
         List<String> files = loc.dataFiles();
         DataFormat format = format(o, loc, files);
+        List<String> mine = slice(loc.uri(), files, o);
         try (BufferAllocator allocator = ArrowTypes.defaultAllocator().newChildAllocator("vineyard-io read", 0, Long.MAX_VALUE)) {
-            return scanInto(allocator, loc, files, format, o, sink);
+            if (mine.isEmpty()) {
+                // more readers than files: this one reads none, and makes an empty table of the files' schema
+                try (FileSystemDatasetFactory f = factory(allocator, files.toArray(String[]::new), format, o, loc, null)) {
+                    return sink.finish(f.inspect());
+                }
+            }
+            return scanInto(allocator, loc, mine, format, o, sink);
         } catch (RuntimeException e) {
             sink.abort(e);
             throw ArrowFailures.classify(loc.uri(), e);
@@ -129,6 +136,28 @@ final class TableReader {
                 }
             }
         }
+    }
+
+    /**
+     * vineyard's partial read ({@code SetPartialRead(index, total)}, the drivers' {@code proc_index} of
+     * {@code proc_num}): reader {@code i} of {@code n} takes files {@code i, i + n, ...} of the sorted list.
+     */
+    private static List<String> slice(String uri, List<String> files, IoOptions o) {
+        long total = o.number("proc_num", 1);
+        long index = o.number("proc_index", 0);
+        if (total < 1 || index < 0 || index >= total) {
+            throw new IoException.Unsupported(uri, "proc_index " + index + " of proc_num " + total + " (0 <= proc_index < proc_num)");
+        }
+        if (total > 1 && files.size() == 1 && !uri.toLowerCase(Locale.ROOT).startsWith("s3://")) {
+            throw new IoException.Unsupported(uri, "a partial read of one file (slices are whole files of a directory or glob)");
+        }
+        List<String> mine = new ArrayList<>();
+        for (int i = 0; i < files.size(); i++) {
+            if (i % total == index) {
+                mine.add(files.get(i));
+            }
+        }
+        return mine;
     }
 
     private static DataFormat format(IoOptions o, Location loc, List<String> files) {

@@ -169,6 +169,28 @@ class ReadWriteTest {
     }
 
     @Test
+    void partialReadsSplitTheFilesAmongReaders() throws IOException {
+        Path parts = Files.createDirectories(dir.resolve("parts"));
+        for (int i = 0; i < 5; i++) {
+            Files.writeString(parts.resolve("p" + i + ".csv"), "x\n" + i + "\n" + (i + 10) + "\n");
+        }
+        List<List<String>> all = new ArrayList<>();
+        for (int index = 0; index < 3; index++) {
+            try (ArrowTable t = table(VineyardIO.read(vineyard.client(), parts.toString(), Map.of("proc_num", 3, "proc_index", index)))) {
+                all.addAll(rows(t));
+                assertEquals(index < 2 ? 4 : 2, t.rowCount(), "reader " + index + " of 3 over 5 files");
+            }
+        }
+        assertEquals(10, all.size());
+        // more readers than files: an empty table with the files' columns
+        try (ArrowTable t = table(VineyardIO.read(vineyard.client(), parts.toString(), Map.of("proc_num", 8, "proc_index", 7)))) {
+            assertEquals(0, t.rowCount());
+            assertEquals("x", t.schema().getFields().getFirst().getName());
+        }
+        assertThrows(IoException.Unsupported.class, () -> VineyardIO.read(vineyard.client(), parts.toString(), Map.of("proc_num", 2, "proc_index", 2)));
+    }
+
+    @Test
     void aNamedReadIsPersistedUnderItsName() throws IOException {
         Path f = dir.resolve("data.csv");
         Files.writeString(f, "a\n1\n");
