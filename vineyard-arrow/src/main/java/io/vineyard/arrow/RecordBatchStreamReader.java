@@ -5,26 +5,22 @@ import io.vineyard.client.ObjectId;
 import io.vineyard.client.stream.StreamReader;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
-import org.apache.arrow.vector.VectorUnloader;
-import org.apache.arrow.vector.ipc.ArrowReader;
-import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 import java.util.List;
 
 /**
- * A {@link RecordBatchStream} read as an Arrow {@link ArrowReader}: each {@link #loadNextBatch()} waits
+ * A {@link RecordBatchStream} read as an Arrow {@link org.apache.arrow.vector.ipc.ArrowReader}: each {@link #loadNextBatch()} waits
  * for the producer's next batch and loads it into {@link #getVectorSchemaRoot()} without a copy (the
  * root's buffers are views of the pool). The schema is the first batch's, so {@code getVectorSchemaRoot()}
  * waits for the first batch; an empty stream has an empty schema. A batch's memory is given back to
  * the daemon once the next batch is loaded (or the reader closed).
  */
-public final class RecordBatchStreamReader extends ArrowReader {
+public final class RecordBatchStreamReader extends BatchReader {
     private final IpcClient client;
     private final StreamReader chunks;
     private final BufferAllocator allocator;
     private VectorSchemaRoot pending;
-    private long bytes;
 
     RecordBatchStreamReader(IpcClient client, ObjectId stream, BufferAllocator allocator) {
         super(allocator);
@@ -45,23 +41,15 @@ public final class RecordBatchStreamReader extends ArrowReader {
     }
 
     @Override
-    public boolean loadNextBatch() throws java.io.IOException {
-        prepareLoadNextBatch();
+    VectorSchemaRoot nextBatch() {
         VectorSchemaRoot batch = pending != null ? pending : pull();
         pending = null;
-        if (batch == null) {
-            return false;
-        }
-        try (batch; ArrowRecordBatch rb = new VectorUnloader(batch).getRecordBatch()) {
-            bytes += rb.computeBodyLength();
-            loadRecordBatch(rb);
-        }
-        return true;
+        return batch;
     }
 
     @Override
-    public long bytesRead() {
-        return bytes;
+    boolean ownsBatches() {
+        return true;
     }
 
     @Override

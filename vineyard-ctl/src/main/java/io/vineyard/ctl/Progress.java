@@ -14,6 +14,8 @@ final class Progress implements AutoCloseable {
     private final long totalBytes;
     private final boolean shown;
     private int lastPercent = -1;
+    private final long startNs = System.nanoTime();
+    private long lastDrawNs;
 
     private Progress(PrintWriter err, String label, long totalBytes, boolean shown) {
         this.err = err;
@@ -40,6 +42,26 @@ final class Progress implements AutoCloseable {
         int filled = percent * WIDTH / 100;
         err.print("\r" + label + " [" + "#".repeat(filled) + " ".repeat(WIDTH - filled) + "] " + percent + "% of "
                 + Bytes.human(totalBytes));
+        err.flush();
+    }
+
+    /**
+     * Reports a transfer's totals so far with its rates (bytes and rows per second), for transfers whose
+     * size is not known in advance (a file decoded into the pool): at most ten redraws a second.
+     */
+    void updateRates(long doneBytes, long rows) {
+        if (!shown) {
+            return;
+        }
+        long now = System.nanoTime();
+        if (lastPercent >= 0 && now - lastDrawNs < 100_000_000L) {
+            return;
+        }
+        lastPercent = 0;
+        lastDrawNs = now;
+        double s = Math.max(1e-9, (now - startNs) / 1e9);
+        err.print("\r" + label + ": " + Bytes.human(doneBytes) + (rows > 0 ? ", " + rows + " rows" : "") + ", "
+                + Bytes.human((long) (doneBytes / s)) + "/s" + (rows > 0 ? ", " + (long) (rows / s) + " rows/s" : "") + "   ");
         err.flush();
     }
 

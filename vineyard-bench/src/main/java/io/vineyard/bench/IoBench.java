@@ -1,0 +1,290 @@
+package io.vineyard.bench;
+
+import io.vineyard.arrow.ArrowTable;
+import io.vineyard.client.IpcClient;
+import io.vineyard.client.ObjectId;
+import io.vineyard.io.VineyardIO;
+import org.apache.arrow.dataset.file.DatasetFileWriter;
+import org.apache.arrow.dataset.file.FileFormat;
+import org.apache.arrow.dataset.file.FileSystemDatasetFactory;
+import org.apache.arrow.dataset.jni.NativeMemoryPool;
+import org.apache.arrow.dataset.scanner.ScanOptions;
+import org.apache.arrow.dataset.scanner.Scanner;
+import org.apache.arrow.dataset.source.Dataset;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.BigIntVector;
+import org.apache.arrow.vector.Float8Vector;
+import org.apache.arrow.vector.VarCharVector;
+import org.apache.arrow.vector.VectorLoader;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.VectorUnloader;
+import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+
+/**
+ * {@code bin/bench-io}: a Parquet file and a CSV file (10M rows of int64, float64 with nulls and utf8 with
+ * nulls, about 1 GiB each; made once under {@code target/bench-io/}) read into vineyard with vineyard-io,
+ * read by plain Arrow Java (the dataset scanner, batches kept in memory) and by pyarrow, in the same run;
+ * then the table written back to Parquet and CSV by each. Median of {@code --trials} (3) per cell.
+ *
+ * <pre>
+ *   bin/bench-io [--rows N] [--text-bytes N] [--trials N] [--python PATH] [--daemon_flag FLAG]...
+ * </pre>
+ */
+public final class IoBench {
+    private IoBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        long rows = 10_000_000;
+        int textBytes = 80;
+        int trials = 3;
+        List<String> daemonFlags = new ArrayList<>(List.of("--size=6Gi"));
+        String python = Files.isExecutable(Path.of("target/pyvenv/bin/python")) ? "target/pyvenv/bin/python" : "python3";
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--rows" -> rows = Long.parseLong(args[++i]);
+                case "--text-bytes" -> textBytes = Integer.parseInt(args[++i]);
+                case "--trials" -> trials = Integer.parseInt(args[++i]);
+                case "--python" -> python = args[++i];
+                case "--daemon_flag" -> daemonFlags.add(args[++i]);
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+        }
+        Path dir = Files.createDirectories(Path.of("target/bench-io").toAbsolutePath());
+        Path parquet = dir.resolve("data-" + rows + "-" + textBytes + ".parquet");
+        Path csv = dir.resolve("data-" + rows + "-" + textBytes + ".csv");
+        try (BufferAllocator allocator = new RootAllocator()) {
+            if (!Files.exists(parquet) || !Files.exists(csv)) {
+                generate(allocator, rows, textBytes, parquet, csv);
+            }
+            System.out.printf(Locale.ROOT, "vineyard-io benchmark (%d CPUs): %,d rows; Parquet %s, CSV %s (median of %d)%n",
+                    Runtime.getRuntime().availableProcessors(), rows, mib(Files.size(parquet)), mib(Files.size(csv)), trials);
+            Path socket = Files.createTempDirectory("bench-io-").resolve("vineyard.sock");
+            Process daemon = SdkBench.startDaemon(socket, daemonFlags.toArray(String[]::new));
+            try (IpcClient client = IpcClient.connect(socket.toString())) {
+                double[][] v = new double[4][];
+                double[][] a = new double[4][];
+                v[0] = time(trials, () -> readVineyard(client, parquet));
+                a[0] = time(trials, () -> readArrow(allocator, parquet, FileFormat.PARQUET));
+                v[1] = time(trials, () -> readVineyard(client, csv));
+                a[1] = time(trials, () -> readArrow(allocator, csv, FileFormat.CSV));
+                ObjectId table = VineyardIO.read(client, parquet.toString(), Map.of());
+                Path out = dir.resolve("out");
+                v[2] = time(trials, () -> VineyardIO.write(client, table, out.resolve("v.parquet").toString(), Map.of()));
+                v[3] = time(trials, () -> VineyardIO.write(client, table, out.resolve("v.csv").toString(), Map.of()));
+                List<ArrowRecordBatch> kept = scan(allocator, parquet, FileFormat.PARQUET);
+                try (ArrowTable t = client.get(table, ArrowTable.class)) {
+                    a[2] = time(trials, () -> writeArrow(allocator, t, kept, out.resolve("a-pq"), FileFormat.PARQUET));
+                    a[3] = time(trials, () -> writeArrow(allocator, t, kept, out.resolve("a-csv"), FileFormat.CSV));
+                } finally {
+                    kept.forEach(ArrowRecordBatch::close);
+                }
+                client.delete(table);
+                double[] py = pyarrow(python, parquet, csv, out, trials);
+                String[] names = {"read Parquet", "read CSV", "write Parquet", "write CSV"};
+                System.out.printf(Locale.ROOT, "%-15s %16s %18s %12s %16s%n", "", "vineyard-io", "plain Arrow Java", "pyarrow", "vineyard/Arrow");
+                for (int i = 0; i < 4; i++) {
+                    double vm = SdkBench.median(v[i]);
+                    double am = SdkBench.median(a[i]);
+                    System.out.printf(Locale.ROOT, "%-15s %13.0f ms %15.0f ms %9s ms %15.2fx%n", names[i], vm, am,
+                            py == null ? "-" : String.format(Locale.ROOT, "%.0f", py[i]), vm / am);
+                }
+                System.out.println("vineyard-io: into/from the daemon's pool (shareable by every process); plain Arrow Java:"
+                        + " the same scanner, batches kept in this JVM; pyarrow: pq.read_table/csv.read_csv and write_table/write_csv");
+            } finally {
+                SdkBench.stop(daemon);
+                TableWriter.clean(dir.resolve("out"));
+            }
+        }
+    }
+
+    @FunctionalInterface
+    interface Work {
+        void run() throws Exception;
+    }
+
+    static double[] time(int trials, Work w) throws Exception {
+        double[] ms = new double[trials];
+        for (int i = 0; i < trials; i++) {
+            System.gc();
+            long t0 = System.nanoTime();
+            w.run();
+            ms[i] = SdkBench.ms(System.nanoTime() - t0);
+        }
+        return ms;
+    }
+
+    private static void readVineyard(IpcClient client, Path file) {
+        ObjectId id = VineyardIO.read(client, file.toString(), Map.of());
+        client.delete(id);
+    }
+
+    private static void readArrow(BufferAllocator allocator, Path file, FileFormat format) throws Exception {
+        scan(allocator, file, format).forEach(ArrowRecordBatch::close);
+    }
+
+    /** Plain Arrow Java: the dataset scanner over the file, every batch kept (as a reader that holds the data would). */
+    static List<ArrowRecordBatch> scan(BufferAllocator allocator, Path file, FileFormat format) throws Exception {
+        List<ArrowRecordBatch> kept = new ArrayList<>();
+        try (FileSystemDatasetFactory f = new FileSystemDatasetFactory(allocator, NativeMemoryPool.getDefault(), format, file.toUri().toString());
+             Dataset d = f.finish();
+             Scanner s = d.newScan(new ScanOptions(1 << 20));
+             ArrowReader r = s.scanBatches()) {
+            while (r.loadNextBatch()) {
+                kept.add(new VectorUnloader(r.getVectorSchemaRoot()).getRecordBatch());
+            }
+        }
+        return kept;
+    }
+
+    private static void writeArrow(BufferAllocator allocator, ArrowTable shape, List<ArrowRecordBatch> batches, Path dir,
+                                   FileFormat format) throws Exception {
+        TableWriter.clean(dir);
+        try (ArrowReader reader = new ArrowReader(allocator) {
+            private int next;
+
+            @Override
+            public boolean loadNextBatch() throws IOException {
+                if (next >= batches.size()) {
+                    return false;
+                }
+                new VectorLoader(getVectorSchemaRoot()).load(batches.get(next++));
+                return true;
+            }
+
+            @Override
+            public long bytesRead() {
+                return 0;
+            }
+
+            @Override
+            protected void closeReadSource() {
+            }
+
+            @Override
+            protected org.apache.arrow.vector.types.pojo.Schema readSchema() {
+                return shape.schema();
+            }
+        }) {
+            DatasetFileWriter.write(allocator, reader, format, dir.toUri().toString(), new String[0], 1, "part-{i}");
+        }
+    }
+
+    private static double[] pyarrow(String python, Path parquet, Path csv, Path out, int trials) throws Exception {
+        String script = String.join("\n",
+                "import sys, time, statistics",
+                "import pyarrow.parquet as pq, pyarrow.csv as pc",
+                "pqf, csvf, out, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])",
+                "def t(f):",
+                "    r = []",
+                "    for _ in range(n):",
+                "        t0 = time.perf_counter(); f(); r.append((time.perf_counter() - t0) * 1000)",
+                "    return statistics.median(r)",
+                "a = t(lambda: pq.read_table(pqf)); b = t(lambda: pc.read_csv(csvf))",
+                "table = pq.read_table(pqf)",
+                "c = t(lambda: pq.write_table(table, out + '/p.parquet')); d = t(lambda: pc.write_csv(table, out + '/p.csv'))",
+                "print(a, b, c, d)");
+        Files.createDirectories(out);
+        Process p = new ProcessBuilder(python, "-c", script, parquet.toString(), csv.toString(), out.toString(), Integer.toString(trials))
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String line = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        if (p.waitFor() != 0 || line.isEmpty()) {
+            System.out.println("pyarrow: " + python + " printed no figures (does it import pyarrow?)");
+            return null;
+        }
+        String[] f = line.split("\\s+");
+        double[] ms = new double[4];
+        for (int i = 0; i < 4; i++) {
+            ms[i] = Double.parseDouble(f[i]);
+        }
+        return ms;
+    }
+
+    /** 10M rows as 1M-row batches: id int64, value float64 (every 10th null), text utf8 of textBytes (every 10th null). */
+    private static void generate(BufferAllocator allocator, long rows, int textBytes, Path parquet, Path csv) throws Exception {
+        System.out.printf(Locale.ROOT, "generating %,d rows into %s and %s ...%n", rows, parquet.getFileName(), csv.getFileName());
+        int batch = 1 << 20;
+        SplittableRandom rnd = new SplittableRandom(42);
+        List<ArrowRecordBatch> batches = new ArrayList<>();
+        org.apache.arrow.vector.types.pojo.Schema schema = null;
+        byte[] text = new byte[textBytes];
+        byte[] hex = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
+        for (long start = 0; start < rows; start += batch) {
+            int n = (int) Math.min(batch, rows - start);
+            BigIntVector id = new BigIntVector("id", allocator);
+            Float8Vector value = new Float8Vector("value", allocator);
+            VarCharVector t = new VarCharVector("text", allocator);
+            id.allocateNew(n);
+            value.allocateNew(n);
+            t.allocateNew((long) n * textBytes, n);
+            for (int i = 0; i < n; i++) {
+                id.set(i, start + i);
+                if (i % 10 == 7) {
+                    value.setNull(i);
+                } else {
+                    value.set(i, rnd.nextDouble() * 1000);
+                }
+                if (i % 10 == 3) {
+                    t.setNull(i);
+                } else {
+                    for (int k = 0; k < textBytes; k++) {
+                        text[k] = hex[rnd.nextInt(16)];
+                    }
+                    t.setSafe(i, text);
+                }
+            }
+            try (VectorSchemaRoot root = new VectorSchemaRoot(List.of(id, value, t))) {
+                root.setRowCount(n);
+                schema = root.getSchema();
+                batches.add(new VectorUnloader(root).getRecordBatch());
+            }
+        }
+        try (VectorSchemaRoot shape = VectorSchemaRoot.create(schema, allocator); ArrowTable empty = ArrowTable.of(shape)) {
+            Path tmp = parquet.resolveSibling("gen");
+            for (FileFormat format : List.of(FileFormat.PARQUET, FileFormat.CSV)) {
+                TableWriter.clean(tmp);
+                writeArrow(allocator, empty, batches, tmp, format);
+                try (Stream<Path> s = Files.list(tmp)) {
+                    Files.move(s.findFirst().orElseThrow(), format == FileFormat.PARQUET ? parquet : csv);
+                }
+            }
+            TableWriter.clean(tmp);
+        } finally {
+            batches.forEach(ArrowRecordBatch::close);
+        }
+    }
+
+    private static String mib(long bytes) {
+        return String.format(Locale.ROOT, "%.0f MiB", bytes / 1048576.0);
+    }
+
+    /** Removes a directory tree (the benchmark's scratch space). */
+    static final class TableWriter {
+        private TableWriter() {
+        }
+
+        static void clean(Path dir) throws IOException {
+            if (!Files.exists(dir)) {
+                return;
+            }
+            try (Stream<Path> s = Files.walk(dir)) {
+                for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(p);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+package io.vineyard.io;
+
+import io.vineyard.arrow.ArrowTable;
+import io.vineyard.client.DocSnippets;
+import io.vineyard.client.IpcClient;
+import io.vineyard.client.ObjectId;
+import io.vineyard.client.TestDaemon;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** docs/io.md's and VineyardIO's Java examples, run as written ({@code dir} is a directory of the test's). */
+class IoDocExamplesTest {
+    private static final Path SOURCE = DocSnippets.repo().resolve("vineyard-io/src/test/java/io/vineyard/io/IoDocExamplesTest.java");
+
+    @RegisterExtension
+    final TestDaemon vineyard = new TestDaemon("--size=64Mi");
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void everyExampleIsOneTheseTestsRun() throws Exception {
+        Path doc = DocSnippets.repo().resolve("docs/io.md");
+        DocSnippets.assertEveryBlockShown(DocSnippets.javaBlocks(doc), doc, SOURCE);
+        Path javadoc = DocSnippets.repo().resolve("vineyard-io/src/main/java/io/vineyard/io/VineyardIO.java");
+        DocSnippets.assertEveryBlockShown(DocSnippets.javadocBlocks(javadoc), javadoc, SOURCE);
+    }
+
+    @Test
+    void theDocsExample() throws Exception {
+        String dir = tmp.toString();
+        Files.writeString(tmp.resolve("trips.csv"), "id|fare|city\n1|9.5|Paris\n2|12.25|Rome\n3|7|Oslo\n");
+        String SOCKET = vineyard.daemon().socket();
+        // docs/io.md
+        try (IpcClient client = IpcClient.connect(SOCKET)) {
+            ObjectId trips = VineyardIO.read(client, dir + "/trips.csv", Map.of("delimiter", "|", "column_types", "int64,,string"));
+            try (ArrowTable table = client.get(trips, ArrowTable.class)) {
+                long rows = table.rowCount();                                  // 3
+            }
+            VineyardIO.write(client, trips, dir + "/trips.parquet", Map.of());
+            VineyardIO.serialize(client, trips, dir + "/backup", Map.of());    // vineyard's layout, zstd
+            ObjectId again = VineyardIO.deserialize(client, dir + "/backup", Map.of());
+        }
+        assertTrue(Files.size(tmp.resolve("trips.parquet")) > 0);
+        var tables = vineyard.client().list("vineyard::Table", 10);
+        assertEquals(2, tables.size(), "the read and its deserialized copy");
+        for (var t : tables) {
+            assertEquals(3, t.getLong("num_rows_"));
+        }
+    }
+
+    @Test
+    void theJavadocExample() throws Exception {
+        String dir = tmp.toString();
+        Files.writeString(tmp.resolve("trips.csv"), "a|b\n1|2\n");
+        IpcClient client = vineyard.client();
+        // VineyardIO's Javadoc
+        ObjectId table = VineyardIO.read(client, dir + "/trips.csv", Map.of("delimiter", "|", "header_row", true));
+        VineyardIO.write(client, table, dir + "/trips.parquet", Map.of());
+        VineyardIO.serialize(client, table, dir + "/backup", Map.of());    // any object tree, blobs and metadata
+        ObjectId again = VineyardIO.deserialize(client, dir + "/backup", Map.of());
+        assertEquals(1, client.getMeta(again).getLong("num_rows_"));
+    }
+}
