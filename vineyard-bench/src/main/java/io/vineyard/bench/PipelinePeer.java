@@ -145,9 +145,11 @@ public final class PipelinePeer implements AutoCloseable {
             run(new String[] {"delete", name});
             run(new String[] {"free"});
         }
-        try (VectorSchemaRoot t = PipelineTable.build(heap, WARM_ROWS)) {
-            for (int i = 0; i < 20; i++) {
-                PipelineTable.checksum(t);
+        for (int rows : new int[] {WARM_ROWS, 20 * WARM_ROWS}) {   // big too: OSR code of small loops deopts on big ones
+            try (VectorSchemaRoot t = PipelineTable.build(heap, rows)) {
+                for (int i = 0; i < 20; i++) {
+                    PipelineTable.checksum(t);
+                }
             }
         }
     }
