@@ -59,29 +59,9 @@ class PoolAllocatorTest {
         }
     }
 
+    /** k = i, v = i * 0.5, name = "n" + i, null every 5th row. */
     private VectorSchemaRoot table(int rows) {
-        BigIntVector id = new BigIntVector("id", pool);
-        Float8Vector score = new Float8Vector("score", pool);
-        VarCharVector name = new VarCharVector("name", pool);
-        id.allocateNew(rows);
-        score.allocateNew(rows);
-        name.allocateNew(rows * 8L, rows);
-        for (int i = 0; i < rows; i++) {
-            id.set(i, i * 3L);
-            score.set(i, i * 0.5);
-            if (i % 5 == 0) {
-                name.setNull(i);
-            } else {
-                name.setSafe(i, ("n" + i).getBytes(StandardCharsets.UTF_8));
-            }
-        }
-        VectorSchemaRoot root = new VectorSchemaRoot(List.of(id, score, name));
-        root.setRowCount(rows);
-        return root;
-    }
-
-    private static List<ArrowBuf> dataBuffers(VectorSchemaRoot root) {
-        return root.getFieldVectors().stream().map(FieldVector::getDataBuffer).toList();
+        return TestTables.keyValueName(pool, 0, rows, Integer.MAX_VALUE, 5);
     }
 
     private long used() {
@@ -113,15 +93,15 @@ class PoolAllocatorTest {
 
             try (VectorSchemaRoot got = consumer.get("built-in-pool", VectorSchemaRoot.class, readAllocator)) {
                 assertEquals(ROWS, got.getRowCount());
-                BigIntVector gid = (BigIntVector) got.getVector("id");
+                BigIntVector gid = (BigIntVector) got.getVector("k");
                 VarCharVector gname = (VarCharVector) got.getVector("name");
-                assertEquals(3L * (ROWS - 1), gid.get(ROWS - 1));
-                assertEquals(0.5 * 7, ((Float8Vector) got.getVector("score")).get(7));
+                assertEquals(ROWS - 1, gid.get(ROWS - 1));
+                assertEquals(0.5 * 7, ((Float8Vector) got.getVector("v")).get(7));
                 assertTrue(gname.isNull(10));
                 assertEquals("n11", new String(gname.get(11), StandardCharsets.UTF_8));
                 assertEquals(ROWS / 5, gname.getNullCount());
                 // the producer's own buffer and the reader's view are the same pool bytes
-                ((BigIntVector) root.getVector("id")).getDataBuffer().setLong(8L * 5, -42);
+                ((BigIntVector) root.getVector("k")).getDataBuffer().setLong(8L * 5, -42);
                 assertEquals(-42, gid.get(5), "the reader sees the producer's bytes, not a copy");
             }
             consumer.flushReleases();
@@ -165,10 +145,10 @@ class PoolAllocatorTest {
                     () -> producer.put(new VectorSchemaRoot(columns)));
             assertTrue(e.getMessage().contains("not supported"), e.getMessage());
             assertEquals(before, used(), "the refused put dropped its bitmap copies and kept the pool buffers");
-            assertEquals(297, ((BigIntVector) root.getVector("id")).get(99), "buffers still readable");
+            assertEquals(99, ((BigIntVector) root.getVector("k")).get(99), "buffers still readable");
             ObjectId again = producer.put(root);
             try (VectorSchemaRoot got = consumer.get(again, VectorSchemaRoot.class, readAllocator)) {
-                assertEquals(297, ((BigIntVector) got.getVector("id")).get(99));
+                assertEquals(99, ((BigIntVector) got.getVector("k")).get(99));
             }
             consumer.flushReleases();
             producer.delete(again);

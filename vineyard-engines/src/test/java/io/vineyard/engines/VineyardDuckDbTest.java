@@ -2,6 +2,7 @@ package io.vineyard.engines;
 
 import io.vineyard.arrow.ArrowTable;
 import io.vineyard.arrow.PoolAllocator;
+import io.vineyard.arrow.TestTables;
 import io.vineyard.client.DaemonProcess;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
@@ -10,13 +11,11 @@ import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.Float8Vector;
-import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.nio.charset.StandardCharsets;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.List;
@@ -57,24 +56,7 @@ class VineyardDuckDbTest {
 
     /** k = i % 7, v = i * 0.5, name = "n" + i (null every 10th row). */
     private VectorSchemaRoot events() {
-        BigIntVector k = new BigIntVector("k", pool);
-        Float8Vector v = new Float8Vector("v", pool);
-        VarCharVector name = new VarCharVector("name", pool);
-        k.allocateNew(ROWS);
-        v.allocateNew(ROWS);
-        name.allocateNew(ROWS * 7L, ROWS);
-        for (int i = 0; i < ROWS; i++) {
-            k.set(i, i % GROUPS);
-            v.set(i, i * 0.5);
-            if (i % 10 == 0) {
-                name.setNull(i);
-            } else {
-                name.setSafe(i, ("n" + i).getBytes(StandardCharsets.UTF_8));
-            }
-        }
-        VectorSchemaRoot root = new VectorSchemaRoot(List.of(k, v, name));
-        root.setRowCount(ROWS);
-        return root;
+        return TestTables.keyValueName(pool, 0, ROWS, GROUPS, 10);
     }
 
     private static double expectedSum(int group) {

@@ -2,6 +2,7 @@ package io.vineyard.spark;
 
 import io.vineyard.arrow.ArrowTable;
 import io.vineyard.arrow.PoolAllocator;
+import io.vineyard.arrow.TestTables;
 import io.vineyard.client.DaemonProcess;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
@@ -11,7 +12,6 @@ import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.Float8Vector;
 import org.apache.arrow.vector.UInt4Vector;
-import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -20,7 +20,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -54,20 +53,7 @@ class VineyardSourceTest {
     }
 
     private static VectorSchemaRoot batch(BufferAllocator allocator, int first) {
-        BigIntVector k = new BigIntVector("k", allocator);
-        Float8Vector v = new Float8Vector("v", allocator);
-        VarCharVector s = new VarCharVector("s", allocator);
-        k.allocateNew(ROWS);
-        v.allocateNew(ROWS);
-        s.allocateNew(ROWS * 8L, ROWS);
-        for (int i = 0; i < ROWS; i++) {
-            k.set(i, (first + i) % 5);
-            v.set(i, (first + i) * 0.5);
-            s.setSafe(i, ("s" + (first + i)).getBytes(StandardCharsets.UTF_8));
-        }
-        VectorSchemaRoot root = new VectorSchemaRoot(List.of(k, v, s));
-        root.setRowCount(ROWS);
-        return root;
+        return TestTables.keyValueName(allocator, first, ROWS, 5, 0);
     }
 
     private Dataset<Row> read(String name) {
@@ -83,7 +69,7 @@ class VineyardSourceTest {
             assertEquals(2, events.rdd().getNumPartitions(), "one partition per record batch");
             Dataset<Row> pruned = events.select("k", "v");
             String plan = pruned.queryExecution().executedPlan().toString();
-            assertTrue(plan.contains("BatchScan") && !plan.contains(" s#"), "only k and v are read: " + plan);
+            assertTrue(plan.contains("BatchScan") && !plan.contains("name#"), "only k and v are read, not name: " + plan);
             List<Row> sums = pruned.groupBy("k").sum("v").orderBy("k").collectAsList();
             assertEquals(5, sums.size());
             for (int g = 0; g < 5; g++) {
@@ -94,7 +80,7 @@ class VineyardSourceTest {
                 assertEquals(g, sums.get(g).getLong(0));
                 assertEquals(expected, sums.get(g).getDouble(1), 1e-6);
             }
-            assertEquals("s19999", events.orderBy(events.col("v").desc()).first().getString(2));
+            assertEquals("n19999", events.orderBy(events.col("v").desc()).first().getString(2));
 
             events.filter("k = 3").write().format("vineyard").option("socket", daemon.socket())
                     .option("name", "threes").mode("append").save();
