@@ -59,6 +59,7 @@ public final class PipelineBench {
         }
         Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "vineyard-pipeline-bench-");
         Path socket = dir.resolve("vineyard.sock");
+        Path diskDir = Files.createTempDirectory("vineyard-pipeline-bench-");
         Process daemon = SdkBench.startDaemon(socket, "--size=4Gi");
         Map<String, Peer> consumers = new LinkedHashMap<>();
         List<String> out = new ArrayList<>();
@@ -113,7 +114,11 @@ public final class PipelineBench {
                 out.add(String.format(Locale.ROOT, "  %,d rows: java in-pool total / IPC file total = %.3f (target <= 0.1)",
                         rows, ours / ipc));
             }
+            out.add("");
+            out.add("DuckDB: " + String.format(Locale.ROOT, DuckDbBench.GROUP_BY, "<source>") + " (in this process)");
+            out.addAll(DuckDbBench.run(socket, diskDir, sizes, runs));
         } finally {
+            SdkBench.deleteTree(diskDir);
             for (Peer p : consumers.values()) {
                 p.close();
             }
