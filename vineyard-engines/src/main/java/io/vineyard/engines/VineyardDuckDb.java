@@ -5,6 +5,7 @@ import io.vineyard.arrow.ArrowTableReader;
 import io.vineyard.client.Client;
 import io.vineyard.client.ObjectId;
 import io.vineyard.client.PutOptions;
+import io.vineyard.client.types.DataFrame;
 import io.vineyard.common.Status;
 import io.vineyard.common.VineyardException;
 import org.apache.arrow.c.ArrowArrayStream;
@@ -31,7 +32,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * DuckDB SQL over vineyard objects, read in place: a query names a vineyard Table or RecordBatch as
+ * DuckDB SQL over vineyard objects, read in place: a query names a vineyard Table, RecordBatch or DataFrame as
  * {@code vineyard('name')}, and DuckDB scans the object's blobs through the Arrow C stream interface
  * ({@code registerArrowStream}), with no copy on our side. Results come back as an {@link ArrowTable}, or
  * go into vineyard as a new {@code vineyard::Table}.
@@ -61,13 +62,22 @@ public final class VineyardDuckDb implements AutoCloseable {
     private final List<Registered> sessionStreams = new ArrayList<>();
 
     /** One registered view's stream and the table it reads (closed after the stream is released). */
-    private record Registered(ArrowArrayStream stream, ArrowTable table) implements AutoCloseable {
+    private record Registered(ArrowArrayStream stream, ArrowTable table, AutoCloseable holder) implements AutoCloseable {
         @Override
         public void close() {
             try {
-                stream.close();
+                if (stream != null) {
+                    stream.close();
+                }
             } finally {
                 table.close();
+                if (holder != table) {
+                    try {
+                        holder.close();
+                    } catch (Exception e) {
+                        throw new VineyardException(Status.INVALID, "releasing " + holder, e);
+                    }
+                }
             }
         }
     }
@@ -139,32 +149,51 @@ public final class VineyardDuckDb implements AutoCloseable {
     }
 
     private void register(String view, String vineyardName, List<Registered> owner) {
-        ArrowTable table = getTable(vineyardName);
-        ArrowArrayStream stream;
+        Got got = getTable(vineyardName);
+        Registered r;
         try {
-            stream = ArrowArrayStream.allocateNew(allocator);
+            r = new Registered(ArrowArrayStream.allocateNew(allocator), got.table(), got.holder());
         } catch (RuntimeException e) {
-            table.close();
+            new Registered(null, got.table(), got.holder()).close();
             throw e;
         }
         try {
-            Data.exportArrayStream(allocator, new ArrowTableReader(allocator, table), stream);
+            Data.exportArrayStream(allocator, new ArrowTableReader(allocator, got.table()), r.stream());
         } catch (RuntimeException e) {
-            table.close();
-            stream.close();
+            r.close();
             throw e;
         }
-        owner.add(new Registered(stream, table));   // DuckDB reads the struct at scan time: it lives until then
+        owner.add(r);   // DuckDB reads the struct at scan time: it lives until then
+        ArrowArrayStream stream = r.stream();
         connection.registerArrowStream(view, stream);
     }
 
-    /** The named Table, or RecordBatch as a table of one batch, read in place. */
-    private ArrowTable getTable(String name) {
+    /** A got object as a table, and what holds its blobs (the table itself, or a DataFrame under it). */
+    private record Got(ArrowTable table, AutoCloseable holder) {
+    }
+
+    /**
+     * The named Table, RecordBatch (a table of one batch) or DataFrame (its numeric columns as vectors
+     * over the tensors' blobs), read in place.
+     */
+    private Got getTable(String name) {
         ObjectId id = client.getName(name);
-        if (client.getMeta(id).typename().startsWith("vineyard::RecordBatch")) {
-            return ArrowTable.of(client.get(id, VectorSchemaRoot.class, allocator));
+        String typename = client.getMeta(id).typename();
+        if (typename.startsWith("vineyard::RecordBatch")) {
+            ArrowTable t = ArrowTable.of(client.get(id, VectorSchemaRoot.class, allocator));
+            return new Got(t, t);
         }
-        return client.get(id, ArrowTable.class, allocator);
+        if (typename.startsWith("vineyard::DataFrame")) {
+            DataFrame frame = client.get(id, DataFrame.class);
+            try {
+                return new Got(DataFrameColumns.toArrow(frame, allocator), frame);
+            } catch (RuntimeException e) {
+                frame.close();
+                throw e;
+            }
+        }
+        ArrowTable t = client.get(id, ArrowTable.class, allocator);
+        return new Got(t, t);
     }
 
     private String registerViews(String sql, List<String> views, List<Registered> streams) {

@@ -6,6 +6,8 @@ import io.vineyard.arrow.TestTables;
 import io.vineyard.client.DaemonProcess;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
+import io.vineyard.client.types.DataFrame;
+import io.vineyard.client.types.Tensor;
 import io.vineyard.common.VineyardException;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
@@ -98,6 +100,30 @@ class VineyardDuckDbTest {
         }
         consumer.flushReleases();
         assertEquals(baseline, producer.status().memoryUsage(), "usage back to baseline, DuckDB's holds released");
+    }
+
+    @Test
+    void aDataFrameIsQueriedThroughItsTensorColumns() {
+        long[] k = new long[ROWS];
+        double[] v = new double[ROWS];
+        for (int i = 0; i < ROWS; i++) {
+            k[i] = i % GROUPS;
+            v[i] = i * 0.5;
+        }
+        ObjectId id = producer.putNamed(new DataFrame(List.of("k", "v"), List.of(Tensor.of(k, ROWS), Tensor.of(v, ROWS)), null), "frame");
+        try (VineyardDuckDb duck = VineyardDuckDb.open(consumer);
+             ArrowTable sums = duck.query("SELECT k, count(*) AS n, sum(v) AS s FROM vineyard('frame') GROUP BY k ORDER BY k")) {
+            VectorSchemaRoot r = sums.batches().getFirst();
+            assertEquals(GROUPS, r.getRowCount());
+            for (int g = 0; g < GROUPS; g++) {
+                assertEquals((ROWS - g + GROUPS - 1) / GROUPS, ((BigIntVector) r.getVector("n")).get(g));
+                assertEquals(expectedSum(g), ((Float8Vector) r.getVector("s")).get(g), 1e-6);
+            }
+        }
+        producer.dropName("frame");
+        producer.delete(id);
+        consumer.flushReleases();
+        assertEquals(baseline, producer.status().memoryUsage(), "the frame's holds were released with the query");
     }
 
     @Test
