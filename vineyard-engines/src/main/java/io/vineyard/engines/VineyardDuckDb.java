@@ -2,6 +2,7 @@ package io.vineyard.engines;
 
 import io.vineyard.arrow.ArrowTable;
 import io.vineyard.arrow.ArrowTableReader;
+import io.vineyard.arrow.DataFrameArrow;
 import io.vineyard.client.Client;
 import io.vineyard.client.ObjectId;
 import io.vineyard.client.PutOptions;
@@ -186,7 +187,7 @@ public final class VineyardDuckDb implements AutoCloseable {
         if (typename.startsWith("vineyard::DataFrame")) {
             DataFrame frame = client.get(id, DataFrame.class);
             try {
-                return new Got(DataFrameColumns.toArrow(frame, allocator), frame);
+                return new Got(DataFrameArrow.toArrow(frame, allocator), frame);
             } catch (RuntimeException e) {
                 frame.close();
                 throw e;

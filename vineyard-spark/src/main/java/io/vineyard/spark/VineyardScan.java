@@ -1,7 +1,9 @@
 package io.vineyard.spark;
 
+import io.vineyard.arrow.DataFrameArrow;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
+import io.vineyard.client.types.DataFrame;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
@@ -24,8 +26,9 @@ import java.net.UnknownHostException;
 import java.util.Arrays;
 
 /**
- * The read side: one input partition per record batch, read as one {@link ColumnarBatch} of
- * {@link ArrowColumnVector}s over the pool (a get, no copy), holding only the required columns.
+ * The read side: one input partition per chunk (record batch, or DataFrame of a global one), read as one
+ * {@link ColumnarBatch} of {@link ArrowColumnVector}s over the pool (a get, no copy), holding only the
+ * required columns.
  */
 final class VineyardScan implements ScanBuilder, SupportsPushDownRequiredColumns, Scan, Batch {
     private final String socket;
@@ -64,9 +67,9 @@ final class VineyardScan implements ScanBuilder, SupportsPushDownRequiredColumns
         String[] columns = Arrays.stream(readSchema.fields()).map(StructField::name).toArray(String[]::new);
         try (IpcClient client = IpcClient.connect(socket)) {
             VineyardTableRef ref = VineyardTableRef.resolve(client, name);
-            InputPartition[] parts = new InputPartition[ref.batches().size()];
+            InputPartition[] parts = new InputPartition[ref.chunks().size()];
             for (int i = 0; i < parts.length; i++) {
-                parts[i] = new Part(socket, ref.batches().get(i).value(), columns, hosts);
+                parts[i] = new Part(socket, ref.chunks().get(i).value(), ref.frames(), columns, hosts);
             }
             return parts;
         }
@@ -85,8 +88,8 @@ final class VineyardScan implements ScanBuilder, SupportsPushDownRequiredColumns
         return new Readers();
     }
 
-    /** One record batch of the object. */
-    record Part(String socket, long batchId, String[] columns, String[] hosts) implements InputPartition {
+    /** One chunk of the object: a record batch, or a DataFrame ({@code frame}). */
+    record Part(String socket, long chunkId, boolean frame, String[] columns, String[] hosts) implements InputPartition {
         @Override
         public String[] preferredLocations() {
             return hosts.clone();
@@ -111,12 +114,13 @@ final class VineyardScan implements ScanBuilder, SupportsPushDownRequiredColumns
         }
     }
 
-    /** Gets one record batch and hands it to Spark as Arrow column vectors over the pool. */
+    /** Gets one chunk and hands it to Spark as Arrow column vectors over the pool. */
     static final class BatchReader implements PartitionReader<ColumnarBatch> {
         private final Part part;
         private IpcClient client;
         private BufferAllocator allocator;
         private VectorSchemaRoot root;
+        private DataFrame frame;
         private ColumnarBatch batch;
 
         BatchReader(Part part) {
@@ -130,7 +134,13 @@ final class VineyardScan implements ScanBuilder, SupportsPushDownRequiredColumns
             }
             client = IpcClient.connect(part.socket());
             allocator = new RootAllocator();
-            root = client.get(new ObjectId(part.batchId()), VectorSchemaRoot.class, allocator);
+            ObjectId id = new ObjectId(part.chunkId());
+            if (part.frame()) {
+                frame = client.get(id, DataFrame.class);
+                root = DataFrameArrow.toArrow(frame, allocator).batches().getFirst();
+            } else {
+                root = client.get(id, VectorSchemaRoot.class, allocator);
+            }
             ColumnVector[] vectors = new ColumnVector[part.columns().length];
             for (int i = 0; i < vectors.length; i++) {
                 vectors[i] = new ArrowColumnVector(root.getVector(part.columns()[i]));
@@ -149,6 +159,9 @@ final class VineyardScan implements ScanBuilder, SupportsPushDownRequiredColumns
             try {
                 if (root != null) {
                     root.close();   // the column vectors are its vectors
+                }
+                if (frame != null) {
+                    frame.close();
                 }
                 if (allocator != null) {
                     allocator.close();

@@ -1,8 +1,11 @@
 package io.vineyard.spark;
 
+import io.vineyard.arrow.DataFrameArrow;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
 import io.vineyard.client.meta.ObjectMeta;
+import io.vineyard.client.types.DataFrame;
+import io.vineyard.client.types.GlobalDataFrame;
 import io.vineyard.common.Status;
 import io.vineyard.common.VineyardException;
 import org.apache.arrow.vector.types.pojo.Schema;
@@ -11,34 +14,41 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A vineyard Table or RecordBatch as Spark sees it: its Arrow schema and its record batches (ids and row
- * counts), read from metadata only.
+ * A vineyard object as Spark sees it: its Arrow schema and its chunks, each one input partition: the
+ * record batches of a Table (or the one RecordBatch), or the DataFrames of a GlobalDataFrame (or the one
+ * DataFrame).
  *
- * @param schema  the Arrow schema
- * @param batches the record batches' ids
- * @param rows    each batch's row count
+ * @param schema the Arrow schema
+ * @param chunks the chunks' ids
+ * @param frames true when the chunks are DataFrames, false when record batches
  */
-record VineyardTableRef(Schema schema, List<ObjectId> batches, List<Long> rows) {
+record VineyardTableRef(Schema schema, List<ObjectId> chunks, boolean frames) {
     static VineyardTableRef resolve(IpcClient client, String name) {
         ObjectMeta m = client.getMeta(client.getName(name));
-        Schema schema = client.get(m.member("schema_").id(), Schema.class);
-        List<ObjectId> ids = new ArrayList<>();
-        List<Long> rows = new ArrayList<>();
-        if (m.typename().startsWith("vineyard::RecordBatch")) {
-            ids.add(m.id());
-            rows.add(m.getLong("row_num_"));
-        } else if (m.typename().startsWith("vineyard::Table")) {
+        String t = m.typename();
+        if (t.startsWith("vineyard::RecordBatch")) {
+            return new VineyardTableRef(client.get(m.member("schema_").id(), Schema.class), List.of(m.id()), false);
+        }
+        if (t.startsWith("vineyard::Table")) {
             String prefix = m.has("partitions_-size") ? "partitions_" : "__batches_";
             long n = m.getLong(prefix + "-size", m.getLong("batch_num_", 0));
+            List<ObjectId> ids = new ArrayList<>();
             for (int i = 0; i < n; i++) {
-                ObjectMeta b = m.member(prefix + "-" + i);
-                ids.add(b.id());
-                rows.add(b.getLong("row_num_"));
+                ids.add(m.member(prefix + "-" + i).id());
             }
-        } else {
-            throw new VineyardException(Status.TYPE_ERROR, "format(\"vineyard\") reads a vineyard::Table or "
-                    + "vineyard::RecordBatch; '" + name + "' is a " + m.typename());
+            return new VineyardTableRef(client.get(m.member("schema_").id(), Schema.class), ids, false);
         }
-        return new VineyardTableRef(schema, ids, rows);
+        if (t.startsWith("vineyard::GlobalDataFrame") || t.startsWith("vineyard::DataFrame")) {
+            List<ObjectId> ids = t.startsWith("vineyard::DataFrame") ? List.of(m.id())
+                    : client.get(m.id(), GlobalDataFrame.class).partitions();
+            if (ids.isEmpty()) {
+                throw new VineyardException(Status.INVALID, "'" + name + "' is a GlobalDataFrame without partitions");
+            }
+            try (DataFrame first = client.get(ids.getFirst(), DataFrame.class)) {
+                return new VineyardTableRef(DataFrameArrow.schemaOf(first), ids, true);
+            }
+        }
+        throw new VineyardException(Status.TYPE_ERROR, "format(\"vineyard\") reads a vineyard::Table, RecordBatch, "
+                + "DataFrame or GlobalDataFrame; '" + name + "' is a " + t);
     }
 }

@@ -7,6 +7,9 @@ import io.vineyard.client.DaemonProcess;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
 import io.vineyard.client.meta.ObjectMeta;
+import io.vineyard.client.types.DataFrame;
+import io.vineyard.client.types.GlobalDataFrame;
+import io.vineyard.client.types.Tensor;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.BigIntVector;
@@ -102,6 +105,32 @@ class VineyardSourceTest {
             assertEquals(2 * ROWS / 5, read("threes").count(), "the written table reads back through the source");
             client.delete(id);
         }
+    }
+
+    @Test
+    void readsEveryChunkOfAGlobalDataFrame() {
+        List<ObjectId> chunks = new ArrayList<>();
+        for (int c = 0; c < 2; c++) {
+            long[] k = new long[ROWS];
+            double[] v = new double[ROWS];
+            for (int i = 0; i < ROWS; i++) {
+                k[i] = c;
+                v[i] = (c * ROWS + i) * 0.5;
+            }
+            ObjectId id = client.put(new DataFrame(List.of("k", "v"), List.of(Tensor.of(k, ROWS), Tensor.of(v, ROWS)), null));
+            client.persist(id);
+            chunks.add(id);
+        }
+        ObjectId global = client.putNamed(new GlobalDataFrame(2, 1, chunks), "frames");
+        Dataset<Row> frames = read("frames");
+        assertEquals(2, frames.rdd().getNumPartitions(), "one partition per chunk");
+        List<Row> sums = frames.groupBy("k").sum("v").orderBy("k").collectAsList();
+        double all = (2.0 * ROWS - 1) * 2 * ROWS / 2 * 0.5;
+        assertEquals(all, sums.get(0).getDouble(1) + sums.get(1).getDouble(1), 1e-6);
+        assertEquals(1L, sums.get(1).getLong(0));
+        client.dropName("frames");
+        client.delete(global);
+        chunks.forEach(client::delete);
     }
 
     @Test

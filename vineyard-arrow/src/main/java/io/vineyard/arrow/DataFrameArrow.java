@@ -1,6 +1,5 @@
-package io.vineyard.engines;
+package io.vineyard.arrow;
 
-import io.vineyard.arrow.ArrowTable;
 import io.vineyard.client.types.DataFrame;
 import io.vineyard.client.types.Tensor;
 import io.vineyard.common.Status;
@@ -25,18 +24,19 @@ import java.util.List;
  * column gets an all-valid one ({@code rows/8} bytes, made, not copied). The caller closes the frame
  * after the table (the frame's holds keep the blobs).
  */
-final class DataFrameColumns {
-    private DataFrameColumns() {
+public final class DataFrameArrow {
+    private DataFrameArrow() {
     }
 
-    static ArrowTable toArrow(DataFrame frame, BufferAllocator allocator) {
+    /** The frame's columns as one batch over its blobs; close it before the frame. */
+    public static ArrowTable toArrow(DataFrame frame, BufferAllocator allocator) {
         int rows = Math.toIntExact(frame.rowCount());
         List<FieldVector> vectors = new ArrayList<>();
         try {
+            List<Field> fields = schemaOf(frame).getFields();
             for (int c = 0; c < frame.columns().size(); c++) {
                 Tensor t = frame.columns().get(c);
-                Field field = new Field(frame.columnNames().get(c), FieldType.notNullable(arrowType(t, frame.columnNames().get(c))), null);
-                FieldVector v = field.createVector(allocator);
+                FieldVector v = fields.get(c).createVector(allocator);
                 vectors.add(v);
                 long bytes = (long) rows * t.dtype().byteSize();
                 ArrowBuf validity = allocator.buffer((rows + 7) / 8);
@@ -61,6 +61,16 @@ final class DataFrameColumns {
         }
         VectorSchemaRoot root = new VectorSchemaRoot(vectors.stream().map(FieldVector::getField).toList(), vectors, rows);
         return ArrowTable.of(root);
+    }
+
+    /** The Arrow schema {@link #toArrow} gives the frame. */
+    public static org.apache.arrow.vector.types.pojo.Schema schemaOf(DataFrame frame) {
+        List<Field> fields = new ArrayList<>();
+        for (int c = 0; c < frame.columns().size(); c++) {
+            String name = frame.columnNames().get(c);
+            fields.add(new Field(name, FieldType.notNullable(arrowType(frame.columns().get(c), name)), null));
+        }
+        return new org.apache.arrow.vector.types.pojo.Schema(fields);
     }
 
     private static ArrowType arrowType(Tensor t, String column) {
