@@ -77,7 +77,7 @@ final class DuckDbBench {
                 }
                 String[] labels = {"duckdb over vineyard('t')", "duckdb over Parquet, local disk", "duckdb over in-process Arrow"};
                 for (int i = 0; i < 3; i++) {
-                    out.add(String.format(Locale.ROOT, "%-36s %,11d %9s %9s %9s %9.1f  %s", labels[i], rows,
+                    out.add(String.format(Locale.ROOT, "%-42s %,11d %9s %9s %9s %9.1f  %s", labels[i], rows,
                             i == 2 ? "-" : String.format(Locale.ROOT, "%.1f", writes[i]), "-", "-",
                             SdkBench.median(t[i]), answers[i].equals(answers[2]) ? "same result" : "RESULT DIFFERS: " + answers[i]));
                 }

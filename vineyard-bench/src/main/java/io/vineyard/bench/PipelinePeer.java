@@ -3,6 +3,7 @@ package io.vineyard.bench;
 import io.vineyard.arrow.PoolAllocator;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
+import io.vineyard.client.Prefault;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
@@ -22,7 +23,7 @@ import java.nio.file.Path;
  * line, each answered by one line starting with {@code ok} (times are {@link System#nanoTime()}, which is
  * CLOCK_MONOTONIC and so shared by the processes of one machine):
  * <pre>
- *   connect SOCKET            the daemon to use
+ *   connect SOCKET [populate] the daemon to use (populate: the pool's pages mapped at connect, MAP_POPULATE)
  *   build pool|heap ROWS      builds the table in the pool (PoolAllocator) or in process memory  -> ok
  *   put NAME                  puts the built table under NAME                                   -> ok T0 T1
  *   ipc-write PATH            writes the built table as an Arrow IPC file                       -> ok T0 T1
@@ -57,7 +58,9 @@ public final class PipelinePeer implements AutoCloseable {
     private String run(String[] c) throws IOException {
         return switch (c[0]) {
             case "connect" -> {
-                client = IpcClient.connect(c[1]);
+                client = IpcClient.builder().socket(c[1])
+                        .prefault(c.length > 2 && c[2].equals("populate") ? Prefault.MAP_POPULATE : Prefault.defaultPrefault())
+                        .connect();
                 pool = PoolAllocator.root(client);
                 yield "";
             }
