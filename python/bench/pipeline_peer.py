@@ -42,6 +42,7 @@ def read(client, command, target):
         text = checksum(batch)
         done = time.monotonic_ns()
         del batch
+        client.flush_releases()   # the producer deletes the object next: its memory must come back now
     else:
         with pa.memory_map(target) as source:
             table = ipc.open_file(source).read_all()

@@ -63,7 +63,7 @@ public final class PipelineBench {
         Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "vineyard-pipeline-bench-");
         Path socket = dir.resolve("vineyard.sock");
         Path diskDir = Files.createTempDirectory("vineyard-pipeline-bench-");
-        Process daemon = SdkBench.startDaemon(socket, "--size=3Gi");
+        Process daemon = SdkBench.startDaemon(socket, "--size=4Gi");
         Map<String, Peer> consumers = new LinkedHashMap<>();
         List<String> out = new ArrayList<>();
         try (Peer producer = new Peer(SdkBench.startJava(PipelinePeer.class.getName()))) {
