@@ -17,7 +17,7 @@
 # venv's python on its last line of stdout; bin/test runs pytest with it.
 #
 # Idempotent: when everything imports already it exits after one python call.
-# torch is optional: it is skipped (with a note) when no CPU-only torch wheel is found, when
+# torch and duckdb are optional: torch is skipped (with a note) when no CPU-only torch wheel is found, when
 # VINEYARD_JAVA_SKIP_TORCH=1, or when its installation fails; the torch test then skips.
 #
 # `install-deps.sh --find-links` only prints the pip arguments for the wheel folders
@@ -68,7 +68,7 @@ if [ "${VINEYARD_JAVA_SKIP_TORCH:-0}" = "1" ]; then
 fi
 
 core_ok=0
-if have_modules numpy pandas pyarrow pytest zstandard networkx; then
+if have_modules numpy pandas pyarrow pytest zstandard networkx duckdb; then
   core_ok=1
 fi
 torch_ok=0
@@ -154,10 +154,16 @@ if ! have_modules networkx; then
     log "networkx could not be installed: the graph tests' networkx checks are skipped"
   fi
 fi
+# ---- duckdb (optional: SQL over vineyard tables, vineyard_java.duckdb; its tests skip without it) --
+if ! have_modules duckdb; then
+  if ! "$PY" "${pip_args[@]}" "numpy==$numpy_version" duckdb; then
+    log "duckdb could not be installed: its tests are skipped"
+  fi
+fi
 
 "$PY" - <<'EOF' >&2
 import importlib
-for name in ("numpy", "pandas", "pyarrow", "pytest", "torch", "zstandard", "networkx"):
+for name in ("numpy", "pandas", "pyarrow", "pytest", "torch", "zstandard", "networkx", "duckdb"):
     try:
         mod = importlib.import_module(name)
         print("install-deps: %s %s" % (name, getattr(mod, "__version__", "?")))

@@ -23,6 +23,7 @@ import json
 from ..errors import ProtocolError, VineyardTypeError
 from ..ids import EMPTY_BLOB_ID
 from ..object_meta import ObjectMeta, from_json, to_json
+from ..pool import writer_at
 from .dtypes import cpp_name, numpy_dtype, template_argument
 
 __all__ = [
@@ -41,9 +42,13 @@ __all__ = [
 
 
 def _blob(client, buffer):
-    """A blob holding ``buffer`` (a pyarrow Buffer or None) -> a member value."""
+    """A blob holding ``buffer`` (a pyarrow Buffer or None) -> a member value: the buffer's own blob
+    when it is a pool buffer, else a copy."""
     if buffer is None or buffer.size == 0:
         return EMPTY_BLOB_ID
+    in_pool = writer_at(client, buffer.address, buffer.size)
+    if in_pool is not None:
+        return in_pool   # built in the pool (vineyard_java.pool): sealed in place, no copy
     writer = client.create_blob(buffer.size)
     writer.copy(0, memoryview(buffer))
     return writer

@@ -61,8 +61,9 @@ import java.util.List;
  * Reading is zero-copy: every blob becomes an {@link ArrowBuf} through
  * {@link BufferAllocator#wrapForeignAllocation}, whose release drops a reference to the got object (and
  * pins the client's mapping), so Arrow's allocator accounting and leak checks cover vineyard's blobs.
- * Validity bitmaps are always written, so readers never need to make one. Arrays with a non-zero
- * {@code offset_} (slices written by other clients) are not read yet.
+ * Writing copies each buffer into a new blob, except buffers of a {@link PoolAllocator}, which are
+ * blobs already and are put in place. Validity bitmaps are always written, so readers never need to make
+ * one. Arrays with a non-zero {@code offset_} (slices written by other clients) are not read yet.
  */
 public final class ArrowTypes {
     private ArrowTypes() {
@@ -92,9 +93,14 @@ public final class ArrowTypes {
 
     // ---- writing ---------------------------------------------------------------------------------
 
+    /** The blob member for {@code bytes} of {@code buf}: in place when it is a pool blob, else a copy. */
     private static ObjectMeta blob(BuildContext ctx, ArrowBuf buf, long bytes) {
         if (bytes == 0) {
             return ctx.blobOf(MemorySegment.NULL.reinterpret(0));
+        }
+        io.vineyard.client.BlobWriter inPool = PoolAllocator.blobAt(buf);
+        if (inPool != null && bytes <= inPool.size()) {
+            return ctx.build(inPool);
         }
         return ctx.blobOf(MemorySegment.ofAddress(buf.memoryAddress()).reinterpret(bytes));
     }

@@ -5,12 +5,7 @@ import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.Float8Vector;
 import org.apache.arrow.vector.VarCharVector;
-import org.apache.arrow.vector.VectorLoader;
 import org.apache.arrow.vector.VectorSchemaRoot;
-import org.apache.arrow.vector.VectorUnloader;
-import org.apache.arrow.vector.ipc.ArrowReader;
-import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
-import org.apache.arrow.vector.types.pojo.Schema;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -66,44 +61,5 @@ final class BenchTables {
             s += touch(r);
         }
         return s;
-    }
-
-    /** An ArrowReader over one in-memory batch (for arrow-dataset's writer); shares the buffers. */
-    static final class OneBatch extends ArrowReader {
-        private final VectorSchemaRoot source;
-        private boolean done;
-
-        OneBatch(BufferAllocator allocator, VectorSchemaRoot source) {
-            super(allocator);
-            this.source = source;
-        }
-
-        @Override
-        public boolean loadNextBatch() {
-            if (done) {
-                return false;
-            }
-            done = true;
-            try (ArrowRecordBatch batch = new VectorUnloader(source).getRecordBatch()) {
-                new VectorLoader(getVectorSchemaRoot()).load(batch);
-            } catch (java.io.IOException e) {
-                throw new IllegalStateException(e);
-            }
-            return true;
-        }
-
-        @Override
-        public long bytesRead() {
-            return 0;
-        }
-
-        @Override
-        protected void closeReadSource() {
-        }
-
-        @Override
-        protected Schema readSchema() {
-            return source.getSchema();
-        }
     }
 }

@@ -1,6 +1,7 @@
 package io.vineyard.bench;
 
 import io.vineyard.arrow.ArrowTable;
+import io.vineyard.arrow.ArrowTableReader;
 import io.vineyard.client.BlobWriter;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
@@ -205,7 +206,7 @@ public final class SdkBench {
 
                 Path pq = diskDir.resolve("pq" + rep);
                 t0 = System.nanoTime();
-                try (BenchTables.OneBatch reader = new BenchTables.OneBatch(allocator, root)) {
+                try (ArrowTableReader reader = new ArrowTableReader(allocator, ArrowTable.of(root))) {
                     DatasetFileWriter.write(allocator, reader, FileFormat.PARQUET, pq.toUri().toString());
                 }
                 w[2][rep] = ms(System.nanoTime() - t0);

@@ -207,6 +207,9 @@ abstract class AbstractClient implements Client {
                     staged.blobs(), staged.sealed(), persisted, name);
         } catch (RuntimeException e) {
             for (BlobWriter w : pending) {   // all or nothing, whichever path refused it
+                if (w.keptOnFailedPut()) {
+                    continue;   // its owner drops it (and may put it again)
+                }
                 try {
                     abortWriter(w);
                 } catch (RuntimeException suppressed) {

@@ -42,6 +42,7 @@ public final class BlobWriter {
     private final ObjectMeta entry;
     private volatile ObjectId id;
     private volatile boolean sealed;
+    private volatile boolean keepOnFailedPut;
 
     BlobWriter(AbstractClient client, ObjectId id, MemorySegment target, Arena viewArena) {
         this(client, id, target, viewArena, Prefaulter.NONE);
@@ -102,6 +103,29 @@ public final class BlobWriter {
             throw new VineyardException(Status.OBJECT_SEALED, "seal: blob " + id + " is already sealed");
         }
         return client.sealWriter(this);
+    }
+
+    /**
+     * Makes a failed put leave this blob unsealed and writable instead of dropping it, for a blob whose
+     * owner drops it itself (an Arrow allocator's buffer: the vectors still use it).
+     *
+     * @return this writer
+     */
+    public BlobWriter keepOnFailedPut() {
+        this.keepOnFailedPut = true;
+        return this;
+    }
+
+    boolean keptOnFailedPut() {
+        return keepOnFailedPut;
+    }
+
+    /**
+     * Drops the blob from the daemon and invalidates the writable view, when it is not sealed yet (a value
+     * built and then abandoned); nothing once sealed (the blob then belongs to the objects that hold it).
+     */
+    public void abort() {
+        client.abortWriter(this);
     }
 
     AbstractClient client() {

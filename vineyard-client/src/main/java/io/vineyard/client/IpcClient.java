@@ -256,6 +256,12 @@ public final class IpcClient extends AbstractClient {
     }
 
     @Override
+    void abortWriter(BlobWriter w) {
+        unsealed.remove(w);
+        super.abortWriter(w);
+    }
+
+    @Override
     void closeWriters() {
         for (BlobWriter w : unsealed) {
             w.markSealed();

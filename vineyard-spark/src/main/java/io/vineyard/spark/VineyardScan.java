@@ -1,0 +1,176 @@
+package io.vineyard.spark;
+
+import io.vineyard.arrow.DataFrameArrow;
+import io.vineyard.client.IpcClient;
+import io.vineyard.client.ObjectId;
+import io.vineyard.client.types.DataFrame;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.connector.read.Batch;
+import org.apache.spark.sql.connector.read.InputPartition;
+import org.apache.spark.sql.connector.read.PartitionReader;
+import org.apache.spark.sql.connector.read.PartitionReaderFactory;
+import org.apache.spark.sql.connector.read.Scan;
+import org.apache.spark.sql.connector.read.ScanBuilder;
+import org.apache.spark.sql.connector.read.SupportsPushDownRequiredColumns;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.sql.vectorized.ArrowColumnVector;
+import org.apache.spark.sql.vectorized.ColumnVector;
+import org.apache.spark.sql.vectorized.ColumnarBatch;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.Arrays;
+
+/**
+ * The read side: one input partition per chunk (record batch, or DataFrame of a global one), read as one
+ * {@link ColumnarBatch} of {@link ArrowColumnVector}s over the pool (a get, no copy), holding only the
+ * required columns.
+ */
+final class VineyardScan implements ScanBuilder, SupportsPushDownRequiredColumns, Scan, Batch {
+    private final String socket;
+    private final String name;
+    private StructType readSchema;
+
+    VineyardScan(String socket, String name, StructType schema) {
+        this.socket = socket;
+        this.name = name;
+        this.readSchema = schema;
+    }
+
+    @Override
+    public void pruneColumns(StructType requiredSchema) {
+        this.readSchema = requiredSchema;
+    }
+
+    @Override
+    public Scan build() {
+        return this;
+    }
+
+    @Override
+    public StructType readSchema() {
+        return readSchema;
+    }
+
+    @Override
+    public Batch toBatch() {
+        return this;
+    }
+
+    @Override
+    public InputPartition[] planInputPartitions() {
+        String[] hosts = {localHost()};   // an IPC socket: the daemon's host is this one
+        String[] columns = Arrays.stream(readSchema.fields()).map(StructField::name).toArray(String[]::new);
+        try (IpcClient client = IpcClient.connect(socket)) {
+            VineyardTableRef ref = VineyardTableRef.resolve(client, name);
+            InputPartition[] parts = new InputPartition[ref.chunks().size()];
+            for (int i = 0; i < parts.length; i++) {
+                parts[i] = new Part(socket, ref.chunks().get(i).value(), ref.frames(), columns, hosts);
+            }
+            return parts;
+        }
+    }
+
+    private static String localHost() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (UnknownHostException e) {
+            return "localhost";
+        }
+    }
+
+    @Override
+    public PartitionReaderFactory createReaderFactory() {
+        return new Readers();
+    }
+
+    /** One chunk of the object: a record batch, or a DataFrame ({@code frame}). */
+    record Part(String socket, long chunkId, boolean frame, String[] columns, String[] hosts) implements InputPartition {
+        @Override
+        public String[] preferredLocations() {
+            return hosts.clone();
+        }
+    }
+
+    /** Columnar readers only. */
+    record Readers() implements PartitionReaderFactory {
+        @Override
+        public PartitionReader<InternalRow> createReader(InputPartition partition) {
+            throw new UnsupportedOperationException("format(\"vineyard\") reads columnar batches only");
+        }
+
+        @Override
+        public boolean supportColumnarReads(InputPartition partition) {
+            return true;
+        }
+
+        @Override
+        public PartitionReader<ColumnarBatch> createColumnarReader(InputPartition partition) {
+            return new BatchReader((Part) partition);
+        }
+    }
+
+    /** Gets one chunk and hands it to Spark as Arrow column vectors over the pool. */
+    static final class BatchReader implements PartitionReader<ColumnarBatch> {
+        private final Part part;
+        private IpcClient client;
+        private BufferAllocator allocator;
+        private VectorSchemaRoot root;
+        private DataFrame frame;
+        private ColumnarBatch batch;
+
+        BatchReader(Part part) {
+            this.part = part;
+        }
+
+        @Override
+        public boolean next() {
+            if (batch != null) {
+                return false;
+            }
+            client = IpcClient.connect(part.socket());
+            allocator = new RootAllocator();
+            ObjectId id = new ObjectId(part.chunkId());
+            if (part.frame()) {
+                frame = client.get(id, DataFrame.class);
+                root = DataFrameArrow.toArrow(frame, allocator).batches().getFirst();
+            } else {
+                root = client.get(id, VectorSchemaRoot.class, allocator);
+            }
+            ColumnVector[] vectors = new ColumnVector[part.columns().length];
+            for (int i = 0; i < vectors.length; i++) {
+                vectors[i] = new ArrowColumnVector(root.getVector(part.columns()[i]));
+            }
+            batch = new ColumnarBatch(vectors, root.getRowCount());
+            return true;
+        }
+
+        @Override
+        public ColumnarBatch get() {
+            return batch;
+        }
+
+        @Override
+        public void close() {
+            try {
+                if (root != null) {
+                    root.close();   // the column vectors are its vectors
+                }
+                if (frame != null) {
+                    frame.close();
+                }
+                if (allocator != null) {
+                    allocator.close();
+                }
+            } finally {
+                if (client != null) {
+                    client.close();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+package io.vineyard.spark;
+
+import io.vineyard.arrow.DataFrameArrow;
+import io.vineyard.client.IpcClient;
+import io.vineyard.client.ObjectId;
+import io.vineyard.client.meta.ObjectMeta;
+import io.vineyard.client.types.DataFrame;
+import io.vineyard.client.types.GlobalDataFrame;
+import io.vineyard.common.Status;
+import io.vineyard.common.VineyardException;
+import org.apache.arrow.vector.types.pojo.Schema;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A vineyard object as Spark sees it: its Arrow schema and its chunks, each one input partition: the
+ * record batches of a Table (or the one RecordBatch), or the DataFrames of a GlobalDataFrame (or the one
+ * DataFrame).
+ *
+ * @param schema the Arrow schema
+ * @param chunks the chunks' ids
+ * @param frames true when the chunks are DataFrames, false when record batches
+ */
+record VineyardTableRef(Schema schema, List<ObjectId> chunks, boolean frames) {
+    static VineyardTableRef resolve(IpcClient client, String name) {
+        ObjectMeta m = client.getMeta(client.getName(name));
+        String t = m.typename();
+        if (t.startsWith("vineyard::RecordBatch")) {
+            return new VineyardTableRef(client.get(m.member("schema_").id(), Schema.class), List.of(m.id()), false);
+        }
+        if (t.startsWith("vineyard::Table")) {
+            String prefix = m.has("partitions_-size") ? "partitions_" : "__batches_";
+            long n = m.getLong(prefix + "-size", m.getLong("batch_num_", 0));
+            List<ObjectId> ids = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                ids.add(m.member(prefix + "-" + i).id());
+            }
+            return new VineyardTableRef(client.get(m.member("schema_").id(), Schema.class), ids, false);
+        }
+        if (t.startsWith("vineyard::GlobalDataFrame") || t.startsWith("vineyard::DataFrame")) {
+            List<ObjectId> ids = t.startsWith("vineyard::DataFrame") ? List.of(m.id())
+                    : client.get(m.id(), GlobalDataFrame.class).partitions();
+            if (ids.isEmpty()) {
+                throw new VineyardException(Status.INVALID, "'" + name + "' is a GlobalDataFrame without partitions");
+            }
+            try (DataFrame first = client.get(ids.getFirst(), DataFrame.class)) {
+                return new VineyardTableRef(DataFrameArrow.schemaOf(first), ids, true);
+            }
+        }
+        throw new VineyardException(Status.TYPE_ERROR, "format(\"vineyard\") reads a vineyard::Table, RecordBatch, "
+                + "DataFrame or GlobalDataFrame; '" + name + "' is a " + t);
+    }
+}
