@@ -39,13 +39,15 @@ import java.util.Map;
  * @param metricsPort     port of the Prometheus endpoint, 0 for a free one, {@link #METRICS_OFF} when off
  * @param logging         log level and outputs (glog's flags mapped onto ours)
  * @param etcd            the etcd backend's settings (used with {@code --meta=etcd})
+ * @param nodename        the node name {@code cluster_meta} reports ({@code --nodename}; empty: the host name),
+ *                        e.g. a Kubernetes node's name, which a data-aware scheduler matches against
  * @param warnings        what the daemon should log about the flags once logging is set up
  */
 public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int rpcPort, String meta,
                            String deployment, boolean reserveMemory, boolean compression, String htpasswd,
                            int spinMicros, boolean extensions, int streamThreshold, String rpcHost,
                            String metricsHost, int metricsPort, LogSettings logging, EtcdSettings etcd,
-                           List<String> warnings) {
+                           String nodename, List<String> warnings) {
     /** {@link #metricsPort} when the Prometheus endpoint is off. */
     public static final int METRICS_OFF = -1;
     /** The port of {@code --metrics} / {@code --prometheus} without {@code --metrics_port}. */
@@ -99,6 +101,8 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                   --etcd_prefix=P        key prefix in etcd (default vineyard; /S0000000000000000 is appended)
                   --meta_timeout=S       seconds start-up waits for etcd before it exits with an error (default 60)
                   --etcd_lease_ttl=S     seconds after which a dead instance's keys vanish from etcd (default 10)
+                  --nodename=NAME        the node name cluster_meta reports (default: the host name), e.g. a
+                                         Kubernetes node's name for bin/vineyard-scheduler
                   --deployment=local     reported by instance_status
                   --reserve_memory       pre-fault the whole pool at start (about 1 s per GiB)
                   --compression / --nocompression
@@ -190,6 +194,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         String etcdPrefix = "vineyard";
         int metaTimeout = 60;
         int leaseTtl = 10;
+        String nodename = "";
         for (Map.Entry<String, String> f : flags.entrySet()) {
             String value = f.getValue();
             switch (f.getKey()) {
@@ -230,6 +235,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                 case "etcd_prefix" -> etcdPrefix = value;
                 case "meta_timeout" -> metaTimeout = parsePositive("meta_timeout", value);
                 case "etcd_lease_ttl" -> leaseTtl = parsePositive("etcd_lease_ttl", value);
+                case "nodename" -> nodename = value.trim();
                 default -> {
                     String why = IGNORED.get(f.getKey());
                     if (why == null) {
@@ -264,7 +270,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         int metricsAt = !metricsOn ? METRICS_OFF : metricsPort != null ? metricsPort : DEFAULT_METRICS_PORT;
         LogSettings logging = LogSettings.fromGlogFlags(v, minLogLevel, logToStderr, alsoLogToStderr, logDir, stderrThreshold);
         return new ServerConfig(socket, size, rpc, port, meta, deployment, reserve, compression, htpasswd, spin, extensions,
-                streamThreshold, rpcHost, metricsHost, metricsAt, logging, etcd, List.copyOf(warnings));
+                streamThreshold, rpcHost, metricsHost, metricsAt, logging, etcd, nodename, List.copyOf(warnings));
     }
 
     /** Thrown by {@link #parse} for {@code --version}. */

@@ -141,7 +141,7 @@ public final class VineyardServer implements AutoCloseable {
         }
         if (backend instanceof EtcdBackend etcd) {
             try {
-                etcd.start(replica(), new EtcdBackend.Identity(ctx.hostname(), ctx.rpcEndpoint(), config.socketPath()));
+                etcd.start(replica(), new EtcdBackend.Identity(ctx.hostname(), ctx.nodename(), ctx.rpcEndpoint(), config.socketPath()));
             } catch (RuntimeException e) {
                 ipc.close();
                 if (rpc != null) {
