@@ -1,12 +1,7 @@
 package io.vineyard.k8s;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
 import io.vineyard.client.DaemonProcess;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
@@ -17,15 +12,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 
+import static io.vineyard.k8s.MockApiServer.eventually;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -37,25 +27,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class CrdSyncTest {
     private static final String NS = "vineyard-test";
-    private KubernetesMockServer server;
+    private MockApiServer server;
     private KubernetesClient kube;
     private DaemonProcess daemon;
 
     @BeforeEach
     void start() throws IOException {
-        server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), new KubernetesCrudDispatcher(), false);
-        server.init();
-        kube = server.createClient();
-        Path crds = Path.of(System.getProperty("user.dir")).getParent().resolve("deploy/helm/vineyard/crds");
-        for (String f : List.of("k8s.v6d.io_localobjects.yaml", "k8s.v6d.io_globalobjects.yaml")) {
-            try (InputStream in = Files.newInputStream(crds.resolve(f))) {
-                for (HasMetadata crd : kube.load(in).items()) {
-                    kube.resource(crd).create();
-                }
-            }
-        }
+        server = new MockApiServer("k8s.v6d.io_localobjects.yaml", "k8s.v6d.io_globalobjects.yaml");
+        kube = server.kube;
         daemon = DaemonProcess.start("--size=64Mi", "--sync_crds", "--nodename=node-a",
-                "--k8s_api=http://" + server.getHostName() + ":" + server.getPort(), "--k8s_namespace=" + NS);
+                "--k8s_api=" + server.url(), "--k8s_namespace=" + NS);
     }
 
     @AfterEach
@@ -63,11 +44,8 @@ class CrdSyncTest {
         if (daemon != null) {
             daemon.close();
         }
-        if (kube != null) {
-            kube.close();
-        }
         if (server != null) {
-            server.destroy();
+            server.close();
         }
     }
 
@@ -119,14 +97,4 @@ class CrdSyncTest {
         return (Map<String, Object>) r.getAdditionalProperties().get("spec");
     }
 
-    private static boolean eventually(BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (System.nanoTime() < deadline) {
-            if (condition.getAsBoolean()) {
-                return true;
-            }
-            Thread.sleep(100); // another process reconciles on its own period: nothing to wait on
-        }
-        return condition.getAsBoolean();
-    }
 }
