@@ -3,6 +3,9 @@
 //                                                   apiVersion/kind (kubernetes-models), plus the cross-references
 //                                                   a schema cannot see (Service selectors and target ports, probe
 //                                                   ports, service accounts, memory request = limit)
+//   node validate.mjs doc DOC.md FILE...             every FILE is shown verbatim in a fenced yaml block of DOC.md;
+//                                                   a KubeSchedulerConfiguration among them names the extender's
+//                                                   verbs (filter, prioritize) and a loopback urlPrefix
 //   node validate.mjs crs CRD_DIR GOOD_DIR BAD_DIR  each CRD against the CRD schema, then every CR in GOOD_DIR
 //                                                   must pass its CRD's openAPIV3Schema (ajv) and every CR in
 //                                                   BAD_DIR must fail it
@@ -136,6 +139,21 @@ if (mode === "manifests") {
   all.forEach((d, i) => schemaCheck(d, `${args[0]}#${i} ${d.kind}/${d.metadata?.name}`));
   crossCheck(all);
   summary = `${all.length} manifests valid (${[...new Set(all.map((d) => d.kind))].sort().join(", ")})`;
+} else if (mode === "doc") {
+  const text = fs.readFileSync(args[0], "utf8");
+  const blocks = [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]);
+  for (const f of args.slice(1)) {
+    const body = fs.readFileSync(f, "utf8");
+    if (!blocks.includes(body)) problems.push(`${args[0]}: no yaml block shows ${f} as it is`);
+    for (const d of docs(f).filter((d) => d.kind === "KubeSchedulerConfiguration")) {
+      const e = d.extenders?.[0] ?? {};
+      if (e.filterVerb !== "filter" || e.prioritizeVerb !== "prioritize") problems.push(`${f}: the extender serves /filter and /prioritize`);
+      if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(e.urlPrefix ?? "")) problems.push(`${f}: urlPrefix ${e.urlPrefix} is not the loopback address bin/vineyard-scheduler listens on`);
+      if (!(e.weight > 0)) problems.push(`${f}: a prioritize verb needs a positive weight`);
+      if (!text.includes(`--port ${e.urlPrefix.split(":").pop()} `)) problems.push(`${args[0]}: the vineyard-scheduler command does not use the port of ${e.urlPrefix}`);
+    }
+  }
+  summary = `${args.length - 1} files shown in ${args[0]} as they are`;
 } else if (mode === "crs") {
   summary = crs(args[0], args[1], args[2]);
 } else {
