@@ -7,6 +7,7 @@ import io.vineyard.client.DaemonProcess;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
 import io.vineyard.client.cluster.EtcdProcess;
+import io.vineyard.client.meta.ObjectMeta;
 import io.vineyard.client.types.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -14,12 +15,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -102,6 +106,52 @@ class SchedulerExtenderTest {
         JsonNode scores = JSON.readTree(post("/prioritize", args.toString()).body());
         assertEquals(JSON.readTree("""
                 [{"Host":"node-a","Score":1},{"Host":"node-b","Score":4},{"Host":"node-c","Score":5},{"Host":"node-d","Score":0}]"""), scores);
+    }
+
+    @Test
+    void aGlobalObjectCountsByItsLocalMembers() throws Exception {
+        try (IpcClient a = IpcClient.connect(daemons.get(0).socket())) {
+            a.waitName("labels", Duration.ofSeconds(10));
+            ObjectMeta whole = new ObjectMeta("vineyard::GlobalTensor").setGlobal(true);
+            whole.addMember("partitions_-0", features);
+            whole.addMember("partitions_-1", labels); // on node-b
+            whole.put("partitions_-size", 2L);
+            a.putMeta(whole, true, "whole");
+        }
+        try (IpcClient c = IpcClient.connect(daemons.get(2).socket())) {
+            c.waitName("whole", Duration.ofSeconds(10));
+        }
+        ObjectNode args = (ObjectNode) resource("prioritize-names.request.json");
+        setRequired(args, "whole");
+        assertEquals(resource("prioritize-names.response.json"), JSON.readTree(post("/prioritize", args.toString()).body()),
+                "the same bytes on the same nodes as naming both members");
+    }
+
+    @Test
+    void theCommandLineServesAndExitsWithItsCodes() throws Exception {
+        List<String> cmd = List.of(DaemonProcess.javaBin(), "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-cp", System.getProperty("java.class.path"), VineyardScheduler.class.getName());
+        Process bad = new ProcessBuilder(concat(cmd, "--port", "70000", "--socket", "/x")).redirectErrorStream(true).start();
+        assertEquals(2, bad.waitFor(), new String(bad.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+        Process nothing = new ProcessBuilder(concat(cmd, "--port", "0", "--socket", "/nonexistent/vineyard.sock")).redirectErrorStream(true).start();
+        assertEquals(3, nothing.waitFor(), "no daemon there");
+        Process p = new ProcessBuilder(concat(cmd, "--port", "0", "--socket", daemons.get(1).socket())).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            String line = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)).readLine();
+            assertTrue(line != null && line.startsWith("vineyard-scheduler listening on http://127.0.0.1:"), String.valueOf(line));
+            URI url = URI.create(line.substring(line.indexOf("http://")) + "/filter");
+            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(url).POST(HttpRequest.BodyPublishers.ofString(
+                    resource("filter-names.request.json").toString())).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(resource("filter-names.response.json"), JSON.readTree(r.body()), "the process answers as the server in this JVM");
+        } finally {
+            p.destroy();
+            p.waitFor();
+        }
+    }
+
+    private static List<String> concat(List<String> a, String... b) {
+        List<String> out = new ArrayList<>(a);
+        out.addAll(List.of(b));
+        return out;
     }
 
     @Test
