@@ -3,6 +3,7 @@
 //                                                   apiVersion/kind (kubernetes-models), plus the cross-references
 //                                                   a schema cannot see (Service selectors and target ports, probe
 //                                                   ports, service accounts, memory request = limit)
+//   node validate.mjs args FILE                      prints the vineyardd container's args of FILE's DaemonSet
 //   node validate.mjs doc DOC.md FILE...             every FILE is shown verbatim in a fenced yaml block of DOC.md;
 //                                                   a KubeSchedulerConfiguration among them names the extender's
 //                                                   verbs (filter, prioritize) and a loopback urlPrefix
@@ -139,6 +140,16 @@ if (mode === "manifests") {
   all.forEach((d, i) => schemaCheck(d, `${args[0]}#${i} ${d.kind}/${d.metadata?.name}`));
   crossCheck(all);
   summary = `${all.length} manifests valid (${[...new Set(all.map((d) => d.kind))].sort().join(", ")})`;
+} else if (mode === "args") {
+  // the vineyardd container's args in FILE's DaemonSet, one per line, for bin/vineyardd to parse
+  const ds = docs(args[0]).find((d) => d.kind === "DaemonSet");
+  const c = ds?.spec.template.spec.containers.find((c) => c.name === "vineyardd");
+  if (!c) {
+    console.error(`${args[0]}: no DaemonSet with a vineyardd container`);
+    process.exit(1);
+  }
+  console.log(c.args.join("\n"));
+  process.exit(0);
 } else if (mode === "doc") {
   const text = fs.readFileSync(args[0], "utf8");
   const blocks = [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]);
