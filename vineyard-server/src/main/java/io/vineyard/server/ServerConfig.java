@@ -39,6 +39,9 @@ import java.util.Map;
  * @param metricsPort     port of the Prometheus endpoint, 0 for a free one, {@link #METRICS_OFF} when off
  * @param logging         log level and outputs (glog's flags mapped onto ours)
  * @param etcd            the etcd backend's settings (used with {@code --meta=etcd})
+ * @param crds            {@code --sync_crds} and its Kubernetes settings
+ * @param nodename        the node name {@code cluster_meta} reports ({@code --nodename}; empty: the host name),
+ *                        e.g. a Kubernetes node's name, which a data-aware scheduler matches against
  * @param warnings        what the daemon should log about the flags once logging is set up
  * @param spill           spilling to disk ({@code --spill_path} and its watermarks)
  */
@@ -46,11 +49,23 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                            String deployment, boolean reserveMemory, boolean compression, String htpasswd,
                            int spinMicros, boolean extensions, int streamThreshold, String rpcHost,
                            String metricsHost, int metricsPort, LogSettings logging, EtcdSettings etcd,
-                           List<String> warnings, SpillSettings spill) {
+                           CrdSettings crds, String nodename, List<String> warnings, SpillSettings spill) {
     /** {@link #metricsPort} when the Prometheus endpoint is off. */
     public static final int METRICS_OFF = -1;
     /** The port of {@code --metrics} / {@code --prometheus} without {@code --metrics_port}. */
     public static final int DEFAULT_METRICS_PORT = 9601;
+
+    /**
+     * {@code --sync_crds}: publish this instance's persisted objects as LocalObject/GlobalObject resources.
+     *
+     * @param enabled   {@code --sync_crds}
+     * @param apiUrl    {@code --k8s_api}: the API server's URL; empty: fabric8's own configuration (in-cluster
+     *                  service account, else ~/.kube/config)
+     * @param namespace {@code --k8s_namespace}: where the resources go; empty: $VINEYARD_NAMESPACE, else the
+     *                  client's namespace
+     */
+    public record CrdSettings(boolean enabled, String apiUrl, String namespace) {
+    }
 
     /** Whether the Prometheus endpoint is on. */
     public boolean metricsEnabled() {
@@ -68,7 +83,6 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
             Map.entry("max_log_size", "log files are not rotated"),
             Map.entry("logbufsecs", "log lines are written at once"),
             Map.entry("coredump", "a JVM writes no core dumps by this flag"),
-            Map.entry("sync_crds", "Kubernetes CRD sync is not implemented yet"),
             Map.entry("rdma_endpoint", "RDMA is not supported"));
 
     private static final List<String> BOOLEAN_FLAGS = List.of("rpc", "reserve_memory", "compression", "help", "h",
@@ -97,6 +111,14 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                   --etcd_prefix=P        key prefix in etcd (default vineyard; /S0000000000000000 is appended)
                   --meta_timeout=S       seconds start-up waits for etcd before it exits with an error (default 60)
                   --etcd_lease_ttl=S     seconds after which a dead instance's keys vanish from etcd (default 10)
+                  --nodename=NAME        the node name cluster_meta reports (default: the host name), e.g. a
+                                         Kubernetes node's name for bin/vineyard-scheduler
+                  --sync_crds            publish this instance's persisted objects as Kubernetes LocalObject /
+                                         GlobalObject resources (k8s.v6d.io/v1alpha1; needs vineyard-k8s on the
+                                         classpath, as in the distribution)
+                  --k8s_api=URL          with --sync_crds: the API server (default: in-cluster, else ~/.kube/config)
+                  --k8s_namespace=NS     with --sync_crds: the resources' namespace (default: $VINEYARD_NAMESPACE,
+                                         else the client's)
                   --deployment=local     reported by instance_status
                   --reserve_memory       pre-fault the whole pool at start (about 1 s per GiB)
                   --compression / --nocompression
@@ -195,6 +217,10 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         String spillPath = "";
         double spillLower = SpillSettings.OFF.lowerRate();
         double spillUpper = SpillSettings.OFF.upperRate();
+        String nodename = "";
+        boolean syncCrds = false;
+        String k8sApi = "";
+        String k8sNamespace = "";
         for (Map.Entry<String, String> f : flags.entrySet()) {
             String value = f.getValue();
             switch (f.getKey()) {
@@ -238,6 +264,10 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                 case "spill_path" -> spillPath = value;
                 case "spill_lower_rate" -> spillLower = SpillSettings.parseRate("spill_lower_rate", value);
                 case "spill_upper_rate" -> spillUpper = SpillSettings.parseRate("spill_upper_rate", value);
+                case "nodename" -> nodename = value.trim();
+                case "sync_crds" -> syncCrds = bool("sync_crds", value);
+                case "k8s_api" -> k8sApi = value.trim();
+                case "k8s_namespace" -> k8sNamespace = value.trim();
                 default -> {
                     String why = IGNORED.get(f.getKey());
                     if (why == null) {
@@ -279,7 +309,8 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         int metricsAt = !metricsOn ? METRICS_OFF : metricsPort != null ? metricsPort : DEFAULT_METRICS_PORT;
         LogSettings logging = LogSettings.fromGlogFlags(v, minLogLevel, logToStderr, alsoLogToStderr, logDir, stderrThreshold);
         return new ServerConfig(socket, size, rpc, port, meta, deployment, reserve, compression, htpasswd, spin, extensions,
-                streamThreshold, rpcHost, metricsHost, metricsAt, logging, etcd, List.copyOf(warnings),
+                streamThreshold, rpcHost, metricsHost, metricsAt, logging, etcd,
+                new CrdSettings(syncCrds, k8sApi, k8sNamespace), nodename, List.copyOf(warnings),
                 new SpillSettings(spillPath.isEmpty() ? null : Path.of(spillPath), spillLower, spillUpper));
     }
 

@@ -5,6 +5,7 @@ import io.vineyard.server.cluster.EtcdBackend;
 import io.vineyard.server.cluster.MetaBackend;
 import io.vineyard.server.daemon.DaemonContext;
 import io.vineyard.server.daemon.DaemonGauges;
+import io.vineyard.server.daemon.DaemonSidecar;
 import io.vineyard.server.daemon.Waits;
 import io.vineyard.server.handler.AdminHandlers;
 import io.vineyard.server.handler.BlobHandlers;
@@ -74,6 +75,7 @@ public final class VineyardServer implements AutoCloseable {
     private Listener ipc;
     private Listener rpc;
     private MetricsEndpoint metrics;
+    private AutoCloseable crdSync;
     private volatile boolean closed;
 
     public VineyardServer(ServerConfig config) {
@@ -154,7 +156,7 @@ public final class VineyardServer implements AutoCloseable {
         }
         if (backend instanceof EtcdBackend etcd) {
             try {
-                etcd.start(replica(), new EtcdBackend.Identity(ctx.hostname(), ctx.rpcEndpoint(), config.socketPath()));
+                etcd.start(replica(), new EtcdBackend.Identity(ctx.hostname(), ctx.nodename(), ctx.rpcEndpoint(), config.socketPath()));
             } catch (RuntimeException e) {
                 ipc.close();
                 if (rpc != null) {
@@ -167,6 +169,11 @@ public final class VineyardServer implements AutoCloseable {
             rpc.start(true, fd -> accept(fd, true));
         }
         ipc.start(false, fd -> accept(fd, false));
+        if (config.crds().enabled()) {
+            // found and loaded only now: the daemon's classpath needs vineyard-k8s for this flag alone
+            crdSync = DaemonSidecar.find("sync_crds", "vineyard-k8s")
+                    .start(new DaemonSidecar.Context(config, ctx.instanceId(), ctx.hostname(), ctx.nodename()));
+        }
     }
 
     /** The store as the etcd backend replicates into it: every change under the store lock. */
@@ -251,6 +258,13 @@ public final class VineyardServer implements AutoCloseable {
             return;
         }
         closed = true;
+        if (crdSync != null) {
+            try {
+                crdSync.close();
+            } catch (Exception e) {
+                LOG.warn("stopping --sync_crds failed", e);
+            }
+        }
         // the lease goes first: the other instances see this one leave at once
         backend.close();
         if (ipc != null) {

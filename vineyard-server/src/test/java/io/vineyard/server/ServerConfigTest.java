@@ -26,6 +26,26 @@ class ServerConfigTest {
     }
 
     @Test
+    void kubernetesFlags() {
+        ServerConfig plain = ServerConfig.parse(new String[0]);
+        assertEquals("", plain.nodename(), "empty: cluster_meta reports the host name");
+        assertFalse(plain.crds().enabled(), "--sync_crds is off by default");
+        ServerConfig c = ServerConfig.parse(new String[] {"--nodename=node-7", "--sync_crds", "--k8s_api=https://10.0.0.1:6443",
+                "--k8s_namespace=data"});
+        assertEquals("node-7", c.nodename());
+        assertEquals(new ServerConfig.CrdSettings(true, "https://10.0.0.1:6443", "data"), c.crds());
+        assertTrue(c.warnings().isEmpty(), "--sync_crds is no longer an ignored flag: " + c.warnings());
+    }
+
+    @Test
+    void syncCrdsWithoutVineyardK8sOnTheClasspathSaysWhatIsMissing() {
+        // this module's test classpath has no vineyard-k8s: the daemon refuses to start with this message
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> io.vineyard.server.daemon.DaemonSidecar.find("sync_crds", "vineyard-k8s"));
+        assertEquals("--sync_crds needs vineyard-k8s on the daemon's classpath (the distribution's lib/ has it)", e.getMessage());
+    }
+
+    @Test
     void gflagsStyles() {
         ServerConfig c = ServerConfig.parse(new String[] {"--socket", "/tmp/x.sock", "-size=1Gi", "--norpc",
                 "--rpc_socket_port=9700", "--reserve_memory"});

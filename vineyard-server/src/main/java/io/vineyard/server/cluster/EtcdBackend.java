@@ -76,7 +76,7 @@ public final class EtcdBackend implements MetaBackend {
     private static final long REWATCH_DELAY_MS = 500;
 
     /** Who this instance is, as its keys under {@code /instances/i<n>/} say. */
-    public record Identity(String hostname, String rpcEndpoint, String ipcSocket) {
+    public record Identity(String hostname, String nodename, String rpcEndpoint, String ipcSocket) {
     }
 
     private final EtcdSettings settings;
@@ -327,7 +327,7 @@ public final class EtcdBackend implements MetaBackend {
         List<Op> ops = List.of(
                 Op.put(key(base + "/hostid"), bytes(Integer.toUnsignedString(identity.hostname().hashCode())), withLease),
                 Op.put(key(base + "/hostname"), bytes(quote(identity.hostname())), withLease),
-                Op.put(key(base + "/nodename"), bytes(quote(identity.hostname())), withLease),
+                Op.put(key(base + "/nodename"), bytes(quote(identity.nodename())), withLease),
                 Op.put(key(base + "/rpc_endpoint"), bytes(quote(identity.rpcEndpoint())), withLease),
                 Op.put(key(base + "/ipc_socket"), bytes(quote(identity.ipcSocket())), withLease),
                 Op.put(key(base + "/timestamp"), bytes(Long.toString(now)), withLease));

@@ -274,6 +274,11 @@ public final class DaemonContext {
         return hostname;
     }
 
+    /** The node name {@code cluster_meta} reports: {@code --nodename}, else the host name. */
+    public String nodename() {
+        return config.nodename().isEmpty() ? hostname : config.nodename();
+    }
+
     public long startMs() {
         return startMs;
     }

@@ -110,7 +110,7 @@ public final class AdminHandlers implements HandlerGroup {
         self.put("hostid", Integer.toUnsignedLong(ctx.hostname().hashCode()));
         self.put("hostname", ctx.hostname());
         self.put("ipc_socket", ctx.config().socketPath());
-        self.put("nodename", ctx.hostname());
+        self.put("nodename", ctx.nodename());
         self.put("rpc_endpoint", ctx.rpcEndpoint());
         self.put("timestamp", ctx.startMs());
         ObjectNode meta = Json.object();
