@@ -64,6 +64,7 @@ class CrdSyncTest {
             assertEquals("node-a", spec.get("hostname"));
             assertEquals(meta.signature().longValue(), ((Number) spec.get("signature")).longValue());
             assertEquals(Long.toString(c.instanceId()), local(id).getMetadata().getLabels().get(CrdSync.INSTANCE_LABEL));
+            keepForSchemaCheck("localobject.yaml", local(id));
 
             c.delete(id);
             assertTrue(eventually(() -> local(id) == null), "the LocalObject goes with the object");
@@ -83,9 +84,19 @@ class CrdSyncTest {
                     "a GlobalObject for " + gid + "; daemon log: " + daemon.log());
             GenericKubernetesResource g = kube.genericKubernetesResources(CrdSync.GLOBAL_OBJECT).inNamespace(NS).withName(gid.toString()).get();
             assertEquals(List.of(part.toString()), spec(g).get("members"));
+            keepForSchemaCheck("globalobject.yaml", g);
             assertTrue(local(part) != null, "its member has a LocalObject");
             assertNull(local(scratch), "a transient object has no resource");
         }
+    }
+
+    /**
+     * Keeps a resource as created, under target/crd-sync-resources/: bin/test-deploy validates those
+     * against the CRDs' schemas (the mock API server does not validate).
+     */
+    private static void keepForSchemaCheck(String file, GenericKubernetesResource r) throws IOException {
+        java.nio.file.Path dir = java.nio.file.Files.createDirectories(java.nio.file.Path.of("target", "crd-sync-resources"));
+        java.nio.file.Files.writeString(dir.resolve(file), io.fabric8.kubernetes.client.utils.Serialization.asYaml(r));
     }
 
     private GenericKubernetesResource local(ObjectId id) {
