@@ -38,7 +38,8 @@ import java.util.regex.Pattern;
  *       second in total, next to the same get with no churn (target: within 10%).</li>
  * </ol>
  * It starts its own etcd (Debian's {@code etcd-server}, data on /dev/shm) and daemons, and stops them.
- * Usage: {@code bin/bench-cluster [--gib N] [--runs N] [--churn-per-s N] [--gets N]}
+ * Usage: {@code bin/bench-cluster [--gib N] [--runs N] [--churn-per-s N] [--gets N]} (three pools of
+ * {@code gib * runs + 1} GiB on /dev/shm)
  */
 public final class ClusterBench {
     private static final Pattern READY = Pattern.compile("rpc [^ ,]*:(\\d+)");
@@ -66,7 +67,7 @@ public final class ClusterBench {
         try {
             String etcd = startEtcd(dir, started);
             String prefix = "bench-" + System.nanoTime();
-            String pool = "--size=" + (gib + 1) + "Gi";
+            String pool = "--size=" + (gib * runs + 1) + "Gi";
             Daemon a = Daemon.start(dir.resolve("a.sock"), started, etcd, prefix, pool);
             Daemon b = Daemon.start(dir.resolve("b.sock"), started, etcd, prefix, pool, "--reserve_memory");
             Daemon fresh = Daemon.start(dir.resolve("f.sock"), started, etcd, prefix, pool);
@@ -82,14 +83,20 @@ public final class ClusterBench {
             try (IpcClient ca = IpcClient.connect(a.socket.toString());
                  IpcClient cb = IpcClient.connect(b.socket.toString());
                  IpcClient cf = IpcClient.connect(fresh.socket.toString())) {
-                io.vineyard.client.BlobWriter w = ca.createBlob(bytes);
-                w.segment().fill((byte) 7);
-                ObjectId big = ca.putNamed(Tensor.of(io.vineyard.client.types.DType.DOUBLE, w, Tensor.Order.C, bytes / 8), "bench-big");
-                cb.waitName("bench-big", java.time.Duration.ofSeconds(10));
-                cf.waitName("bench-big", java.time.Duration.ofSeconds(10));
+                // one tensor per run, none deleted in between: a delete of a large blob returns its pages to
+                // the OS, so a reserved pool would be fresh again at the next run
+                List<ObjectId> tensors = new ArrayList<>();
                 for (int r = 0; r < runs; r++) {
-                    reserved[r] = migrate(cb, big, bytes);
-                    freshPool[r] = migrate(cf, big, bytes);
+                    io.vineyard.client.BlobWriter w = ca.createBlob(bytes);
+                    w.segment().fill((byte) (7 + r));
+                    tensors.add(ca.putNamed(Tensor.of(io.vineyard.client.types.DType.DOUBLE, w, Tensor.Order.C, bytes / 8),
+                            "bench-big-" + r));
+                }
+                cb.waitName("bench-big-" + (runs - 1), java.time.Duration.ofSeconds(10));
+                cf.waitName("bench-big-" + (runs - 1), java.time.Duration.ofSeconds(10));
+                for (int r = 0; r < runs; r++) {
+                    reserved[r] = migrate(cb, tensors.get(r), bytes);
+                    freshPool[r] = migrate(cf, tensors.get(r), bytes);
                 }
             }
             System.out.printf("%nMigrating a %d GiB tensor between two daemons over loopback TCP (%d runs, median)%n", gib, runs);
@@ -143,13 +150,11 @@ public final class ClusterBench {
         }
     }
 
-    /** GB/s of one migration; the copy is deleted afterwards so the next run transfers again. */
+    /** GB/s of one migration. */
     private static double migrate(IpcClient c, ObjectId id, long bytes) {
         long t0 = System.nanoTime();
-        ObjectId copy = c.migrate(id);
-        double s = (System.nanoTime() - t0) / 1e9;
-        c.delete(copy);
-        return bytes / s / 1e9;
+        c.migrate(id);
+        return bytes / ((System.nanoTime() - t0) / 1e9) / 1e9;
     }
 
     /** GB/s of a loopback TCP copy of {@code bytes}, into one reused buffer or into fresh memory. */

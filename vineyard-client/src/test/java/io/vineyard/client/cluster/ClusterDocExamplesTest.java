@@ -11,7 +11,6 @@ import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -44,6 +43,14 @@ class ClusterDocExamplesTest {
         }
     }
 
+    private static String read(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            return e.toString();
+        }
+    }
+
     private static String shBlock() throws IOException {
         String text = Files.readString(DOC);
         int start = text.indexOf("```sh\n") + "```sh\n".length();
@@ -68,12 +75,13 @@ class ClusterDocExamplesTest {
                 .replace("9600", Integer.toString(freePort())).replace("9601", Integer.toString(freePort()))
                 .replace("/tmp/", work + "/")
                 + "jobs -p > " + work.resolve("pids") + "\n";
+        // the session's output goes to a file: a pipe would stay open as long as a background job holds it
+        Path session = work.resolve("session.out");
         Process p = new ProcessBuilder("bash", "-euo", "pipefail", "-c", script).directory(work.toFile())
-                .redirectErrorStream(true).start();
+                .redirectErrorStream(true).redirectOutput(session.toFile()).start();
         p.getOutputStream().close();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(30, TimeUnit.SECONDS), out);
-        assertEquals(0, p.exitValue(), out);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), () -> read(session));
+        assertEquals(0, p.exitValue(), () -> read(session));
         List<Long> pids = new ArrayList<>();
         for (String pid : Files.readString(work.resolve("pids")).trim().split("\\s+")) {
             pids.add(Long.parseLong(pid));
