@@ -117,8 +117,15 @@ public final class ClusterBench {
             Daemon reader = Daemon.start(dir.resolve("r.sock"), started, etcd, prefix, "--size=256Mi");
             Daemon churnA = Daemon.start(dir.resolve("c1.sock"), started, etcd, prefix, "--size=1Gi");
             Daemon churnB = Daemon.start(dir.resolve("c2.sock"), started, etcd, prefix, "--size=1Gi");
-            try (IpcClient c = IpcClient.connect(reader.socket.toString())) {
+            // the same gets on a daemon outside the cluster (--meta=local) tell the machine's CPU contention
+            // from the cost of the replica (2 cores: the churn's etcd, daemons and clients share them)
+            Process alone = SdkBench.startDaemon(dir.resolve("alone.sock"), "--size=256Mi", "--minloglevel=1");
+            started.add(alone);
+            try (IpcClient c = IpcClient.connect(reader.socket.toString());
+                 IpcClient outside = IpcClient.connect(dir.resolve("alone.sock").toString())) {
                 ObjectId local = c.put(Tensor.of(new double[1024]));
+                ObjectId outsideId = outside.put(Tensor.of(new double[1024]));
+                long[] outsideQuiet = getLatencies(outside, outsideId, gets);
                 long[] quiet = getLatencies(c, local, gets);
                 AtomicBoolean stop = new AtomicBoolean();
                 AtomicLong persisted = new AtomicLong();
@@ -128,6 +135,7 @@ public final class ClusterBench {
                 long before = persisted.get();
                 long t0 = System.nanoTime();
                 long[] busy = getLatencies(c, local, gets);
+                long[] outsideBusy = getLatencies(outside, outsideId, gets);
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 long rate = Math.round((persisted.get() - before) / seconds);
                 stop.set(true);
@@ -140,9 +148,15 @@ public final class ClusterBench {
                 System.out.printf("| no churn, before | %.1f | %.1f | %.1f |%n", pct(quiet, 50), pct(quiet, 90), pct(quiet, 99));
                 System.out.printf("| no churn, after | %.1f | %.1f | %.1f |%n", pct(quietAfter, 50), pct(quietAfter, 90), pct(quietAfter, 99));
                 System.out.printf("| 2 daemons persist %,d objects/s | %.1f | %.1f | %.1f |%n", rate, pct(busy, 50), pct(busy, 90), pct(busy, 99));
+                System.out.printf("| a daemon outside the cluster, no churn | %.1f | %.1f | %.1f |%n", pct(outsideQuiet, 50),
+                        pct(outsideQuiet, 90), pct(outsideQuiet, 99));
+                System.out.printf("| a daemon outside the cluster, during the churn | %.1f | %.1f | %.1f |%n", pct(outsideBusy, 50),
+                        pct(outsideBusy, 90), pct(outsideBusy, 99));
                 double quietP50 = Math.min(pct(quiet, 50), pct(quietAfter, 50));
                 System.out.printf("p50 with churn / without (the better no-churn run): %.0f%% (target: within 10%%)%n",
                         100 * pct(busy, 50) / quietP50);
+                System.out.printf("the same for the daemon outside the cluster (CPU contention alone): %.0f%%%n",
+                        100 * pct(outsideBusy, 50) / pct(outsideQuiet, 50));
             }
         } finally {
             for (Process p : started) {
