@@ -74,7 +74,15 @@ await_ready() {
 
 # The runtime classpath of module $1 (its jar plus its dependencies; in the distribution, lib/).
 module_classpath() {
-  if is_distribution; then echo "$vineyard_root/lib/*"; return 0; fi
+  if is_distribution; then
+    # lib/ holds two SLF4J providers (the daemon's logback, the tools' nop, also named in vineyard-ctl's
+    # manifest Class-Path): the daemon takes logback only
+    case "$1" in
+      vineyard-server|vineyard-k8s) ls "$vineyard_root"/lib/*.jar | grep -v -e '/slf4j-nop-' -e '/vineyard-ctl-' | paste -sd: - ;;
+      *) echo "$vineyard_root/lib/*" ;;
+    esac
+    return 0
+  fi
   local m="$vineyard_root/$1"
   local jar
   jar="$(ls "$m"/target/"$1"-*.jar 2>/dev/null | grep -v -- '-tests.jar' | head -1)"

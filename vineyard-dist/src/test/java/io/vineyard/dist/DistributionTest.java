@@ -94,6 +94,7 @@ class DistributionTest {
         assertTrue(ready.get(60, TimeUnit.SECONDS), () -> "vineyardd did not start: " + log);
         synchronized (log) {
             assertFalse(log.toString().contains("WARNING"), () -> "no JVM warnings: " + log);
+            assertFalse(log.toString().contains("SLF4J"), () -> "one SLF4J provider, and no word from SLF4J: " + log);
         }
         return p;
     }
