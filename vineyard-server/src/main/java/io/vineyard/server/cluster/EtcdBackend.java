@@ -163,25 +163,35 @@ public final class EtcdBackend implements MetaBackend {
 
     /** Takes the next instance id from {@code /next_instance_id} (compare-and-swap; ids are never reused). */
     public long allocateInstanceId() {
+        instanceId = swapNextInstanceId(current -> current + 1);
+        return instanceId;
+    }
+
+    /**
+     * Compare-and-swap on {@code /next_instance_id} (0 when absent): writes {@code next.applyAsLong(current)}
+     * unless that is negative (leave it), retrying while another instance changes it meanwhile.
+     *
+     * @return the value read before the write
+     */
+    private long swapNextInstanceId(java.util.function.LongUnaryOperator next) {
         ByteSequence key = key(MetaKeys.NEXT_INSTANCE_ID);
         for (int attempt = 0; attempt < 1000; attempt++) {
             GetResponse r = await(kv.get(key), settings.opTimeoutMs());
-            long next = 0;
+            long current = 0;
             Cmp unchanged = new Cmp(key, Cmp.Op.EQUAL, CmpTarget.version(0));
             if (r.getCount() > 0) {
-                KeyValue current = r.getKvs().get(0);
-                next = parseLong(current.getValue());
-                unchanged = new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(current.getModRevision()));
+                KeyValue kvp = r.getKvs().get(0);
+                current = parseLong(kvp.getValue());
+                unchanged = new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(kvp.getModRevision()));
             }
-            TxnResponse t = await(kv.txn().If(unchanged).Then(Op.put(key, bytes(Long.toString(next + 1)), PutOption.DEFAULT))
-                    .commit(), settings.opTimeoutMs());
-            if (t.isSucceeded()) {
-                instanceId = next;
-                return next;
+            long value = next.applyAsLong(current);
+            if (value < 0 || await(kv.txn().If(unchanged).Then(Op.put(key, bytes(Long.toString(value)), PutOption.DEFAULT))
+                    .commit(), settings.opTimeoutMs()).isSucceeded()) {
+                return current;
             }
         }
-        throw new VineyardException(Status.ETCD_ERROR, "could not take an instance id from " + prefix
-                + MetaKeys.NEXT_INSTANCE_ID + ": too many concurrent registrations");
+        throw new VineyardException(Status.ETCD_ERROR, "could not update " + prefix + MetaKeys.NEXT_INSTANCE_ID
+                + ": too many concurrent registrations");
     }
 
     /**
@@ -536,7 +546,8 @@ public final class EtcdBackend implements MetaBackend {
      */
     private void recover() {
         needsRecovery = true;
-        ensureNextInstanceIdAbove(instanceId);
+        long self = instanceId;
+        swapNextInstanceId(current -> current > self ? -1 : self + 1); // never hand out this id again
         register();
         replica.forget();
         commit(replica.republishOps());
@@ -545,25 +556,6 @@ public final class EtcdBackend implements MetaBackend {
         needsRecovery = false;
         recoveries.incrementAndGet();
         LOG.info("instance i{} registered again, republished its objects and reloaded the replica", instanceId);
-    }
-
-    private void ensureNextInstanceIdAbove(long id) {
-        ByteSequence key = key(MetaKeys.NEXT_INSTANCE_ID);
-        for (int attempt = 0; attempt < 100; attempt++) {
-            GetResponse r = await(kv.get(key), settings.opTimeoutMs());
-            Cmp unchanged = new Cmp(key, Cmp.Op.EQUAL, CmpTarget.version(0));
-            if (r.getCount() > 0) {
-                KeyValue current = r.getKvs().get(0);
-                if (parseLong(current.getValue()) > id) {
-                    return;
-                }
-                unchanged = new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(current.getModRevision()));
-            }
-            if (await(kv.txn().If(unchanged).Then(Op.put(key, bytes(Long.toString(id + 1)), PutOption.DEFAULT)).commit(),
-                    settings.opTimeoutMs()).isSucceeded()) {
-                return;
-            }
-        }
     }
 
     private static boolean leaseUnknown(Throwable e) {

@@ -214,14 +214,10 @@ public final class MetaStore {
             fields.put("nbytes", 0);
         }
         fields.put("__timestamp", clockMs.getAsLong());
-        objects.put(id, entry);
-        for (long member : entry.members.values()) {
-            parents.computeIfAbsent(member, k -> new HashSet<>()).add(id);
-        }
         if (!entry.isTransient()) {
             persistTree(entry);
         }
-        listener.objectCreated(id);
+        install(entry);
         return new Created(id, signature, instanceId);
     }
 
@@ -398,20 +394,10 @@ public final class MetaStore {
     }
 
     private void removeObject(long id) {
-        ObjectEntry entry = objects.remove(id);
-        if (entry == null) {
-            return;
+        if (objects.containsKey(id)) {
+            uninstall(id);
+            names.values().removeIf(v -> v == id);
         }
-        for (long member : entry.members.values()) {
-            Set<Long> ps = parents.get(member);
-            if (ps != null) {
-                ps.remove(id);
-                if (ps.isEmpty()) {
-                    parents.remove(member);
-                }
-            }
-        }
-        names.values().removeIf(v -> v == id);
     }
 
     /**
@@ -542,11 +528,7 @@ public final class MetaStore {
             copy.fields.setAll(extra);
         }
         copy.fields.put("__timestamp", clockMs.getAsLong());
-        objects.put(target, copy);
-        for (long member : copy.members.values()) {
-            parents.computeIfAbsent(member, k -> new HashSet<>()).add(target);
-        }
-        listener.objectCreated(target);
+        install(copy);
         return target;
     }
 
@@ -947,6 +929,7 @@ public final class MetaStore {
         return out;
     }
 
+    /** Adds an entry, its parent links, and tells the waits. */
     private void install(ObjectEntry entry) {
         objects.put(entry.id, entry);
         for (long member : entry.members.values()) {
@@ -955,7 +938,7 @@ public final class MetaStore {
         listener.objectCreated(entry.id);
     }
 
-    /** Removes a replicated object's entry and its parent links; names stay (the backend says when they go). */
+    /** Removes an entry and its parent links; names stay (a replicated object's go when the backend says). */
     private void uninstall(long id) {
         ObjectEntry entry = objects.remove(id);
         if (entry == null) {
