@@ -151,3 +151,23 @@ def test_put_with_name_and_get_by_name(client, client2):
     assert client2.get_name(name) == oid
     np.testing.assert_array_equal(client2.get(name=name), value)
     client.drop_name(name)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_large_tensor_is_populated_and_copied_in_parallel_parts(client, client2, threads):
+    # 40 MiB plus an odd tail: the parts end on page boundaries except the last
+    value = np.arange((40 << 20) // 8 + 1001, dtype=np.int64)
+    client.copy_threads = threads
+    oid = client.put(value)
+    got = client2.get(oid)
+    assert got.shape == value.shape
+    assert np.array_equal(got, value)
+    del got
+    client.delete(oid)
+
+
+def test_copy_into_refuses_a_size_mismatch():
+    from vineyard_java.blob import copy_into
+
+    with pytest.raises(ValueError, match="copy of 5 bytes into a blob of 4"):
+        copy_into(bytearray(4), b"12345", 2)

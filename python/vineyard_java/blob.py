@@ -32,12 +32,74 @@ from ._buffer import buffer_address
 from .errors import ObjectSealed, ProtocolError, VineyardError
 from .ids import EMPTY_BLOB_ID, ObjectID
 
-__all__ = ["Payload", "MmapTable", "BaseBlobWriter", "BlobWriter", "MMAP_REGION_GAP"]
+__all__ = ["Payload", "MmapTable", "BaseBlobWriter", "BlobWriter", "MMAP_REGION_GAP", "copy_into"]
 
 #: ``kMmapRegionsGap``: ``map_size`` exceeds the mappable length by this much.
 MMAP_REGION_GAP = 8
 #: ``madvise`` advice that faults pages in writable (Linux 5.14; not in ``mmap`` before 3.13).
 MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)
+#: New blobs of at least this many bytes are populated, and filled by :func:`copy_into`, in
+#: parallel parts (one per copy thread).
+PARALLEL_BYTES = 16 << 20
+
+
+def _libc_madvise():
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).madvise
+    except (OSError, AttributeError):  # pragma: no cover - no libc symbol table
+        return None
+    fn.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    fn.restype = ctypes.c_int
+    return fn
+
+
+# through ctypes, which releases the GIL during the call (``mmap.madvise`` holds it), so that
+# parts of one blob are populated by several threads at once
+_madvise = _libc_madvise()
+
+
+def _in_parts(size, parts, work):
+    """Runs ``work(start, end)`` over ``parts`` page-aligned parts of ``[0, size)``: the first
+    on this thread, the others on helper threads; re-raises the first failure."""
+    step = -(-size // parts)
+    step += -step % mmap.PAGESIZE
+    bounds = [(a, min(size, a + step)) for a in range(0, size, step)]
+    errors = []
+
+    def run(a, b):
+        try:
+            work(a, b)
+        except BaseException as e:  # noqa: BLE001 - handed to the caller
+            errors.append(e)
+
+    helpers = [threading.Thread(target=run, args=ab, daemon=True) for ab in bounds[1:]]
+    for t in helpers:
+        t.start()
+    run(*bounds[0])
+    for t in helpers:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
+def copy_into(buffer, source, threads=1):
+    """Copy the bytes of ``source`` (a buffer or numpy array of ``len(buffer)`` bytes) into the
+    writable ``buffer``; sizes of :data:`PARALLEL_BYTES` and more in ``threads`` parallel parts
+    (numpy's copy releases the GIL)."""
+    import numpy as np
+
+    dst = np.frombuffer(buffer, dtype=np.uint8)
+    src = np.frombuffer(source, dtype=np.uint8) if not isinstance(source, np.ndarray) else source.view(np.uint8)
+    if src.size != dst.size:
+        raise ValueError("copy of %d bytes into a blob of %d" % (src.size, dst.size))
+    if threads <= 1 or dst.size < PARALLEL_BYTES:
+        dst[:] = src
+        return
+
+    def part(a, b):
+        dst[a:b] = src[a:b]
+
+    _in_parts(dst.size, threads, part)
 
 
 class Payload:
@@ -214,20 +276,30 @@ class MmapTable:
             view = view.toreadonly()
         return view[payload.data_offset:end]
 
-    def populate(self, payload):
-        """Fault in the writable pages of a new blob in one ``madvise(MADV_POPULATE_WRITE)``
-        (Linux 5.14+); quietly nothing where the kernel or Python lacks it."""
+    def populate(self, payload, threads=1):
+        """Fault in the writable pages of a new blob with ``madvise(MADV_POPULATE_WRITE)``
+        (Linux 5.14+), in ``threads`` parallel parts from :data:`PARALLEL_BYTES`; quietly
+        nothing where the kernel or Python lacks it."""
         with self._lock:
             mapping = self._maps.get((payload.store_fd, True))
         if mapping is None or payload.is_empty:
             return False
         start = payload.data_offset - payload.data_offset % mmap.PAGESIZE
-        length = payload.data_offset + payload.data_size - start
-        try:
-            mapping.mm.madvise(MADV_POPULATE_WRITE, start, min(length, len(mapping.mm) - start))
-        except (OSError, ValueError, AttributeError):
-            return False
-        return True
+        length = min(payload.data_offset + payload.data_size - start, len(mapping.mm) - start)
+        if _madvise is None:
+            try:
+                mapping.mm.madvise(MADV_POPULATE_WRITE, start, length)
+            except (OSError, ValueError, AttributeError):
+                return False
+            return True
+        failed = []
+
+        def part(a, b):
+            if _madvise(mapping.address + start + a, b - a, MADV_POPULATE_WRITE) != 0:
+                failed.append(ctypes.get_errno())
+
+        _in_parts(length, threads if length >= PARALLEL_BYTES else 1, part)
+        return not failed
 
     def collect(self):
         """Account for the views that died: unmap disk files and retired mappings nobody

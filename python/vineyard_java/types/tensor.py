@@ -15,6 +15,7 @@ whose ``buffer_`` is a ``vineyard::LargeStringArray`` (the C++ layout); other ob
 are refused.
 """
 
+from ..blob import copy_into
 from ..errors import ProtocolError, VineyardTypeError
 from ..ids import EMPTY_BLOB_ID
 from ..object_meta import ObjectMeta, from_json, to_json
@@ -48,7 +49,7 @@ def build_tensor(client, value, partition_index=None, **_kwargs):
     writer = client.create_blob(array.nbytes)
     if array.nbytes:
         flat = array.reshape(-1, order="A").view(np.uint8)
-        np.frombuffer(writer.buffer, dtype=np.uint8)[:] = flat
+        copy_into(writer.buffer, flat, getattr(client, "copy_threads", 1))
 
     meta = ObjectMeta("vineyard::Tensor<%s>" % cpp_name(dtype))
     meta["value_type_"] = dtype.name

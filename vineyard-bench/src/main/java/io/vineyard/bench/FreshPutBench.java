@@ -17,13 +17,15 @@ import java.util.Locale;
 
 /**
  * The first put of a 160 MB array into a fresh daemon, for each way the client can prepare fresh pool
- * memory ({@link Prefault}), with and without {@code --reserve_memory}: each trial starts a new daemon
+ * memory ({@link Prefault}), for three daemons: {@code --warm_memory=0} (the pool's pages fault in as
+ * they are first written), the default (the pool's low 256 MiB pre-faulted in the background once the
+ * daemon listens) and {@code --reserve_memory} (the whole pool pre-faulted before it listens). Each trial starts a new daemon
  * (its pool never touched), connects, puts a 1 KiB tensor (the pool's fd arrives and is mapped; the
  * daemon's put path runs once), then a {@code double[20_000_000]} as a Tensor (create_buffer, copy in,
  * put) into pool memory nobody touched, then deletes it and puts it again (the same pages, now warm).
  * Printed: daemon start and the 1 KiB put (start-up costs), the first and the warm 160 MB put (median of
- * the trials, min-max), GB/s of the first; each option with the copy on one thread (the default) and
- * on min(4, CPUs), at least 2, threads ({@code IpcClient.Builder.copyThreads}).
+ * the trials, min-max), GB/s of the first; each option with the copy on one thread and on min(4, CPUs),
+ * at least 2, threads ({@code IpcClient.Builder.copyThreads}; the default is 2 on 2 CPUs or more).
  * With {@code --ray PYTHON}, Ray's first {@code ray.put} of the same array into a fresh object store is
  * measured in the same run (PYTHON must import ray and numpy).
  *
@@ -56,14 +58,14 @@ public final class FreshPutBench {
         rows.add(String.format(Locale.ROOT, "%-16s %-15s %7s %9s %11s %23s %6s %12s", "daemon", "client prefault",
                 "threads", "start ms", "1 KiB put", "160 MB put ms (min-max)", "GB/s", "warm put ms"));
         try {
-            for (boolean reserve : new boolean[] {false, true}) {
+            for (String mode : new String[] {"--warm_memory=0", "default", "--reserve_memory"}) {
                 for (Prefault p : Prefault.values()) {
                     for (int threads : p == Prefault.MAP_POPULATE ? new int[] {1} : new int[] {1, copyThreads}) {
                         List<Trial> ts = new ArrayList<>();
                         for (int t = 0; t < trials; t++) {
-                            ts.add(trial(dir, reserve, p, threads, values));
+                            ts.add(trial(dir, mode, p, threads, values));
                         }
-                        rows.add(row(reserve ? "--reserve_memory" : "fresh pool", p, threads, ts));
+                        rows.add(row(mode, p, threads, ts));
                     }
                 }
             }
@@ -79,11 +81,11 @@ public final class FreshPutBench {
         System.out.println("target (issue 8): first put at least 2x faster than Ray 2.58's first put (76-124 ms there): <= 40-60 ms");
     }
 
-    private static Trial trial(Path dir, boolean reserve, Prefault prefault, int threads, double[] values) throws Exception {
+    private static Trial trial(Path dir, String mode, Prefault prefault, int threads, double[] values) throws Exception {
         Path socket = dir.resolve("fresh.sock");
         long t0 = System.nanoTime();
-        Process daemon = reserve ? SdkBench.startDaemon(socket, "--size=1Gi", "--reserve_memory")
-                : SdkBench.startDaemon(socket, "--size=1Gi");
+        Process daemon = mode.equals("default") ? SdkBench.startDaemon(socket, "--size=1Gi")
+                : SdkBench.startDaemon(socket, "--size=1Gi", mode);
         long t1 = System.nanoTime();
         try (IpcClient client = IpcClient.builder().socket(socket.toString()).prefault(prefault)
                 .copyThreads(threads).connect()) {

@@ -135,7 +135,7 @@ public final class SdkBench {
             rows.add(String.format(Locale.ROOT, "   %-44s %8.2f %12s", "memcpy, one thread (MemorySegment.copy)", memcpy, "100%"));
 
             Path socket = dir.resolve("put.sock");
-            Process daemon = startDaemon(socket, "--size=3Gi");
+            Process daemon = startDaemon(socket, "--size=3Gi", "--warm_memory=0");
             try (IpcClient client = IpcClient.connect(socket.toString())) {
                 double cold = put(client, src, n);
                 double[] warm = new double[5];

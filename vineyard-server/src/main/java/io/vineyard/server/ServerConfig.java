@@ -44,16 +44,22 @@ import java.util.Map;
  *                        e.g. a Kubernetes node's name, which a data-aware scheduler matches against
  * @param warnings        what the daemon should log about the flags once logging is set up
  * @param spill           spilling to disk ({@code --spill_path} and its watermarks)
+ * @param warmBytes       {@code --warm_memory}: the low bytes of the pool pre-faulted in the background
+ *                        once the daemon listens and kept through deletes (0: none; the whole pool with
+ *                        {@code --reserve_memory}), see {@link io.vineyard.server.memory.SharedMemoryPool}
  */
 public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int rpcPort, String meta,
                            String deployment, boolean reserveMemory, boolean compression, String htpasswd,
                            int spinMicros, boolean extensions, int streamThreshold, String rpcHost,
                            String metricsHost, int metricsPort, LogSettings logging, EtcdSettings etcd,
-                           CrdSettings crds, String nodename, List<String> warnings, SpillSettings spill) {
+                           CrdSettings crds, String nodename, List<String> warnings, SpillSettings spill,
+                           long warmBytes) {
     /** {@link #metricsPort} when the Prometheus endpoint is off. */
     public static final int METRICS_OFF = -1;
     /** The port of {@code --metrics} / {@code --prometheus} without {@code --metrics_port}. */
     public static final int DEFAULT_METRICS_PORT = 9601;
+    /** {@code --warm_memory}'s default: room for the first large puts of a fresh daemon. */
+    public static final long DEFAULT_WARM_BYTES = 256L << 20;
 
     /**
      * {@code --sync_crds}: publish this instance's persisted objects as LocalObject/GlobalObject resources.
@@ -121,6 +127,9 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                                          else the client's)
                   --deployment=local     reported by instance_status
                   --reserve_memory       pre-fault the whole pool at start (about 1 s per GiB)
+                  --warm_memory=SIZE     pre-fault the pool's low SIZE bytes in the background once
+                                         listening, and keep them through deletes (default 256Mi,
+                                         at most --size; 0: off; memory_trim returns them)
                   --compression / --nocompression
                                          advertise zstd for RPC blob transfers (default: on)
                   --htpasswd=FILE        require username/password from an htpasswd file (bcrypt, {SHA} or plain)
@@ -194,6 +203,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         String meta = "local";
         String deployment = "local";
         boolean reserve = false;
+        long warm = DEFAULT_WARM_BYTES;
         boolean compression = true;
         boolean extensions = true;
         int streamThreshold = 80;
@@ -241,6 +251,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                 case "meta" -> meta = value;
                 case "deployment" -> deployment = value;
                 case "reserve_memory" -> reserve = bool("reserve_memory", value);
+                case "warm_memory" -> warm = parseWarm(value);
                 case "compression" -> compression = bool("compression", value);
                 case "htpasswd" -> htpasswd = value;
                 case "spin_us" -> spin = parseSpin(value);
@@ -311,7 +322,8 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         return new ServerConfig(socket, size, rpc, port, meta, deployment, reserve, compression, htpasswd, spin, extensions,
                 streamThreshold, rpcHost, metricsHost, metricsAt, logging, etcd,
                 new CrdSettings(syncCrds, k8sApi, k8sNamespace), nodename, List.copyOf(warnings),
-                new SpillSettings(spillPath.isEmpty() ? null : Path.of(spillPath), spillLower, spillUpper));
+                new SpillSettings(spillPath.isEmpty() ? null : Path.of(spillPath), spillLower, spillUpper),
+                reserve ? size : Math.min(warm, size));
     }
 
     /** Thrown by {@link #parse} for {@code --version}. */
@@ -410,6 +422,17 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
      * Parses a size with vineyard's suffixes: K, M, G, T, P, E (powers of 1000) and Ki ... Ei (powers
      * of 1024); a trailing B is allowed.
      */
+    private static long parseWarm(String text) {
+        if (text.trim().equals("0")) {
+            return 0;
+        }
+        try {
+            return parseSize(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage().replace("--size", "--warm_memory"), e);
+        }
+    }
+
     public static long parseSize(String text) {
         String s = text.trim();
         if (s.endsWith("B") || s.endsWith("b")) {

@@ -101,7 +101,7 @@ public final class VineyardServer implements AutoCloseable {
             throw e;
         }
         try {
-            this.pool = SharedMemoryPool.create(config.sizeBytes(), config.reserveMemory());
+            this.pool = SharedMemoryPool.create(config.sizeBytes(), config.reserveMemory(), config.warmBytes());
         } catch (RuntimeException e) {
             if (spillDir != null) {
                 spillDir.close();
@@ -109,6 +109,9 @@ public final class VineyardServer implements AutoCloseable {
             backend.close();
             throw e;
         }
+        // at nice 19 while the rest of start-up runs: the first puts find warm pages sooner, and
+        // start-up threads keep the CPUs they need
+        pool.prefaultInBackground();
         ObjectIds ids = new ObjectIds(instanceId, System::currentTimeMillis);
         BlobStore blobs = new BlobStore(pool, ids);
         Waits waits = new Waits();

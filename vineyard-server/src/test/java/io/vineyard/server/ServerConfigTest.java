@@ -60,6 +60,17 @@ class ServerConfigTest {
     }
 
     @Test
+    void warmMemoryDefaultsTo256MiBCappedAtTheSizeAndIsTheWholePoolWhenReserved() {
+        assertEquals(256L << 20, ServerConfig.parse(new String[] {"--size=1Gi"}).warmBytes());
+        assertEquals(64L << 20, ServerConfig.parse(new String[] {"--size=64Mi"}).warmBytes());
+        assertEquals(0, ServerConfig.parse(new String[] {"--size=1Gi", "--warm_memory=0"}).warmBytes());
+        assertEquals(16L << 20, ServerConfig.parse(new String[] {"--size=1Gi", "--warm_memory=16Mi"}).warmBytes());
+        assertEquals(1L << 30, ServerConfig.parse(new String[] {"--size=1Gi", "--reserve_memory"}).warmBytes());
+        var e = assertThrows(IllegalArgumentException.class, () -> ServerConfig.parse(new String[] {"--warm_memory=lots"}));
+        assertTrue(e.getMessage().startsWith("--warm_memory 'lots'"), e.getMessage());
+    }
+
+    @Test
     void badFlagsAreRefusedWithAReason() {
         var e = assertThrows(IllegalArgumentException.class, () -> ServerConfig.parse(new String[] {"--meta=redis"}));
         assertTrue(e.getMessage().contains("'local'") && e.getMessage().contains("'etcd'"), e.getMessage());

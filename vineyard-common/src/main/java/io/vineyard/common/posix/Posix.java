@@ -135,6 +135,7 @@ public final class Posix {
             fn("mmap", ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG);
     private static final MethodHandle MUNMAP = fn("munmap", JAVA_INT, ADDRESS, JAVA_LONG);
     private static final MethodHandle MADVISE = fn("madvise", JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT);
+    private static final MethodHandle SETPRIORITY = fn("setpriority", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
     private static final MethodHandle OPEN = fn("open", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
     private static final MethodHandle STRERROR = LINKER.downcallHandle(
             LIBC.find("strerror").orElseThrow(), FunctionDescriptor.of(ADDRESS, JAVA_INT));
@@ -512,6 +513,19 @@ public final class Posix {
     public static int munmap(MemorySegment addr, long size) {
         try {
             return (int) MUNMAP.invokeExact(state(), addr, size);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Sets the nice value of the calling thread ({@code setpriority(PRIO_PROCESS, 0, nice)}: on Linux
+     * each thread has its own). Java's thread priorities do nothing on Linux by default; a background
+     * thread that must not compete with requests lowers itself this way. Returns 0, or -1 with {@link #errno()}.
+     */
+    public static int niceThisThread(int nice) {
+        try {
+            return (int) SETPRIORITY.invokeExact(state(), 0, 0, nice);
         } catch (Throwable t) {
             throw rethrow(t);
         }

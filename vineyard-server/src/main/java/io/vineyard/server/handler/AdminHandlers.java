@@ -136,6 +136,8 @@ public final class AdminHandlers implements HandlerGroup {
         ctx.lockedRun(() -> {
             r.put("deferred_free_bytes", ctx.blobs().deferredBytes());
             r.put("deferred_frees", ctx.blobs().deferredFrees());
+            r.put("warm_bytes", ctx.blobs().pool().warmBytes());
+            r.put("prefaulted_bytes", ctx.blobs().pool().prefaultedBytes());
             StreamStore.Usage u = ctx.streams().usage();
             ObjectNode st = r.putObject("streams");
             st.put("count", u.streams());

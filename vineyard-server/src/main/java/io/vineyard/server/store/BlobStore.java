@@ -39,7 +39,8 @@ import java.util.Map;
  * caller reloads it outside the lock and tries again.
  *
  * <p>Returning memory to the OS. A freed extent of at least {@link #PUNCH_MIN_BYTES} (or any with
- * {@code memory_trim}, and every spilled one) has its whole pages punched out of the memfd. With
+ * {@code memory_trim}, and every spilled one) has its whole pages punched out of the memfd, except,
+ * for a plain delete, the pages in the pool's warm part ({@link SharedMemoryPool#release}). With
  * {@link #punchOutsideLock(boolean)} the punch runs after the lock is released
  * ({@link #takePostLockWork()}) and the extent reaches the allocator only afterwards.
  *
@@ -74,8 +75,11 @@ public final class BlobStore {
     public record SpillFile(long id, int seq) {
     }
 
-    /** A freed extent whose pages are punched out before it returns to the allocator. */
-    public record Extent(long offset, long size) {
+    /**
+     * A freed extent whose pages are punched out before it returns to the allocator; {@code keepWarm}:
+     * all but those in the pool's warm part.
+     */
+    public record Extent(long offset, long size, boolean keepWarm) {
     }
 
     /** What must happen once the lock is released: spill files to delete, extents to punch. */
@@ -121,6 +125,11 @@ public final class BlobStore {
 
     public long limitBytes() {
         return pool.limit();
+    }
+
+    /** The pool the store allocates from. */
+    public SharedMemoryPool pool() {
+        return pool;
     }
 
     /** Deleted blobs whose memory waits for their last holder. */
@@ -468,20 +477,31 @@ public final class BlobStore {
             return;
         }
         deferredBytes -= blob.size;
-        releaseExtent(blob.offset, blob.size, blob.trimOnFree || blob.size >= PUNCH_MIN_BYTES);
+        releaseExtent(blob.offset, blob.size, blob.trimOnFree || blob.size >= PUNCH_MIN_BYTES, !blob.trimOnFree);
     }
 
-    /** Returns an extent to the allocator, its whole pages punched out first when {@code punch}. */
-    private void releaseExtent(long offset, long size, boolean punch) {
+    /**
+     * Returns an extent to the allocator, its whole pages punched out first when {@code punch} (but
+     * for those in the pool's warm part when {@code keepWarm}).
+     */
+    private void releaseExtent(long offset, long size, boolean punch, boolean keepWarm) {
         long len = BestFitAllocator.roundUp(size);
-        if (!punch) {
+        if (!punch || keepWarm && offset + len <= pool.warmBytes()) {
             allocator.free(offset, size);
         } else if (punchOutsideLock) {
-            extentsToPunch.add(new Extent(offset, len));
+            extentsToPunch.add(new Extent(offset, len, keepWarm));
             punchPendingBytes += len;
         } else {
-            pool.trim(offset, len);
+            punchPages(new Extent(offset, len, keepWarm));
             allocator.free(offset, size);
+        }
+    }
+
+    private void punchPages(Extent e) {
+        if (e.keepWarm()) {
+            pool.release(e.offset(), e.size());
+        } else {
+            pool.trim(e.offset(), e.size());
         }
     }
 
@@ -507,7 +527,7 @@ public final class BlobStore {
     /** Punches the pages of {@code extents} (no lock needed: nobody can allocate them yet). */
     public void punch(List<Extent> extents) {
         for (Extent e : extents) {
-            pool.trim(e.offset(), e.size());
+            punchPages(e);
         }
     }
 
@@ -625,7 +645,7 @@ public final class BlobStore {
             usageBytes -= b.size;
             spilledBytes += b.size;
             spilledBlobs++;
-            releaseExtent(b.offset, b.size, true);
+            releaseExtent(b.offset, b.size, true, false);
             b.offset = -1;
         } else {
             b.residence = Blob.Residence.RESIDENT;
@@ -725,6 +745,7 @@ public final class BlobStore {
      * @return the bytes of the free extents trimmed
      */
     public long trimFree() {
+        pool.stopPrefault(); // at most one chunk in flight: waited for, so its pages stay punched
         long[] total = {0};
         allocator.forEachFree((offset, size) -> {
             pool.trim(offset, size);
