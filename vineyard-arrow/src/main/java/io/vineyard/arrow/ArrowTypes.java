@@ -86,7 +86,7 @@ public final class ArrowTypes {
         return a;
     }
 
-    private static BufferAllocator allocator(ResolveContext ctx) {
+    static BufferAllocator allocator(ResolveContext ctx) {
         BufferAllocator a = ctx.option(BufferAllocator.class);
         return a != null ? a : defaultAllocator();
     }
@@ -396,6 +396,11 @@ public final class ArrowTypes {
             default -> {
             }
         }
+    }
+
+    /** A blob of the got object as an ArrowBuf over its bytes that holds the object while it lives. */
+    static ArrowBuf wrapBlob(ResolveContext ctx, BufferAllocator allocator, ObjectMeta blobEntry) {
+        return new Wrapper(ctx, allocator).wrap(blobEntry);
     }
 
     static FieldVector readArray(ResolveContext ctx, Field field, ObjectMeta m) {

@@ -2,11 +2,9 @@ package io.vineyard.engines;
 
 import io.vineyard.arrow.ArrowTable;
 import io.vineyard.arrow.ArrowTableReader;
-import io.vineyard.arrow.DataFrameArrow;
 import io.vineyard.client.Client;
 import io.vineyard.client.ObjectId;
 import io.vineyard.client.PutOptions;
-import io.vineyard.client.types.DataFrame;
 import io.vineyard.common.Status;
 import io.vineyard.common.VineyardException;
 import org.apache.arrow.c.ArrowArrayStream;
@@ -174,8 +172,8 @@ public final class VineyardDuckDb implements AutoCloseable {
     }
 
     /**
-     * The named Table, RecordBatch (a table of one batch) or DataFrame (its numeric columns as vectors
-     * over the tensors' blobs), read in place.
+     * The named Table, RecordBatch (a table of one batch) or DataFrame (its columns as vectors over the
+     * tensors' blobs, strings over their LargeStringArray; see {@code DataFrameTable}), read in place.
      */
     private Got getTable(String name) {
         ObjectId id = client.getName(name);
@@ -184,15 +182,7 @@ public final class VineyardDuckDb implements AutoCloseable {
             ArrowTable t = ArrowTable.of(client.get(id, VectorSchemaRoot.class, allocator));
             return new Got(t, t);
         }
-        if (typename.startsWith("vineyard::DataFrame")) {
-            DataFrame frame = client.get(id, DataFrame.class);
-            try {
-                return new Got(DataFrameArrow.toArrow(frame, allocator), frame);
-            } catch (RuntimeException e) {
-                frame.close();
-                throw e;
-            }
-        }
+        // a Table, or a DataFrame with every pandas column type (DataFrameTable)
         ArrowTable t = client.get(id, ArrowTable.class, allocator);
         return new Got(t, t);
     }

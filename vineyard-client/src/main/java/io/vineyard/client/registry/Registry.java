@@ -105,8 +105,8 @@ public final class Registry {
             for (String prefix : t.typenamePrefixes()) {
                 if (typename != null && typename.startsWith(prefix)) {
                     seen.add(t.javaType() == null ? "?" : t.javaType().getSimpleName());
-                    boolean fits = wanted == null || wanted == Object.class
-                            || (t.javaType() != null && wanted.isAssignableFrom(t.javaType()));
+                    boolean fits = wanted == null || wanted == Object.class ? t.resolvesUntypedGets()
+                            : t.javaType() != null && wanted.isAssignableFrom(t.javaType());
                     if (fits && prefix.length() > bestLength) {
                         best = t;
                         bestLength = prefix.length();

@@ -31,6 +31,15 @@ public interface VineyardType<T> {
         throw new VineyardException.NotImplemented("no builder for " + javaType().getName());
     }
 
+    /**
+     * Whether a get that names no Java type may pick this resolver. False for a second view of a typename
+     * that another type reads by default (an Arrow table of a {@code vineyard::DataFrame}): it is used
+     * only when its Java type is asked for.
+     */
+    default boolean resolvesUntypedGets() {
+        return true;
+    }
+
     /** Reads an object whose metadata is {@code meta}; blobs come from {@link ResolveContext#blob}. */
     default T resolve(ResolveContext ctx, ObjectMeta meta) {
         throw new VineyardException.NotImplemented("no resolver for " + meta.what());
