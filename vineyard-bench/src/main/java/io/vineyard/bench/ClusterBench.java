@@ -38,7 +38,7 @@ import java.util.regex.Pattern;
  *       second in total, next to the same get with no churn (target: within 10%).</li>
  * </ol>
  * It starts its own etcd (Debian's {@code etcd-server}, data on /dev/shm) and daemons, and stops them.
- * Usage: {@code bin/bench-cluster [--gib N] [--runs N] [--churn-per-s N] [--gets N]} (three pools of
+ * Usage: {@code bin/bench-cluster [--gib N] [--runs N] [--churn-per-s N] [--gets N] [--churn-warmup-s N] [--no-migration]} (three pools of
  * {@code gib * runs + 1} GiB on /dev/shm)
  */
 public final class ClusterBench {
@@ -52,12 +52,16 @@ public final class ClusterBench {
         int runs = 3;
         int churnPerSecond = 1000;
         int gets = 20_000;
+        int warmupSeconds = 5;
+        boolean migration = true;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--gib" -> gib = Long.parseLong(args[++i]);
                 case "--runs" -> runs = Integer.parseInt(args[++i]);
                 case "--churn-per-s" -> churnPerSecond = Integer.parseInt(args[++i]);
                 case "--gets" -> gets = Integer.parseInt(args[++i]);
+                case "--churn-warmup-s" -> warmupSeconds = Integer.parseInt(args[++i]);
+                case "--no-migration" -> migration = false;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -68,52 +72,54 @@ public final class ClusterBench {
             String etcd = startEtcd(dir, started);
             String prefix = "bench-" + System.nanoTime();
             String pool = "--size=" + (gib * runs + 1) + "Gi";
-            Daemon a = Daemon.start(dir.resolve("a.sock"), started, etcd, prefix, pool);
-            Daemon b = Daemon.start(dir.resolve("b.sock"), started, etcd, prefix, pool, "--reserve_memory");
-            Daemon fresh = Daemon.start(dir.resolve("f.sock"), started, etcd, prefix, pool);
+            if (migration) {
+                Daemon a = Daemon.start(dir.resolve("a.sock"), started, etcd, prefix, pool);
+                Daemon b = Daemon.start(dir.resolve("b.sock"), started, etcd, prefix, pool, "--reserve_memory");
+                Daemon fresh = Daemon.start(dir.resolve("f.sock"), started, etcd, prefix, pool);
 
-            double[] tcp = new double[runs];
-            double[] tcpFresh = new double[runs];
-            for (int r = 0; r < runs; r++) {
-                tcp[r] = tcpCopy(bytes, false);
-                tcpFresh[r] = tcpCopy(bytes, true);
-            }
-            double[] reserved = new double[runs];
-            double[] freshPool = new double[runs];
-            try (IpcClient ca = IpcClient.connect(a.socket.toString());
-                 IpcClient cb = IpcClient.connect(b.socket.toString());
-                 IpcClient cf = IpcClient.connect(fresh.socket.toString())) {
-                // one tensor per run, none deleted in between: a delete of a large blob returns its pages to
-                // the OS, so a reserved pool would be fresh again at the next run
-                List<ObjectId> tensors = new ArrayList<>();
+                double[] tcp = new double[runs];
+                double[] tcpFresh = new double[runs];
                 for (int r = 0; r < runs; r++) {
-                    io.vineyard.client.BlobWriter w = ca.createBlob(bytes);
-                    w.segment().fill((byte) (7 + r));
-                    tensors.add(ca.putNamed(Tensor.of(io.vineyard.client.types.DType.DOUBLE, w, Tensor.Order.C, bytes / 8),
-                            "bench-big-" + r));
+                    tcp[r] = tcpCopy(bytes, false);
+                    tcpFresh[r] = tcpCopy(bytes, true);
                 }
-                cb.waitName("bench-big-" + (runs - 1), java.time.Duration.ofSeconds(10));
-                cf.waitName("bench-big-" + (runs - 1), java.time.Duration.ofSeconds(10));
-                for (int r = 0; r < runs; r++) {
-                    reserved[r] = migrate(cb, tensors.get(r), bytes);
-                    freshPool[r] = migrate(cf, tensors.get(r), bytes);
+                double[] reserved = new double[runs];
+                double[] freshPool = new double[runs];
+                try (IpcClient ca = IpcClient.connect(a.socket.toString());
+                     IpcClient cb = IpcClient.connect(b.socket.toString());
+                     IpcClient cf = IpcClient.connect(fresh.socket.toString())) {
+                    // one tensor per run, none deleted in between: a delete of a large blob returns its pages to
+                    // the OS, so a reserved pool would be fresh again at the next run
+                    List<ObjectId> tensors = new ArrayList<>();
+                    for (int r = 0; r < runs; r++) {
+                        io.vineyard.client.BlobWriter w = ca.createBlob(bytes);
+                        w.segment().fill((byte) (7 + r));
+                        tensors.add(ca.putNamed(Tensor.of(io.vineyard.client.types.DType.DOUBLE, w, Tensor.Order.C, bytes / 8),
+                                "bench-big-" + r));
+                    }
+                    cb.waitName("bench-big-" + (runs - 1), java.time.Duration.ofSeconds(10));
+                    cf.waitName("bench-big-" + (runs - 1), java.time.Duration.ofSeconds(10));
+                    for (int r = 0; r < runs; r++) {
+                        reserved[r] = migrate(cb, tensors.get(r), bytes);
+                        freshPool[r] = migrate(cf, tensors.get(r), bytes);
+                    }
                 }
-            }
-            System.out.printf("%nMigrating a %d GiB tensor between two daemons over loopback TCP (%d runs, median)%n", gib, runs);
-            System.out.printf("| path | GB/s | vs plain TCP |%n|---|---|---|%n");
-            double tcpMedian = median(tcp);
-            System.out.printf("| plain TCP copy, loopback, into a warm buffer | %.2f | 100%% |%n", tcpMedian);
-            System.out.printf("| plain TCP copy, loopback, into fresh memory | %.2f | %.0f%% |%n", median(tcpFresh),
-                    100 * median(tcpFresh) / tcpMedian);
-            System.out.printf("| migrate_object into a reserved pool (--reserve_memory) | %.2f | %.0f%% |%n", median(reserved),
-                    100 * median(reserved) / tcpMedian);
-            System.out.printf("| migrate_object into a fresh pool | %.2f | %.0f%% |%n", median(freshPool),
-                    100 * median(freshPool) / tcpMedian);
-            System.out.println("target: >= 70% of the plain TCP copy (vineyard: 0.2-0.3 GB/s on a 5.4 GB/s link, v6d#1727)");
+                System.out.printf("%nMigrating a %d GiB tensor between two daemons over loopback TCP (%d runs, median)%n", gib, runs);
+                System.out.printf("| path | GB/s | vs plain TCP |%n|---|---|---|%n");
+                double tcpMedian = median(tcp);
+                System.out.printf("| plain TCP copy, loopback, into a warm buffer | %.2f | 100%% |%n", tcpMedian);
+                System.out.printf("| plain TCP copy, loopback, into fresh memory | %.2f | %.0f%% |%n", median(tcpFresh),
+                        100 * median(tcpFresh) / tcpMedian);
+                System.out.printf("| migrate_object into a reserved pool (--reserve_memory) | %.2f | %.0f%% |%n", median(reserved),
+                        100 * median(reserved) / tcpMedian);
+                System.out.printf("| migrate_object into a fresh pool | %.2f | %.0f%% |%n", median(freshPool),
+                        100 * median(freshPool) / tcpMedian);
+                System.out.println("target: >= 70% of the plain TCP copy (vineyard: 0.2-0.3 GB/s on a 5.4 GB/s link, v6d#1727)");
 
-            stop(a.process);
-            stop(b.process);
-            stop(fresh.process);
+                stop(a.process);
+                stop(b.process);
+                stop(fresh.process);
+            }
             Daemon reader = Daemon.start(dir.resolve("r.sock"), started, etcd, prefix, "--size=256Mi");
             Daemon churnA = Daemon.start(dir.resolve("c1.sock"), started, etcd, prefix, "--size=1Gi");
             Daemon churnB = Daemon.start(dir.resolve("c2.sock"), started, etcd, prefix, "--size=1Gi");
@@ -131,7 +137,9 @@ public final class ClusterBench {
                 AtomicLong persisted = new AtomicLong();
                 List<Thread> churners = new ArrayList<>(churn(churnA, churnPerSecond / 2, stop, persisted));
                 churners.addAll(churn(churnB, churnPerSecond - churnPerSecond / 2, stop, persisted));
-                Thread.sleep(1000); // let the churn reach its rate before measuring
+                // the churn reaches its rate, and the reader's JIT compiles the replica's and jetcd's
+                // paths (a 1 s wait measured that compilation: C2 took 16% of a core meanwhile)
+                Thread.sleep(warmupSeconds * 1000L);
                 long before = persisted.get();
                 long t0 = System.nanoTime();
                 long[] busy = getLatencies(c, local, gets);

@@ -363,7 +363,7 @@ public final class EtcdBackend implements MetaBackend {
             }
             List<MetaOp> ops = new ArrayList<>(r.getKvs().size());
             for (KeyValue kvp : r.getKvs()) {
-                ops.add(MetaOp.put(relative(kvp.getKey()), kvp.getValue().toString(StandardCharsets.UTF_8)));
+                ops.add(MetaOp.received(relative(kvp.getKey()), kvp.getValue().toString(StandardCharsets.UTF_8)));
             }
             replica.apply(ops);
             keys += ops.size();
@@ -419,7 +419,7 @@ public final class EtcdBackend implements MetaBackend {
             KeyValue kvp = e.getKeyValue();
             String k = relative(kvp.getKey());
             ops.add(switch (e.getEventType()) {
-                case PUT -> MetaOp.put(k, kvp.getValue().toString(StandardCharsets.UTF_8));
+                case PUT -> MetaOp.received(k, kvp.getValue().toString(StandardCharsets.UTF_8));
                 case DELETE -> MetaOp.delete(k);
                 default -> null;
             });

@@ -833,7 +833,7 @@ public final class MetaStore {
                         entry.fields.remove("__name");
                     }
                 } else {
-                    names.put(name, Json.readU64(parseJson(op.value()), "name"));
+                    names.put(name, Json.readU64(valueOf(op), "name"));
                     listener.nameBound(name);
                 }
             }
@@ -852,7 +852,7 @@ public final class MetaStore {
                         }
                     }
                 } else {
-                    signatures.computeIfAbsent(sig, k -> new HashMap<>()).put(inst, ObjectIds.parseText(parseJson(op.value()).asText()));
+                    signatures.computeIfAbsent(sig, k -> new HashMap<>()).put(inst, ObjectIds.parseText(valueOf(op).asText()));
                 }
             }
             case "instances" -> {
@@ -869,7 +869,7 @@ public final class MetaStore {
                         }
                     }
                 } else {
-                    instances.computeIfAbsent(inst, k -> Json.object()).set(parts[3], parseJson(op.value()));
+                    instances.computeIfAbsent(inst, k -> Json.object()).set(parts[3], valueOf(op));
                 }
             }
             default -> {
@@ -900,7 +900,7 @@ public final class MetaStore {
             if (own) {
                 return; // our own publication coming back
             }
-            ObjectEntry entry = decode(id, parseJson(op.value()));
+            ObjectEntry entry = decode(id, valueOf(op));
             if (existing != null) {
                 entry.fields.setAll(fieldsUnder(existing)); // __name/__labels keys that came first
                 uninstall(id);
@@ -915,7 +915,7 @@ public final class MetaStore {
         if (op.isDelete()) {
             existing.fields.remove(field);
         } else {
-            existing.fields.set(field, decodeValue(parseJson(op.value())));
+            existing.fields.set(field, decodeValue(valueOf(op)));
         }
     }
 
@@ -953,6 +953,11 @@ public final class MetaStore {
                 }
             }
         }
+    }
+
+    /** The op's value as JSON: parsed on its way in (a replica's received ops), else now. */
+    private static JsonNode valueOf(MetaOp op) {
+        return op.json() != null ? op.json() : parseJson(op.value());
     }
 
     private static JsonNode parseJson(String text) {
