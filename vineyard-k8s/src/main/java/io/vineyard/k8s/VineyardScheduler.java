@@ -16,21 +16,27 @@ import java.util.concurrent.CountDownLatch;
 import java.util.function.Function;
 
 /**
- * {@code bin/vineyard-scheduler --port N --socket PATH [--host ADDR]}: serves kube-scheduler's extender
- * verbs {@code POST /filter} and {@code POST /prioritize} (and {@code GET /healthz}) over HTTP, answering
- * from the vineyardd at {@code PATH}, any instance of the cluster. Listens on loopback unless
+ * {@code bin/vineyard-scheduler --port N (--socket PATH | --etcd_endpoint URL [--etcd_prefix P]) [--host ADDR]}:
+ * serves kube-scheduler's extender verbs {@code POST /filter} and {@code POST /prioritize} (and
+ * {@code GET /healthz}) over HTTP, answering from the vineyardd at {@code PATH} (any instance of the
+ * cluster), or from the cluster's keys in etcd ({@link EtcdMetadata}: no daemon needed next to the
+ * scheduler, persisted objects only). Listens on loopback unless
  * {@code --host} says otherwise; prints {@code vineyard-scheduler listening on http://HOST:PORT} once
  * ready ({@code --port 0} picks a free port). One JDK HTTP server thread handles the requests in turn.
  */
 public final class VineyardScheduler implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final HttpServer http;
-    private final IpcClient client;
+    private static final String USAGE = "Usage: vineyard-scheduler --port N (--socket PATH | --etcd_endpoint URL [--etcd_prefix P]) [--host ADDR]";
+    /** How long one read from etcd may take before the request that needed it gets its "cannot ask" answer. */
+    private static final long ETCD_TIMEOUT_MS = 5000;
 
-    private VineyardScheduler(String host, int port, String socket) throws IOException {
-        this.client = IpcClient.connect(socket);
-        SchedulerExtender extender = new SchedulerExtender(new DataLocality(client)::locate);
+    private final HttpServer http;
+    private final AutoCloseable metadata;
+
+    private VineyardScheduler(String host, int port, DataLocality locality, AutoCloseable metadata) throws IOException {
+        this.metadata = metadata;
+        SchedulerExtender extender = new SchedulerExtender(locality::locate);
         this.http = HttpServer.create(new InetSocketAddress(InetAddress.getByName(host), port), 64);
         http.createContext("/filter", ex -> serve(ex, extender::filter));
         http.createContext("/prioritize", ex -> serve(ex, extender::prioritize));
@@ -40,7 +46,27 @@ public final class VineyardScheduler implements AutoCloseable {
 
     /** Starts the extender on {@code host:port} asking the daemon at {@code socket}. */
     public static VineyardScheduler start(String host, int port, String socket) throws IOException {
-        return new VineyardScheduler(host, port, socket);
+        IpcClient client = IpcClient.connect(socket);
+        try {
+            return new VineyardScheduler(host, port, DataLocality.ofDaemon(client), client);
+        } catch (IOException | RuntimeException e) {
+            client.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Starts the extender on {@code host:port} reading the cluster's metadata from etcd at {@code endpoints}
+     * (comma-separated URLs) under the daemons' {@code --etcd_prefix}.
+     */
+    public static VineyardScheduler startOnEtcd(String host, int port, String endpoints, String etcdPrefix) throws IOException {
+        EtcdMetadata etcd = EtcdMetadata.connect(endpoints, etcdPrefix, ETCD_TIMEOUT_MS);
+        try {
+            return new VineyardScheduler(host, port, new DataLocality(etcd), etcd);
+        } catch (IOException | RuntimeException e) {
+            etcd.close();
+            throw e;
+        }
     }
 
     /** The port it listens on. */
@@ -78,20 +104,26 @@ public final class VineyardScheduler implements AutoCloseable {
     @Override
     public void close() {
         http.stop(0);
-        client.close();
+        try {
+            metadata.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("closing the extender's metadata source failed", e);
+        }
     }
 
-    /** The command line; exit 2 on a usage error, 3 when the daemon cannot be reached. */
+    /** The command line; exit 2 on a usage error, 3 when the daemon (or etcd) cannot be reached. */
     public static void main(String[] argv) throws Exception {
         String host = "127.0.0.1";
         String socket = System.getenv().getOrDefault("VINEYARD_IPC_SOCKET", "");
+        String etcdEndpoint = "";
+        String etcdPrefix = "vineyard";
         Integer port = null;
         for (int i = 0; i < argv.length; i++) {
             String a = argv[i];
             String name = a.contains("=") ? a.substring(0, a.indexOf('=')) : a;
             String value = a.contains("=") ? a.substring(a.indexOf('=') + 1) : i + 1 < argv.length ? argv[++i] : null;
             if (name.equals("-h") || name.equals("--help")) {
-                System.out.println("Usage: vineyard-scheduler --port N --socket PATH [--host ADDR]");
+                System.out.println(USAGE);
                 return;
             }
             if (value == null) {
@@ -101,17 +133,23 @@ public final class VineyardScheduler implements AutoCloseable {
                 case "--port" -> port = parsePort(value);
                 case "--socket" -> socket = value;
                 case "--host" -> host = value;
+                case "--etcd_endpoint" -> etcdEndpoint = value;
+                case "--etcd_prefix" -> etcdPrefix = value;
                 default -> usage("unknown flag " + name);
             }
         }
-        if (port == null || socket.isEmpty()) {
-            usage("--port and --socket (or $VINEYARD_IPC_SOCKET) are required");
+        if (port == null || socket.isEmpty() && etcdEndpoint.isEmpty()) {
+            usage("--port and --socket (or $VINEYARD_IPC_SOCKET) or --etcd_endpoint are required");
         }
         VineyardScheduler s;
         try {
-            s = start(host, port, socket);
+            s = etcdEndpoint.isEmpty() ? start(host, port, socket) : startOnEtcd(host, port, etcdEndpoint, etcdPrefix);
+        } catch (IllegalArgumentException e) {
+            usage(e.getMessage());
+            return;
         } catch (RuntimeException e) {
-            System.err.println("vineyard-scheduler: cannot connect to vineyardd at " + socket + ": " + e.getMessage());
+            System.err.println("vineyard-scheduler: cannot reach " + (etcdEndpoint.isEmpty() ? "vineyardd at " + socket : "etcd at " + etcdEndpoint)
+                    + ": " + e.getMessage());
             System.exit(3);
             return;
         }
@@ -139,7 +177,7 @@ public final class VineyardScheduler implements AutoCloseable {
     }
 
     private static void usage(String why) {
-        System.err.println("vineyard-scheduler: " + why + "\nUsage: vineyard-scheduler --port N --socket PATH [--host ADDR]");
+        System.err.println("vineyard-scheduler: " + why + "\n" + USAGE);
         System.exit(2);
     }
 }
