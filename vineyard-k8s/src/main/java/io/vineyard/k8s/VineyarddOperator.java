@@ -12,22 +12,26 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
  * {@code bin/vineyard-operator [--namespace NS]}: reconciles each {@code Vineyardd} resource
  * ({@code k8s.v6d.io/v1alpha1}) of a namespace into its DaemonSet, etcd StatefulSet and Services
  * ({@link VineyarddResources}) and reports {@code status}: desired and ready instances (the DaemonSet's
- * status), whether etcd is ready, the phase, the generation observed.
+ * status), whether etcd is ready, the phase, the generation observed, and the pools' usage
+ * ({@code usageBytes} of {@code limitBytes} over {@code reportingInstances}: {@link PoolUsage}, read from the
+ * daemons' metrics endpoints through the metrics Service's EndpointSlices).
  *
  * <p>Design: fabric8 informers on Vineyardd resources and on the DaemonSets and StatefulSets it owns feed
- * one reconciling thread, so one resource is never reconciled twice at once. Reconciling applies every
+ * one reconciling thread, so one resource is never reconciled twice at once; usage changes without any
+ * event, so every resource is also reconciled every {@code usageInterval}. Reconciling applies every
  * child (created, or replaced when its spec differs) and then the status. Deleting a Vineyardd deletes its
  * children (Kubernetes' garbage collector would too, by their owner references; the operator does not
  * depend on it).
@@ -39,10 +43,14 @@ public final class VineyarddOperator implements AutoCloseable {
 
     private final KubernetesClient kube;
     private final String namespace;
-    private final ExecutorService reconciler = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon(true).name("vineyardd-reconciler").unstarted(r));
-    private final List<SharedIndexInformer<?>> informers;
+    /** How often usage is read when nothing else happens, unless {@code --usage_interval} says otherwise. */
+    static final Duration USAGE_INTERVAL = Duration.ofSeconds(30);
 
-    private VineyarddOperator(KubernetesClient kube, String namespace) {
+    private final ScheduledExecutorService reconciler = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon(true).name("vineyardd-reconciler").unstarted(r));
+    private final List<SharedIndexInformer<?>> informers;
+    private final PoolUsage usage = new PoolUsage();
+
+    private VineyarddOperator(KubernetesClient kube, String namespace, Duration usageInterval) {
         this.kube = kube;
         this.namespace = namespace;
         SharedIndexInformer<GenericKubernetesResource> vineyardds = kube.genericKubernetesResources(VINEYARDD).inNamespace(namespace)
@@ -86,6 +94,8 @@ public final class VineyarddOperator implements AutoCloseable {
         this.informers = List.of(vineyardds,
                 kube.apps().daemonSets().inNamespace(namespace).withLabel("app.kubernetes.io/managed-by", "vineyard-operator").inform(cast(ownerChanged), 0),
                 kube.apps().statefulSets().inNamespace(namespace).withLabel("app.kubernetes.io/managed-by", "vineyard-operator").inform(cast(ownerChanged), 0));
+        reconciler.scheduleWithFixedDelay(() -> vineyardds.getStore().list().forEach(v -> submit(v.getMetadata().getName())),
+                usageInterval.toMillis(), usageInterval.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     @SuppressWarnings("unchecked")
@@ -95,7 +105,12 @@ public final class VineyarddOperator implements AutoCloseable {
 
     /** Starts reconciling the Vineyardd resources of {@code namespace} through {@code kube} (which it closes). */
     public static VineyarddOperator start(KubernetesClient kube, String namespace) {
-        return new VineyarddOperator(kube, namespace);
+        return start(kube, namespace, USAGE_INTERVAL);
+    }
+
+    /** As {@link #start(KubernetesClient, String)}, reading usage again every {@code usageInterval}. */
+    public static VineyarddOperator start(KubernetesClient kube, String namespace, Duration usageInterval) {
+        return new VineyarddOperator(kube, namespace, usageInterval);
     }
 
     private void submit(String name) {
@@ -142,6 +157,11 @@ public final class VineyarddOperator implements AutoCloseable {
         status.put("desiredInstances", desired);
         status.put("readyInstances", ready);
         status.put("etcdReady", etcdReady);
+        PoolUsage.Usage u = usage.of(kube.discovery().v1().endpointSlices().inNamespace(namespace)
+                .withLabel("kubernetes.io/service-name", name + "-metrics").list().getItems());
+        status.put("usageBytes", u.usedBytes());
+        status.put("limitBytes", u.limitBytes());
+        status.put("reportingInstances", u.reporting());
         status.put("phase", desired > 0 && ready == desired && etcdReady ? "Running" : "Pending");
         writeStatus(v, status);
     }
@@ -161,6 +181,24 @@ public final class VineyarddOperator implements AutoCloseable {
     @SuppressWarnings("unchecked")
     private static Map<String, Object> kube2map(HasMetadata r) {
         return io.fabric8.kubernetes.client.utils.Serialization.unmarshal(io.fabric8.kubernetes.client.utils.Serialization.asJson(r), Map.class);
+    }
+
+    private static long positive(String v) {
+        try {
+            long n = Long.parseLong(v);
+            if (n > 0) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        usage("--usage_interval must be a positive number of seconds, not '" + v + "'");
+        return -1;
+    }
+
+    private static void usage(String why) {
+        System.err.println("vineyard-operator: " + why + "\nUsage: vineyard-operator [--namespace NS] [--usage_interval SECONDS] | --render FILE");
+        System.exit(2);
     }
 
     private static int nz(Integer i) {
@@ -188,7 +226,8 @@ public final class VineyarddOperator implements AutoCloseable {
     }
 
     /**
-     * The command line: {@code --namespace NS} (default: the client's namespace, else "default"); or
+     * The command line: {@code --namespace NS} (default: the client's namespace, else "default"),
+     * {@code --usage_interval SECONDS} (30); or
      * {@code --render FILE}: print the workloads the Vineyardd in FILE stands for, as YAML, and exit.
      */
     public static void main(String[] argv) throws Exception {
@@ -206,17 +245,18 @@ public final class VineyarddOperator implements AutoCloseable {
         }
         KubernetesClient kube = new KubernetesClientBuilder().build();
         String namespace = kube.getNamespace() == null ? "default" : kube.getNamespace();
+        Duration interval = USAGE_INTERVAL;
         for (int i = 0; i < argv.length; i++) {
-            if (argv[i].equals("--namespace") && i + 1 < argv.length) {
-                namespace = argv[++i];
-            } else if (argv[i].startsWith("--namespace=")) {
-                namespace = argv[i].substring("--namespace=".length());
-            } else {
-                System.err.println("vineyard-operator: unknown argument " + argv[i] + "\nUsage: vineyard-operator [--namespace NS]");
-                System.exit(2);
+            String a = argv[i];
+            String name = a.contains("=") ? a.substring(0, a.indexOf('=')) : a;
+            String value = a.contains("=") ? a.substring(a.indexOf('=') + 1) : i + 1 < argv.length ? argv[++i] : "";
+            switch (name) {
+                case "--namespace" -> namespace = value;
+                case "--usage_interval" -> interval = Duration.ofSeconds(positive(value));
+                default -> usage("unknown argument " + a);
             }
         }
-        VineyarddOperator op = start(kube, namespace);
+        VineyarddOperator op = start(kube, namespace, interval);
         System.out.println("vineyard-operator reconciling Vineyardd resources in namespace " + namespace);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
