@@ -183,6 +183,26 @@ public final class VineyarddOperator implements AutoCloseable {
         return io.fabric8.kubernetes.client.utils.Serialization.unmarshal(io.fabric8.kubernetes.client.utils.Serialization.asJson(r), Map.class);
     }
 
+    /** Whether every informer is watching the API server (the liveness and readiness of the operator). */
+    public boolean isWatching() {
+        return informers.stream().allMatch(SharedIndexInformer::isWatching);
+    }
+
+    /** {@code GET /healthz} on {@code port} (all addresses): 200 while {@link #isWatching()}, else 503. */
+    com.sun.net.httpserver.HttpServer serveHealth(int port) throws java.io.IOException {
+        var http = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress(port), 8);
+        http.createContext("/healthz", ex -> {
+            boolean ok = isWatching();
+            byte[] body = (ok ? "ok\n" : "not watching the API server\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            ex.sendResponseHeaders(ok ? 200 : 503, body.length);
+            try (var out = ex.getResponseBody()) {
+                out.write(body);
+            }
+        });
+        http.start();
+        return http;
+    }
+
     private static long positive(String v) {
         try {
             long n = Long.parseLong(v);
@@ -197,7 +217,7 @@ public final class VineyarddOperator implements AutoCloseable {
     }
 
     private static void usage(String why) {
-        System.err.println("vineyard-operator: " + why + "\nUsage: vineyard-operator [--namespace NS] [--usage_interval SECONDS] | --render FILE");
+        System.err.println("vineyard-operator: " + why + "\nUsage: vineyard-operator [--namespace NS] [--usage_interval SECONDS] [--health_port N] | --render FILE");
         System.exit(2);
     }
 
@@ -227,7 +247,7 @@ public final class VineyarddOperator implements AutoCloseable {
 
     /**
      * The command line: {@code --namespace NS} (default: the client's namespace, else "default"),
-     * {@code --usage_interval SECONDS} (30); or
+     * {@code --usage_interval SECONDS} (30), {@code --health_port N} (serve {@code /healthz}; off); or
      * {@code --render FILE}: print the workloads the Vineyardd in FILE stands for, as YAML, and exit.
      */
     public static void main(String[] argv) throws Exception {
@@ -246,6 +266,7 @@ public final class VineyarddOperator implements AutoCloseable {
         KubernetesClient kube = new KubernetesClientBuilder().build();
         String namespace = kube.getNamespace() == null ? "default" : kube.getNamespace();
         Duration interval = USAGE_INTERVAL;
+        int healthPort = -1;
         for (int i = 0; i < argv.length; i++) {
             String a = argv[i];
             String name = a.contains("=") ? a.substring(0, a.indexOf('=')) : a;
@@ -253,13 +274,18 @@ public final class VineyarddOperator implements AutoCloseable {
             switch (name) {
                 case "--namespace" -> namespace = value;
                 case "--usage_interval" -> interval = Duration.ofSeconds(positive(value));
+                case "--health_port" -> healthPort = (int) positive(value);
                 default -> usage("unknown argument " + a);
             }
         }
         VineyarddOperator op = start(kube, namespace, interval);
+        com.sun.net.httpserver.HttpServer health = healthPort < 0 ? null : op.serveHealth(healthPort);
         System.out.println("vineyard-operator reconciling Vineyardd resources in namespace " + namespace);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (health != null) {
+                health.stop(0);
+            }
             op.close();
             stopped.countDown();
         }));

@@ -148,6 +148,20 @@ class VineyarddOperatorTest {
         }
     }
 
+    @Test
+    void healthzAnswersWhileTheInformersWatch() throws Exception {
+        var health = operator.serveHealth(0);
+        try {
+            var url = java.net.URI.create("http://127.0.0.1:" + health.getAddress().getPort() + "/healthz");
+            assertTrue(eventually(operator::isWatching), "the informers watch the mock API server");
+            var r = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(url).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode(), r.body());
+        } finally {
+            health.stop(0);
+        }
+    }
+
     private void endpointSlice(String name, int port, boolean ready) {
         kube.resource(new EndpointSliceBuilder().withNewMetadata().withName(name).withNamespace(NS)
                 .addToLabels("kubernetes.io/service-name", "pools-metrics").endMetadata()
