@@ -47,6 +47,6 @@ final class VineyardTable implements SupportsRead, SupportsWrite {
     @Override
     public WriteBuilder newWriteBuilder(LogicalWriteInfo info) {
         return new VineyardWrite(VineyardSource.option(info.options(), "socket"),
-                VineyardSource.option(info.options(), "name"), info.schema());
+                VineyardSource.option(info.options(), "name"), info.schema(), VineyardWrite.Layout.of(info.options().get("layout")));
     }
 }

@@ -1,9 +1,13 @@
 package io.vineyard.spark;
 
 import io.vineyard.arrow.ArrowTable;
+import io.vineyard.arrow.DataFrameArrow;
 import io.vineyard.arrow.PoolAllocator;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
+import io.vineyard.client.types.GlobalDataFrame;
+import io.vineyard.common.Status;
+import io.vineyard.common.VineyardException;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.types.pojo.Schema;
@@ -28,19 +32,53 @@ import java.util.Map;
 
 /**
  * The write side: each task builds its partition as Arrow vectors directly in the pool
- * ({@link PoolAllocator}: the put only seals them) and puts one RecordBatch, persisted; the job's commit
- * puts the {@code vineyard::Table} of those batches, in partition order, persisted and named. An
- * aborted job deletes the batches its tasks put.
+ * ({@link PoolAllocator}: the put only seals them) and puts one chunk, persisted: a
+ * {@code vineyard::DataFrame} whose tensor columns are those vectors' blobs ({@link Layout#DATAFRAME}, the
+ * default), or a RecordBatch ({@link Layout#TABLE}). The job's commit puts the object of those chunks, in
+ * partition order, persisted and named: a {@code vineyard::GlobalDataFrame} of one row of partitions per
+ * task, or a {@code vineyard::Table}. An aborted job deletes the chunks its tasks put.
  */
 final class VineyardWrite implements WriteBuilder, Write, BatchWrite {
+    /** What a write makes: option {@code layout}. */
+    enum Layout {
+        /** A GlobalDataFrame of DataFrames (pandas' layout, vineyard's global type): int, long, float, double columns without nulls. */
+        DATAFRAME,
+        /** A Table of RecordBatches: every type vineyard has an Arrow array for, nulls included. */
+        TABLE;
+
+        static Layout of(String option) {
+            return switch (option == null ? "dataframe" : option.toLowerCase(java.util.Locale.ROOT)) {
+                case "dataframe" -> DATAFRAME;
+                case "table" -> TABLE;
+                default -> throw new VineyardException.Invalid("format(\"vineyard\"): option layout must be dataframe or table, not '" + option + "'");
+            };
+        }
+    }
+
     private final String socket;
     private final String name;
     private final StructType schema;
+    private final Layout layout;
 
-    VineyardWrite(String socket, String name, StructType schema) {
+    /**
+     * @throws VineyardException {@code TYPE_ERROR} (on the driver, before any task runs) when the layout is
+     *                           DATAFRAME and a column is not int, long, float or double
+     */
+    VineyardWrite(String socket, String name, StructType schema, Layout layout) {
         this.socket = socket;
         this.name = name;
         this.schema = schema;
+        this.layout = layout;
+        if (layout == Layout.DATAFRAME) {
+            for (org.apache.arrow.vector.types.pojo.Field f : arrowSchema(schema).getFields()) {
+                try {
+                    DataFrameArrow.dtypeOf(f.getType(), f.getName());
+                } catch (VineyardException e) {
+                    throw new VineyardException(Status.TYPE_ERROR, "writing '" + name + "' as a vineyard::GlobalDataFrame: "
+                            + e.getMessage() + "; option(\"layout\", \"table\") writes a vineyard::Table instead", e);
+                }
+            }
+        }
     }
 
     static Schema arrowSchema(StructType schema) {
@@ -59,18 +97,22 @@ final class VineyardWrite implements WriteBuilder, Write, BatchWrite {
 
     @Override
     public DataWriterFactory createBatchWriterFactory(PhysicalWriteInfo info) {
-        return new Writers(socket, schema);
+        return new Writers(socket, schema, layout);
     }
 
     @Override
     public void commit(WriterCommitMessage[] messages) {
         List<Chunk> chunks = new ArrayList<>(Arrays.stream(messages).map(Chunk.class::cast).toList());
         chunks.sort(Comparator.comparingInt(Chunk::partition));
-        List<Map.Entry<ObjectId, Long>> batches = new ArrayList<>();
-        for (Chunk c : chunks) {
-            batches.add(new AbstractMap.SimpleEntry<>(new ObjectId(c.batchId()), c.rows()));
-        }
         try (IpcClient client = IpcClient.connect(socket)) {
+            if (layout == Layout.DATAFRAME) {
+                client.putNamed(new GlobalDataFrame(chunks.size(), 1, chunks.stream().map(c -> new ObjectId(c.chunkId())).toList()), name);
+                return;
+            }
+            List<Map.Entry<ObjectId, Long>> batches = new ArrayList<>();
+            for (Chunk c : chunks) {
+                batches.add(new AbstractMap.SimpleEntry<>(new ObjectId(c.chunkId()), c.rows()));
+            }
             client.putMeta(ArrowTable.metaOf(arrowSchema(schema), batches), true, name);
         }
     }
@@ -80,35 +122,37 @@ final class VineyardWrite implements WriteBuilder, Write, BatchWrite {
         try (IpcClient client = IpcClient.connect(socket)) {
             for (WriterCommitMessage m : messages) {
                 if (m instanceof Chunk c) {
-                    client.delete(new ObjectId(c.batchId()));
+                    client.delete(new ObjectId(c.chunkId()));
                 }
             }
         }
     }
 
-    /** One task's result: its RecordBatch. */
-    record Chunk(int partition, long batchId, long rows) implements WriterCommitMessage {
+    /** One task's result: its DataFrame or RecordBatch. */
+    record Chunk(int partition, long chunkId, long rows) implements WriterCommitMessage {
     }
 
     /** Makes each task's writer. */
-    record Writers(String socket, StructType schema) implements DataWriterFactory {
+    record Writers(String socket, StructType schema, Layout layout) implements DataWriterFactory {
         @Override
         public DataWriter<InternalRow> createWriter(int partitionId, long taskId) {
-            return new ChunkWriter(socket, schema, partitionId);
+            return new ChunkWriter(socket, schema, partitionId, layout);
         }
     }
 
-    /** Rows into pool-allocated Arrow vectors (Spark's own ArrowWriter), put as one RecordBatch. */
+    /** Rows into pool-allocated Arrow vectors (Spark's own ArrowWriter), put as one DataFrame or RecordBatch. */
     static final class ChunkWriter implements DataWriter<InternalRow> {
         private final int partition;
+        private final Layout layout;
         private final IpcClient client;
         private final BufferAllocator pool;
         private final VectorSchemaRoot root;
         private final ArrowWriter writer;
         private long rows;
 
-        ChunkWriter(String socket, StructType schema, int partition) {
+        ChunkWriter(String socket, StructType schema, int partition, Layout layout) {
             this.partition = partition;
+            this.layout = layout;
             this.client = IpcClient.connect(socket);
             this.pool = PoolAllocator.root(client);
             this.root = VectorSchemaRoot.create(arrowSchema(schema), pool);
@@ -124,7 +168,7 @@ final class VineyardWrite implements WriteBuilder, Write, BatchWrite {
         @Override
         public WriterCommitMessage commit() {
             writer.finish();
-            ObjectId id = client.put(root);
+            ObjectId id = layout == Layout.DATAFRAME ? client.put(DataFrameArrow.fromArrow(root)) : client.put(root);
             client.persist(id);
             return new Chunk(partition, id.value(), rows);
         }

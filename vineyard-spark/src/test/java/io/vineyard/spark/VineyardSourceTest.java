@@ -86,7 +86,7 @@ class VineyardSourceTest {
             assertEquals("n19999", events.orderBy(events.col("v").desc()).first().getString(2));
 
             events.filter("k = 3").write().format("vineyard").option("socket", daemon.socket())
-                    .option("name", "threes").mode("append").save();
+                    .option("name", "threes").option("layout", "table").mode("append").save();
             ObjectMeta threes = client.getMeta(client.getName("threes"));
             assertEquals("vineyard::Table", threes.typename());
             assertEquals(2 * ROWS / 5, threes.getLong("num_rows_"));
@@ -105,6 +105,107 @@ class VineyardSourceTest {
             assertEquals(2 * ROWS / 5, read("threes").count(), "the written table reads back through the source");
             client.delete(id);
         }
+    }
+
+    /** 3 partitions of (k long, v double, i int, f float); v = 0.5 * row. */
+    private Dataset<Row> numbers() {
+        return spark.range(0, 3L * ROWS, 1, 3).selectExpr("id % 7 AS k", "CAST(id AS DOUBLE) * 0.5 AS v", "CAST(id AS INT) AS i", "CAST(id AS FLOAT) AS f");
+    }
+
+    private void write(Dataset<Row> df, String name) {
+        df.write().format("vineyard").option("socket", daemon.socket()).option("name", name).mode("append").save();
+    }
+
+    @Test
+    void writesAGlobalDataFrameOfOneDataFramePerPartitionReadableBySdkAndSource() {
+        long baseline = daemon.memoryUsage();
+        write(numbers(), "numbers");
+        ObjectMeta m = client.getMeta(client.getName("numbers"));
+        assertEquals("vineyard::GlobalDataFrame", m.typename());
+        assertTrue(m.isGlobal(), "a global object");
+        GlobalDataFrame g = client.get(m.id(), GlobalDataFrame.class);
+        assertEquals(3, g.partitions().size(), "one chunk per partition");
+        assertEquals(3, g.partitionShapeRow());
+        double total = 0;
+        long rows = 0;
+        for (ObjectId p : g.partitions()) {
+            ObjectMeta pm = client.getMeta(p);
+            assertEquals("vineyard::DataFrame", pm.typename());
+            assertTrue(!pm.isTransient(), "each chunk is persisted");
+            try (DataFrame f = client.get(p, DataFrame.class)) {
+                assertEquals(List.of("k", "v", "i", "f"), f.columnNames());
+                assertTrue(f.column("v").blob().size() >= f.rowCount() * 8 + (f.rowCount() + 7) / 8,
+                        "the column's blob is the Arrow vector's own allocation (data, then its validity bitmap), sealed in place: "
+                                + f.column("v").blob().size() + " bytes for " + f.rowCount() + " rows");
+                assertEquals("INT64 DOUBLE INT32 FLOAT", f.columns().stream().map(t -> t.dtype().name()).reduce((a, b) -> a + " " + b).orElseThrow());
+                for (long r = 0; r < f.rowCount(); r++) {
+                    double v = f.column("v").data().getAtIndex(java.lang.foreign.ValueLayout.JAVA_DOUBLE, r);
+                    assertEquals(v * 2, f.column("i").data().getAtIndex(java.lang.foreign.ValueLayout.JAVA_INT, r), "v and i of one row");
+                    total += v;
+                }
+                rows += f.rowCount();
+            }
+        }
+        assertEquals(3L * ROWS, rows);
+        double expected = 0.5 * (3.0 * ROWS - 1) * (3.0 * ROWS) / 2;
+        assertEquals(expected, total, 1e-6);
+
+        Dataset<Row> back = read("numbers");
+        assertEquals(3, back.rdd().getNumPartitions(), "our reader: one partition per chunk");
+        assertEquals(expected, back.agg(org.apache.spark.sql.functions.sum("v")).first().getDouble(0), 1e-6);
+        assertEquals(numbers().filter("k = 4").count(), back.filter("k = 4").count());
+
+        client.dropName("numbers");
+        client.delete(m.id());
+        assertEquals(baseline, daemon.memoryUsage(), "deleting the global frame frees every chunk's blobs");
+    }
+
+    @Test
+    void theGlobalDataFrameReadsInPythonAsPandasChunks() throws Exception {
+        java.nio.file.Path root = java.nio.file.Path.of(System.getProperty("user.dir")).getParent();
+        java.nio.file.Path python = root.resolve("target/pyvenv/bin/python");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isExecutable(python),
+                "no Python venv with pandas (bash python/install-deps.sh makes target/pyvenv)");
+        write(numbers(), "numbers-py");
+        ProcessBuilder pb = new ProcessBuilder(python.toString(), "-c", """
+                import sys, vineyard_java
+                c = vineyard_java.connect(sys.argv[1])
+                g = c.get(name=sys.argv[2])
+                frames = g.local_chunks()
+                print(g.typename, len(g.chunks), sum(len(f) for f in frames), "%.1f" % sum(float(f["v"].sum()) for f in frames), list(frames[0].columns))
+                """, daemon.socket(), "numbers-py").redirectErrorStream(true);
+        pb.environment().put("PYTHONPATH", root.resolve("python").toString());
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+        assertEquals(0, p.waitFor(), out);
+        double expected = 0.5 * (3.0 * ROWS - 1) * (3.0 * ROWS) / 2;
+        assertEquals("vineyard::GlobalDataFrame 3 " + 3 * ROWS + " " + String.format(java.util.Locale.ROOT, "%.1f", expected) + " ['k', 'v', 'i', 'f']", out);
+        ObjectId id = client.getName("numbers-py");
+        client.dropName("numbers-py");
+        client.delete(id);
+    }
+
+    @Test
+    void aDataFrameWriteRefusesStringsAndNullsWithTheWayOut() {
+        long baseline = daemon.memoryUsage();
+        Exception strings = assertThrows(Exception.class, () -> write(spark.range(10).selectExpr("id", "CAST(id AS STRING) AS s"), "strings"));
+        assertTrue(strings.getMessage().contains("column 's' is Utf8") && strings.getMessage().contains("option(\"layout\", \"table\")"),
+                strings.getMessage());
+        Exception nulls = assertThrows(Exception.class,
+                () -> write(spark.range(0, 100, 1, 2).selectExpr("IF(id = 70, NULL, id) AS n"), "nulls"));
+        assertTrue(String.valueOf(rootCause(nulls).getMessage()).contains("column 'n' holds 1 nulls"), String.valueOf(rootCause(nulls)));
+        Exception layout = assertThrows(Exception.class, () -> spark.range(3).write().format("vineyard").option("socket", daemon.socket())
+                .option("name", "x").option("layout", "parquet").mode("append").save());
+        assertTrue(layout.getMessage().contains("option layout must be dataframe or table, not 'parquet'"), layout.getMessage());
+        assertThrows(Exception.class, () -> client.getName("nulls"), "an aborted job names nothing");
+        assertEquals(baseline, daemon.memoryUsage(), "and leaves nothing: the failed task's vectors and the other task's chunk are gone");
+    }
+
+    private static Throwable rootCause(Throwable t) {
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t;
     }
 
     @Test
