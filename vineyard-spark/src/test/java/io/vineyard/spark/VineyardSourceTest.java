@@ -161,6 +161,26 @@ class VineyardSourceTest {
     }
 
     @Test
+    void theDocsExampleWritesAndReadsAGlobalDataFrame() {
+        long baseline = daemon.memoryUsage();
+        String SOCKET = daemon.socket();
+        // ---- docs/engines.md, Spark ----
+        Dataset<Row> numbers = spark.range(0, 1000, 1, 2).selectExpr("id % 10 AS k", "CAST(id AS DOUBLE) * 0.5 AS v");
+        numbers.write().format("vineyard").option("socket", SOCKET).option("name", "numbers")
+                .mode("append").save();   // a vineyard::GlobalDataFrame of 2 DataFrames (one per partition)
+        GlobalDataFrame global = client.get(client.getName("numbers"), GlobalDataFrame.class);   // 2 partitions
+        Dataset<Row> back = spark.read().format("vineyard").option("socket", SOCKET).option("name", "numbers").load();
+        double total = back.agg(org.apache.spark.sql.functions.sum("v")).first().getDouble(0);   // 249750.0
+        // ---- end ----
+        assertEquals(2, global.partitions().size());
+        assertEquals(249750.0, total, 1e-9);
+        ObjectId id = client.getName("numbers");
+        client.dropName("numbers");
+        client.delete(id);
+        assertEquals(baseline, daemon.memoryUsage());
+    }
+
+    @Test
     void theGlobalDataFrameReadsInPythonAsPandasChunks() throws Exception {
         java.nio.file.Path root = java.nio.file.Path.of(System.getProperty("user.dir")).getParent();
         java.nio.file.Path python = root.resolve("target/pyvenv/bin/python");
