@@ -1,19 +1,13 @@
 package io.vineyard.k8s;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.vineyard.client.IpcClient;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CountDownLatch;
-import java.util.function.Function;
 
 /**
  * {@code bin/vineyard-scheduler --port N (--socket PATH | --etcd_endpoint URL [--etcd_prefix P]) [--host ADDR]}:
@@ -25,7 +19,6 @@ import java.util.function.Function;
  * ready ({@code --port 0} picks a free port). One JDK HTTP server thread handles the requests in turn.
  */
 public final class VineyardScheduler implements AutoCloseable {
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private static final String USAGE = "Usage: vineyard-scheduler --port N (--socket PATH | --etcd_endpoint URL [--etcd_prefix P]) [--host ADDR]";
     /** How long one read from etcd may take before the request that needed it gets its "cannot ask" answer. */
@@ -38,9 +31,9 @@ public final class VineyardScheduler implements AutoCloseable {
         this.metadata = metadata;
         SchedulerExtender extender = new SchedulerExtender(locality::locate);
         this.http = HttpServer.create(new InetSocketAddress(InetAddress.getByName(host), port), 64);
-        http.createContext("/filter", ex -> serve(ex, extender::filter));
-        http.createContext("/prioritize", ex -> serve(ex, extender::prioritize));
-        http.createContext("/healthz", ex -> reply(ex, 200, "ok\n".getBytes(StandardCharsets.UTF_8), "text/plain"));
+        http.createContext("/filter", ex -> JsonHttp.serve(ex, "an ExtenderArgs", extender::filter));
+        http.createContext("/prioritize", ex -> JsonHttp.serve(ex, "an ExtenderArgs", extender::prioritize));
+        http.createContext("/healthz", ex -> JsonHttp.reply(ex, 200, "ok\n".getBytes(StandardCharsets.UTF_8), "text/plain"));
         http.start();
     }
 
@@ -72,33 +65,6 @@ public final class VineyardScheduler implements AutoCloseable {
     /** The port it listens on. */
     public int port() {
         return http.getAddress().getPort();
-    }
-
-    private static void serve(HttpExchange ex, Function<JsonNode, JsonNode> verb) throws IOException {
-        if (!"POST".equals(ex.getRequestMethod())) {
-            reply(ex, 405, "POST an ExtenderArgs\n".getBytes(StandardCharsets.UTF_8), "text/plain");
-            return;
-        }
-        JsonNode body;
-        try (InputStream in = ex.getRequestBody()) {
-            body = JSON.readTree(in);
-        } catch (IOException e) {
-            reply(ex, 400, ("not JSON: " + e.getMessage() + "\n").getBytes(StandardCharsets.UTF_8), "text/plain");
-            return;
-        }
-        try {
-            reply(ex, 200, JSON.writeValueAsBytes(verb.apply(body)), "application/json");
-        } catch (IllegalArgumentException e) {
-            reply(ex, 400, (e.getMessage() + "\n").getBytes(StandardCharsets.UTF_8), "text/plain");
-        }
-    }
-
-    private static void reply(HttpExchange ex, int status, byte[] body, String type) throws IOException {
-        ex.getResponseHeaders().set("Content-Type", type);
-        ex.sendResponseHeaders(status, body.length);
-        try (OutputStream out = ex.getResponseBody()) {
-            out.write(body);
-        }
     }
 
     @Override
