@@ -7,7 +7,8 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.CountDownLatch;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * {@code bin/vineyard-scheduler --port N (--socket PATH | --etcd_endpoint URL [--etcd_prefix P]) [--host ADDR]}:
@@ -79,39 +80,23 @@ public final class VineyardScheduler implements AutoCloseable {
 
     /** The command line; exit 2 on a usage error, 3 when the daemon (or etcd) cannot be reached. */
     public static void main(String[] argv) throws Exception {
-        String host = "127.0.0.1";
-        String socket = System.getenv().getOrDefault("VINEYARD_IPC_SOCKET", "");
-        String etcdEndpoint = "";
-        String etcdPrefix = "vineyard";
-        Integer port = null;
-        for (int i = 0; i < argv.length; i++) {
-            String a = argv[i];
-            String name = a.contains("=") ? a.substring(0, a.indexOf('=')) : a;
-            String value = a.contains("=") ? a.substring(a.indexOf('=') + 1) : i + 1 < argv.length ? argv[++i] : null;
-            if (name.equals("-h") || name.equals("--help")) {
-                System.out.println(USAGE);
-                return;
-            }
-            if (value == null) {
-                usage("flag " + name + " needs a value");
-            }
-            switch (name) {
-                case "--port" -> port = parsePort(value);
-                case "--socket" -> socket = value;
-                case "--host" -> host = value;
-                case "--etcd_endpoint" -> etcdEndpoint = value;
-                case "--etcd_prefix" -> etcdPrefix = value;
-                default -> usage("unknown flag " + name);
-            }
+        CommandLine cli = new CommandLine("vineyard-scheduler", USAGE);
+        Map<String, String> flags = cli.parse(argv, Set.of("--port", "--socket", "--host", "--etcd_endpoint", "--etcd_prefix"));
+        if (flags == null) {
+            return;
         }
-        if (port == null || socket.isEmpty() && etcdEndpoint.isEmpty()) {
-            usage("--port and --socket (or $VINEYARD_IPC_SOCKET) or --etcd_endpoint are required");
+        String host = flags.getOrDefault("--host", "127.0.0.1");
+        String socket = flags.getOrDefault("--socket", System.getenv().getOrDefault("VINEYARD_IPC_SOCKET", ""));
+        String etcdEndpoint = flags.getOrDefault("--etcd_endpoint", "");
+        if (!flags.containsKey("--port") || socket.isEmpty() && etcdEndpoint.isEmpty()) {
+            cli.fail("--port and --socket (or $VINEYARD_IPC_SOCKET) or --etcd_endpoint are required");
         }
+        int port = cli.port(flags.get("--port"));
         VineyardScheduler s;
         try {
-            s = etcdEndpoint.isEmpty() ? start(host, port, socket) : startOnEtcd(host, port, etcdEndpoint, etcdPrefix);
+            s = etcdEndpoint.isEmpty() ? start(host, port, socket) : startOnEtcd(host, port, etcdEndpoint, flags.getOrDefault("--etcd_prefix", "vineyard"));
         } catch (IllegalArgumentException e) {
-            usage(e.getMessage());
+            cli.fail(e.getMessage());
             return;
         } catch (RuntimeException e) {
             System.err.println("vineyard-scheduler: cannot reach " + (etcdEndpoint.isEmpty() ? "vineyardd at " + socket : "etcd at " + etcdEndpoint)
@@ -119,31 +104,6 @@ public final class VineyardScheduler implements AutoCloseable {
             System.exit(3);
             return;
         }
-        System.out.println("vineyard-scheduler listening on http://" + host + ":" + s.port());
-        System.out.flush();
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            s.close();
-            stopped.countDown();
-        }));
-        stopped.await();
-    }
-
-    private static int parsePort(String v) {
-        try {
-            int p = Integer.parseInt(v);
-            if (p >= 0 && p <= 65535) {
-                return p;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        usage("--port must be 0-65535, not '" + v + "'");
-        return -1;
-    }
-
-    private static void usage(String why) {
-        System.err.println("vineyard-scheduler: " + why + "\n" + USAGE);
-        System.exit(2);
+        CommandLine.serveUntilShutdown("vineyard-scheduler listening on http://" + host + ":" + s.port(), s);
     }
 }

@@ -21,7 +21,8 @@ import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.Base64;
-import java.util.concurrent.CountDownLatch;
+import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -149,53 +150,23 @@ public final class VineyardWebhook implements AutoCloseable {
 
     /** The command line; exit 2 on a usage error (a bad certificate or key included). */
     public static void main(String[] argv) throws Exception {
-        String host = "0.0.0.0";
-        String socketDir = "/var/run/vineyard";
-        Integer port = null;
-        Path cert = null;
-        Path key = null;
-        for (int i = 0; i < argv.length; i++) {
-            String a = argv[i];
-            String name = a.contains("=") ? a.substring(0, a.indexOf('=')) : a;
-            String value = a.contains("=") ? a.substring(a.indexOf('=') + 1) : i + 1 < argv.length ? argv[++i] : null;
-            if (name.equals("-h") || name.equals("--help")) {
-                System.out.println(USAGE);
-                return;
-            }
-            if (value == null) {
-                usage("flag " + name + " needs a value");
-            }
-            switch (name) {
-                case "--port" -> port = Integer.parseInt(value);
-                case "--tls_cert" -> cert = Path.of(value);
-                case "--tls_key" -> key = Path.of(value);
-                case "--socket_dir" -> socketDir = value;
-                case "--host" -> host = value;
-                default -> usage("unknown flag " + name);
-            }
-        }
-        if (port == null || port < 0 || port > 65535 || cert == null || key == null) {
-            usage("--port (0-65535), --tls_cert and --tls_key are required");
-        }
-        VineyardWebhook w;
-        try {
-            w = start(host, port, cert, key, socketDir);
-        } catch (IllegalArgumentException | IOException e) {
-            usage(e.getMessage());
+        CommandLine cli = new CommandLine("vineyard-webhook", USAGE);
+        Map<String, String> flags = cli.parse(argv, Set.of("--port", "--tls_cert", "--tls_key", "--socket_dir", "--host"));
+        if (flags == null) {
             return;
         }
-        System.out.println("vineyard-webhook listening on https://" + host + ":" + w.port());
-        System.out.flush();
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            w.close();
-            stopped.countDown();
-        }));
-        stopped.await();
-    }
-
-    private static void usage(String why) {
-        System.err.println("vineyard-webhook: " + why + "\n" + USAGE);
-        System.exit(2);
+        if (!flags.keySet().containsAll(Set.of("--port", "--tls_cert", "--tls_key"))) {
+            cli.fail("--port, --tls_cert and --tls_key are required");
+        }
+        String host = flags.getOrDefault("--host", "0.0.0.0");
+        VineyardWebhook w;
+        try {
+            w = start(host, cli.port(flags.get("--port")), Path.of(flags.get("--tls_cert")), Path.of(flags.get("--tls_key")),
+                    flags.getOrDefault("--socket_dir", "/var/run/vineyard"));
+        } catch (IllegalArgumentException | IOException e) {
+            cli.fail(e.getMessage());
+            return;
+        }
+        CommandLine.serveUntilShutdown("vineyard-webhook listening on https://" + host + ":" + w.port(), w);
     }
 }

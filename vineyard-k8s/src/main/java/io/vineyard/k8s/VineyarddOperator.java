@@ -16,7 +16,6 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -203,24 +202,6 @@ public final class VineyarddOperator implements AutoCloseable {
         return http;
     }
 
-    private static long positive(String v) {
-        try {
-            long n = Long.parseLong(v);
-            if (n > 0) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        usage("--usage_interval must be a positive number of seconds, not '" + v + "'");
-        return -1;
-    }
-
-    private static void usage(String why) {
-        System.err.println("vineyard-operator: " + why + "\nUsage: vineyard-operator [--namespace NS] [--usage_interval SECONDS] [--health_port N] | --render FILE");
-        System.exit(2);
-    }
-
     private static int nz(Integer i) {
         return i == null ? 0 : i;
     }
@@ -263,32 +244,24 @@ public final class VineyarddOperator implements AutoCloseable {
             }
             return;
         }
-        KubernetesClient kube = new KubernetesClientBuilder().build();
-        String namespace = kube.getNamespace() == null ? "default" : kube.getNamespace();
-        Duration interval = USAGE_INTERVAL;
-        int healthPort = -1;
-        for (int i = 0; i < argv.length; i++) {
-            String a = argv[i];
-            String name = a.contains("=") ? a.substring(0, a.indexOf('=')) : a;
-            String value = a.contains("=") ? a.substring(a.indexOf('=') + 1) : i + 1 < argv.length ? argv[++i] : "";
-            switch (name) {
-                case "--namespace" -> namespace = value;
-                case "--usage_interval" -> interval = Duration.ofSeconds(positive(value));
-                case "--health_port" -> healthPort = (int) positive(value);
-                default -> usage("unknown argument " + a);
-            }
+        CommandLine cli = new CommandLine("vineyard-operator",
+                "Usage: vineyard-operator [--namespace NS] [--usage_interval SECONDS] [--health_port N] | --render FILE");
+        Map<String, String> flags = cli.parse(argv, java.util.Set.of("--namespace", "--usage_interval", "--health_port"));
+        if (flags == null) {
+            return;
         }
+        Duration interval = flags.containsKey("--usage_interval")
+                ? Duration.ofSeconds(cli.number("--usage_interval", flags.get("--usage_interval"), 1, 86_400)) : USAGE_INTERVAL;
+        int healthPort = flags.containsKey("--health_port") ? cli.port(flags.get("--health_port")) : -1;
+        KubernetesClient kube = new KubernetesClientBuilder().build();
+        String namespace = flags.getOrDefault("--namespace", kube.getNamespace() == null ? "default" : kube.getNamespace());
         VineyarddOperator op = start(kube, namespace, interval);
         com.sun.net.httpserver.HttpServer health = healthPort < 0 ? null : op.serveHealth(healthPort);
-        System.out.println("vineyard-operator reconciling Vineyardd resources in namespace " + namespace);
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        CommandLine.serveUntilShutdown("vineyard-operator reconciling Vineyardd resources in namespace " + namespace, () -> {
             if (health != null) {
                 health.stop(0);
             }
             op.close();
-            stopped.countDown();
-        }));
-        stopped.await();
+        });
     }
 }
