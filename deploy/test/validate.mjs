@@ -10,6 +10,8 @@
 //   node validate.mjs webhook-tls RENDERED.yaml DNS [DIR]  the webhook's TLS Secret: a certificate for DNS signed
 //                                                   by the caBundle's CA, with its key; failurePolicy Ignore; with DIR,
 //                                                   writes tls.crt, tls.key and ca.crt there
+//   node validate.mjs https-post PORT PATH NAME CA FILE  POSTs FILE to https://127.0.0.1:PORT/PATH, trusting only
+//                                                   CA and checking the certificate is NAME's; prints the answer
 //   node validate.mjs crs CRD_DIR GOOD_DIR BAD_DIR  each CRD against the CRD schema, then every CR in GOOD_DIR
 //                                                   must pass its CRD's openAPIV3Schema (ajv) and every CR in
 //                                                   BAD_DIR must fail it
@@ -170,6 +172,22 @@ if (mode === "manifests") {
   summary = `${args.length - 1} files shown in ${args[0]} as they are`;
 } else if (mode === "crs") {
   summary = crs(args[0], args[1], args[2]);
+} else if (mode === "https-post") {
+  // POSTs FILE to https://127.0.0.1:PORT/PATH trusting only CA and checking the certificate against NAME;
+  // prints the answer
+  const [port, urlPath, name, ca, file] = args;
+  const https = await import("node:https");
+  const body = await new Promise((resolve, reject) => {
+    const req = https.request({ host: "127.0.0.1", port: Number(port), path: urlPath, method: "POST", servername: name,
+      ca: fs.readFileSync(ca), headers: { "Content-Type": "application/json" } }, (res) => {
+      let data = "";
+      res.on("data", (c) => (data += c));
+      res.on("end", () => (res.statusCode === 200 ? resolve(data) : reject(new Error(`HTTP ${res.statusCode}: ${data}`))));
+    });
+    req.on("error", reject);
+    req.end(fs.readFileSync(file));
+  }).catch((e) => problems.push(`https://${name}:${port}${urlPath}: ${e.message}`));
+  summary = body;
 } else if (mode === "webhook-tls") {
   // the webhook's Secret holds a certificate for DNS name args[1], signed by the CA the
   // MutatingWebhookConfiguration's caBundle names, and the key that goes with it
