@@ -31,6 +31,7 @@ public final class SparkBenchPeer {
     private SparkBenchPeer() {
     }
 
+    /** Serves the commands above until {@code exit} or the end of stdin. */
     public static void main(String[] args) throws Exception {
         SparkSession spark = SparkSession.builder().master("local[2]").appName("vineyard-bench-pipeline")
                 .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2").getOrCreate();

@@ -161,6 +161,24 @@ class VineyardSourceTest {
     }
 
     @Test
+    void emptyPartitionsBecomeEmptyChunks() {
+        write(numbers().filter("i < 5"), "firsts");   // rows 0-4 are all in the first of the 3 partitions
+        GlobalDataFrame g = client.get(client.getName("firsts"), GlobalDataFrame.class);
+        assertEquals(3, g.partitions().size(), "still one chunk per partition");
+        List<Long> rows = new ArrayList<>();
+        for (ObjectId p : g.partitions()) {
+            try (DataFrame f = client.get(p, DataFrame.class)) {
+                rows.add(f.rowCount());
+            }
+        }
+        assertEquals(List.of(5L, 0L, 0L), rows);
+        assertEquals(10L, read("firsts").agg(org.apache.spark.sql.functions.sum("i")).first().getLong(0));
+        ObjectId id = client.getName("firsts");
+        client.dropName("firsts");
+        client.delete(id);
+    }
+
+    @Test
     void theDocsExampleWritesAndReadsAGlobalDataFrame() {
         long baseline = daemon.memoryUsage();
         String SOCKET = daemon.socket();
