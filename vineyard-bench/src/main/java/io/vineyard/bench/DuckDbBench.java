@@ -89,10 +89,10 @@ final class DuckDbBench {
     }
 
     /**
-     * Puts {@code inPool} named {@code name} and writes {@code local} (registered as {@code view}) to
+     * Puts {@code inPool} (a VectorSchemaRoot or an ArrowTable) named {@code name} and writes {@code local} (registered as {@code view}) to
      * {@code parquet} with DuckDB's COPY, timing each.
      */
-    static Sources sources(IpcClient client, DuckDBConnection conn, BufferAllocator heap, VectorSchemaRoot inPool, VectorSchemaRoot local,
+    static Sources sources(IpcClient client, DuckDBConnection conn, BufferAllocator heap, Object inPool, VectorSchemaRoot local,
                            String name, String view, Path parquet, List<ArrowArrayStream> streams) throws SQLException {
         long t0 = System.nanoTime();
         ObjectId id = client.putNamed(inPool, name);

@@ -1,5 +1,6 @@
 package io.vineyard.bench;
 
+import io.vineyard.arrow.ArrowTable;
 import io.vineyard.arrow.PoolAllocator;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
@@ -18,9 +19,9 @@ import java.util.Locale;
 /**
  * The Spark rows of {@link PipelineBench}: Spark local[2] in a process of its own
  * ({@code io.vineyard.spark.SparkBenchPeer}, on vineyard-spark's classpath) checksums the pipeline table
- * read through {@code format("vineyard")} (the pool-built table put by this process: one RecordBatch,
- * so one partition) and read from a Parquet file on local disk (written by DuckDB with its defaults, from
- * the same table on the heap). {@code write_ms}: making the source (the put / COPY TO parquet), once;
+ * read through {@code format("vineyard")} (the pool-built table put by this process as a vineyard Table
+ * of {@value #BATCHES} RecordBatches, one partition each: one per core of local[2]) and read from a Parquet
+ * file on local disk (written by DuckDB with its defaults, from the same table on the heap). {@code write_ms}: making the source (the put / COPY TO parquet), once;
  * {@code load_ms}: to a usable Dataset (schema and plan; Spark scans lazily); {@code read_ms}: to the
  * checksum; {@code total_ms}: write_ms + read_ms. Medians of {@code runs}, after a 200k-row warm-up of
  * both paths.
@@ -34,6 +35,9 @@ final class SparkBench {
             "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED", "--add-opens=java.base/jdk.internal.ref=ALL-UNNAMED",
             "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens=java.base/sun.nio.cs=ALL-UNNAMED",
             "--add-opens=java.base/sun.security.action=ALL-UNNAMED", "--add-opens=java.base/sun.util.calendar=ALL-UNNAMED");
+
+    /** Record batches of the vineyard table: Spark reads one partition per batch. */
+    static final int BATCHES = 2;
 
     private SparkBench() {
     }
@@ -61,7 +65,10 @@ final class SparkBench {
         double[] writes = new double[2];
         double[][][] t = new double[2][2][runs];   // [path][load, read][run]
         String[] checksums = new String[2];
-        try (VectorSchemaRoot inPool = PipelineTable.build(pool, rows); VectorSchemaRoot local = PipelineTable.build(heap, rows)) {
+        int half = rows / BATCHES;
+        try (VectorSchemaRoot first = PipelineTable.build(pool, 0, half); VectorSchemaRoot second = PipelineTable.build(pool, half, rows - half);
+             VectorSchemaRoot local = PipelineTable.build(heap, rows)) {
+            ArrowTable inPool = new ArrowTable(first.getSchema(), List.of(first, second));
             DuckDbBench.Sources src = DuckDbBench.sources(client, duck.connection(), heap, inPool, local, "spark-t", "spark_local_t", parquet, streams);
             ObjectId id = src.id();
             writes[0] = src.putMs();
@@ -82,7 +89,7 @@ final class SparkBench {
             streams.forEach(ArrowArrayStream::close);
             Files.deleteIfExists(parquet);
         }
-        String[] labels = {"spark over format(\"vineyard\")", "spark over Parquet, local disk"};
+        String[] labels = {"spark over format(\"vineyard\"), " + BATCHES + " batches", "spark over Parquet, local disk"};
         List<String> out = new ArrayList<>();
         for (int p = 0; p < 2; p++) {
             double read = SdkBench.median(t[p][1]);
