@@ -5,6 +5,7 @@ import io.vineyard.arrow.DataFrameArrow;
 import io.vineyard.arrow.PoolAllocator;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
+import io.vineyard.client.PutOptions;
 import io.vineyard.client.types.GlobalDataFrame;
 import io.vineyard.common.Status;
 import io.vineyard.common.VineyardException;
@@ -168,8 +169,7 @@ final class VineyardWrite implements WriteBuilder, Write, BatchWrite {
         @Override
         public WriterCommitMessage commit() {
             writer.finish();
-            ObjectId id = layout == Layout.DATAFRAME ? client.put(DataFrameArrow.fromArrow(root)) : client.put(root);
-            client.persist(id);
+            ObjectId id = client.put(layout == Layout.DATAFRAME ? DataFrameArrow.fromArrow(root) : root, PutOptions.persistent());
             return new Chunk(partition, id.value(), rows);
         }
 
