@@ -6,6 +6,7 @@ import io.vineyard.arrow.PoolAllocator;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
 import io.vineyard.client.PutOptions;
+import io.vineyard.client.types.DataFrame;
 import io.vineyard.client.types.GlobalDataFrame;
 import io.vineyard.common.Status;
 import io.vineyard.common.VineyardException;
@@ -169,7 +170,9 @@ final class VineyardWrite implements WriteBuilder, Write, BatchWrite {
         @Override
         public WriterCommitMessage commit() {
             writer.finish();
-            ObjectId id = client.put(layout == Layout.DATAFRAME ? DataFrameArrow.fromArrow(root) : root, PutOptions.persistent());
+            ObjectId id = layout == Layout.DATAFRAME
+                    ? client.put(DataFrameArrow.fromArrow(root), PutOptions.persistent().withBuilderInput(new DataFrame.PartitionIndex(partition, 0)))
+                    : client.put(root, PutOptions.persistent());
             return new Chunk(partition, id.value(), rows);
         }
 

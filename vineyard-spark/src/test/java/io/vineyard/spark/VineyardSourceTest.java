@@ -128,9 +128,11 @@ class VineyardSourceTest {
         assertEquals(3, g.partitionShapeRow());
         double total = 0;
         long rows = 0;
-        for (ObjectId p : g.partitions()) {
+        for (int i = 0; i < g.partitions().size(); i++) {
+            ObjectId p = g.partitions().get(i);
             ObjectMeta pm = client.getMeta(p);
             assertEquals("vineyard::DataFrame", pm.typename());
+            assertEquals(i, pm.getLong("partition_index_row_", -1), "each chunk knows its place");
             assertTrue(!pm.isTransient(), "each chunk is persisted");
             try (DataFrame f = client.get(p, DataFrame.class)) {
                 assertEquals(List.of("k", "v", "i", "f"), f.columnNames());
