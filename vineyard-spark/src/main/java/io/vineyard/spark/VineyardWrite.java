@@ -8,6 +8,7 @@ import io.vineyard.client.ObjectId;
 import io.vineyard.client.PutOptions;
 import io.vineyard.client.types.DataFrame;
 import io.vineyard.client.types.GlobalDataFrame;
+import io.vineyard.client.types.Scalar;
 import io.vineyard.common.Status;
 import io.vineyard.common.VineyardException;
 import org.apache.arrow.memory.BufferAllocator;
@@ -38,7 +39,15 @@ import java.util.Map;
  * {@code vineyard::DataFrame} whose tensor columns are those vectors' blobs ({@link Layout#DATAFRAME}, the
  * default), or a RecordBatch ({@link Layout#TABLE}). The job's commit puts the object of those chunks, in
  * partition order, persisted and named: a {@code vineyard::GlobalDataFrame} of one row of partitions per
- * task, or a {@code vineyard::Table}. An aborted job deletes the chunks its tasks put.
+ * task, or a {@code vineyard::Table}.
+ *
+ * <p>All or nothing. Spark aborts a job without waiting for its running tasks, so a task may put its chunk
+ * after the abort. Each task therefore names its chunk {@code <name>.spark-<job>-p<partition>} and then
+ * looks for the job's abort marker {@code <name>.spark-<job>.aborted}; the abort binds the marker first and
+ * then deletes every partition's named chunk. One daemon orders both: a chunk named before the abort looked
+ * is deleted by the abort, one named after it sees the marker and deletes itself. The commit drops the
+ * chunks' names once the object holds them; an abort leaves its marker (metadata only, no blob) for late
+ * tasks.
  */
 final class VineyardWrite implements WriteBuilder, Write, BatchWrite {
     /** What a write makes: option {@code layout}. */
@@ -61,6 +70,8 @@ final class VineyardWrite implements WriteBuilder, Write, BatchWrite {
     private final String name;
     private final StructType schema;
     private final Layout layout;
+    private final String job = java.util.UUID.randomUUID().toString().substring(0, 12);
+    private int partitions;
 
     /**
      * @throws VineyardException {@code TYPE_ERROR} (on the driver, before any task runs) when the layout is
@@ -99,7 +110,17 @@ final class VineyardWrite implements WriteBuilder, Write, BatchWrite {
 
     @Override
     public DataWriterFactory createBatchWriterFactory(PhysicalWriteInfo info) {
-        return new Writers(socket, schema, layout);
+        partitions = info.numPartitions();
+        return new Writers(socket, schema, layout, name, job);
+    }
+
+    /** The name a task gives its chunk until the commit. */
+    static String stagedName(String name, String job, int partition) {
+        return name + ".spark-" + job + "-p" + partition;
+    }
+
+    static String abortMarker(String name, String job) {
+        return name + ".spark-" + job + ".aborted";
     }
 
     @Override
@@ -109,24 +130,45 @@ final class VineyardWrite implements WriteBuilder, Write, BatchWrite {
         try (IpcClient client = IpcClient.connect(socket)) {
             if (layout == Layout.DATAFRAME) {
                 client.putNamed(new GlobalDataFrame(chunks.size(), 1, chunks.stream().map(c -> new ObjectId(c.chunkId())).toList()), name);
-                return;
+            } else {
+                List<Map.Entry<ObjectId, Long>> batches = new ArrayList<>();
+                for (Chunk c : chunks) {
+                    batches.add(new AbstractMap.SimpleEntry<>(new ObjectId(c.chunkId()), c.rows()));
+                }
+                client.putMeta(ArrowTable.metaOf(arrowSchema(schema), batches), true, name);
             }
-            List<Map.Entry<ObjectId, Long>> batches = new ArrayList<>();
-            for (Chunk c : chunks) {
-                batches.add(new AbstractMap.SimpleEntry<>(new ObjectId(c.chunkId()), c.rows()));
+            for (Chunk c : chunks) {   // only now: a failed commit is aborted, and the abort finds the chunks by these names
+                dropQuietly(client, stagedName(name, job, c.partition()));
             }
-            client.putMeta(ArrowTable.metaOf(arrowSchema(schema), batches), true, name);
         }
     }
 
     @Override
     public void abort(WriterCommitMessage[] messages) {
         try (IpcClient client = IpcClient.connect(socket)) {
-            for (WriterCommitMessage m : messages) {
-                if (m instanceof Chunk c) {
-                    client.delete(new ObjectId(c.chunkId()));
-                }
+            client.putNamed(Scalar.of(job), abortMarker(name, job));   // first: a task naming its chunk later sees it
+            for (int p = 0; p < partitions; p++) {
+                deleteStaged(client, stagedName(name, job, p));
             }
+        }
+    }
+
+    /** Deletes the chunk {@code staged} names and the name, when there is one (the abort and a late task may race to it). */
+    static void deleteStaged(IpcClient client, String staged) {
+        try {
+            ObjectId id = client.getName(staged);
+            client.dropName(staged);
+            client.delete(id);
+        } catch (VineyardException.ObjectNotExists e) {
+            // not staged (yet), or the other side deleted it
+        }
+    }
+
+    private static void dropQuietly(IpcClient client, String staged) {
+        try {
+            client.dropName(staged);
+        } catch (VineyardException e) {
+            // already gone: nothing to drop
         }
     }
 
@@ -135,10 +177,10 @@ final class VineyardWrite implements WriteBuilder, Write, BatchWrite {
     }
 
     /** Makes each task's writer. */
-    record Writers(String socket, StructType schema, Layout layout) implements DataWriterFactory {
+    record Writers(String socket, StructType schema, Layout layout, String name, String job) implements DataWriterFactory {
         @Override
         public DataWriter<InternalRow> createWriter(int partitionId, long taskId) {
-            return new ChunkWriter(socket, schema, partitionId, layout);
+            return new ChunkWriter(socket, schema, partitionId, layout, name, job);
         }
     }
 
@@ -146,15 +188,19 @@ final class VineyardWrite implements WriteBuilder, Write, BatchWrite {
     static final class ChunkWriter implements DataWriter<InternalRow> {
         private final int partition;
         private final Layout layout;
+        private final String name;
+        private final String job;
         private final IpcClient client;
         private final BufferAllocator pool;
         private final VectorSchemaRoot root;
         private final ArrowWriter writer;
         private long rows;
 
-        ChunkWriter(String socket, StructType schema, int partition, Layout layout) {
+        ChunkWriter(String socket, StructType schema, int partition, Layout layout, String name, String job) {
             this.partition = partition;
             this.layout = layout;
+            this.name = name;
+            this.job = job;
             this.client = IpcClient.connect(socket);
             this.pool = PoolAllocator.root(client);
             this.root = VectorSchemaRoot.create(arrowSchema(schema), pool);
@@ -173,6 +219,15 @@ final class VineyardWrite implements WriteBuilder, Write, BatchWrite {
             ObjectId id = layout == Layout.DATAFRAME
                     ? client.put(DataFrameArrow.fromArrow(root), PutOptions.persistent().withBuilderInput(new DataFrame.PartitionIndex(partition, 0)))
                     : client.put(root, PutOptions.persistent());
+            String staged = stagedName(name, job, partition);
+            client.putName(id, staged);
+            try {
+                client.getName(abortMarker(name, job));
+                deleteStaged(client, staged);   // the job was aborted before this chunk was named
+                throw new VineyardException(Status.INVALID, "the write of '" + name + "' was aborted; this task's chunk is deleted");
+            } catch (VineyardException.ObjectNotExists e) {
+                // not aborted: the commit will use it
+            }
             return new Chunk(partition, id.value(), rows);
         }
 

@@ -19,6 +19,8 @@ import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
+import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -238,7 +240,35 @@ class VineyardSourceTest {
                 .option("name", "x").option("layout", "parquet").mode("append").save());
         assertTrue(layout.getMessage().contains("option layout must be dataframe or table, not 'parquet'"), layout.getMessage());
         assertThrows(Exception.class, () -> client.getName("nulls"), "an aborted job names nothing");
+        // the other task may still be finishing when the job has failed: it deletes its chunk itself
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (daemon.memoryUsage() != baseline && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
         assertEquals(baseline, daemon.memoryUsage(), "and leaves nothing: the failed task's vectors and the other task's chunk are gone");
+    }
+
+    @Test
+    void aTaskCommittingAfterTheAbortDeletesItsOwnChunk() throws Exception {
+        long baseline = daemon.memoryUsage();
+        StructType schema = new StructType().add("k", org.apache.spark.sql.types.DataTypes.LongType, false);
+        VineyardWrite write = new VineyardWrite(daemon.socket(), "late", schema, VineyardWrite.Layout.DATAFRAME);
+        var writers = write.createBatchWriterFactory(() -> 2);
+        var early = writers.createWriter(0, 0);
+        var late = writers.createWriter(1, 1);
+        try {
+            early.write(new GenericInternalRow(new Object[] {1L}));
+            var committed = early.commit();
+            late.write(new GenericInternalRow(new Object[] {2L}));
+            write.abort(new org.apache.spark.sql.connector.write.WriterCommitMessage[] {committed, null}); // Spark does not wait for the late task
+            Exception aborted = assertThrows(io.vineyard.common.VineyardException.class, late::commit);
+            assertTrue(aborted.getMessage().contains("the write of 'late' was aborted"), aborted.getMessage());
+        } finally {
+            early.close();
+            late.close();
+        }
+        assertThrows(Exception.class, () -> client.getName("late"));
+        assertEquals(baseline, daemon.memoryUsage(), "the abort deleted the early chunk, the late task its own");
     }
 
     private static Throwable rootCause(Throwable t) {
@@ -272,6 +302,39 @@ class VineyardSourceTest {
         client.dropName("frames");
         client.delete(global);
         chunks.forEach(client::delete);
+    }
+
+    @Test
+    void aGlobalDataFrameAcrossTwoInstancesPrefersEachChunksHostAndRefusesRemoteChunksClearly() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(io.vineyard.client.cluster.EtcdProcess.available(), "etcd-server is not installed");
+        String prefix = "spark-" + java.util.UUID.randomUUID().toString().substring(0, 8);
+        try (io.vineyard.client.cluster.EtcdProcess etcd = io.vineyard.client.cluster.EtcdProcess.start();
+             DaemonProcess a = DaemonProcess.start("--meta=etcd", "--etcd_endpoint=" + etcd.endpoint(), "--etcd_prefix=" + prefix, "--size=64Mi");
+             DaemonProcess b = DaemonProcess.start("--meta=etcd", "--etcd_endpoint=" + etcd.endpoint(), "--etcd_prefix=" + prefix, "--size=64Mi");
+             IpcClient ca = IpcClient.connect(a.socket()); IpcClient cb = IpcClient.connect(b.socket())) {
+            ObjectId onA = ca.put(new DataFrame(List.of("x"), List.of(Tensor.of(new double[] {1, 2, 3}, 3)), null), io.vineyard.client.PutOptions.persistent());
+            ObjectId onB = cb.put(new DataFrame(List.of("x"), List.of(Tensor.of(new double[] {4, 5}, 2)), null), io.vineyard.client.PutOptions.persistent());
+            ca.getMeta(onB); // A's replica has B's chunk (persist returns after etcd has it)
+            ca.putNamed(new GlobalDataFrame(2, 1, List.of(onA, onB)), "spread");
+            ca.putNamed(new GlobalDataFrame(1, 1, List.of(onB)), "elsewhere");
+
+            VineyardScan scan = new VineyardScan(a.socket(), "spread", VineyardSource.toSpark(
+                    VineyardTableRef.resolve(ca, "spread").schema()));
+            org.apache.spark.sql.connector.read.InputPartition[] parts = scan.planInputPartitions();
+            assertEquals(2, parts.length);
+            for (int i = 0; i < 2; i++) {
+                long instance = i == 0 ? ca.instanceId() : cb.instanceId();
+                assertEquals(ca.clusterMeta().path("i" + instance).path("hostname").asText(), parts[i].preferredLocations()[0],
+                        "chunk " + i + " prefers the host of instance " + instance);
+            }
+            Exception remote = assertThrows(Exception.class, () -> spark.read().format("vineyard").option("socket", a.socket())
+                    .option("name", "spread").load().count());
+            assertTrue(String.valueOf(rootCause(remote).getMessage()).contains("chunk " + onB + " of 'spread' is on instance " + cb.instanceId()),
+                    String.valueOf(rootCause(remote)));
+            Exception noLocal = assertThrows(Exception.class, () -> spark.read().format("vineyard").option("socket", a.socket())
+                    .option("name", "elsewhere").load());
+            assertTrue(String.valueOf(rootCause(noLocal).getMessage()).contains("no chunk of 'elsewhere' is on this daemon"), String.valueOf(rootCause(noLocal)));
+        }
     }
 
     @Test
