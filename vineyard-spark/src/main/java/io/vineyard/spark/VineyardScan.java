@@ -35,12 +35,15 @@ import java.util.Arrays;
 final class VineyardScan implements ScanBuilder, SupportsPushDownRequiredColumns, Scan, Batch {
     private final String socket;
     private final String name;
+    private final boolean fetch;
     private StructType readSchema;
 
-    VineyardScan(String socket, String name, StructType schema) {
+    /** {@code fetch}: a task whose chunk is on another instance migrates a copy here, reads it, deletes the copy. */
+    VineyardScan(String socket, String name, StructType schema, boolean fetch) {
         this.socket = socket;
         this.name = name;
         this.readSchema = schema;
+        this.fetch = fetch;
     }
 
     @Override
@@ -71,12 +74,13 @@ final class VineyardScan implements ScanBuilder, SupportsPushDownRequiredColumns
     public InputPartition[] planInputPartitions() {
         String[] columns = Arrays.stream(readSchema.fields()).map(StructField::name).toArray(String[]::new);
         try (IpcClient client = IpcClient.connect(socket)) {
-            VineyardTableRef ref = VineyardTableRef.resolve(client, name);
+            VineyardTableRef ref = VineyardTableRef.resolve(client, name, fetch);
             com.fasterxml.jackson.databind.JsonNode cluster = client.clusterMeta();
             InputPartition[] parts = new InputPartition[ref.chunks().size()];
             for (int i = 0; i < parts.length; i++) {
                 String host = cluster.path("i" + ref.instances().get(i)).path("hostname").asText("");
-                parts[i] = new Part(socket, name, ref.chunks().get(i).value(), ref.frames(), columns, new String[] {host.isEmpty() ? localHost() : host});
+                parts[i] = new Part(socket, name, ref.chunks().get(i).value(), ref.frames(), fetch, columns,
+                        new String[] {host.isEmpty() ? localHost() : host});
             }
             return parts;
         }
@@ -96,7 +100,7 @@ final class VineyardScan implements ScanBuilder, SupportsPushDownRequiredColumns
     }
 
     /** One chunk of the object {@code name}: a record batch, or a DataFrame ({@code frame}). */
-    record Part(String socket, String name, long chunkId, boolean frame, String[] columns, String[] hosts) implements InputPartition {
+    record Part(String socket, String name, long chunkId, boolean frame, boolean fetch, String[] columns, String[] hosts) implements InputPartition {
         @Override
         public String[] preferredLocations() {
             return hosts.clone();
@@ -129,6 +133,8 @@ final class VineyardScan implements ScanBuilder, SupportsPushDownRequiredColumns
         private VectorSchemaRoot root;
         private DataFrame frame;
         private ColumnarBatch batch;
+        /** The local copy of a chunk fetched from another instance, or null. */
+        private ObjectId copy;
 
         BatchReader(Part part) {
             this.part = part;
@@ -143,9 +149,13 @@ final class VineyardScan implements ScanBuilder, SupportsPushDownRequiredColumns
             ObjectId id = new ObjectId(part.chunkId());
             long holder = client.getMeta(id).instanceId();
             if (holder != client.instanceId()) {
-                throw new VineyardException(Status.INVALID, "chunk " + id + " of '" + part.name() + "' is on instance " + holder + " (host "
-                        + String.join(",", part.hosts()) + "), not on this task's daemon (instance " + client.instanceId() + " at "
-                        + part.socket() + "): run the task on that host (its preferred location), or migrate the chunk");
+                if (!part.fetch()) {
+                    throw new VineyardException(Status.INVALID, "chunk " + id + " of '" + part.name() + "' is on instance " + holder + " (host "
+                            + String.join(",", part.hosts()) + "), not on this task's daemon (instance " + client.instanceId() + " at "
+                            + part.socket() + "): run the task on that host (its preferred location), or read with option fetch=true");
+                }
+                copy = client.migrate(id);   // a local copy, deleted at close
+                id = copy;
             }
             allocator = new RootAllocator();
             if (part.frame()) {
@@ -181,7 +191,13 @@ final class VineyardScan implements ScanBuilder, SupportsPushDownRequiredColumns
                 }
             } finally {
                 if (client != null) {
-                    client.close();
+                    try {
+                        if (copy != null) {
+                            VineyardTableRef.deleteCopy(client, copy);
+                        }
+                    } finally {
+                        client.close();
+                    }
                 }
             }
         }

@@ -25,8 +25,9 @@ import java.util.Map;
  * }</pre>
  *
  * Options: {@code socket} (the daemon's IPC socket, reachable from every executor: executors run where
- * the daemon runs, which {@code preferredLocations} tells the scheduler), {@code name}, and for writes
- * {@code layout} ({@code dataframe}, the default, or {@code table}).
+ * the daemon runs, which {@code preferredLocations} tells the scheduler), {@code name}; for reads
+ * {@code fetch} ({@code true}: a chunk on another instance is migrated here, read, and its copy deleted);
+ * for writes {@code layout} ({@code dataframe}, the default, or {@code table}).
  */
 public final class VineyardSource implements TableProvider, DataSourceRegister {
     /** Service constructor. */
@@ -49,7 +50,7 @@ public final class VineyardSource implements TableProvider, DataSourceRegister {
     @Override
     public StructType inferSchema(CaseInsensitiveStringMap options) {
         try (IpcClient client = IpcClient.connect(option(options, "socket"))) {
-            return toSpark(VineyardTableRef.resolve(client, option(options, "name")).schema());
+            return toSpark(VineyardTableRef.resolve(client, option(options, "name"), options.getBoolean("fetch", false)).schema());
         }
     }
 

@@ -41,7 +41,8 @@ final class VineyardTable implements SupportsRead, SupportsWrite {
 
     @Override
     public ScanBuilder newScanBuilder(CaseInsensitiveStringMap options) {
-        return new VineyardScan(VineyardSource.option(options, "socket"), VineyardSource.option(options, "name"), schema);
+        return new VineyardScan(VineyardSource.option(options, "socket"), VineyardSource.option(options, "name"), schema,
+                Boolean.parseBoolean(options.getOrDefault("fetch", "false")));
     }
 
     @Override

@@ -25,6 +25,11 @@ import java.util.List;
  */
 record VineyardTableRef(Schema schema, List<ObjectId> chunks, List<Long> instances, boolean frames) {
     static VineyardTableRef resolve(IpcClient client, String name) {
+        return resolve(client, name, false);
+    }
+
+    /** As {@link #resolve(IpcClient, String)}; with {@code fetch}, a global frame with no chunk here lends a copy of one for its schema. */
+    static VineyardTableRef resolve(IpcClient client, String name, boolean fetch) {
         ObjectMeta m = client.getMeta(client.getName(name));
         String t = m.typename();
         if (t.startsWith("vineyard::RecordBatch")) {
@@ -55,15 +60,35 @@ record VineyardTableRef(Schema schema, List<ObjectId> chunks, List<Long> instanc
                     local = id;
                 }
             }
+            ObjectId copy = null;
             if (local == null) {
-                throw new VineyardException(Status.INVALID, "no chunk of '" + name + "' is on this daemon (instance " + client.instanceId()
-                        + "), so its schema cannot be read here: they are on instances " + new java.util.TreeSet<>(instances));
+                if (!fetch) {
+                    throw new VineyardException(Status.INVALID, "no chunk of '" + name + "' is on this daemon (instance " + client.instanceId()
+                            + "), so its schema cannot be read here: they are on instances " + new java.util.TreeSet<>(instances)
+                            + " (option fetch=true copies chunks here)");
+                }
+                copy = client.migrate(ids.getFirst());
+                local = copy;
             }
             try (DataFrame first = client.get(local, DataFrame.class)) {
                 return new VineyardTableRef(DataFrameArrow.schemaOf(first), ids, List.copyOf(instances), true);
+            } finally {
+                if (copy != null) {
+                    deleteCopy(client, copy);
+                }
             }
         }
         throw new VineyardException(Status.TYPE_ERROR, "format(\"vineyard\") reads a vineyard::Table, RecordBatch, "
                 + "DataFrame or GlobalDataFrame; '" + name + "' is a " + t);
+    }
+
+    /** Deletes a migrated copy once read (another task may have deleted the same copy first). */
+    static void deleteCopy(IpcClient client, ObjectId copy) {
+        client.flushReleases();
+        try {
+            client.delete(copy);
+        } catch (VineyardException.ObjectNotExists e) {
+            // deleted already
+        }
     }
 }

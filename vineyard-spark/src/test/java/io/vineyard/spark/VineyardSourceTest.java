@@ -319,7 +319,7 @@ class VineyardSourceTest {
             ca.putNamed(new GlobalDataFrame(1, 1, List.of(onB)), "elsewhere");
 
             VineyardScan scan = new VineyardScan(a.socket(), "spread", VineyardSource.toSpark(
-                    VineyardTableRef.resolve(ca, "spread").schema()));
+                    VineyardTableRef.resolve(ca, "spread").schema()), false);
             org.apache.spark.sql.connector.read.InputPartition[] parts = scan.planInputPartitions();
             assertEquals(2, parts.length);
             for (int i = 0; i < 2; i++) {
@@ -334,6 +334,15 @@ class VineyardSourceTest {
             Exception noLocal = assertThrows(Exception.class, () -> spark.read().format("vineyard").option("socket", a.socket())
                     .option("name", "elsewhere").load());
             assertTrue(String.valueOf(rootCause(noLocal).getMessage()).contains("no chunk of 'elsewhere' is on this daemon"), String.valueOf(rootCause(noLocal)));
+
+            // fetch=true: the task migrates B's chunk to A, reads it and deletes the copy
+            long before = a.memoryUsage();
+            for (String[] c : new String[][] {{"spread", "15.0 5"}, {"elsewhere", "9.0 2"}}) {
+                Row r = spark.read().format("vineyard").option("socket", a.socket()).option("name", c[0]).option("fetch", "true").load()
+                        .agg(org.apache.spark.sql.functions.sum("x"), org.apache.spark.sql.functions.count("x")).first();
+                assertEquals(c[1], r.getDouble(0) + " " + r.getLong(1), c[0]);
+            }
+            assertEquals(before, a.memoryUsage(), "the fetched copies are deleted after the read");
         }
     }
 
