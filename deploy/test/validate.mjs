@@ -7,6 +7,11 @@
 //   node validate.mjs doc DOC.md FILE...             every FILE is shown verbatim in a fenced yaml block of DOC.md;
 //                                                   a KubeSchedulerConfiguration among them names the extender's
 //                                                   verbs (filter, prioritize) and a loopback urlPrefix
+//   node validate.mjs webhook-tls RENDERED.yaml DNS [DIR]  the webhook's TLS Secret: a certificate for DNS signed
+//                                                   by the caBundle's CA, with its key; failurePolicy Ignore; with DIR,
+//                                                   writes tls.crt, tls.key and ca.crt there
+//   node validate.mjs https-post PORT PATH NAME CA FILE  POSTs FILE to https://127.0.0.1:PORT/PATH, trusting only
+//                                                   CA and checking the certificate is NAME's; prints the answer
 //   node validate.mjs crs CRD_DIR GOOD_DIR BAD_DIR  each CRD against the CRD schema, then every CR in GOOD_DIR
 //                                                   must pass its CRD's openAPIV3Schema (ajv) and every CR in
 //                                                   BAD_DIR must fail it
@@ -167,6 +172,50 @@ if (mode === "manifests") {
   summary = `${args.length - 1} files shown in ${args[0]} as they are`;
 } else if (mode === "crs") {
   summary = crs(args[0], args[1], args[2]);
+} else if (mode === "https-post") {
+  // POSTs FILE to https://127.0.0.1:PORT/PATH trusting only CA and checking the certificate against NAME;
+  // prints the answer
+  const [port, urlPath, name, ca, file] = args;
+  const https = await import("node:https");
+  const body = await new Promise((resolve, reject) => {
+    const req = https.request({ host: "127.0.0.1", port: Number(port), path: urlPath, method: "POST", servername: name,
+      ca: fs.readFileSync(ca), headers: { "Content-Type": "application/json" } }, (res) => {
+      let data = "";
+      res.on("data", (c) => (data += c));
+      res.on("end", () => (res.statusCode === 200 ? resolve(data) : reject(new Error(`HTTP ${res.statusCode}: ${data}`))));
+    });
+    req.on("error", reject);
+    req.end(fs.readFileSync(file));
+  }).catch((e) => problems.push(`https://${name}:${port}${urlPath}: ${e.message}`));
+  summary = body;
+} else if (mode === "webhook-tls") {
+  // the webhook's Secret holds a certificate for DNS name args[1], signed by the CA the
+  // MutatingWebhookConfiguration's caBundle names, and the key that goes with it
+  const { X509Certificate, createPrivateKey, createPublicKey } = await import("node:crypto");
+  const all = docs(args[0]);
+  const secret = all.find((d) => d.kind === "Secret" && d.type === "kubernetes.io/tls");
+  const config = all.find((d) => d.kind === "MutatingWebhookConfiguration");
+  if (!secret || !config) {
+    problems.push(`${args[0]}: no TLS Secret or no MutatingWebhookConfiguration`);
+  } else {
+    const pem = (b64) => Buffer.from(b64, "base64").toString("utf8");
+    const cert = new X509Certificate(pem(secret.data["tls.crt"]));
+    const ca = new X509Certificate(pem(config.webhooks[0].clientConfig.caBundle));
+    if (!cert.verify(ca.publicKey)) problems.push(`${args[0]}: the serving certificate is not signed by the caBundle's CA`);
+    if (!cert.checkHost(args[1])) problems.push(`${args[0]}: the serving certificate is not for ${args[1]}`);
+    const key = createPrivateKey(pem(secret.data["tls.key"]));
+    const fromKey = createPublicKey(key).export({ type: "spki", format: "der" });
+    if (!fromKey.equals(cert.publicKey.export({ type: "spki", format: "der" }))) problems.push(`${args[0]}: tls.key is not the certificate's key`);
+    const svc = config.webhooks[0].clientConfig.service;
+    if (!all.some((d) => d.kind === "Service" && d.metadata.name === svc.name)) problems.push(`${args[0]}: the webhook's Service ${svc.name} is not rendered`);
+    if (config.webhooks[0].failurePolicy !== "Ignore") problems.push(`${args[0]}: failurePolicy must be Ignore (pods are never refused)`);
+    if (args[2]) { // the PEM files, for a real bin/vineyard-webhook to serve
+      fs.writeFileSync(path.join(args[2], "tls.crt"), pem(secret.data["tls.crt"]));
+      fs.writeFileSync(path.join(args[2], "tls.key"), pem(secret.data["tls.key"]));
+      fs.writeFileSync(path.join(args[2], "ca.crt"), pem(config.webhooks[0].clientConfig.caBundle));
+    }
+  }
+  summary = `the webhook's certificate is for ${args[1]}, signed by its caBundle, with its key`;
 } else {
   console.error("usage: node validate.mjs manifests FILE | crs CRD_DIR GOOD_DIR BAD_DIR");
   process.exit(2);

@@ -1,5 +1,6 @@
 package io.vineyard.arrow;
 
+import io.vineyard.client.types.DType;
 import io.vineyard.client.types.DataFrame;
 import io.vineyard.client.types.Tensor;
 import io.vineyard.common.Status;
@@ -22,7 +23,8 @@ import java.util.List;
  * A got {@code vineyard::DataFrame} (pandas' layout: one numeric tensor per column) as an Arrow table of
  * one batch whose data buffers are the tensors' blobs (no copy). A tensor has no validity bitmap, so each
  * column gets an all-valid one ({@code rows/8} bytes, made, not copied). The caller closes the frame
- * after the table (the frame's holds keep the blobs).
+ * after the table (the frame's holds keep the blobs). {@link #fromArrow} goes the other way: a root's
+ * numeric columns as a frame to put, over the vectors' own pool blobs.
  */
 public final class DataFrameArrow {
     private DataFrameArrow() {
@@ -61,6 +63,50 @@ public final class DataFrameArrow {
         }
         VectorSchemaRoot root = new VectorSchemaRoot(vectors.stream().map(FieldVector::getField).toList(), vectors, rows);
         return ArrowTable.of(root);
+    }
+
+    /**
+     * A root's columns as a {@code vineyard::DataFrame} to put: each column a one-dimensional tensor over
+     * the vector's data buffer, in place when that buffer is the start of a {@link PoolAllocator} blob
+     * (the put seals it, no copy; the blob may be longer than the column: the bitmap Arrow allocates after
+     * the data, unused capacity; readers read by shape), copied at put otherwise. The root must stay open
+     * until the put.
+     *
+     * @throws VineyardException {@code TYPE_ERROR} for a column that is not int32, int64, float or double,
+     *                           or that holds nulls (a tensor has no validity bitmap)
+     */
+    public static DataFrame fromArrow(VectorSchemaRoot root) {
+        int rows = root.getRowCount();
+        List<String> names = new ArrayList<>();
+        List<Tensor> columns = new ArrayList<>();
+        for (FieldVector v : root.getFieldVectors()) {
+            String name = v.getField().getName();
+            DType dtype = dtypeOf(v.getField().getType(), name);
+            if (v.getNullCount() > 0) {
+                throw new VineyardException(Status.TYPE_ERROR, "column '" + name + "' holds " + v.getNullCount()
+                        + " nulls: a vineyard::DataFrame's columns are tensors, which have no nulls");
+            }
+            long bytes = (long) rows * dtype.byteSize();
+            ArrowBuf data = v.getDataBuffer();
+            io.vineyard.client.BlobWriter inPool = bytes == 0 ? null : PoolAllocator.blobAt(data);
+            names.add(name);
+            columns.add(inPool != null && inPool.size() >= bytes ? Tensor.of(dtype, inPool, Tensor.Order.C, rows)
+                    : Tensor.of(dtype, bytes == 0 ? java.lang.foreign.MemorySegment.NULL
+                            : java.lang.foreign.MemorySegment.ofAddress(data.memoryAddress()).reinterpret(bytes), Tensor.Order.C, rows));
+        }
+        return new DataFrame(names, columns, null);
+    }
+
+    /** The tensor element type of an Arrow column type a DataFrame can hold. */
+    public static DType dtypeOf(ArrowType type, String column) {
+        if (type instanceof ArrowType.Int i && i.getIsSigned() && (i.getBitWidth() == 32 || i.getBitWidth() == 64)) {
+            return i.getBitWidth() == 32 ? DType.INT32 : DType.INT64;
+        }
+        if (type instanceof ArrowType.FloatingPoint f && f.getPrecision() != FloatingPointPrecision.HALF) {
+            return f.getPrecision() == FloatingPointPrecision.SINGLE ? DType.FLOAT : DType.DOUBLE;
+        }
+        throw new VineyardException(Status.TYPE_ERROR, "column '" + column + "' is " + type
+                + ": a vineyard::DataFrame holds int32, int64, float and double columns (tensors)");
     }
 
     /** The Arrow schema {@link #toArrow} gives the frame. */

@@ -47,13 +47,11 @@ final class DuckDbBench {
                 String[] answers = new String[3];
                 double[] writes = new double[3];
                 try (VectorSchemaRoot inPool = PipelineTable.build(pool, rows); VectorSchemaRoot local = PipelineTable.build(heap, rows)) {
-                    long t0 = System.nanoTime();
-                    ObjectId id = client.putNamed(inPool, "duck-t");
-                    writes[0] = ms(System.nanoTime() - t0);
-                    t0 = System.nanoTime();
-                    register(conn, heap, local, "local_t", streams);
-                    exec(conn, "COPY (SELECT * FROM local_t) TO '" + parquet + "' (FORMAT parquet)");
-                    writes[1] = ms(System.nanoTime() - t0);
+                    Sources src = sources(client, conn, heap, inPool, local, "duck-t", "local_t", parquet, streams);
+                    ObjectId id = src.id();
+                    writes[0] = src.putMs();
+                    writes[1] = src.parquetMs();
+                    long t0;
                     for (int r = 0; r < runs; r++) {
                         t0 = System.nanoTime();
                         try (ArrowTable result = duck.query(String.format(Locale.ROOT, GROUP_BY, "vineyard('duck-t')"))) {
@@ -84,6 +82,25 @@ final class DuckDbBench {
             }
         }
         return out;
+    }
+
+    /** The table's two sources: put (pool-built) as {@code id}, and written as a Parquet file, each timed. */
+    record Sources(ObjectId id, double putMs, double parquetMs) {
+    }
+
+    /**
+     * Puts {@code inPool} (a VectorSchemaRoot or an ArrowTable) named {@code name} and writes {@code local} (registered as {@code view}) to
+     * {@code parquet} with DuckDB's COPY, timing each.
+     */
+    static Sources sources(IpcClient client, DuckDBConnection conn, BufferAllocator heap, Object inPool, VectorSchemaRoot local,
+                           String name, String view, Path parquet, List<ArrowArrayStream> streams) throws SQLException {
+        long t0 = System.nanoTime();
+        ObjectId id = client.putNamed(inPool, name);
+        double put = ms(System.nanoTime() - t0);
+        t0 = System.nanoTime();
+        register(conn, heap, local, view, streams);
+        exec(conn, "COPY (SELECT * FROM " + view + ") TO '" + parquet + "' (FORMAT parquet)");
+        return new Sources(id, put, ms(System.nanoTime() - t0));
     }
 
     private static double ms(long nanos) {

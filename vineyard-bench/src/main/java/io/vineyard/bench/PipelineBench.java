@@ -32,9 +32,11 @@ import java.util.concurrent.TimeUnit;
  * Producer and consumer are long-lived processes that warm up first (200k-row rounds of every path), as
  * the baselines do; each run builds the table anew (not timed) and frees it after. Medians of
  * {@code --runs} (default 3). Sizes: 10M rows and the 1 GiB table (31.1M rows); {@code --quick}: 1M rows.
- * Python rows (a pyarrow consumer, python/bench/pipeline_peer.py) are added by {@code --python PY PEER_SCRIPT}.
+ * Python rows (a pyarrow consumer, python/bench/pipeline_peer.py) are added by {@code --python PY PEER_SCRIPT},
+ * Spark rows ({@link SparkBench}) by {@code --spark CLASSPATH} (vineyard-spark's); {@code --spark-only} prints
+ * those alone.
  *
- * <p>Run: {@code bin/bench-pipeline [--quick] [--runs N]}.
+ * <p>Run: {@code bin/bench-pipeline [--quick] [--runs N] [--spark-only]}.
  */
 public final class PipelineBench {
     private PipelineBench() {
@@ -50,6 +52,11 @@ public final class PipelineBench {
         int runs = a.contains("--runs") ? Integer.parseInt(a.get(a.indexOf("--runs") + 1)) : 3;
         String python = a.contains("--python") ? a.get(a.indexOf("--python") + 1) : null;
         String pythonPeer = python == null ? null : a.get(a.indexOf("--python") + 2);
+        String sparkClasspath = a.contains("--spark") ? a.get(a.indexOf("--spark") + 1) : null;
+        boolean sparkOnly = a.contains("--spark-only");
+        if (sparkOnly && sparkClasspath == null) {
+            throw new IllegalArgumentException("--spark-only needs --spark CLASSPATH (bin/bench-pipeline passes vineyard-spark's)");
+        }
         int[] sizes = quick ? new int[] {1_000_000} : new int[] {10_000_000, PipelineTable.GIB_ROWS};
         List<Path3> paths = new ArrayList<>(List.of(
                 new Path3("java  vineyard, built in the pool", "java", "pool", "put", "get"),
@@ -66,6 +73,22 @@ public final class PipelineBench {
         Process daemon = SdkBench.startDaemon(socket, "--size=4Gi");
         Map<String, Peer> consumers = new LinkedHashMap<>();
         List<String> out = new ArrayList<>();
+        String header = String.format(Locale.ROOT, "%-42s %11s %9s %9s %9s %9s  %s", "path", "rows", "write_ms", "load_ms",
+                "read_ms", "total_ms", "checksum (rows sum_i64 sum_f64 non_null)");
+        if (sparkOnly) {
+            try {
+                out.add(header);
+                out.add("Spark local[2], another process: count(*), bit_xor(i64), sum(f64), count(s) of the table");
+                out.addAll(SparkBench.run(socket, diskDir, sizes, runs, sparkClasspath));
+            } finally {
+                SdkBench.deleteTree(diskDir);
+                SdkBench.stop(daemon);
+                SdkBench.deleteTree(dir);
+            }
+            System.out.printf(Locale.ROOT, "pipeline benchmark, Spark rows; median of %d runs, ms%n", runs);
+            out.forEach(System.out::println);
+            return;
+        }
         try (Peer producer = new Peer(SdkBench.startJava(PipelinePeer.class.getName()))) {
             consumers.put("java", new Peer(SdkBench.startJava(PipelinePeer.class.getName())));
             consumers.put("java-populated", new Peer(SdkBench.startJava(PipelinePeer.class.getName())));
@@ -77,8 +100,7 @@ public final class PipelineBench {
                 p.ask("connect " + socket + (p == consumers.get("java-populated") ? " populate" : ""));
                 p.ask("warm " + dir);
             }
-            out.add(String.format(Locale.ROOT, "%-42s %11s %9s %9s %9s %9s  %s", "path", "rows", "write_ms", "load_ms",
-                    "read_ms", "total_ms", "checksum (rows sum_i64 sum_f64 non_null)"));
+            out.add(header);
             for (int rows : sizes) {
                 Map<String, double[]> totals = new LinkedHashMap<>();
                 for (Path3 p : paths) {
@@ -122,6 +144,11 @@ public final class PipelineBench {
             out.add("");
             out.add("DuckDB: " + String.format(Locale.ROOT, DuckDbBench.GROUP_BY, "<source>") + " (in this process)");
             out.addAll(DuckDbBench.run(socket, diskDir, sizes, runs));
+            if (sparkClasspath != null) {
+                out.add("");
+                out.add("Spark local[2], another process: count(*), bit_xor(i64), sum(f64), count(s) of the table");
+                out.addAll(SparkBench.run(socket, diskDir, sizes, runs, sparkClasspath));
+            }
         } finally {
             SdkBench.deleteTree(diskDir);
             for (Peer p : consumers.values()) {
@@ -139,7 +166,7 @@ public final class PipelineBench {
     }
 
     /** A peer process spoken to line by line. */
-    private static final class Peer implements AutoCloseable {
+    static final class Peer implements AutoCloseable {
         private final Process process;
         private final PrintWriter to;
         private final BufferedReader from;

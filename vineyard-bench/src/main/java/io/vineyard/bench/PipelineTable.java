@@ -45,9 +45,14 @@ final class PipelineTable {
 
     /** Builds {@code rows} rows with {@code allocator}'s memory, each buffer allocated once at its exact size. */
     static VectorSchemaRoot build(BufferAllocator allocator, int rows) {
+        return build(allocator, 0, rows);
+    }
+
+    /** Rows {@code first .. first + rows - 1} of the table (a part of it: the parts of a split add up to the whole). */
+    static VectorSchemaRoot build(BufferAllocator allocator, long first, int rows) {
         long dataBytes = 0;
         for (int i = 0; i < rows; i++) {
-            long h = mix(3L * i + 2);
+            long h = mix(3L * (first + i) + 2);
             dataBytes += isNull(h) ? 0 : length(h);
         }
         BigIntVector i64 = new BigIntVector("i64", allocator);
@@ -63,9 +68,10 @@ final class PipelineTable {
             int off = 0;
             offsets.setInt(0, 0);
             for (int i = 0; i < rows; i++) {
-                i64.set(i, mix(3L * i));
-                f64.set(i, (mix(3L * i + 1) >>> 11) * 0x1.0p-53);
-                long h = mix(3L * i + 2);
+                long g = first + i;
+                i64.set(i, mix(3L * g));
+                f64.set(i, (mix(3L * g + 1) >>> 11) * 0x1.0p-53);
+                long h = mix(3L * g + 2);
                 if (!isNull(h)) {
                     BitVectorHelper.setBit(validity, i);
                     int n = length(h);

@@ -7,7 +7,6 @@ import io.vineyard.client.meta.ObjectMeta;
 import io.vineyard.common.VineyardException;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -17,11 +16,31 @@ import java.util.regex.Pattern;
 
 /**
  * Where the chunks of a set of vineyard objects live, by Kubernetes node: each local object's metadata names
- * the instance holding it ({@code instance_id}) and its size ({@code nbytes}), and {@code cluster_meta} names each instance's node
- * ({@code nodename}, the daemon's {@code --nodename}). Asks one daemon of the cluster through the Java SDK.
+ * the instance holding it ({@code instance_id}) and its size ({@code nbytes}), and the cluster's instances
+ * name their node ({@code nodename}, the daemon's {@code --nodename}, else {@code hostname}). The metadata
+ * comes from a {@link Source}: one daemon of the cluster through the Java SDK ({@link #ofDaemon}), or
+ * etcd's keys directly ({@link EtcdMetadata}).
  */
 final class DataLocality {
-    private static final Pattern OBJECT_ID = Pattern.compile("o[0-9a-f]{16}");
+    static final Pattern OBJECT_ID = Pattern.compile("o[0-9a-f]{16}");
+
+    /** One local object: the instance holding it and its bytes. */
+    record Chunk(long instanceId, long nbytes) {
+    }
+
+    /** Where the cluster's metadata is read. Called from one thread at a time. */
+    interface Source {
+        /** The node of every live instance, by instance id. */
+        Map<Long, String> nodeOfInstance();
+
+        /**
+         * Adds the local objects ("chunks") the object {@code ref} names consists of to {@code out} (keyed
+         * by object id): itself when local, a global object's local members otherwise.
+         *
+         * @throws VineyardException.ObjectNotExists when {@code ref} names no object
+         */
+        void collectChunks(String ref, Map<Long, Chunk> out);
+    }
 
     /**
      * The answer for one pod.
@@ -38,10 +57,15 @@ final class DataLocality {
         }
     }
 
-    private final Client client;
+    private final Source source;
 
-    DataLocality(Client client) {
-        this.client = client;
+    DataLocality(Source source) {
+        this.source = source;
+    }
+
+    /** Asks the daemon {@code client} is connected to (any instance of the cluster). */
+    static DataLocality ofDaemon(Client client) {
+        return new DataLocality(new DaemonSource(client));
     }
 
     /** Splits the annotation's comma-separated list of object names and ids, dropping blanks. */
@@ -57,53 +81,67 @@ final class DataLocality {
 
     /** The placement of the objects {@code refs} name (ids {@code o<16 hex>} or names). */
     Placement locate(List<String> refs) {
-        synchronized (client) { // one connection serves every request of the scheduler
-            Map<Long, String> nodeOfInstance = new HashMap<>();
+        synchronized (source) { // one connection serves every request of the scheduler
+            Map<Long, String> nodeOfInstance = source.nodeOfInstance();
             Map<String, Long> bytesByNode = new LinkedHashMap<>();
-            var instances = client.clusterMeta().properties();
-            for (Map.Entry<String, JsonNode> e : instances) {
-                String node = e.getValue().path("nodename").asText("");
-                if (node.isEmpty()) {
-                    node = e.getValue().path("hostname").asText("");
-                }
-                nodeOfInstance.put(Long.parseLong(e.getKey().substring(1)), node);
-                bytesByNode.put(node, 0L);
-            }
-            Map<ObjectId, ObjectMeta> chunks = new LinkedHashMap<>();
+            nodeOfInstance.values().forEach(n -> bytesByNode.put(n, 0L));
+            Map<Long, Chunk> chunks = new LinkedHashMap<>();
             Set<String> missing = new LinkedHashSet<>();
             for (String ref : refs) {
                 try {
-                    ObjectId id = OBJECT_ID.matcher(ref).matches() ? ObjectId.parse(ref) : client.getName(ref);
-                    collectChunks(client.getMeta(id), chunks);
+                    source.collectChunks(ref, chunks);
                 } catch (VineyardException.ObjectNotExists e) {
                     missing.add(ref);
                 }
             }
             long total = 0;
-            for (ObjectMeta b : chunks.values()) {
-                total += b.nbytes();
-                String node = nodeOfInstance.get(b.instanceId());
+            for (Chunk c : chunks.values()) {
+                total += c.nbytes();
+                String node = nodeOfInstance.get(c.instanceId());
                 if (node != null) {
-                    bytesByNode.merge(node, b.nbytes(), Long::sum);
+                    bytesByNode.merge(node, c.nbytes(), Long::sum);
                 }
             }
             return new Placement(bytesByNode, total, List.copyOf(missing));
         }
     }
 
-    /**
-     * The local objects ("chunks") an object consists of: itself when local, a global object's local
-     * members otherwise. A local object's {@code nbytes} and {@code instance_id} say how much it holds and
-     * where; its blob entries do not in another instance's view (vineyard's etcd layout leaves a remote
-     * blob's size out, so they read 0 there).
-     */
-    private static void collectChunks(ObjectMeta m, Map<ObjectId, ObjectMeta> out) {
-        if (!m.isGlobal()) {
-            out.putIfAbsent(m.id(), m);
-            return;
+    /** The node an instance's description names: its {@code nodename}, else its {@code hostname}. */
+    static String nodeOf(String nodename, String hostname) {
+        return nodename == null || nodename.isEmpty() ? hostname == null ? "" : hostname : nodename;
+    }
+
+    /** The metadata as one daemon of the cluster sees it: {@code cluster_meta} and {@code get_data}. */
+    private record DaemonSource(Client client) implements Source {
+        @Override
+        public Map<Long, String> nodeOfInstance() {
+            Map<Long, String> out = new LinkedHashMap<>();
+            for (Map.Entry<String, JsonNode> e : client.clusterMeta().properties()) {
+                out.put(Long.parseLong(e.getKey().substring(1)),
+                        nodeOf(e.getValue().path("nodename").asText(""), e.getValue().path("hostname").asText("")));
+            }
+            return out;
         }
-        for (ObjectMeta member : m.members().values()) {
-            collectChunks(member, out);
+
+        @Override
+        public void collectChunks(String ref, Map<Long, Chunk> out) {
+            ObjectId id = OBJECT_ID.matcher(ref).matches() ? ObjectId.parse(ref) : client.getName(ref);
+            collect(client.getMeta(id), out);
+        }
+
+        /**
+         * A local object's {@code nbytes} and {@code instance_id} say how much it holds and where; its blob
+         * entries do not in another instance's view (vineyard's etcd layout leaves a remote blob's size out,
+         * so they read 0 there).
+         */
+        private static void collect(ObjectMeta m, Map<Long, Chunk> out) {
+            if (!m.isGlobal()) {
+                out.putIfAbsent(m.id().value(), new Chunk(m.instanceId(), m.nbytes()));
+                return;
+            }
+            for (ObjectMeta member : m.members().values()) {
+                collect(member, out);
+            }
         }
     }
 }

@@ -12,22 +12,25 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
  * {@code bin/vineyard-operator [--namespace NS]}: reconciles each {@code Vineyardd} resource
  * ({@code k8s.v6d.io/v1alpha1}) of a namespace into its DaemonSet, etcd StatefulSet and Services
  * ({@link VineyarddResources}) and reports {@code status}: desired and ready instances (the DaemonSet's
- * status), whether etcd is ready, the phase, the generation observed.
+ * status), whether etcd is ready, the phase, the generation observed, and the pools' usage
+ * ({@code usageBytes} of {@code limitBytes} over {@code reportingInstances}: {@link PoolUsage}, read from the
+ * daemons' metrics endpoints through the metrics Service's EndpointSlices).
  *
  * <p>Design: fabric8 informers on Vineyardd resources and on the DaemonSets and StatefulSets it owns feed
- * one reconciling thread, so one resource is never reconciled twice at once. Reconciling applies every
+ * one reconciling thread, so one resource is never reconciled twice at once; usage changes without any
+ * event, so every resource is also reconciled every {@code usageInterval}. Reconciling applies every
  * child (created, or replaced when its spec differs) and then the status. Deleting a Vineyardd deletes its
  * children (Kubernetes' garbage collector would too, by their owner references; the operator does not
  * depend on it).
@@ -39,10 +42,14 @@ public final class VineyarddOperator implements AutoCloseable {
 
     private final KubernetesClient kube;
     private final String namespace;
-    private final ExecutorService reconciler = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon(true).name("vineyardd-reconciler").unstarted(r));
-    private final List<SharedIndexInformer<?>> informers;
+    /** How often usage is read when nothing else happens, unless {@code --usage_interval} says otherwise. */
+    static final Duration USAGE_INTERVAL = Duration.ofSeconds(30);
 
-    private VineyarddOperator(KubernetesClient kube, String namespace) {
+    private final ScheduledExecutorService reconciler = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon(true).name("vineyardd-reconciler").unstarted(r));
+    private final List<SharedIndexInformer<?>> informers;
+    private final PoolUsage usage = new PoolUsage();
+
+    private VineyarddOperator(KubernetesClient kube, String namespace, Duration usageInterval) {
         this.kube = kube;
         this.namespace = namespace;
         SharedIndexInformer<GenericKubernetesResource> vineyardds = kube.genericKubernetesResources(VINEYARDD).inNamespace(namespace)
@@ -86,6 +93,8 @@ public final class VineyarddOperator implements AutoCloseable {
         this.informers = List.of(vineyardds,
                 kube.apps().daemonSets().inNamespace(namespace).withLabel("app.kubernetes.io/managed-by", "vineyard-operator").inform(cast(ownerChanged), 0),
                 kube.apps().statefulSets().inNamespace(namespace).withLabel("app.kubernetes.io/managed-by", "vineyard-operator").inform(cast(ownerChanged), 0));
+        reconciler.scheduleWithFixedDelay(() -> vineyardds.getStore().list().forEach(v -> submit(v.getMetadata().getName())),
+                usageInterval.toMillis(), usageInterval.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     @SuppressWarnings("unchecked")
@@ -95,7 +104,12 @@ public final class VineyarddOperator implements AutoCloseable {
 
     /** Starts reconciling the Vineyardd resources of {@code namespace} through {@code kube} (which it closes). */
     public static VineyarddOperator start(KubernetesClient kube, String namespace) {
-        return new VineyarddOperator(kube, namespace);
+        return start(kube, namespace, USAGE_INTERVAL);
+    }
+
+    /** As {@link #start(KubernetesClient, String)}, reading usage again every {@code usageInterval}. */
+    public static VineyarddOperator start(KubernetesClient kube, String namespace, Duration usageInterval) {
+        return new VineyarddOperator(kube, namespace, usageInterval);
     }
 
     private void submit(String name) {
@@ -142,6 +156,11 @@ public final class VineyarddOperator implements AutoCloseable {
         status.put("desiredInstances", desired);
         status.put("readyInstances", ready);
         status.put("etcdReady", etcdReady);
+        PoolUsage.Usage u = usage.of(kube.discovery().v1().endpointSlices().inNamespace(namespace)
+                .withLabel("kubernetes.io/service-name", name + "-metrics").list().getItems());
+        status.put("usageBytes", u.usedBytes());
+        status.put("limitBytes", u.limitBytes());
+        status.put("reportingInstances", u.reporting());
         status.put("phase", desired > 0 && ready == desired && etcdReady ? "Running" : "Pending");
         writeStatus(v, status);
     }
@@ -161,6 +180,26 @@ public final class VineyarddOperator implements AutoCloseable {
     @SuppressWarnings("unchecked")
     private static Map<String, Object> kube2map(HasMetadata r) {
         return io.fabric8.kubernetes.client.utils.Serialization.unmarshal(io.fabric8.kubernetes.client.utils.Serialization.asJson(r), Map.class);
+    }
+
+    /** Whether every informer is watching the API server (the liveness and readiness of the operator). */
+    public boolean isWatching() {
+        return informers.stream().allMatch(SharedIndexInformer::isWatching);
+    }
+
+    /** {@code GET /healthz} on {@code port} (all addresses): 200 while {@link #isWatching()}, else 503. */
+    com.sun.net.httpserver.HttpServer serveHealth(int port) throws java.io.IOException {
+        var http = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress(port), 8);
+        http.createContext("/healthz", ex -> {
+            boolean ok = isWatching();
+            byte[] body = (ok ? "ok\n" : "not watching the API server\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            ex.sendResponseHeaders(ok ? 200 : 503, body.length);
+            try (var out = ex.getResponseBody()) {
+                out.write(body);
+            }
+        });
+        http.start();
+        return http;
     }
 
     private static int nz(Integer i) {
@@ -188,7 +227,8 @@ public final class VineyarddOperator implements AutoCloseable {
     }
 
     /**
-     * The command line: {@code --namespace NS} (default: the client's namespace, else "default"); or
+     * The command line: {@code --namespace NS} (default: the client's namespace, else "default"),
+     * {@code --usage_interval SECONDS} (30), {@code --health_port N} (serve {@code /healthz}; off); or
      * {@code --render FILE}: print the workloads the Vineyardd in FILE stands for, as YAML, and exit.
      */
     public static void main(String[] argv) throws Exception {
@@ -204,25 +244,24 @@ public final class VineyarddOperator implements AutoCloseable {
             }
             return;
         }
-        KubernetesClient kube = new KubernetesClientBuilder().build();
-        String namespace = kube.getNamespace() == null ? "default" : kube.getNamespace();
-        for (int i = 0; i < argv.length; i++) {
-            if (argv[i].equals("--namespace") && i + 1 < argv.length) {
-                namespace = argv[++i];
-            } else if (argv[i].startsWith("--namespace=")) {
-                namespace = argv[i].substring("--namespace=".length());
-            } else {
-                System.err.println("vineyard-operator: unknown argument " + argv[i] + "\nUsage: vineyard-operator [--namespace NS]");
-                System.exit(2);
-            }
+        CommandLine cli = new CommandLine("vineyard-operator",
+                "Usage: vineyard-operator [--namespace NS] [--usage_interval SECONDS] [--health_port N] | --render FILE");
+        Map<String, String> flags = cli.parse(argv, java.util.Set.of("--namespace", "--usage_interval", "--health_port"));
+        if (flags == null) {
+            return;
         }
-        VineyarddOperator op = start(kube, namespace);
-        System.out.println("vineyard-operator reconciling Vineyardd resources in namespace " + namespace);
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        Duration interval = flags.containsKey("--usage_interval")
+                ? Duration.ofSeconds(cli.number("--usage_interval", flags.get("--usage_interval"), 1, 86_400)) : USAGE_INTERVAL;
+        int healthPort = flags.containsKey("--health_port") ? cli.port(flags.get("--health_port")) : -1;
+        KubernetesClient kube = new KubernetesClientBuilder().build();
+        String namespace = flags.getOrDefault("--namespace", kube.getNamespace() == null ? "default" : kube.getNamespace());
+        VineyarddOperator op = start(kube, namespace, interval);
+        com.sun.net.httpserver.HttpServer health = healthPort < 0 ? null : op.serveHealth(healthPort);
+        CommandLine.serveUntilShutdown("vineyard-operator reconciling Vineyardd resources in namespace " + namespace, () -> {
+            if (health != null) {
+                health.stop(0);
+            }
             op.close();
-            stopped.countDown();
-        }));
-        stopped.await();
+        });
     }
 }

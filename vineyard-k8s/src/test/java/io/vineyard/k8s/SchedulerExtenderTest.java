@@ -13,7 +13,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -26,8 +27,11 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -37,15 +41,18 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * bin/vineyard-scheduler's extender verbs over real HTTP, against a real cluster: one etcd and three
  * daemons told they run on node-a, node-b and node-c ({@code --nodename}); node-d runs none. node-a holds
  * "features" (8000 bytes), node-b "labels" (32000 bytes); the extender asks node-c's daemon, which holds
- * neither, so the scores come from the cluster's view. Requests and responses are kube-scheduler's wire
- * shapes, kept as golden files under src/test/resources/extender/.
+ * neither, so the scores come from the cluster's view. A second extender reads the same cluster from
+ * etcd's keys ({@code --etcd_endpoint}) and must answer the same. Requests and responses are
+ * kube-scheduler's wire shapes, kept as golden files under src/test/resources/extender/.
  */
 class SchedulerExtenderTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newHttpClient();
     private static EtcdProcess etcd;
     private static final List<DaemonProcess> daemons = new ArrayList<>();
-    private static VineyardScheduler scheduler;
+    private static String prefix;
+    /** By mode: "socket" asks node-c's daemon, "etcd" reads etcd. */
+    private static final Map<String, VineyardScheduler> schedulers = new LinkedHashMap<>();
     private static ObjectId features;
     private static ObjectId labels;
 
@@ -53,7 +60,7 @@ class SchedulerExtenderTest {
     static void cluster() throws Exception {
         assumeTrue(EtcdProcess.available(), "etcd-server is not installed (bin/test installs it)");
         etcd = EtcdProcess.start();
-        String prefix = "vs-" + UUID.randomUUID().toString().substring(0, 8);
+        prefix = "vs-" + UUID.randomUUID().toString().substring(0, 8);
         for (String node : List.of("node-a", "node-b", "node-c")) {
             daemons.add(DaemonProcess.start("--meta=etcd", "--etcd_endpoint=" + etcd.endpoint(), "--etcd_prefix=" + prefix,
                     "--etcd_lease_ttl=3", "--meta_timeout=20", "--size=64Mi", "--nodename=" + node));
@@ -67,14 +74,13 @@ class SchedulerExtenderTest {
             assertEquals("node-b", c.clusterMeta().path("i" + b.instanceId()).path("nodename").asText(),
                     "cluster_meta reports --nodename");
         }
-        scheduler = VineyardScheduler.start("127.0.0.1", 0, daemons.get(2).socket());
+        schedulers.put("socket", VineyardScheduler.start("127.0.0.1", 0, daemons.get(2).socket()));
+        schedulers.put("etcd", VineyardScheduler.startOnEtcd("127.0.0.1", 0, etcd.endpoint(), prefix));
     }
 
     @AfterAll
     static void stop() throws IOException {
-        if (scheduler != null) {
-            scheduler.close();
-        }
+        schedulers.values().forEach(VineyardScheduler::close);
         for (DaemonProcess d : daemons) {
             d.close();
         }
@@ -83,29 +89,37 @@ class SchedulerExtenderTest {
         }
     }
 
-    @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"filter-names", "filter-nodes", "prioritize-names", "prioritize-nodes",
-            "filter-missing", "filter-plain", "prioritize-plain"})
-    void goldenRequestGetsGoldenResponse(String golden) throws Exception {
+    static Stream<Arguments> goldens() {
+        return Stream.of("socket", "etcd").flatMap(mode -> Stream.of("filter-names", "filter-nodes", "prioritize-names",
+                "prioritize-nodes", "filter-missing", "filter-plain", "prioritize-plain").map(g -> Arguments.of(mode, g)));
+    }
+
+    @ParameterizedTest(name = "{0}: {1}")
+    @MethodSource("goldens")
+    void goldenRequestGetsGoldenResponse(String mode, String golden) throws Exception {
         String verb = golden.substring(0, golden.indexOf('-'));
-        HttpResponse<String> r = post("/" + verb, resource(golden + ".request.json").toString());
+        HttpResponse<String> r = post(mode, "/" + verb, resource(golden + ".request.json").toString());
         assertEquals(200, r.statusCode(), r.body());
-        assertEquals(resource(golden + ".response.json"), JSON.readTree(r.body()), golden);
+        assertEquals(resource(golden + ".response.json"), JSON.readTree(r.body()), mode + ": " + golden);
     }
 
     @Test
     void objectsNamedByIdScoreLikeByNameAndANewObjectMovesTheScores() throws Exception {
         ObjectNode args = (ObjectNode) resource("prioritize-names.request.json");
         setRequired(args, features + "," + labels);
-        assertEquals(resource("prioritize-names.response.json"), JSON.readTree(post("/prioritize", args.toString()).body()));
+        for (String mode : schedulers.keySet()) {
+            assertEquals(resource("prioritize-names.response.json"), JSON.readTree(post(mode, "/prioritize", args.toString()).body()), mode);
+        }
 
         try (IpcClient c = IpcClient.connect(daemons.get(2).socket())) {
             c.putNamed(Tensor.of(new double[5000], 5000), "weights"); // 40000 bytes on node-c
         }
         setRequired(args, "features,labels,weights"); // of 80000 bytes: a 8000, b 32000, c 40000
-        JsonNode scores = JSON.readTree(post("/prioritize", args.toString()).body());
-        assertEquals(JSON.readTree("""
-                [{"Host":"node-a","Score":1},{"Host":"node-b","Score":4},{"Host":"node-c","Score":5},{"Host":"node-d","Score":0}]"""), scores);
+        for (String mode : schedulers.keySet()) {
+            JsonNode scores = JSON.readTree(post(mode, "/prioritize", args.toString()).body());
+            assertEquals(JSON.readTree("""
+                    [{"Host":"node-a","Score":1},{"Host":"node-b","Score":4},{"Host":"node-c","Score":5},{"Host":"node-d","Score":0}]"""), scores, mode);
+        }
     }
 
     @Test
@@ -123,8 +137,10 @@ class SchedulerExtenderTest {
         }
         ObjectNode args = (ObjectNode) resource("prioritize-names.request.json");
         setRequired(args, "whole");
-        assertEquals(resource("prioritize-names.response.json"), JSON.readTree(post("/prioritize", args.toString()).body()),
-                "the same bytes on the same nodes as naming both members");
+        for (String mode : schedulers.keySet()) {
+            assertEquals(resource("prioritize-names.response.json"), JSON.readTree(post(mode, "/prioritize", args.toString()).body()),
+                    mode + ": the same bytes on the same nodes as naming both members (linked by signature)");
+        }
     }
 
     @Test
@@ -134,14 +150,24 @@ class SchedulerExtenderTest {
         assertEquals(2, bad.waitFor(), new String(bad.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
         Process nothing = new ProcessBuilder(concat(cmd, "--port", "0", "--socket", "/nonexistent/vineyard.sock")).redirectErrorStream(true).start();
         assertEquals(3, nothing.waitFor(), "no daemon there");
-        Process p = new ProcessBuilder(concat(cmd, "--port", "0", "--socket", daemons.get(1).socket())).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        Process noEtcd = new ProcessBuilder(concat(cmd, "--port", "0", "--etcd_endpoint", "http://127.0.0.1:1")).redirectErrorStream(true).start();
+        assertEquals(3, noEtcd.waitFor(), "no etcd there");
+        for (List<String> source : List.of(List.of("--socket", daemons.get(1).socket()),
+                List.of("--etcd_endpoint", etcd.endpoint(), "--etcd_prefix", prefix))) {
+            answersLikeTheServerInThisJvm(concat(cmd, "--port", "0").stream().collect(java.util.stream.Collectors.toCollection(ArrayList::new)), source);
+        }
+    }
+
+    private static void answersLikeTheServerInThisJvm(List<String> cmd, List<String> source) throws Exception {
+        cmd.addAll(source);
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         try {
             String line = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)).readLine();
             assertTrue(line != null && line.startsWith("vineyard-scheduler listening on http://127.0.0.1:"), String.valueOf(line));
             URI url = URI.create(line.substring(line.indexOf("http://")) + "/filter");
             HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(url).POST(HttpRequest.BodyPublishers.ofString(
                     resource("filter-names.request.json").toString())).build(), HttpResponse.BodyHandlers.ofString());
-            assertEquals(resource("filter-names.response.json"), JSON.readTree(r.body()), "the process answers as the server in this JVM");
+            assertEquals(resource("filter-names.response.json"), JSON.readTree(r.body()), source + ": the process answers as the server in this JVM");
         } finally {
             p.destroy();
             p.waitFor();
@@ -156,18 +182,18 @@ class SchedulerExtenderTest {
 
     @Test
     void badRequestsAreRefusedWithAReason() throws Exception {
-        HttpResponse<String> garbage = post("/filter", "{not json");
+        HttpResponse<String> garbage = post("socket", "/filter", "{not json");
         assertEquals(400, garbage.statusCode());
         assertTrue(garbage.body().startsWith("not JSON"), garbage.body());
 
-        JsonNode noNodes = JSON.readTree(post("/filter", "{\"Pod\":{\"metadata\":{\"name\":\"p\"}}}").body());
+        JsonNode noNodes = JSON.readTree(post("socket", "/filter", "{\"Pod\":{\"metadata\":{\"name\":\"p\"}}}").body());
         assertEquals("ExtenderArgs has neither Nodes nor NodeNames", noNodes.path("Error").asText(), noNodes.toString());
 
-        HttpResponse<String> prioritizeNoPod = post("/prioritize", "{\"NodeNames\":[\"node-a\"]}");
+        HttpResponse<String> prioritizeNoPod = post("socket", "/prioritize", "{\"NodeNames\":[\"node-a\"]}");
         assertEquals(400, prioritizeNoPod.statusCode());
         assertTrue(prioritizeNoPod.body().contains("ExtenderArgs has no Pod"), prioritizeNoPod.body());
 
-        HttpResponse<String> get = HTTP.send(HttpRequest.newBuilder(uri("/filter")).GET().build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> get = HTTP.send(HttpRequest.newBuilder(uri("socket", "/filter")).GET().build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(405, get.statusCode());
     }
 
@@ -175,12 +201,12 @@ class SchedulerExtenderTest {
         ((ObjectNode) args.path("Pod").path("metadata").path("annotations")).put(SchedulerExtender.REQUIRED, refs);
     }
 
-    private static URI uri(String path) {
-        return URI.create("http://127.0.0.1:" + scheduler.port() + path);
+    private static URI uri(String mode, String path) {
+        return URI.create("http://127.0.0.1:" + schedulers.get(mode).port() + path);
     }
 
-    private static HttpResponse<String> post(String path, String body) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(uri(path)).header("Content-Type", "application/json")
+    private static HttpResponse<String> post(String mode, String path, String body) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(uri(mode, path)).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     }
 

@@ -4,6 +4,8 @@ import io.vineyard.arrow.DataFrameArrow;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
 import io.vineyard.client.types.DataFrame;
+import io.vineyard.common.Status;
+import io.vineyard.common.VineyardException;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
@@ -33,12 +35,15 @@ import java.util.Arrays;
 final class VineyardScan implements ScanBuilder, SupportsPushDownRequiredColumns, Scan, Batch {
     private final String socket;
     private final String name;
+    private final boolean fetch;
     private StructType readSchema;
 
-    VineyardScan(String socket, String name, StructType schema) {
+    /** {@code fetch}: a task whose chunk is on another instance migrates a copy here, reads it, deletes the copy. */
+    VineyardScan(String socket, String name, StructType schema, boolean fetch) {
         this.socket = socket;
         this.name = name;
         this.readSchema = schema;
+        this.fetch = fetch;
     }
 
     @Override
@@ -61,15 +66,21 @@ final class VineyardScan implements ScanBuilder, SupportsPushDownRequiredColumns
         return this;
     }
 
+    /**
+     * One partition per chunk, preferring the host of the instance holding it ({@code hostname} in
+     * {@code cluster_meta}; this host for an instance that names none).
+     */
     @Override
     public InputPartition[] planInputPartitions() {
-        String[] hosts = {localHost()};   // an IPC socket: the daemon's host is this one
         String[] columns = Arrays.stream(readSchema.fields()).map(StructField::name).toArray(String[]::new);
         try (IpcClient client = IpcClient.connect(socket)) {
-            VineyardTableRef ref = VineyardTableRef.resolve(client, name);
+            VineyardTableRef ref = VineyardTableRef.resolve(client, name, fetch);
+            com.fasterxml.jackson.databind.JsonNode cluster = client.clusterMeta();
             InputPartition[] parts = new InputPartition[ref.chunks().size()];
             for (int i = 0; i < parts.length; i++) {
-                parts[i] = new Part(socket, ref.chunks().get(i).value(), ref.frames(), columns, hosts);
+                String host = cluster.path("i" + ref.instances().get(i)).path("hostname").asText("");
+                parts[i] = new Part(socket, name, ref.chunks().get(i).value(), ref.frames(), fetch, columns,
+                        new String[] {host.isEmpty() ? localHost() : host});
             }
             return parts;
         }
@@ -88,8 +99,8 @@ final class VineyardScan implements ScanBuilder, SupportsPushDownRequiredColumns
         return new Readers();
     }
 
-    /** One chunk of the object: a record batch, or a DataFrame ({@code frame}). */
-    record Part(String socket, long chunkId, boolean frame, String[] columns, String[] hosts) implements InputPartition {
+    /** One chunk of the object {@code name}: a record batch, or a DataFrame ({@code frame}). */
+    record Part(String socket, String name, long chunkId, boolean frame, boolean fetch, String[] columns, String[] hosts) implements InputPartition {
         @Override
         public String[] preferredLocations() {
             return hosts.clone();
@@ -122,6 +133,8 @@ final class VineyardScan implements ScanBuilder, SupportsPushDownRequiredColumns
         private VectorSchemaRoot root;
         private DataFrame frame;
         private ColumnarBatch batch;
+        /** The local copy of a chunk fetched from another instance, or null. */
+        private ObjectId copy;
 
         BatchReader(Part part) {
             this.part = part;
@@ -133,8 +146,18 @@ final class VineyardScan implements ScanBuilder, SupportsPushDownRequiredColumns
                 return false;
             }
             client = IpcClient.connect(part.socket());
-            allocator = new RootAllocator();
             ObjectId id = new ObjectId(part.chunkId());
+            long holder = client.getMeta(id).instanceId();
+            if (holder != client.instanceId()) {
+                if (!part.fetch()) {
+                    throw new VineyardException(Status.INVALID, "chunk " + id + " of '" + part.name() + "' is on instance " + holder + " (host "
+                            + String.join(",", part.hosts()) + "), not on this task's daemon (instance " + client.instanceId() + " at "
+                            + part.socket() + "): run the task on that host (its preferred location), or read with option fetch=true");
+                }
+                copy = client.migrate(id);   // a local copy, deleted at close
+                id = copy;
+            }
+            allocator = new RootAllocator();
             if (part.frame()) {
                 frame = client.get(id, DataFrame.class);
                 root = DataFrameArrow.toArrow(frame, allocator).batches().getFirst();
@@ -168,7 +191,13 @@ final class VineyardScan implements ScanBuilder, SupportsPushDownRequiredColumns
                 }
             } finally {
                 if (client != null) {
-                    client.close();
+                    try {
+                        if (copy != null) {
+                            VineyardTableRef.deleteCopy(client, copy);
+                        }
+                    } finally {
+                        client.close();
+                    }
                 }
             }
         }

@@ -16,8 +16,8 @@ import java.util.Map;
 /**
  * Spark's {@code format("vineyard")}: reads a vineyard Table or RecordBatch as columnar batches of
  * {@code ArrowColumnVector}s over the daemon's pool (one partition per record batch, only the columns the
- * query needs), and writes a Dataset as a vineyard Table of one RecordBatch per partition, built in the
- * pool, persisted and named.
+ * query needs), and writes a Dataset as a vineyard GlobalDataFrame of one DataFrame per partition (or,
+ * with {@code layout=table}, a Table of one RecordBatch per partition), built in the pool, persisted and named.
  *
  * <pre>{@code
  * Dataset<Row> df = spark.read().format("vineyard").option("socket", sock).option("name", "events").load();
@@ -25,7 +25,9 @@ import java.util.Map;
  * }</pre>
  *
  * Options: {@code socket} (the daemon's IPC socket, reachable from every executor: executors run where
- * the daemon runs, which {@code preferredLocations} tells the scheduler) and {@code name}.
+ * the daemon runs, which {@code preferredLocations} tells the scheduler), {@code name}; for reads
+ * {@code fetch} ({@code true}: a chunk on another instance is migrated here, read, and its copy deleted);
+ * for writes {@code layout} ({@code dataframe}, the default, or {@code table}).
  */
 public final class VineyardSource implements TableProvider, DataSourceRegister {
     /** Service constructor. */
@@ -48,7 +50,7 @@ public final class VineyardSource implements TableProvider, DataSourceRegister {
     @Override
     public StructType inferSchema(CaseInsensitiveStringMap options) {
         try (IpcClient client = IpcClient.connect(option(options, "socket"))) {
-            return toSpark(VineyardTableRef.resolve(client, option(options, "name")).schema());
+            return toSpark(VineyardTableRef.resolve(client, option(options, "name"), options.getBoolean("fetch", false)).schema());
         }
     }
 

@@ -41,12 +41,13 @@ final class VineyardTable implements SupportsRead, SupportsWrite {
 
     @Override
     public ScanBuilder newScanBuilder(CaseInsensitiveStringMap options) {
-        return new VineyardScan(VineyardSource.option(options, "socket"), VineyardSource.option(options, "name"), schema);
+        return new VineyardScan(VineyardSource.option(options, "socket"), VineyardSource.option(options, "name"), schema,
+                Boolean.parseBoolean(options.getOrDefault("fetch", "false")));
     }
 
     @Override
     public WriteBuilder newWriteBuilder(LogicalWriteInfo info) {
         return new VineyardWrite(VineyardSource.option(info.options(), "socket"),
-                VineyardSource.option(info.options(), "name"), info.schema());
+                VineyardSource.option(info.options(), "name"), info.schema(), VineyardWrite.Layout.of(info.options().get("layout")));
     }
 }

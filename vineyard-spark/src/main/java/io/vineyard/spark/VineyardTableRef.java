@@ -18,16 +18,22 @@ import java.util.List;
  * record batches of a Table (or the one RecordBatch), or the DataFrames of a GlobalDataFrame (or the one
  * DataFrame).
  *
- * @param schema the Arrow schema
- * @param chunks the chunks' ids
- * @param frames true when the chunks are DataFrames, false when record batches
+ * @param schema    the Arrow schema
+ * @param chunks    the chunks' ids
+ * @param instances the instance holding each chunk
+ * @param frames    true when the chunks are DataFrames, false when record batches
  */
-record VineyardTableRef(Schema schema, List<ObjectId> chunks, boolean frames) {
+record VineyardTableRef(Schema schema, List<ObjectId> chunks, List<Long> instances, boolean frames) {
     static VineyardTableRef resolve(IpcClient client, String name) {
+        return resolve(client, name, false);
+    }
+
+    /** As {@link #resolve(IpcClient, String)}; with {@code fetch}, a global frame with no chunk here lends a copy of one for its schema. */
+    static VineyardTableRef resolve(IpcClient client, String name, boolean fetch) {
         ObjectMeta m = client.getMeta(client.getName(name));
         String t = m.typename();
         if (t.startsWith("vineyard::RecordBatch")) {
-            return new VineyardTableRef(client.get(m.member("schema_").id(), Schema.class), List.of(m.id()), false);
+            return new VineyardTableRef(client.get(m.member("schema_").id(), Schema.class), List.of(m.id()), List.of(m.instanceId()), false);
         }
         if (t.startsWith("vineyard::Table")) {
             String prefix = m.has("partitions_-size") ? "partitions_" : "__batches_";
@@ -36,7 +42,8 @@ record VineyardTableRef(Schema schema, List<ObjectId> chunks, boolean frames) {
             for (int i = 0; i < n; i++) {
                 ids.add(m.member(prefix + "-" + i).id());
             }
-            return new VineyardTableRef(client.get(m.member("schema_").id(), Schema.class), ids, false);
+            return new VineyardTableRef(client.get(m.member("schema_").id(), Schema.class), ids,
+                    java.util.Collections.nCopies(ids.size(), m.instanceId()), false);   // a Table is local: its batches are where it is
         }
         if (t.startsWith("vineyard::GlobalDataFrame") || t.startsWith("vineyard::DataFrame")) {
             List<ObjectId> ids = t.startsWith("vineyard::DataFrame") ? List.of(m.id())
@@ -44,11 +51,44 @@ record VineyardTableRef(Schema schema, List<ObjectId> chunks, boolean frames) {
             if (ids.isEmpty()) {
                 throw new VineyardException(Status.INVALID, "'" + name + "' is a GlobalDataFrame without partitions");
             }
-            try (DataFrame first = client.get(ids.getFirst(), DataFrame.class)) {
-                return new VineyardTableRef(DataFrameArrow.schemaOf(first), ids, true);
+            List<Long> instances = new ArrayList<>();
+            ObjectId local = null;
+            for (ObjectId id : ids) {
+                long instance = id.equals(m.id()) ? m.instanceId() : client.getMeta(id).instanceId();
+                instances.add(instance);
+                if (local == null && instance == client.instanceId()) {
+                    local = id;
+                }
+            }
+            ObjectId copy = null;
+            if (local == null) {
+                if (!fetch) {
+                    throw new VineyardException(Status.INVALID, "no chunk of '" + name + "' is on this daemon (instance " + client.instanceId()
+                            + "), so its schema cannot be read here: they are on instances " + new java.util.TreeSet<>(instances)
+                            + " (option fetch=true copies chunks here)");
+                }
+                copy = client.migrate(ids.getFirst());
+                local = copy;
+            }
+            try (DataFrame first = client.get(local, DataFrame.class)) {
+                return new VineyardTableRef(DataFrameArrow.schemaOf(first), ids, List.copyOf(instances), true);
+            } finally {
+                if (copy != null) {
+                    deleteCopy(client, copy);
+                }
             }
         }
         throw new VineyardException(Status.TYPE_ERROR, "format(\"vineyard\") reads a vineyard::Table, RecordBatch, "
                 + "DataFrame or GlobalDataFrame; '" + name + "' is a " + t);
+    }
+
+    /** Deletes a migrated copy once read (another task may have deleted the same copy first). */
+    static void deleteCopy(IpcClient client, ObjectId copy) {
+        client.flushReleases();
+        try {
+            client.delete(copy);
+        } catch (VineyardException.ObjectNotExists e) {
+            // deleted already
+        }
     }
 }

@@ -319,8 +319,9 @@ public final class BuiltinTypes {
             if (df.index() != null) {
                 m.addMember("index_", tensors.build(ctx, df.index()));
             }
-            m.put("partition_index_row_", 0L);
-            m.put("partition_index_column_", 0L);
+            DataFrame.PartitionIndex at = ctx.option(DataFrame.PartitionIndex.class);
+            m.put("partition_index_row_", at == null ? 0L : at.row());
+            m.put("partition_index_column_", at == null ? 0L : at.column());
             m.put("row_batch_index_", 0L);
             m.setNbytes(nbytes);
             return m;

@@ -12,6 +12,18 @@ import java.util.List;
  * @param index       the index, or null
  */
 public record DataFrame(List<String> columnNames, List<Tensor> columns, Tensor index) implements AutoCloseable {
+    /**
+     * Where a frame sits in a {@link GlobalDataFrame} ({@code partition_index_row_},
+     * {@code partition_index_column_}), a builder input of its put:
+     * {@code client.put(frame, PutOptions.persistent().withBuilderInput(new DataFrame.PartitionIndex(3, 0)))}.
+     * Without it a put frame is at (0, 0), as vineyard's Python builder puts one.
+     *
+     * @param row    the partition's row
+     * @param column the partition's column
+     */
+    public record PartitionIndex(long row, long column) {
+    }
+
     /** Checks that names and columns match. */
     public DataFrame {
         if (columnNames.size() != columns.size()) {
