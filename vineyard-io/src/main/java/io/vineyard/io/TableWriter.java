@@ -48,6 +48,8 @@ final class TableWriter {
         try (ArrowTable table = got(client, id, typename, loc.uri(), allocator)) {
             if (loc.isLocal()) {
                 writeLocal(allocator, table, format, loc.localPath(), loc.uri());
+            } else if (loc.isHdfs()) {
+                writeHdfs(allocator, table, format, loc, o);
             } else {
                 writeTo(allocator, table, format, loc.arrowUri(), loc.uri());
             }
@@ -110,6 +112,37 @@ final class TableWriter {
             throw new IoException(uri, null, e.toString(), e);
         } finally {
             deleteTree(tmp);
+        }
+    }
+
+    /**
+     * An HDFS target: written to a local temporary file by Arrow (which has no HDFS client without
+     * Hadoop's native libhdfs), copied to a hidden sibling of the target on HDFS, renamed over it.
+     */
+    private static void writeHdfs(BufferAllocator allocator, ArrowTable table, DataFormat format, Location loc, IoOptions o) {
+        String target = loc.path();
+        Path local = null;
+        try (Storage fs = loc.storage(o.storage(), "write")) {
+            if (fs.isDirectory(target)) {
+                throw new IoException(loc.uri(), null, "the target is a directory", null);
+            }
+            local = Files.createTempDirectory("vineyard-io-hdfs-");
+            Path file = local.resolve("out." + format.extension());
+            writeLocal(allocator, table, format, file, loc.uri());
+            String hidden = Storage.hiddenSibling(target);
+            try {
+                fs.upload(file, hidden);
+                fs.rename(hidden, target);
+            } catch (RuntimeException e) {
+                fs.delete(hidden);
+                throw e;
+            }
+        } catch (IOException e) {
+            throw new IoException(loc.uri(), null, "cannot make a local staging directory: " + e, e);
+        } finally {
+            if (local != null) {
+                deleteTree(local);
+            }
         }
     }
 
