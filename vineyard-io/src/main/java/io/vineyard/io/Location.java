@@ -83,7 +83,7 @@ record Location(String uri, Path localPath, String arrowUri) {
         return out.append(query).toString();
     }
 
-    private static String first(Map<String, String> m, String... keys) {
+    static String first(Map<String, String> m, String... keys) {
         for (String k : keys) {
             if (m.get(k) != null) {
                 return m.get(k);
@@ -104,20 +104,27 @@ record Location(String uri, Path localPath, String arrowUri) {
         return localPath == null && arrowUri.regionMatches(true, 0, "hdfs://", 0, 7);
     }
 
-    /** The byte-level storage of a local or HDFS location (S3 has none yet). */
-    Storage storage(Map<String, String> storageOptions, String what) {
+    /** The byte-level storage of the location: the local disk, HDFS or S3. */
+    Storage storage(Map<String, String> storageOptions) {
         if (isLocal()) {
             return new Storage.Local(uri);
         }
         if (isHdfs()) {
             return new HdfsStorage(uri, storageOptions);
         }
-        throw new IoException.Unsupported(uri, what + " on S3 is not done yet (local and hdfs:// only)");
+        return new S3Storage(uri, storageOptions);
     }
 
-    /** The path inside the storage: the local absolute path, or an HDFS URI's path. */
+    /** The path inside the storage: the local absolute path, an HDFS URI's path, or S3's {@code bucket/key}. */
     String path() {
-        return isLocal() ? localPath.toString() : HdfsStorage.pathOf(uri);
+        if (isLocal()) {
+            return localPath.toString();
+        }
+        if (isHdfs()) {
+            return HdfsStorage.pathOf(uri);
+        }
+        String p = uri.substring("s3://".length());
+        return p.endsWith("/") ? p.substring(0, p.length() - 1) : p;
     }
 
     /** An HDFS file of this location's namenode as a full URI. */

@@ -58,7 +58,7 @@ final class ObjectDirectory {
         if (!compression.equals("zstd") && !compression.equals("none")) {
             throw new IoException.Unsupported(loc.uri(), "compression '" + compression + "' (zstd, none)");
         }
-        try (Storage fs = loc.storage(o.storage(), "serialize")) {
+        try (Storage fs = loc.storage(o.storage())) {
             String target = loc.path();
             if (fs.isFile(target)) {
                 throw new IoException(loc.uri(), null, "the target exists and is not a directory", null);
@@ -66,14 +66,22 @@ final class ObjectDirectory {
             if (fs.isDirectory(target) && !fs.children(target).isEmpty()) {
                 throw new IoException(loc.uri(), null, "the target directory exists and is not empty", null);
             }
-            String tmp = Storage.hiddenSibling(target);
+            // a hidden sibling renamed into place; where a rename is a copy of every key (S3), the target
+            // itself, deleted again when the write fails
+            String tmp = fs.atomicRename() ? Storage.hiddenSibling(target) : target;
+            boolean done = false;
             try (VineyardObject object = client.getObject(id)) {
                 writeObject(fs, object, object.meta(), Storage.join(tmp, WORKER), "", new Copy(compression.equals("zstd"), progress));
-                fs.rename(tmp, target);
+                if (fs.atomicRename()) {
+                    fs.rename(tmp, target);
+                }
+                done = true;
             } catch (IOException e) {
                 throw fs.failure(target, e);
             } finally {
-                fs.delete(tmp);
+                if (fs.atomicRename() || !done) {
+                    fs.delete(tmp);
+                }
             }
         }
     }
@@ -171,7 +179,8 @@ final class ObjectDirectory {
 
     static ObjectId deserialize(Client client, String uri, IoOptions o, VineyardIO.Progress progress) {
         Location loc = Location.of(uri, o.storage());
-        try (Storage fs = loc.storage(o.storage(), "deserialize")) {
+        try (Storage fs = loc.storage(o.storage())) {
+            fs.walkAhead(loc.path());
             String root = rootOf(fs, loc);
             return client.put(new SerializedTree(loc.uri(), fs, root, new Copy(false, progress)), PutOptions.persistent());
         } catch (IoException e) {

@@ -49,6 +49,18 @@ interface Storage extends AutoCloseable {
     /** Deletes a file or a directory tree; best effort, a missing path is no error. */
     void delete(String path);
 
+    /** Whether {@link #rename} is one atomic step (not on S3, where it is a copy of every key). */
+    default boolean atomicRename() {
+        return true;
+    }
+
+    /**
+     * A hint that the tree under {@code dir} is about to be walked and read, not written: a storage
+     * whose listings are slow (S3) lists it once and answers {@link #isFile}/{@link #children} from that.
+     */
+    default void walkAhead(String dir) {
+    }
+
     /** Copies a local file to {@code path}. */
     default void upload(Path local, String path) {
         try (OutputStream out = create(path)) {

@@ -29,7 +29,7 @@ final class StreamFeeds {
     static void readBytes(IpcClient client, String uri, ObjectId stream, IoOptions o, VineyardIO.Progress progress) {
         Location loc = Location.of(uri, o.storage());
         long chunk = o.number("chunk_bytes", DEFAULT_CHUNK_BYTES);
-        try (Storage storage = loc.storage(o.storage(), "read_bytes")) {
+        try (Storage storage = loc.storage(o.storage())) {
             String path = loc.path();
             if (!storage.isFile(path)) {
                 throw new IoException.NotFound(loc.uri(), "no such file", null);

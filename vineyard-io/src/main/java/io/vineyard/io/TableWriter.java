@@ -122,7 +122,7 @@ final class TableWriter {
     private static void writeHdfs(BufferAllocator allocator, ArrowTable table, DataFormat format, Location loc, IoOptions o) {
         String target = loc.path();
         Path local = null;
-        try (Storage fs = loc.storage(o.storage(), "write")) {
+        try (Storage fs = loc.storage(o.storage())) {
             if (fs.isDirectory(target)) {
                 throw new IoException(loc.uri(), null, "the target is a directory", null);
             }
