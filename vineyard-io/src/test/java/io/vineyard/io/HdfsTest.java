@@ -1,6 +1,7 @@
 package io.vineyard.io;
 
 import io.vineyard.arrow.ArrowTable;
+import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
 import io.vineyard.client.TestDaemon;
 import io.vineyard.client.stream.ByteStream;
@@ -166,6 +167,25 @@ class HdfsTest {
         try (ArrowTable t = vineyard.client().get(VineyardIO.read(vineyard.client(), hdfs.uri() + "/parts/b*.csv", Map.of()), ArrowTable.class)) {
             assertEquals(1, t.rowCount(), "a glob on HDFS");
         }
+    }
+
+    @Test
+    void theDocsHdfsExample() throws IOException {
+        put("/data/trips.csv", "id|fare\n1|9.5\n2|12.25\n".replace('|', ',').getBytes(StandardCharsets.UTF_8));
+        put("/data/parts/a.csv", "x\n1\n".getBytes(StandardCharsets.UTF_8));
+        put("/data/parts/b.csv", "x\n2\n".getBytes(StandardCharsets.UTF_8));
+        String HDFS = hdfs.uri();
+        IpcClient client = vineyard.client();
+        // docs/io.md, HDFS
+        ObjectId trips = VineyardIO.read(client, HDFS + "/data/trips.csv", Map.of());
+        VineyardIO.write(client, trips, HDFS + "/data/trips.parquet", Map.of());             // hidden sibling, renamed over the target
+        VineyardIO.serialize(client, trips, HDFS + "/backup/trips", Map.of());
+        ObjectId again = VineyardIO.deserialize(client, HDFS + "/backup/trips", Map.of());
+        ObjectId parts = VineyardIO.read(client, HDFS + "/data/parts", Map.of("chunks", "file")); // a GlobalDataFrame
+
+        assertEquals(rows(trips), rows(again));
+        assertTrue(exists("/data/trips.parquet"));
+        assertEquals(2, client.get(parts, GlobalDataFrame.class).partitions().size());
     }
 
     @Test

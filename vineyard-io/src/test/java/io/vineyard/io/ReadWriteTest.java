@@ -143,6 +143,35 @@ class ReadWriteTest {
     }
 
     @Test
+    void csvWithAnotherDelimiterIsWrittenAndReadsBackTheSame() throws IOException {
+        Path f = dir.resolve("data.csv");
+        Files.writeString(f, csv(',', true) + "7,1.5,\"say \"\"hi\"\", |x\"\n");
+        ObjectId id = VineyardIO.read(vineyard.client(), f.toString(), Map.of("batch_rows", 300));
+        List<List<String>> expected;
+        try (ArrowTable t = table(id)) {
+            expected = rows(t);
+        }
+        Path out = dir.resolve("out.csv");
+        VineyardIO.write(vineyard.client(), id, out.toString(), Map.of("delimiter", "|"));
+        List<String> lines = Files.readAllLines(out);
+        assertEquals("\"id\"|\"score\"|\"name\"", lines.getFirst());
+        assertEquals("3|0.5|\"name-1\"", lines.get(2));
+        try (ArrowTable t = table(VineyardIO.read(vineyard.client(), out.toString(), Map.of("delimiter", "|")))) {
+            assertEquals(expected, rows(t), "a quoted delimiter and doubled quotes read back as written");
+        }
+        // .tsv: tab by default
+        Path tsv = dir.resolve("out.tsv");
+        VineyardIO.write(vineyard.client(), id, tsv.toString(), Map.of());
+        assertTrue(Files.readAllLines(tsv).get(1).startsWith("0\t\t"), Files.readAllLines(tsv).get(1));
+        try (ArrowTable t = table(VineyardIO.read(vineyard.client(), tsv.toString(), Map.of()))) {
+            assertEquals(expected, rows(t));
+        }
+        try (var s = Files.list(dir)) {
+            assertFalse(s.anyMatch(p -> p.getFileName().toString().startsWith(".")), "no temporary left");
+        }
+    }
+
+    @Test
     void orcIsReadNotWritten() throws IOException {
         Path f = dir.resolve("data.csv");
         Files.writeString(f, "a\n1\n");
