@@ -78,7 +78,7 @@ final class IoCommands {
         String target;
     }
 
-    @Command(name = "write", mixinStandardHelpOptions = true, header = "Write a table to a CSV or Parquet file.",
+    @Command(name = "write", mixinStandardHelpOptions = true, header = "Write a table to a CSV, Parquet or ORC file.",
             description = {"Write a vineyard::Table or RecordBatch to a file (format from -o format= or the",
                     "extension), written beside it and renamed over it; an s3:// prefix gets part-N files."})
     static final class Write extends ObjectToTarget {

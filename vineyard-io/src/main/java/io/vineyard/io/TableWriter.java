@@ -35,10 +35,6 @@ final class TableWriter {
         if (format == null) {
             throw new IoException.Unsupported(loc.uri(), "no format: give format= (csv, parquet, orc) or a file extension");
         }
-        if (format == DataFormat.ORC) {
-            throw new IoException.Unsupported(loc.uri(), "writing ORC (arrow-dataset 18.3's JNI writer refuses ORC: "
-                    + "'Must provide file_write_options'); ORC files are read, write Parquet instead");
-        }
         ObjectMeta meta = client.getMeta(id);
         String typename = meta.typename();
         BufferAllocator allocator = ArrowTypes.defaultAllocator().newChildAllocator("vineyard-io write", 0, Long.MAX_VALUE);
@@ -50,6 +46,8 @@ final class TableWriter {
                 writeLocal(allocator, table, format, loc.localPath(), loc.uri());
             } else if (loc.isHdfs()) {
                 writeHdfs(allocator, table, format, loc, o);
+            } else if (format == DataFormat.ORC) {
+                writeS3Orc(table, loc, o);
             } else {
                 writeTo(allocator, table, format, loc.arrowUri(), loc.uri());
             }
@@ -99,7 +97,12 @@ final class TableWriter {
         Path tmp = parent.resolve("." + target.getFileName() + ".vineyard-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
         try {
             Files.createDirectories(parent);
-            writeTo(allocator, table, format, tmp.toUri().toString(), uri);
+            if (format == DataFormat.ORC) {
+                // arrow-dataset's JNI writer refuses ORC ("Must provide file_write_options"): ORC's own writer
+                OrcFiles.write(table, Files.createDirectories(tmp).resolve("part-0.orc"), uri);
+            } else {
+                writeTo(allocator, table, format, tmp.toUri().toString(), uri);
+            }
             List<Path> written;
             try (Stream<Path> s = Files.list(tmp)) {
                 written = s.toList();
@@ -137,6 +140,23 @@ final class TableWriter {
                 fs.delete(hidden);
                 throw e;
             }
+        } catch (IOException e) {
+            throw new IoException(loc.uri(), null, "cannot make a local staging directory: " + e, e);
+        } finally {
+            if (local != null) {
+                deleteTree(local);
+            }
+        }
+    }
+
+    /** ORC to an S3 prefix: written to a local temporary file, put as {@code part-0.orc} under it. */
+    private static void writeS3Orc(ArrowTable table, Location loc, IoOptions o) {
+        Path local = null;
+        try (Storage fs = loc.storage(o.storage())) {
+            local = Files.createTempDirectory("vineyard-io-orc-");
+            Path file = local.resolve("part-0.orc");
+            OrcFiles.write(table, file, loc.uri());
+            fs.upload(file, Storage.join(loc.path(), "part-0.orc"));
         } catch (IOException e) {
             throw new IoException(loc.uri(), null, "cannot make a local staging directory: " + e, e);
         } finally {

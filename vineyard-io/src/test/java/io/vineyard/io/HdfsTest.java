@@ -92,13 +92,13 @@ class HdfsTest {
     }
 
     @Test
-    void csvAndParquetOnHdfsReadAsTheirLocalCopiesAndWriteBack() throws IOException {
+    void csvParquetAndOrcOnHdfsReadAsTheirLocalCopiesAndWriteBack() throws IOException {
         Path local = dir.resolve("t.csv");
         Files.write(local, get("/data/t.csv"));
         List<List<String>> expected = rows(VineyardIO.read(vineyard.client(), local.toString(), Map.of()));
         ObjectId fromHdfs = VineyardIO.read(vineyard.client(), hdfs.uri() + "/data/t.csv", Map.of());
         assertEquals(expected, rows(fromHdfs));
-        for (String name : List.of("out.parquet", "out.csv")) {
+        for (String name : List.of("out.parquet", "out.orc", "out.csv")) {
             String target = hdfs.uri() + "/written/" + name;
             VineyardIO.write(vineyard.client(), fromHdfs, target, Map.of());
             assertTrue(get("/written/" + name).length > 0, name + " on HDFS");
