@@ -20,8 +20,9 @@ import java.util.Map;
  * }</pre>
  *
  * Reads make a {@code vineyard::Table} (one {@code vineyard::RecordBatch} per decoded batch) that
- * vineyard-arrow reads as an {@code ArrowTable} and the Python client as a {@code pyarrow.Table}. URIs are
- * local paths, {@code file://} or {@code s3://} URIs, directories and globs (read as one table); options
+ * vineyard-arrow reads as an {@code ArrowTable} and the Python client as a {@code pyarrow.Table}, or with
+ * {@code chunks} a {@code vineyard::GlobalDataFrame} of such tables. URIs are local paths, {@code file://},
+ * {@code s3://} or {@code hdfs://} URIs, directories and globs (read as one table); options
  * are vineyard's ({@link IoOptions}: {@code delimiter}, {@code header_row}, {@code schema},
  * {@code column_types}, {@code include_all_columns}, {@code storage_options}, ...), also accepted in the
  * URI's fragment as vineyard's C++ adaptors take them. Every failure is an {@link IoException} naming the
@@ -95,7 +96,7 @@ public final class VineyardIO {
     }
 
     /**
-     * vineyard's {@code read_bytes}: writes a local file's bytes into the {@code ByteStream} {@code stream}
+     * vineyard's {@code read_bytes}: writes a local, HDFS or S3 file's bytes into the {@code ByteStream} {@code stream}
      * (made with {@code ByteStream.create}), read straight into each chunk of {@code chunk_bytes} (default
      * 4 MiB), then finishes it. Blocks until the file is read, so run it where the producer runs; the
      * stream's reader gets each chunk as soon as the next is asked for. A failure aborts the stream.
