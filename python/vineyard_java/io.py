@@ -339,8 +339,8 @@ def _batches(uri, source, filesystem, fmt, opts):
 
 
 def _read_tables(uri, files, filesystem, fmt, opts, chunked):
-    """This reader's share: ``[(file, [table, ...])]`` in file order, the files read in parallel
-    (``parallelism`` threads; pyarrow decodes without the GIL). One table per file, or per batch
+    """This reader's share: ``(file, [table, ...])`` in file order as each is read, the files read
+    in parallel (``parallelism`` threads; pyarrow decodes without the GIL). One table per file, or per batch
     with ``chunks=batch``; of one file among several readers, every ``proc_num``-th batch."""
     import concurrent.futures
 
@@ -368,9 +368,11 @@ def _read_tables(uri, files, filesystem, fmt, opts, chunked):
 
     threads = max(1, min(len(mine), int(opts.get("parallelism", os.cpu_count() or 1))))
     if threads == 1:
-        return [(f, one(f)) for f in mine]
+        for f in mine:
+            yield f, one(f)
+        return
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-        return list(zip(mine, pool.map(one, mine)))
+        yield from zip(mine, pool.map(one, mine))
 
 
 def read(client, uri, **options):
@@ -412,11 +414,17 @@ def read(client, uri, **options):
     name = opts.get("name")
     if mode is None:
         return client.put(table, persist=name is not None, name=name)
+    # the chunks are put as their files are read (in order); a failure deletes those already put
     chunks = []
     try:
-        for _, tables in parts:
-            for t in tables:
-                chunks.append(client.put(t, persist=True))
+        try:
+            for _, tables in parts:
+                for t in tables:
+                    chunks.append(client.put(t, persist=True))
+        except IoError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise _classify(base, exc) from exc
         return client.put_global(chunks, name=name)
     except BaseException:
         if chunks:
