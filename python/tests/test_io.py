@@ -90,6 +90,56 @@ def test_partial_reads_split_the_files(client, tmp_path):
     assert client.get(vio.read(client, str(d), proc_num=8, proc_index=7)).num_rows == 0
 
 
+def _chunks(client, oid):
+    meta = client.get_meta(oid)
+    assert meta.typename == "vineyard::GlobalDataFrame" and meta.is_global
+    n = int(meta["partitions_-size"])
+    assert (int(meta["partition_shape_row_"]), int(meta["partition_shape_column_"])) == (n, 1)
+    return [meta.member("partitions_-%d" % i).id for i in range(n)]
+
+
+def test_a_directory_reads_in_parallel_into_a_global_dataframe_of_a_chunk_per_file(client, tmp_path):
+    d = tmp_path / "parts"
+    d.mkdir()
+    for f in range(4):
+        (d / ("part-%d.csv" % f)).write_text("x,y\n" + "".join("%d,v%d\n" % (100 * f + r, r) for r in range(3 + f)))
+    (d / "_SUCCESS").write_text("")
+    oid = vio.read(client, str(d), chunks="file", name="parts")
+    assert client.get_name("parts") == oid
+    chunks = _chunks(client, oid)
+    assert [client.get(c).equals(pa.csv.read_csv(str(d / ("part-%d.csv" % f)))) for f, c in enumerate(chunks)] == [True] * 4
+    assert all(client.get_meta(c).typename == "vineyard::Table" for c in chunks)
+    assert len(_chunks(client, vio.read(client, str(d / "part-[12].csv"), **{"global": True}))) == 2
+
+
+def test_chunks_per_row_group_and_partial_reads_of_one_file(client, tmp_path):
+    table = pa.table({"x": list(range(1000)), "s": ["v%d" % i for i in range(1000)]})
+    path = str(tmp_path / "t.parquet")
+    pq.write_table(table, path, row_group_size=250)
+    chunks = _chunks(client, vio.read(client, path, chunks="row_group"))
+    assert [client.get(c).num_rows for c in chunks] == [250] * 4, "a chunk per row group"
+    assert pa.concat_tables([client.get(c) for c in chunks]).equals(table)
+    # one file among 3 readers: every 3rd batch (row group) each, together the file
+    slices = [client.get(vio.read(client, path, proc_num=3, proc_index=i)) for i in range(3)]
+    assert [t.column("x")[0].as_py() for t in slices] == [0, 250, 500]
+    assert [t.num_rows for t in slices] == [500, 250, 250]
+    assert sorted(x for t in slices for x in t.column("x").to_pylist()) == list(range(1000))
+
+
+def test_a_bad_file_among_many_fails_the_partitioned_read_and_leaves_nothing(client, tmp_path):
+    d = tmp_path / "parts"
+    d.mkdir()
+    (d / "a.csv").write_text("x,y\n1,2\n")
+    (d / "b.csv").write_text("x,y\n1,2\n3\n")
+    before = client.list_objects("*", limit=100)
+    with pytest.raises(vio.Malformed) as e:
+        vio.read(client, str(d), chunks="file")
+    assert "b.csv" in e.value.uri
+    assert client.list_objects("*", limit=100) == before
+    with pytest.raises(vio.Unsupported):
+        vio.read(client, str(d), chunks="rows")
+
+
 def test_errors_are_typed_name_the_file_and_leave_nothing(accounting_daemon, tmp_path):
     with vj.connect(accounting_daemon.socket) as client:
         before = settled_usage(client, 1)
@@ -116,7 +166,7 @@ def test_errors_are_typed_name_the_file_and_leave_nothing(accounting_daemon, tmp
         with pytest.raises(vio.Unsupported):
             vio.read(client, str(bad), delimeter=";")
         with pytest.raises(vio.Unsupported):
-            vio.read(client, "hdfs://nn:9000/x.csv")
+            vio.read(client, "gs://bucket/x.csv")
         assert client.list_objects("*", limit=100) == []
         assert client.instance_status()["memory_usage"] == before
 

@@ -49,7 +49,7 @@ __all__ = [
 KNOWN_OPTIONS = {
     "format", "delimiter", "header_row", "schema", "include_all_columns", "column_types",
     "null_values", "block_size", "batch_rows", "name", "storage_options", "compression",
-    "compression_method", "chunk_bytes", "proc_num", "proc_index",
+    "compression_method", "chunk_bytes", "proc_num", "proc_index", "chunks", "global", "parallelism",
 }
 WORKER = "1-0"
 METADATA = "metadata.json"
@@ -193,7 +193,7 @@ def _filesystem(uri, opts):
             kwargs["region"] = region
         return fs.S3FileSystem(**kwargs), uri[len("s3://"):]
     if "://" in uri and not uri.lower().startswith("file://"):
-        raise Unsupported(uri, "scheme %r (file, s3; hdfs is not done yet)" % uri.split("://", 1)[0])
+        raise Unsupported(uri, "scheme %r (file, s3; hdfs:// needs Hadoop's native libhdfs under pyarrow: read it with the Java SDK or vineyardctl)" % uri.split("://", 1)[0])
     path = urllib.parse.unquote(urllib.parse.urlparse(uri).path) if uri.lower().startswith("file://") else uri
     return None, os.path.abspath(path)
 
@@ -314,41 +314,122 @@ def _read_file(uri, source, filesystem, fmt, opts):
     return of.read(columns=_columns(uri, of.schema.names, opts))
 
 
+def _batches(uri, source, filesystem, fmt, opts):
+    """A file's record batches: a Parquet file's row groups, an ORC file's stripes, a CSV file's
+    blocks, each cut to at most ``batch_rows`` rows (1Mi), as the Java reader's scanner makes them."""
+    rows = int(opts.get("batch_rows", 1 << 20))
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        f = pq.ParquetFile(source, filesystem=filesystem) if filesystem is not None else pq.ParquetFile(source)
+        columns = _columns(uri, f.schema_arrow.names, opts)
+        parts = (f.read_row_group(i, columns=columns) for i in range(f.num_row_groups))
+    elif fmt == "orc":
+        import pyarrow.orc as orc
+
+        f = orc.ORCFile(filesystem.open_input_file(source) if filesystem is not None else source)
+        columns = _columns(uri, f.schema.names, opts)
+        parts = (f.read_stripe(i, columns=columns) for i in range(f.nstripes))
+    else:
+        parts = iter([_read_file(uri, source, filesystem, fmt, opts)])
+    for part in parts:
+        for b in part.to_batches(max_chunksize=rows):
+            if b.num_rows:
+                yield b
+
+
+def _read_tables(uri, files, filesystem, fmt, opts, chunked):
+    """This reader's share: ``(file, [table, ...])`` in file order as each is read, the files read
+    in parallel (``parallelism`` threads; pyarrow decodes without the GIL). One table per file, or per batch
+    with ``chunks=batch``; of one file among several readers, every ``proc_num``-th batch."""
+    import concurrent.futures
+
+    import pyarrow as pa
+
+    total, index = int(opts.get("proc_num", 1)), int(opts.get("proc_index", 0))
+    if total < 1 or not 0 <= index < total:
+        raise Unsupported(uri, "proc_index %d of proc_num %d (0 <= proc_index < proc_num)" % (index, total))
+    sliced = total > 1 and len(files) == 1
+    mine = files if sliced else files[index::total]
+
+    def one(f):
+        try:
+            if sliced or chunked:
+                batches = list(_batches(uri, f, filesystem, fmt, opts))
+                if sliced:
+                    batches = batches[index::total]
+                if chunked:
+                    return [pa.Table.from_batches([b]) for b in batches]
+                schema = batches[0].schema if batches else _read_file(uri, f, filesystem, fmt, opts).schema
+                return [pa.Table.from_batches(batches, schema=schema)]
+            return [_read_file(uri, f, filesystem, fmt, opts)]
+        except Exception as exc:  # noqa: BLE001 - typed here, naming the file
+            raise _classify(f if len(files) > 1 else uri, exc) from exc
+
+    threads = max(1, min(len(mine), int(opts.get("parallelism", os.cpu_count() or 1))))
+    if threads == 1:
+        for f in mine:
+            yield f, one(f)
+        return
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        yield from zip(mine, pool.map(one, mine))
+
+
 def read(client, uri, **options):
     """Read a CSV, Parquet or ORC file (or a directory or glob of them, as one table) into a new
     ``vineyard::Table`` and return its id; ``client.get(id)`` gives it back as a pyarrow Table.
+
+    ``proc_num``/``proc_index`` (vineyard's ``SetPartialRead``): this reader takes every
+    ``proc_num``-th file of a directory or glob, or of one file every ``proc_num``-th batch.
+    ``chunks="file"`` (or ``**{"global": True}``) or ``chunks="batch"`` (``"row_group"``): the result is a
+    ``vineyard::GlobalDataFrame`` whose chunks are persisted ``vineyard::Table`` s, one per file or
+    per batch (a Parquet row group, an ORC stripe), the files read in parallel (``parallelism``).
 
     Raises :class:`NotFound`, :class:`Malformed` (with ``position``), :class:`AccessDenied`,
     :class:`Unreachable` or :class:`Unsupported`; nothing is left in the daemon when it raises.
     """
     base, opts = _options(uri, options)
+    mode = opts.get("chunks")
+    if mode is None and _bool(base, opts, "global", False):
+        mode = "file"
+    if mode is not None and str(mode).lower() not in ("file", "true", "batch", "row_group", "stripe"):
+        raise Unsupported(base, "chunks=%s (file, batch, row_group)" % mode)
+    chunked = mode is not None and str(mode).lower() in ("batch", "row_group", "stripe")
     try:
         import pyarrow as pa
 
         filesystem, path = _filesystem(base, opts)
         files = [path] if filesystem is not None else _data_files(base, path)
         fmt = _format(base, opts, files)
-        total, index = int(opts.get("proc_num", 1)), int(opts.get("proc_index", 0))
-        if total < 1 or not 0 <= index < total:
-            raise Unsupported(base, "proc_index %d of proc_num %d (0 <= proc_index < proc_num)" % (index, total))
-        if total > 1 and len(files) == 1:
-            raise Unsupported(base, "a partial read of one file (slices are whole files of a directory or glob)")
-        mine = files[index::total]
-        tables = []
-        if not mine:  # more readers than files: an empty table of the files' schema
-            tables.append(_read_file(base, files[0], filesystem, fmt, opts).slice(0, 0))
-        for f in mine:
-            try:
-                tables.append(_read_file(base, f, filesystem, fmt, opts))
-            except Exception as exc:  # noqa: BLE001 - typed below, naming the file
-                raise _classify(f if len(mine) > 1 else base, exc) from exc
-        table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+        parts = _read_tables(base, files, filesystem, fmt, opts, chunked)
+        if mode is None:
+            tables = [t for _, ts in parts for t in ts]
+            if not tables:  # more readers than files: an empty table of the files' schema
+                tables.append(_read_file(base, files[0], filesystem, fmt, opts).slice(0, 0))
+            table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
     except IoError:
         raise
     except Exception as exc:  # noqa: BLE001
         raise _classify(base, exc) from exc
     name = opts.get("name")
-    return client.put(table, persist=name is not None, name=name)
+    if mode is None:
+        return client.put(table, persist=name is not None, name=name)
+    # the chunks are put as their files are read (in order); a failure deletes those already put
+    chunks = []
+    try:
+        try:
+            for _, tables in parts:
+                for t in tables:
+                    chunks.append(client.put(t, persist=True))
+        except IoError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise _classify(base, exc) from exc
+        return client.put_global(chunks, name=name)
+    except BaseException:
+        if chunks:
+            client.delete(chunks)
+        raise
 
 
 def _resolve(client, id_or_name):

@@ -44,8 +44,9 @@ final class IoCommands {
     }
 
     @Command(name = "read", mixinStandardHelpOptions = true, header = "Read a CSV, Parquet or ORC file into a table.",
-            description = {"Read a file, a directory or a glob of them (local, file:// or s3://) into a new",
-                    "vineyard::Table (Python: client.get(id) gives a pyarrow Table). Prints its id."})
+            description = {"Read a file, a directory or a glob of them (local, file://, s3:// or hdfs://) into a new",
+                    "vineyard::Table (Python: client.get(id) gives a pyarrow Table), or with -o chunks=file a",
+                    "GlobalDataFrame of a Table per file. Prints its id."})
     static final class Read extends IoVerb {
         @Parameters(index = "0", paramLabel = "URI", description = "the file, directory, glob or s3:// object")
         String uri;
@@ -77,7 +78,7 @@ final class IoCommands {
         String target;
     }
 
-    @Command(name = "write", mixinStandardHelpOptions = true, header = "Write a table to a CSV or Parquet file.",
+    @Command(name = "write", mixinStandardHelpOptions = true, header = "Write a table to a CSV, Parquet or ORC file.",
             description = {"Write a vineyard::Table or RecordBatch to a file (format from -o format= or the",
                     "extension), written beside it and renamed over it; an s3:// prefix gets part-N files."})
     static final class Write extends ObjectToTarget {

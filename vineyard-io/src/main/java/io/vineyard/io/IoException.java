@@ -12,11 +12,29 @@ import io.vineyard.common.VineyardException;
 public class IoException extends VineyardException {
     private final String uri;
     private final String position;
+    private final String detail;
 
     IoException(String uri, String position, String message, Throwable cause) {
         super(Status.IO_ERROR, uri + (position == null ? "" : " at " + position) + ": " + message, cause);
         this.uri = uri;
         this.position = position;
+        this.detail = message;
+    }
+
+    /** The same failure about {@code other} (a staged local copy's error named by its source file). */
+    IoException at(String other) {
+        IoException e = switch (this) {
+            case NotFound n -> new NotFound(other, detail, getCause());
+            case Malformed m -> new Malformed(other, position, detail, getCause());
+            case AccessDenied a -> new AccessDenied(other, detail, getCause());
+            case Unreachable u -> new Unreachable(other, detail, getCause());
+            case Unsupported u -> new Unsupported(other, detail);
+            default -> new IoException(other, position, detail, getCause());
+        };
+        for (Throwable s : getSuppressed()) {
+            e.addSuppressed(s);
+        }
+        return e;
     }
 
     /** The file, object or directory the operation was about. */

@@ -28,6 +28,8 @@ import java.util.Set;
  *   <tr><td>{@code block_size}</td><td>CSV bytes parsed per batch (default 16 MiB)</td></tr>
  *   <tr><td>{@code batch_rows}</td><td>most rows per record batch (default 1Mi)</td></tr>
  *   <tr><td>{@code proc_num}, {@code proc_index}</td><td>partial read: reader {@code proc_index} of {@code proc_num} takes every proc_num-th file of a directory or glob</td></tr>
+ *   <tr><td>{@code chunks}, {@code global}</td><td>read into a {@code vineyard::GlobalDataFrame}: a chunk (a {@code vineyard::Table}) per file ({@code chunks=file}, {@code global=true}) or per batch / row group ({@code chunks=batch})</td></tr>
+ *   <tr><td>{@code parallelism}</td><td>with chunks: files scanned at once (default: the cores)</td></tr>
  *   <tr><td>{@code name}</td><td>persist the result and name it</td></tr>
  *   <tr><td>{@code storage_options}</td><td>a map for the storage: S3's {@code key}/{@code access_key}, {@code secret}/{@code secret_key}, {@code endpoint_url}/{@code endpoint_override}, {@code region}</td></tr>
  *   <tr><td>{@code chunk_bytes}</td><td>read_bytes: bytes per stream chunk (default 4 MiB)</td></tr>
@@ -37,7 +39,8 @@ import java.util.Set;
 final class IoOptions {
     private static final Set<String> KNOWN = Set.of("format", "delimiter", "header_row", "schema",
             "include_all_columns", "column_types", "null_values", "block_size", "batch_rows", "name",
-            "storage_options", "compression", "compression_method", "chunk_bytes", "proc_num", "proc_index");
+            "storage_options", "compression", "compression_method", "chunk_bytes", "proc_num", "proc_index",
+            "chunks", "global", "parallelism");
 
     private final String uri;
     private final Map<String, Object> values;

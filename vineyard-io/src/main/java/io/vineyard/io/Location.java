@@ -33,6 +33,9 @@ record Location(String uri, Path localPath, String arrowUri) {
         if (lower.startsWith("s3://")) {
             return new Location(uri, null, s3(uri, storage));
         }
+        if (lower.startsWith("hdfs://")) {
+            return new Location(uri, null, uri);
+        }
         if (lower.startsWith("file://")) {
             try {
                 return local(uri, Path.of(new URI(uri.replace(" ", "%20"))));
@@ -42,7 +45,7 @@ record Location(String uri, Path localPath, String arrowUri) {
         }
         int colon = uri.indexOf("://");
         if (colon > 0) {
-            throw new IoException.Unsupported(uri, "scheme '" + uri.substring(0, colon) + "' (file, s3; hdfs is not done yet)");
+            throw new IoException.Unsupported(uri, "scheme '" + uri.substring(0, colon) + "' (file, s3, hdfs)");
         }
         return local(uri, Path.of(uri));
     }
@@ -80,7 +83,7 @@ record Location(String uri, Path localPath, String arrowUri) {
         return out.append(query).toString();
     }
 
-    private static String first(Map<String, String> m, String... keys) {
+    static String first(Map<String, String> m, String... keys) {
         for (String k : keys) {
             if (m.get(k) != null) {
                 return m.get(k);
@@ -95,6 +98,39 @@ record Location(String uri, Path localPath, String arrowUri) {
 
     boolean isLocal() {
         return localPath != null;
+    }
+
+    boolean isHdfs() {
+        return localPath == null && arrowUri.regionMatches(true, 0, "hdfs://", 0, 7);
+    }
+
+    /** The byte-level storage of the location: the local disk, HDFS or S3. */
+    Storage storage(Map<String, String> storageOptions) {
+        if (isLocal()) {
+            return new Storage.Local(uri);
+        }
+        if (isHdfs()) {
+            return new HdfsStorage(uri, storageOptions);
+        }
+        return new S3Storage(uri, storageOptions);
+    }
+
+    /** The path inside the storage: the local absolute path, an HDFS URI's path, or S3's {@code bucket/key}. */
+    String path() {
+        if (isLocal()) {
+            return localPath.toString();
+        }
+        if (isHdfs()) {
+            return HdfsStorage.pathOf(uri);
+        }
+        String p = uri.substring("s3://".length());
+        return p.endsWith("/") ? p.substring(0, p.length() - 1) : p;
+    }
+
+    /** An HDFS file of this location's namenode as a full URI. */
+    String hdfsUri(String path) {
+        URI u = URI.create(uri.replace(" ", "%20"));
+        return "hdfs://" + u.getAuthority() + path;
     }
 
     private static boolean isGlob(String s) {
@@ -113,7 +149,12 @@ record Location(String uri, Path localPath, String arrowUri) {
      *
      * @throws IoException.NotFound when the path, or every match of the glob, is missing
      */
-    List<String> dataFiles() {
+    List<String> dataFiles(Map<String, String> storageOptions) {
+        if (isHdfs()) {
+            try (HdfsStorage fs = new HdfsStorage(uri, storageOptions)) {
+                return hdfsFiles(fs);
+            }
+        }
         if (!isLocal()) {
             return List.of(arrowUri);
         }
@@ -140,5 +181,25 @@ record Location(String uri, Path localPath, String arrowUri) {
                     : "no such file or directory", null);
         }
         return files.stream().map(f -> f.toUri().toString()).toList();
+    }
+
+    /** {@link #dataFiles} on HDFS, as full hdfs:// URIs. */
+    private List<String> hdfsFiles(HdfsStorage fs) {
+        String p = path();
+        List<String> files;
+        if (fs.isDirectory(p)) {
+            files = fs.children(p).stream().filter(n -> !n.startsWith(".") && !n.startsWith("_"))
+                    .map(n -> Storage.join(p, n)).filter(fs::isFile).toList();
+        } else if (fs.isFile(p)) {
+            files = List.of(p);
+        } else if (isGlob(Storage.name(p))) {
+            files = fs.glob(p).stream().filter(f -> !Storage.name(f).startsWith(".") && !Storage.name(f).startsWith("_")).toList();
+        } else {
+            files = List.of();
+        }
+        if (files.isEmpty()) {
+            throw new IoException.NotFound(uri, fs.isDirectory(p) ? "the directory holds no data file" : "no such file or directory", null);
+        }
+        return files.stream().map(this::hdfsUri).toList();
     }
 }

@@ -20,13 +20,10 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Stream;
 
 /**
  * Any object tree to a directory and back, in the layout of vineyard's {@code serializer} and
@@ -57,39 +54,39 @@ final class ObjectDirectory {
 
     static void serialize(Client client, ObjectId id, String uri, IoOptions o, VineyardIO.Progress progress) {
         Location loc = Location.of(uri, o.storage());
-        if (!loc.isLocal()) {
-            throw new IoException.Unsupported(loc.uri(), "serialize to S3 is not done yet (local directories only)");
-        }
         String compression = o.string("compression", o.string("compression_method", "zstd"));
         if (!compression.equals("zstd") && !compression.equals("none")) {
             throw new IoException.Unsupported(loc.uri(), "compression '" + compression + "' (zstd, none)");
         }
-        Path target = loc.localPath();
-        if (Files.exists(target)) {
-            try (Stream<Path> s = Files.list(target)) {
-                if (s.findAny().isPresent()) {
-                    throw new IoException(loc.uri(), null, "the target directory exists and is not empty", null);
-                }
-            } catch (IOException e) {
-                throw new IoException(loc.uri(), null, "the target exists and is not a directory: " + e, e);
+        try (Storage fs = loc.storage(o.storage())) {
+            String target = loc.path();
+            if (fs.isFile(target)) {
+                throw new IoException(loc.uri(), null, "the target exists and is not a directory", null);
             }
-        }
-        Path tmp = target.resolveSibling("." + target.getFileName() + ".vineyard-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
-        try (VineyardObject object = client.getObject(id)) {
-            Path root = tmp.resolve(WORKER);
-            Files.createDirectories(root);
-            writeObject(object, object.meta(), root, "", new Copy(compression.equals("zstd"), progress));
-            Files.createDirectories(target.getParent());
-            Files.deleteIfExists(target);
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new IoException(loc.uri(), null, e.toString(), e);
-        } finally {
-            TableWriter.deleteTree(tmp);
+            if (fs.isDirectory(target) && !fs.children(target).isEmpty()) {
+                throw new IoException(loc.uri(), null, "the target directory exists and is not empty", null);
+            }
+            // a hidden sibling renamed into place; where a rename is a copy of every key (S3), the target
+            // itself, deleted again when the write fails
+            String tmp = fs.atomicRename() ? Storage.hiddenSibling(target) : target;
+            boolean done = false;
+            try (VineyardObject object = client.getObject(id)) {
+                writeObject(fs, object, object.meta(), Storage.join(tmp, WORKER), "", new Copy(compression.equals("zstd"), progress));
+                if (fs.atomicRename()) {
+                    fs.rename(tmp, target);
+                }
+                done = true;
+            } catch (IOException e) {
+                throw fs.failure(target, e);
+            } finally {
+                if (fs.atomicRename() || !done) {
+                    fs.delete(tmp);
+                }
+            }
         }
     }
 
-    private static void writeObject(VineyardObject object, ObjectMeta meta, Path dir, String path, Copy copy) throws IOException {
+    private static void writeObject(Storage fs, VineyardObject object, ObjectMeta meta, String dir, String path, Copy copy) throws IOException {
         ObjectNode fields = Json.object();
         fields.put("__global", meta.isGlobal());
         Map<String, ObjectMeta> members = meta.members();
@@ -105,24 +102,34 @@ final class ObjectDirectory {
         }
         fields.put("__path", path);
         fields.put("typename", "vineyard::StreamCollection");
-        Files.createDirectories(dir);
-        Files.writeString(dir.resolve(METADATA), Json.MAPPER.writeValueAsString(fields));
+        writeString(fs, Storage.join(dir, METADATA), Json.MAPPER.writeValueAsString(fields));
         for (Map.Entry<String, ObjectMeta> e : members.entrySet()) {
             String memberPath = path.isEmpty() ? e.getKey() : path + "/" + e.getKey();
-            Path memberDir = dir.resolve(e.getKey());
+            String memberDir = Storage.join(dir, e.getKey());
             if (e.getValue().isBlob()) {
-                writeBlob(object, e.getValue(), memberDir, memberPath, copy);
+                writeBlob(fs, object, e.getValue(), memberDir, memberPath, copy);
             } else {
-                writeObject(object, e.getValue(), memberDir, memberPath, copy);
+                writeObject(fs, object, e.getValue(), memberDir, memberPath, copy);
             }
         }
     }
 
-    private static void writeBlob(VineyardObject object, ObjectMeta entry, Path dir, String path, Copy copy) throws IOException {
+    private static void writeString(Storage fs, String file, String text) throws IOException {
+        try (OutputStream out = fs.create(file)) {
+            out.write(text.getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    private static String readString(Storage fs, String file) throws IOException {
+        try (InputStream in = fs.open(file)) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    private static void writeBlob(Storage fs, VineyardObject object, ObjectMeta entry, String dir, String path, Copy copy) throws IOException {
         boolean zstd = copy.zstd();
-        Files.createDirectories(dir);
         long length = entry.getLong("length", entry.nbytes());
-        try (OutputStream file = Files.newOutputStream(dir.resolve(BLOB));
+        try (OutputStream file = fs.create(Storage.join(dir, BLOB));
              OutputStream out = zstd ? new ZstdOutputStream(file) : file) {
             if (length > 0) {
                 Blob blob = object.blob(entry);
@@ -135,7 +142,7 @@ final class ObjectDirectory {
         params.put("__path", path + "/" + BLOB);
         params.put("length", length);
         params.put("__options", zstd ? "{\"compression_method\": \"zstd\"}" : "{}");
-        Files.writeString(dir.resolve(BLOB_META), Json.MAPPER.writeValueAsString(params));
+        writeString(fs, Storage.join(dir, BLOB_META), Json.MAPPER.writeValueAsString(params));
     }
 
     /** How blobs are written (zstd or raw) and the running byte count reported to the progress. */
@@ -172,12 +179,10 @@ final class ObjectDirectory {
 
     static ObjectId deserialize(Client client, String uri, IoOptions o, VineyardIO.Progress progress) {
         Location loc = Location.of(uri, o.storage());
-        if (!loc.isLocal()) {
-            throw new IoException.Unsupported(loc.uri(), "deserialize from S3 is not done yet (local directories only)");
-        }
-        Path root = rootOf(loc);
-        try {
-            return client.put(new SerializedTree(loc.uri(), root, new Copy(false, progress)), PutOptions.persistent());
+        try (Storage fs = loc.storage(o.storage())) {
+            fs.walkAhead(loc.path());
+            String root = rootOf(fs, loc);
+            return client.put(new SerializedTree(loc.uri(), fs, root, new Copy(false, progress)), PutOptions.persistent());
         } catch (IoException e) {
             throw e;
         } catch (RuntimeException e) {
@@ -185,19 +190,19 @@ final class ObjectDirectory {
         }
     }
 
-    private static Path rootOf(Location loc) {
-        Path dir = loc.localPath();
-        if (Files.isRegularFile(dir.resolve(METADATA))) {
+    private static String rootOf(Storage fs, Location loc) {
+        String dir = loc.path();
+        if (fs.isFile(Storage.join(dir, METADATA))) {
             return dir;
         }
-        if (Files.isRegularFile(dir.resolve(WORKER).resolve(METADATA))) {
-            return dir.resolve(WORKER);
+        if (fs.isFile(Storage.join(Storage.join(dir, WORKER), METADATA))) {
+            return Storage.join(dir, WORKER);
         }
         throw new IoException.NotFound(loc.uri(), "no serialized object (" + WORKER + "/" + METADATA + ")", null);
     }
 
     /** A serialized directory as a value to put: its builder reads the files. */
-    record SerializedTree(String uri, Path root, Copy progress) {
+    record SerializedTree(String uri, Storage fs, String root, Copy progress) {
     }
 
     /** Builds a {@link SerializedTree} (service entry; build only). */
@@ -222,13 +227,13 @@ final class ObjectDirectory {
         }
     }
 
-    private static ObjectMeta readObject(BuildContext ctx, SerializedTree tree, Path dir, String path) {
+    private static ObjectMeta readObject(BuildContext ctx, SerializedTree tree, String dir, String path) {
         String uri = tree.uri();
+        Storage fs = tree.fs();
         JsonNode fields;
-        Path file = dir.resolve(METADATA);
         try {
-            fields = Json.MAPPER.readTree(Files.readString(file));
-        } catch (IOException e) {
+            fields = Json.MAPPER.readTree(readString(fs, Storage.join(dir, METADATA)));
+        } catch (IOException | IoException.NotFound e) {
             throw new IoException.Malformed(uri, path.isEmpty() ? METADATA : path + "/" + METADATA, "unreadable metadata: " + e.getMessage(), e);
         }
         if (fields == null || !fields.isObject() || !fields.hasNonNull("__typename")) {
@@ -243,35 +248,30 @@ final class ObjectDirectory {
         if (fields.path("__global").asBoolean(false)) {
             meta.setGlobal(true);
         }
-        List<Path> children;
-        try (Stream<Path> s = Files.list(dir)) {
-            children = s.filter(Files::isDirectory).sorted().toList();
-        } catch (IOException e) {
-            throw new IoException.Malformed(uri, path, "cannot list: " + e, e);
-        }
-        for (Path child : children) {
-            String name = child.getFileName().toString();
+        for (String name : fs.children(dir)) {
+            String child = Storage.join(dir, name);
             String childPath = path.isEmpty() ? name : path + "/" + name;
-            if (Files.isRegularFile(child.resolve(BLOB))) {
+            if (fs.isFile(Storage.join(child, BLOB))) {
                 meta.addMember(name, readBlob(ctx, tree, child, childPath));
-            } else if (Files.isRegularFile(child.resolve(METADATA))) {
+            } else if (fs.isFile(Storage.join(child, METADATA))) {
                 meta.addMember(name, readObject(ctx, tree, child, childPath));
             }
         }
         return meta;
     }
 
-    private static ObjectMeta readBlob(BuildContext ctx, SerializedTree tree, Path dir, String path) {
+    private static ObjectMeta readBlob(BuildContext ctx, SerializedTree tree, String dir, String path) {
         String uri = tree.uri();
+        Storage fs = tree.fs();
         String where = path + "/" + BLOB;
         long length;
         boolean zstd;
         try {
-            JsonNode params = Json.MAPPER.readTree(Files.readString(dir.resolve(BLOB_META)));
+            JsonNode params = Json.MAPPER.readTree(readString(fs, Storage.join(dir, BLOB_META)));
             length = params.path("length").asLong(-1);
             JsonNode opts = Json.MAPPER.readTree(params.path("__options").asText("{}"));
             zstd = "zstd".equals(opts.path("compression_method").asText(""));
-        } catch (IOException e) {
+        } catch (IOException | IoException.NotFound e) {
             throw new IoException.Malformed(uri, path + "/" + BLOB_META, "unreadable blob parameters: " + e.getMessage(), e);
         }
         if (length < 0) {
@@ -282,7 +282,7 @@ final class ObjectDirectory {
         }
         BlobWriter w = ctx.createBlob(length);
         MemorySegment dst = w.segment();
-        try (InputStream file = Files.newInputStream(dir.resolve(BLOB));
+        try (InputStream file = fs.open(Storage.join(dir, BLOB));
              InputStream in = zstd ? new ZstdInputStream(file) : file) {
             byte[] buf = new byte[(int) Math.min(CHUNK, length)];
             long off = 0;
@@ -297,7 +297,7 @@ final class ObjectDirectory {
             if (off != length) {
                 throw new IoException.Malformed(uri, where + " byte " + off, "ends after " + off + " of its " + length + " bytes", null);
             }
-        } catch (IOException e) {
+        } catch (IOException | IoException.NotFound e) {
             throw new IoException.Malformed(uri, where, "unreadable: " + e, e);
         }
         tree.progress().done(length);

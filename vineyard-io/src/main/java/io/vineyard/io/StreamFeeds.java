@@ -12,9 +12,7 @@ import org.apache.arrow.vector.types.pojo.Schema;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
-import java.nio.file.StandardOpenOption;
+import java.nio.channels.ReadableByteChannel;
 
 /**
  * Files fed into streams as they are read, so that a consumer starts on the first chunk while the rest
@@ -30,37 +28,37 @@ final class StreamFeeds {
 
     static void readBytes(IpcClient client, String uri, ObjectId stream, IoOptions o, VineyardIO.Progress progress) {
         Location loc = Location.of(uri, o.storage());
-        if (!loc.isLocal()) {
-            throw new IoException.Unsupported(loc.uri(), "read_bytes from S3 is not done yet (local files only)");
-        }
-        if (!Files.isRegularFile(loc.localPath())) {
-            throw new IoException.NotFound(loc.uri(), "no such file", null);
-        }
         long chunk = o.number("chunk_bytes", DEFAULT_CHUNK_BYTES);
-        try (ByteStreamWriter w = ByteStream.openWriter(client, stream);
-             FileChannel ch = FileChannel.open(loc.localPath(), StandardOpenOption.READ)) {
-            long size = ch.size();
-            long done = 0;
-            try {
-                while (done < size) {
-                    long n = Math.min(chunk, size - done);
-                    MemorySegment target = w.nextChunk(n);
-                    ByteBuffer buf = target.asByteBuffer();
-                    while (buf.hasRemaining()) {
-                        if (ch.read(buf, done + buf.position()) < 0) {
-                            throw new IoException(loc.uri(), "byte " + (done + buf.position()), "the file shrank while it was read", null);
-                        }
-                    }
-                    done += n;
-                    progress.update(done, 0);
-                }
-                w.finish();
-            } catch (RuntimeException | IOException e) {
-                w.abort();
-                throw e;
+        try (Storage storage = loc.storage(o.storage())) {
+            String path = loc.path();
+            if (!storage.isFile(path)) {
+                throw new IoException.NotFound(loc.uri(), "no such file", null);
             }
-        } catch (IOException e) {
-            throw new IoException(loc.uri(), null, e.toString(), e);
+            long size = storage.size(path);
+            try (ByteStreamWriter w = ByteStream.openWriter(client, stream);
+                 ReadableByteChannel ch = storage.channel(path)) {
+                long done = 0;
+                try {
+                    while (done < size) {
+                        long n = Math.min(chunk, size - done);
+                        MemorySegment target = w.nextChunk(n);
+                        ByteBuffer buf = target.asByteBuffer();
+                        while (buf.hasRemaining()) {
+                            if (ch.read(buf) < 0) {
+                                throw new IoException(loc.uri(), "byte " + (done + buf.position()), "the file shrank while it was read", null);
+                            }
+                        }
+                        done += n;
+                        progress.update(done, 0);
+                    }
+                    w.finish();
+                } catch (RuntimeException | IOException e) {
+                    w.abort();
+                    throw e;
+                }
+            } catch (IOException e) {
+                throw storage.failure(path, e);
+            }
         }
     }
 

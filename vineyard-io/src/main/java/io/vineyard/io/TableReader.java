@@ -22,6 +22,8 @@ import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -56,30 +58,220 @@ final class TableReader {
     }
 
     static ObjectId read(Client client, String uri, IoOptions o, VineyardIO.Progress progress) {
-        return scan(uri, o, new TableSink(client, o.string("name", null), progress));
+        return scan(uri, o, new TableSink(client, o.string("name", null), false, progress));
+    }
+
+    /**
+     * What a read takes: the source's data files, the format, this reader's share of the files (every
+     * {@code proc_num}-th, from {@code proc_index}) and, for a partial read of one file, the batch slice.
+     *
+     * @param files      every data file of the source (Arrow URIs, or hdfs:// URIs)
+     * @param mine       this reader's files
+     * @param sliceIndex with {@code sliceTotal > 1}: this reader takes batches {@code sliceIndex, sliceIndex + sliceTotal, ...}
+     */
+    record Plan(Location loc, IoOptions o, DataFormat format, List<String> files, List<String> mine, long sliceIndex, long sliceTotal) {
+        static Plan of(String uri, IoOptions o) {
+            Location loc = Location.of(uri, o.storage());
+            String named = o.string("format", null);
+            if (named != null) {
+                DataFormat.named(loc.uri(), named);
+            }
+            long total = o.number("proc_num", 1);
+            long index = o.number("proc_index", 0);
+            if (total < 1 || index < 0 || index >= total) {
+                throw new IoException.Unsupported(loc.uri(), "proc_index " + index + " of proc_num " + total + " (0 <= proc_index < proc_num)");
+            }
+            List<String> files = loc.dataFiles(o.storage());
+            DataFormat format = TableReader.format(o, loc, files);
+            if (files.size() == 1 && total > 1) {
+                // one file among several readers: each takes every total-th batch of it
+                return new Plan(loc, o, format, files, files, index, total);
+            }
+            List<String> mine = new ArrayList<>();
+            for (int i = 0; i < files.size(); i++) {
+                if (i % total == index) {
+                    mine.add(files.get(i));
+                }
+            }
+            return new Plan(loc, o, format, files, mine, 0, 1);
+        }
     }
 
     /** Scans {@code uri} into {@code sink}; a failure aborts the sink and is thrown as an {@link IoException}. */
     static <R> R scan(String uri, IoOptions o, BatchSink<R> sink) {
-        Location loc = Location.of(uri, o.storage());
-        String named = o.string("format", null);
-        if (named != null) {
-            DataFormat.named(loc.uri(), named);
-        }
-        List<String> files = loc.dataFiles();
-        DataFormat format = format(o, loc, files);
-        List<String> mine = slice(loc.uri(), files, o);
-        try (BufferAllocator allocator = ArrowTypes.defaultAllocator().newChildAllocator("vineyard-io read", 0, Long.MAX_VALUE)) {
-            if (mine.isEmpty()) {
-                // more readers than files: this one reads none, and makes an empty table of the files' schema
-                try (FileSystemDatasetFactory f = factory(allocator, files.toArray(String[]::new), format, o, loc, null)) {
-                    return sink.finish(f.inspect());
+        Plan plan = Plan.of(uri, o);
+        return scanFiles(plan, plan.mine(), sink);
+    }
+
+    /** Scans {@code files} of {@code plan} (none: an empty table of the source's schema) into {@code sink}. */
+    static <R> R scanFiles(Plan plan, List<String> files, BatchSink<R> sink) {
+        Location loc = plan.loc();
+        try (BufferAllocator allocator = ArrowTypes.defaultAllocator().newChildAllocator("vineyard-io read", 0, Long.MAX_VALUE);
+             Staged local = Staged.of(loc, plan.o(), files.isEmpty() ? plan.files().subList(0, 1) : files)) {
+            try {
+                if (files.isEmpty()) {
+                    // more readers than files: this one reads none, and makes an empty table of the files' schema
+                    try (FileSystemDatasetFactory f = factory(allocator, local.uris().toArray(String[]::new), plan.format(), plan.o(), loc, null)) {
+                        return sink.finish(f.inspect());
+                    }
                 }
+                return scanInto(allocator, plan, local.uris(), sink);
+            } catch (RuntimeException e) {
+                throw local.named(ArrowFailures.classify(loc.uri(), e));
             }
-            return scanInto(allocator, loc, mine, format, o, sink);
         } catch (RuntimeException e) {
             sink.abort(e);
             throw ArrowFailures.classify(loc.uri(), e);
+        }
+    }
+
+    /**
+     * Reads into persisted chunks, one {@code vineyard::Table} per file ({@code chunks=file}) or per decoded
+     * batch, which is a Parquet row group or an ORC stripe when {@code batch_rows} does not cut it
+     * ({@code chunks=batch} or {@code row_group}); this reader's files are scanned in parallel
+     * ({@code parallelism}, default one thread per file up to the cores). All or nothing: when one file
+     * fails, every chunk made is deleted.
+     *
+     * @return the chunks' ids, in file order (batch order within a file)
+     */
+    static List<ObjectId> readChunks(Client client, String uri, IoOptions o, VineyardIO.Progress progress) {
+        Plan plan = Plan.of(uri, o);
+        String mode = o.string("chunks", "file").toLowerCase(Locale.ROOT);
+        boolean perBatch = switch (mode) {
+            case "file", "true" -> false;
+            case "batch", "row_group", "stripe" -> true;
+            default -> throw new IoException.Unsupported(plan.loc().uri(), "chunks=" + mode + " (file, batch, row_group)");
+        };
+        List<String> mine = plan.mine();
+        if (mine.isEmpty()) {
+            return List.of();
+        }
+        int threads = (int) Math.max(1, Math.min(mine.size(), o.number("parallelism", Runtime.getRuntime().availableProcessors())));
+        SharedProgress shared = new SharedProgress(progress);
+        List<List<ObjectId>> made = new ArrayList<>();
+        List<java.util.concurrent.Future<List<ObjectId>>> futures = new ArrayList<>();
+        try (java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads,
+                Thread.ofPlatform().name("vineyard-io-read-", 0).daemon(true).factory())) {
+            for (String file : mine) {
+                futures.add(pool.submit(() -> {
+                    BatchSink<List<ObjectId>> sink = perBatch ? new ChunkPerBatch(client, shared.part())
+                            : new OneChunk(new TableSink(client, null, true, shared.part()));
+                    return scanFiles(plan, List.of(file), sink);
+                }));
+            }
+            RuntimeException failure = null;
+            for (java.util.concurrent.Future<List<ObjectId>> f : futures) {
+                try {
+                    made.add(f.get());
+                } catch (java.util.concurrent.ExecutionException e) {
+                    RuntimeException cause = e.getCause() instanceof RuntimeException r ? r : new IoException(plan.loc().uri(), null, e.getCause().toString(), e.getCause());
+                    if (failure == null) {
+                        failure = cause;
+                    } else {
+                        failure.addSuppressed(cause);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    failure = new IoException(plan.loc().uri(), null, "interrupted", e);
+                    pool.shutdownNow();
+                }
+            }
+            if (failure != null) {
+                deleteAll(client, made.stream().flatMap(List::stream).toList(), failure);
+                throw ArrowFailures.classify(plan.loc().uri(), failure);
+            }
+        }
+        return made.stream().flatMap(List::stream).toList();
+    }
+
+    /** Deletes what a failed read made (with its members); a failure to is added to {@code cause}. */
+    static void deleteAll(Client client, List<ObjectId> ids, RuntimeException cause) {
+        if (!ids.isEmpty()) {
+            try {
+                client.delete(ids.toArray(ObjectId[]::new));
+            } catch (RuntimeException cleanup) {
+                cause.addSuppressed(cleanup);
+            }
+        }
+    }
+
+    /** The progress of parallel scans, summed: each scan reports its own totals to a {@link #part()}. */
+    private static final class SharedProgress {
+        private final VineyardIO.Progress progress;
+        private long bytes;
+        private long rows;
+
+        SharedProgress(VineyardIO.Progress progress) {
+            this.progress = progress;
+        }
+
+        VineyardIO.Progress part() {
+            long[] last = new long[2];
+            return (b, r) -> {
+                synchronized (this) {
+                    bytes += b - last[0];
+                    rows += r - last[1];
+                    last[0] = b;
+                    last[1] = r;
+                    progress.update(bytes, rows);
+                }
+            };
+        }
+    }
+
+    /** A file's batches as one chunk (a table). */
+    private record OneChunk(TableSink table) implements BatchSink<List<ObjectId>> {
+        @Override
+        public void batch(VectorSchemaRoot root) {
+            table.batch(root);
+        }
+
+        @Override
+        public List<ObjectId> finish(Schema schema) {
+            return List.of(table.finish(schema));
+        }
+
+        @Override
+        public void abort(RuntimeException cause) {
+            table.abort(cause);
+        }
+    }
+
+    /** Each batch its own chunk: a persisted table of one batch. */
+    private static final class ChunkPerBatch implements BatchSink<List<ObjectId>> {
+        private final Client client;
+        private final VineyardIO.Progress progress;
+        private final List<ObjectId> chunks = new ArrayList<>();
+        private long bytes;
+        private long rows;
+
+        ChunkPerBatch(Client client, VineyardIO.Progress progress) {
+            this.client = client;
+            this.progress = progress;
+        }
+
+        @Override
+        public void batch(VectorSchemaRoot root) {
+            TableSink one = new TableSink(client, null, true, (b, r) -> progress.update(bytes + b, rows + r));
+            one.batch(root);
+            try {
+                chunks.add(one.finish(root.getSchema()));
+            } catch (RuntimeException e) {
+                one.abort(e);
+                throw e;
+            }
+            bytes += one.nbytes;
+            rows += one.rows;
+        }
+
+        @Override
+        public List<ObjectId> finish(Schema schema) {
+            return List.copyOf(chunks);
+        }
+
+        @Override
+        public void abort(RuntimeException cause) {
+            deleteAll(client, chunks, cause);
         }
     }
 
@@ -87,15 +279,17 @@ final class TableReader {
     private static final class TableSink implements BatchSink<ObjectId> {
         private final Client client;
         private final String name;
+        private final boolean persist;
         private final VineyardIO.Progress progress;
         private final List<ObjectId> batches = new ArrayList<>();
         private final List<ObjectId> made = new ArrayList<>();
         private long rows;
         private long nbytes;
 
-        TableSink(Client client, String name, VineyardIO.Progress progress) {
+        TableSink(Client client, String name, boolean persist, VineyardIO.Progress progress) {
             this.client = client;
             this.name = name;
+            this.persist = persist || name != null;
             this.progress = progress;
         }
 
@@ -123,41 +317,67 @@ final class TableReader {
                 table.addMember("partitions_-" + i, batches.get(i));
             }
             table.setNbytes(nbytes);
-            return client.putMeta(table, name != null, name).id();
+            return client.putMeta(table, persist, name).id();
         }
 
         @Override
         public void abort(RuntimeException cause) {
-            if (!made.isEmpty()) {
-                try {
-                    client.delete(made.toArray(ObjectId[]::new));
-                } catch (RuntimeException cleanup) {
-                    cause.addSuppressed(cleanup);
-                }
-            }
+            deleteAll(client, made, cause);
         }
     }
 
     /**
-     * vineyard's partial read ({@code SetPartialRead(index, total)}, the drivers' {@code proc_index} of
-     * {@code proc_num}): reader {@code i} of {@code n} takes files {@code i, i + n, ...} of the sorted list.
+     * The local files Arrow scans: local sources as they are; HDFS files copied to a temporary local
+     * directory first (Arrow C++'s own HDFS client needs Hadoop's native libhdfs, which Maven Central does
+     * not carry), deleted when the scan ends. Errors that name a staged copy are renamed to the HDFS file.
      */
-    private static List<String> slice(String uri, List<String> files, IoOptions o) {
-        long total = o.number("proc_num", 1);
-        long index = o.number("proc_index", 0);
-        if (total < 1 || index < 0 || index >= total) {
-            throw new IoException.Unsupported(uri, "proc_index " + index + " of proc_num " + total + " (0 <= proc_index < proc_num)");
+    private record Staged(List<String> uris, Path dir, Map<String, String> remoteOf) implements AutoCloseable {
+        static Staged of(Location loc, IoOptions o, List<String> files) {
+            if (!loc.isHdfs()) {
+                return new Staged(files, null, Map.of());
+            }
+            Path dir;
+            try {
+                dir = Files.createTempDirectory("vineyard-io-hdfs-");
+            } catch (java.io.IOException e) {
+                throw new IoException(loc.uri(), null, "cannot make a local staging directory: " + e, e);
+            }
+            Staged staged = new Staged(new ArrayList<>(), dir, new LinkedHashMap<>());
+            try (HdfsStorage fs = new HdfsStorage(loc.uri(), o.storage())) {
+                for (int i = 0; i < files.size(); i++) {
+                    String remote = files.get(i);
+                    Path local = dir.resolve(i + "-" + Storage.name(remote));
+                    fs.download(HdfsStorage.pathOf(remote), local);
+                    staged.uris().add(local.toUri().toString());
+                    staged.remoteOf().put(local.toString(), remote);
+                    staged.remoteOf().put(local.toUri().toString(), remote);
+                }
+            } catch (RuntimeException e) {
+                staged.close();
+                throw e;
+            }
+            return staged;
         }
-        if (total > 1 && files.size() == 1 && !uri.toLowerCase(Locale.ROOT).startsWith("s3://")) {
-            throw new IoException.Unsupported(uri, "a partial read of one file (slices are whole files of a directory or glob)");
+
+        /** {@code e} naming the HDFS file where it names a staged copy. */
+        IoException named(IoException e) {
+            String remote = remoteOf.get(e.uri());
+            if (remote == null) {
+                for (Map.Entry<String, String> m : remoteOf.entrySet()) {
+                    if (e.uri().endsWith(m.getKey()) || m.getKey().endsWith(e.uri())) {
+                        remote = m.getValue();
+                    }
+                }
+            }
+            return remote == null ? e : e.at(remote);
         }
-        List<String> mine = new ArrayList<>();
-        for (int i = 0; i < files.size(); i++) {
-            if (i % total == index) {
-                mine.add(files.get(i));
+
+        @Override
+        public void close() {
+            if (dir != null) {
+                TableWriter.deleteTree(dir);
             }
         }
-        return mine;
     }
 
     private static DataFormat format(IoOptions o, Location loc, List<String> files) {
@@ -175,8 +395,10 @@ final class TableReader {
         return f;
     }
 
-    private static <R> R scanInto(BufferAllocator allocator, Location loc, List<String> files, DataFormat format,
-                                  IoOptions o, BatchSink<R> sink) {
+    private static <R> R scanInto(BufferAllocator allocator, Plan plan, List<String> files, BatchSink<R> sink) {
+        Location loc = plan.loc();
+        DataFormat format = plan.format();
+        IoOptions o = plan.o();
         String[] uris = files.toArray(String[]::new);
         Schema fileSchema;
         try (FileSystemDatasetFactory f = factory(allocator, uris, format, o, loc, null)) {
@@ -190,8 +412,9 @@ final class TableReader {
              Scanner scanner = dataset.newScan(new ScanOptions(batchRows, Optional.ofNullable(columns == null ? null : columns.toArray(String[]::new))));
              ArrowReader reader = scanner.scanBatches()) {
             VectorSchemaRoot root = reader.getVectorSchemaRoot();
+            long k = 0;
             while (reader.loadNextBatch()) {
-                if (root.getRowCount() > 0) {
+                if (root.getRowCount() > 0 && k++ % plan.sliceTotal() == plan.sliceIndex()) {
                     sink.batch(root);
                 }
             }

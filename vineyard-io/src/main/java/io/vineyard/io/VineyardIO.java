@@ -3,7 +3,10 @@ package io.vineyard.io;
 import io.vineyard.client.Client;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
+import io.vineyard.client.PutOptions;
+import io.vineyard.client.types.GlobalDataFrame;
 
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -17,8 +20,9 @@ import java.util.Map;
  * }</pre>
  *
  * Reads make a {@code vineyard::Table} (one {@code vineyard::RecordBatch} per decoded batch) that
- * vineyard-arrow reads as an {@code ArrowTable} and the Python client as a {@code pyarrow.Table}. URIs are
- * local paths, {@code file://} or {@code s3://} URIs, directories and globs (read as one table); options
+ * vineyard-arrow reads as an {@code ArrowTable} and the Python client as a {@code pyarrow.Table}, or with
+ * {@code chunks} a {@code vineyard::GlobalDataFrame} of such tables. URIs are local paths, {@code file://},
+ * {@code s3://} or {@code hdfs://} URIs, directories and globs (read as one table); options
  * are vineyard's ({@link IoOptions}: {@code delimiter}, {@code header_row}, {@code schema},
  * {@code column_types}, {@code include_all_columns}, {@code storage_options}, ...), also accepted in the
  * URI's fragment as vineyard's C++ adaptors take them. Every failure is an {@link IoException} naming the
@@ -53,13 +57,46 @@ public final class VineyardIO {
         return read(client, uri, options, Progress.NONE);
     }
 
-    /** {@link #read(Client, String, Map)} reporting each batch put to {@code progress}. */
+    /**
+     * {@link #read(Client, String, Map)} reporting each batch put to {@code progress}. With {@code chunks}
+     * ({@code file}, {@code batch}/{@code row_group}) or {@code global=true} the result is a
+     * {@code vineyard::GlobalDataFrame} over the persisted chunks of {@link #readChunks}.
+     */
     public static ObjectId read(Client client, String uri, Map<String, ?> options, Progress progress) {
-        return TableReader.read(client, uri, IoOptions.of(uri, options), progress);
+        IoOptions o = IoOptions.of(uri, options);
+        if (o.string("chunks", null) == null && !o.bool("global", false)) {
+            return TableReader.read(client, uri, o, progress);
+        }
+        List<ObjectId> chunks = TableReader.readChunks(client, uri, o, progress);
+        try {
+            ObjectId global = client.put(new GlobalDataFrame(chunks.size(), 1, chunks), PutOptions.persistent());
+            String name = o.string("name", null);
+            if (name != null) {
+                client.putName(global, name);
+            }
+            return global;
+        } catch (RuntimeException e) {
+            TableReader.deleteAll(client, chunks, e);
+            throw e;
+        }
     }
 
     /**
-     * vineyard's {@code read_bytes}: writes a local file's bytes into the {@code ByteStream} {@code stream}
+     * A partitioned read: the files of a directory or glob (this reader's share of them with
+     * {@code proc_num}/{@code proc_index}; of one file, every {@code proc_num}-th batch) scanned in
+     * parallel into persisted {@code vineyard::Table} chunks, one per file ({@code chunks=file}, the
+     * default) or per batch, a Parquet row group or ORC stripe ({@code chunks=batch}). Readers on
+     * several daemons each call this, and one of them puts a {@code GlobalDataFrame} over all the chunks.
+     * All or nothing: a failure deletes every chunk made.
+     *
+     * @return the chunks' ids in file order (empty when there are more readers than files)
+     */
+    public static List<ObjectId> readChunks(Client client, String uri, Map<String, ?> options, Progress progress) {
+        return TableReader.readChunks(client, uri, IoOptions.of(uri, options), progress);
+    }
+
+    /**
+     * vineyard's {@code read_bytes}: writes a local, HDFS or S3 file's bytes into the {@code ByteStream} {@code stream}
      * (made with {@code ByteStream.create}), read straight into each chunk of {@code chunk_bytes} (default
      * 4 MiB), then finishes it. Blocks until the file is read, so run it where the producer runs; the
      * stream's reader gets each chunk as soon as the next is asked for. A failure aborts the stream.

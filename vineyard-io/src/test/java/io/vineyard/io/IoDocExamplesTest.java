@@ -4,13 +4,16 @@ import io.vineyard.arrow.ArrowTable;
 import io.vineyard.client.DocSnippets;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
+import io.vineyard.client.PutOptions;
 import io.vineyard.client.TestDaemon;
+import io.vineyard.client.types.GlobalDataFrame;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -29,7 +32,7 @@ class IoDocExamplesTest {
     @Test
     void everyExampleIsOneTheseTestsRun() throws Exception {
         Path doc = DocSnippets.repo().resolve("docs/io.md");
-        DocSnippets.assertEveryBlockShown(DocSnippets.javaBlocks(doc), doc, SOURCE);
+        DocSnippets.assertEveryBlockShown(DocSnippets.javaBlocks(doc), doc, SOURCE, SOURCE.resolveSibling("HdfsTest.java"));
         Path javadoc = DocSnippets.repo().resolve("vineyard-io/src/main/java/io/vineyard/io/VineyardIO.java");
         DocSnippets.assertEveryBlockShown(DocSnippets.javadocBlocks(javadoc), javadoc, SOURCE);
     }
@@ -55,6 +58,29 @@ class IoDocExamplesTest {
         for (var t : tables) {
             assertEquals(3, t.getLong("num_rows_"));
         }
+    }
+
+    @Test
+    void thePartitionedReadExample() throws Exception {
+        String dir = tmp.toString();
+        Files.createDirectories(tmp.resolve("parts"));
+        for (int i = 0; i < 3; i++) {
+            Files.writeString(tmp.resolve("parts/part-" + i + ".csv"), "x\n" + i + "\n");
+        }
+        IpcClient client = vineyard.client();
+        // docs/io.md, partitioned reads
+        ObjectId parts = VineyardIO.read(client, dir + "/parts", Map.of("chunks", "file"));   // a GlobalDataFrame
+        List<ObjectId> chunks = client.get(parts, GlobalDataFrame.class).partitions();        // a Table per file
+        // reader 1 of 2: its share of the files as chunks; one reader puts the GlobalDataFrame over all of them
+        List<ObjectId> mine = VineyardIO.readChunks(client, dir + "/parts", Map.of("proc_num", 2, "proc_index", 1), VineyardIO.Progress.NONE);
+        ObjectId global = client.put(new GlobalDataFrame(mine.size(), 1, mine), PutOptions.persistent());
+
+        assertEquals(3, chunks.size());
+        assertEquals(1, mine.size(), "files 0 and 2 are reader 0's, file 1 is reader 1's");
+        try (ArrowTable t = client.get(mine.getFirst(), ArrowTable.class)) {
+            assertEquals(List.of(List.of("1")), ReadWriteTest.rows(t));
+        }
+        assertTrue(client.getMeta(global).isGlobal());
     }
 
     @Test
