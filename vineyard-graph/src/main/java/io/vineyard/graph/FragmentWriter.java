@@ -384,81 +384,110 @@ public final class FragmentWriter {
 
         /**
          * Writes one CSR's offsets and nbr units into their blobs; true when it has parallel edges. The
-         * half-edges are scattered to their rows in input order (so ties keep ascending eids), then each run
-         * is sorted by neighbour vid in place.
+         * half-edges are scattered to their rows in input order (so ties keep the input order) into two heap
+         * int arrays (neighbour offset, eid: half the bytes of the units, the only copy the sort needs), each
+         * run is sorted by neighbour there, and the units are then written once, in order, into the blob.
          */
         private record Fill(List<HalfEdges> parts, int rows, long nbrBase, MemorySegment nbrs, MemorySegment off) {
+            /** Units staged on the heap per copy into the blob. */
+            private static final int CHUNK_UNITS = 4096;
+
             boolean run() {
                 if (parts.isEmpty()) {
                     off.fill((byte) 0);
                     return false;
                 }
-                long[] cursor = new long[rows + 1];
+                long[] offsets = new long[rows + 1];
                 for (HalfEdges h : parts) {
                     for (int k = 0; k < h.count; k++) {
-                        cursor[h.row[k] + 1]++;
+                        offsets[h.row[k] + 1]++;
                     }
                 }
                 for (int i = 0; i < rows; i++) {
-                    cursor[i + 1] += cursor[i];
+                    offsets[i + 1] += offsets[i];
                 }
-                MemorySegment.copy(MemorySegment.ofArray(cursor), 0, off, 0, 8L * (rows + 1));
+                MemorySegment.copy(MemorySegment.ofArray(offsets), 0, off, 0, 8L * (rows + 1));
+                int count = Math.toIntExact(offsets[rows]);
+                int[] cursor = new int[rows];
+                for (int i = 0; i < rows; i++) {
+                    cursor[i] = (int) offsets[i];
+                }
+                int[] nbr = new int[count];
+                int[] eid = new int[count];
                 for (HalfEdges h : parts) {
                     for (int k = 0; k < h.count; k++) {
-                        long at = (long) FragmentDescriptor.NBR_BYTES * cursor[h.row[k]]++;
-                        nbrs.set(LONG, at + FragmentDescriptor.NBR_VID, nbrBase | h.nbr[k]);
-                        nbrs.set(LONG, at + FragmentDescriptor.NBR_EID, h.eid == null ? k : h.eid[k]);
+                        int at = cursor[h.row[k]]++;
+                        nbr[at] = h.nbr[k];
+                        eid[at] = h.eid == null ? k : h.eid[k];
                     }
                 }
                 boolean parallel = false;
-                long from = 0;
-                for (int i = 0; i < rows; i++) {
-                    long to = cursor[i];   // after the scatter, cursor[i] is the end of run i
-                    parallel |= sortRun(nbrs, from, to);
+                long[] chunk = new long[2 * CHUNK_UNITS];
+                long[] keys = new long[0];
+                int staged = 0;
+                long written = 0;
+                for (int i = 0, from = 0; i < rows; i++) {
+                    int to = cursor[i];   // after the scatter, cursor[i] is the end of run i
+                    if (to - from > 1) {
+                        keys = sortRun(nbr, eid, from, to, keys);
+                        for (int k = from + 1; k < to; k++) {
+                            parallel |= nbr[k] == nbr[k - 1];
+                        }
+                    }
+                    for (int k = from; k < to; k++) {
+                        chunk[2 * staged] = nbrBase | nbr[k];
+                        chunk[2 * staged + 1] = eid[k];
+                        if (++staged == CHUNK_UNITS) {
+                            written = flush(chunk, staged, written);
+                            staged = 0;
+                        }
+                    }
                     from = to;
                 }
+                flush(chunk, staged, written);
                 return parallel;
+            }
+
+            private long flush(long[] chunk, int staged, long written) {
+                MemorySegment.copy(chunk, 0, nbrs, LONG, written * FragmentDescriptor.NBR_BYTES, 2 * staged);
+                return written + staged;
             }
         }
 
-        /** Sorts the units {@code from..to} by vid, ties kept in order; true when two vids are equal. */
-        private static boolean sortRun(MemorySegment nbrs, long from, long to) {
-            int n = (int) (to - from);
-            if (n <= 1) {
-                return false;
-            }
-            long base = from * FragmentDescriptor.NBR_BYTES;
+        /**
+         * Sorts the half-edges {@code from..to} by neighbour, ties kept in order (insertion sort for short runs,
+         * else a sort of (neighbour, position) keys); returns the key buffer, grown when it had to be.
+         */
+        private static long[] sortRun(int[] nbr, int[] eid, int from, int to, long[] keys) {
+            int n = to - from;
             if (n <= 32) {
-                for (int i = 1; i < n; i++) {
-                    long vid = nbrs.get(LONG, base + 16L * i);
-                    long eid = nbrs.get(LONG, base + 16L * i + 8);
+                for (int i = from + 1; i < to; i++) {
+                    int v = nbr[i];
+                    int e = eid[i];
                     int j = i - 1;
-                    while (j >= 0 && nbrs.get(LONG, base + 16L * j) > vid) {
-                        nbrs.set(LONG, base + 16L * (j + 1), nbrs.get(LONG, base + 16L * j));
-                        nbrs.set(LONG, base + 16L * (j + 1) + 8, nbrs.get(LONG, base + 16L * j + 8));
+                    while (j >= from && nbr[j] > v) {
+                        nbr[j + 1] = nbr[j];
+                        eid[j + 1] = eid[j];
                         j--;
                     }
-                    nbrs.set(LONG, base + 16L * (j + 1), vid);
-                    nbrs.set(LONG, base + 16L * (j + 1) + 8, eid);
+                    nbr[j + 1] = v;
+                    eid[j + 1] = e;
                 }
-            } else {
-                long[] units = nbrs.asSlice(base, 16L * n).toArray(LONG);
-                Integer[] order = new Integer[n];
-                for (int i = 0; i < n; i++) {
-                    order[i] = i;
-                }
-                Arrays.sort(order, (a, b) -> Long.compare(units[2 * a], units[2 * b]));   // merge sort: stable
-                for (int i = 0; i < n; i++) {
-                    nbrs.set(LONG, base + 16L * i, units[2 * order[i]]);
-                    nbrs.set(LONG, base + 16L * i + 8, units[2 * order[i] + 1]);
-                }
+                return keys;
             }
-            for (int i = 1; i < n; i++) {
-                if (nbrs.get(LONG, base + 16L * i) == nbrs.get(LONG, base + 16L * (i - 1))) {
-                    return true;
-                }
+            long[] k = keys.length >= 2 * n ? keys : new long[2 * n];
+            for (int i = 0; i < n; i++) {
+                k[i] = ((long) nbr[from + i] << 32) | i;   // neighbour offsets are >= 0: signed order is theirs
             }
-            return false;
+            Arrays.sort(k, 0, n);
+            for (int i = 0; i < n; i++) {
+                k[n + i] = eid[from + (int) k[i]];
+            }
+            for (int i = 0; i < n; i++) {
+                nbr[from + i] = (int) (k[i] >>> 32);
+                eid[from + i] = (int) k[n + i];
+            }
+            return k;
         }
 
         /** {@code PropertyGraphSchema::ToJSON}. */
