@@ -88,11 +88,63 @@ def _wyhash64(key):
     return (q & _M64) ^ (q >> 64)
 
 
+_S2 = 0x8EBC6AF09C88C6E3
+_S3 = 0x589965CC75374CC3
+
+
+def _wymix(a, b):
+    p = a * b
+    return (p & _M64) ^ (p >> 64)
+
+
+def _wyhash_bytes(data):
+    """``wy::hash<std::string_view>``: ``hash_imp::wyhash(data, len)`` with the default secret."""
+    n = len(data)
+
+    def r8(i):
+        return int.from_bytes(data[i:i + 8], "little")
+
+    def r4(i):
+        return int.from_bytes(data[i:i + 4], "little")
+
+    seed = _P0
+    if n <= 16:
+        if n >= 4:
+            step = (n >> 3) << 2
+            a = (r4(0) << 32) | r4(step)
+            b = (r4(n - 4) << 32) | r4(n - 4 - step)
+        elif n > 0:
+            a, b = (data[0] << 16) | (data[n >> 1] << 8) | data[n - 1], 0
+        else:
+            a = b = 0
+    else:
+        i, p = n, 0
+        if i > 48:
+            see1 = see2 = seed
+            while True:
+                seed = _wymix(r8(p) ^ _P1, r8(p + 8) ^ seed)
+                see1 = _wymix(r8(p + 16) ^ _S2, r8(p + 24) ^ see1)
+                see2 = _wymix(r8(p + 32) ^ _S3, r8(p + 40) ^ see2)
+                p += 48
+                i -= 48
+                if i <= 48:
+                    break
+            seed ^= see1 ^ see2
+        while i > 16:
+            seed = _wymix(r8(p) ^ _P1, r8(p + 8) ^ seed)
+            i -= 16
+            p += 16
+        a, b = r8(p + i - 16), r8(p + i - 8)
+    return _wymix(_P1 ^ n, _wymix(a ^ _P1, b ^ seed))
+
+
 class _Ska:
     """The insertion side of ``ska::detailv3::sherwood_v3_table`` (a port of the Java SDK's
-    ``SkaTable``: same steps, so the same keys in the same order land in the same slots)."""
+    ``SkaTable``: same steps, so the same keys in the same order land in the same slots).
+    ``hash`` is ``wy::hash<K>``: of an int64/uint64 by default, ``_wyhash_bytes`` for string views."""
 
-    def __init__(self):
+    def __init__(self, hash=None):
+        self.hash = hash or _wyhash64
         self._reset()
 
     def _reset(self):
@@ -112,7 +164,7 @@ class _Ska:
         return self.slots_minus_one + 1 if self.slots_minus_one else 0
 
     def put(self, key, value):
-        cur = _wyhash64(key) % self.prime if self.prime else 0
+        cur = self.hash(key) % self.prime if self.prime else 0
         d = 0
         while self.dist[cur] >= d:
             if self.keys[cur] == key:
@@ -217,6 +269,43 @@ def _hashmap(client, keys, values, key_type, reserve=None):
     return m
 
 
+_STRING_VIEW = "std::basic_string_view<char,std::char_traits<char>>"
+
+
+def _string_hashmap(client, encoded, offsets, values, data, base):
+    """A ``vineyard::Hashmap<std::string_view,uint64,...>`` whose keys are views into ``data`` (the
+    writer of the oid array's bytes, at ``base`` in this process), as the Java SDK's
+    ``StringViewHashmap`` lays it out: 32-byte entries (dist, length, pointer, value)."""
+    import numpy as np
+
+    table = _Ska(_wyhash_bytes)
+    table.reserve(len(encoded))
+    where = {}
+    for key, off, v in zip(encoded, offsets, values):
+        where[key] = int(off)
+        table.put(key, int(v) & _M64)
+    table.shrink_to_fit()
+    count = len(table.dist)
+    entries = np.zeros(count, dtype=[("dist", "i1"), ("pad", "V7"), ("len", "<u8"), ("ptr", "<u8"), ("value", "<u8")])
+    entries["dist"] = table.dist
+    for i, (d, key, v) in enumerate(zip(table.dist, table.keys, table.values)):
+        if d >= 0 and i != count - 1:
+            entries["len"][i], entries["ptr"][i], entries["value"][i] = len(key), base + where[key], v
+    em = ObjectMeta("vineyard::Array<ska::detailv3::sherwood_v3_entry<std::pair<%s,uint64>>>" % _STRING_VIEW)
+    em.add_member("buffer_", _blob(client, entries.view(np.uint8)))
+    em["nbytes"] = entries.nbytes
+    em["size_"] = count
+    m = ObjectMeta("vineyard::Hashmap<%s,uint64,wy::hash<%s>,std::equal_to<%s>>" % ((_STRING_VIEW,) * 3))
+    m["num_slots_minus_one_"] = table.slots_minus_one
+    m["max_lookups_"] = table.max_lookups
+    m["num_elements_"] = table.size
+    m.add_member("entries_", em)
+    m["data_buffer_"] = base
+    m.add_member("data_buffer_mapped_", data)
+    m["nbytes"] = entries.nbytes
+    return m
+
+
 # -- writing ---------------------------------------------------------------------------------------
 
 
@@ -246,6 +335,7 @@ def _numeric(client, typename, array, extra=None):
 
 
 def _large_strings(client, values):
+    """(the ``LargeStringArray`` meta, the writer of its bytes, the encoded strings, their offsets)."""
     import numpy as np
 
     encoded = [v.encode("utf-8") for v in values]
@@ -256,10 +346,11 @@ def _large_strings(client, values):
     m["null_count_"] = 0
     m["offset_"] = 0
     m.add_member("buffer_offsets_", _blob(client, offsets))
-    m.add_member("buffer_data_", _blob(client, np.frombuffer(b"".join(encoded), dtype=np.uint8)))
+    data = _blob(client, np.frombuffer(b"".join(encoded), dtype=np.uint8))
+    m.add_member("buffer_data_", data)
     m.add_member("null_bitmap_", EMPTY_BLOB_ID)
     m["nbytes"] = int(offsets.nbytes + offsets[-1])
-    return m
+    return m, data, encoded, offsets
 
 
 def _fnv1a(s):
@@ -492,12 +583,16 @@ def _vertex_map(client, plan):
     m["use_perfect_hash_"] = False
     for f in range(plan.fnum):
         oids = [plan.ids[r] for r in plan.inner_rows[f]]
+        gids = [plan.vid.gid(f, 0, k) for k in range(len(oids))]
         if plan.strings:
-            m.add_member("oid_arrays_%d_0" % f, _large_strings(client, oids))
+            arr, data, encoded, offsets = _large_strings(client, oids)
+            m.add_member("oid_arrays_%d_0" % f, arr)
+            base = data.address if hasattr(data, "address") else 0
+            m.add_member("o2g_%d_0" % f, _string_hashmap(client, encoded, offsets, gids, data, base))
         else:
             arr = np.array(oids, dtype=np.int64)
             m.add_member("oid_arrays_%d_0" % f, _numeric(client, "vineyard::NumericArray<int64>", arr))
-            m.add_member("o2g_%d_0" % f, _hashmap(client, arr, [plan.vid.gid(f, 0, k) for k in range(len(oids))],
+            m.add_member("o2g_%d_0" % f, _hashmap(client, arr, gids,
                                                   "int64", reserve=len(oids)))
     m["nbytes"] = 0
     return m

@@ -6,7 +6,6 @@ import io.vineyard.arrow.ArrowTable;
 import io.vineyard.client.ObjectId;
 import io.vineyard.client.meta.ObjectMeta;
 import io.vineyard.client.registry.BuildContext;
-import io.vineyard.client.registry.VineyardType;
 import io.vineyard.client.types.Array;
 import io.vineyard.client.types.DType;
 import io.vineyard.client.types.Hashmap;
@@ -48,19 +47,10 @@ public final class FragmentWriter {
     }
 
     /** Builds {@link Draft}s (reading is {@link GraphTypes.FragmentType}'s). */
-    public static final class DraftType implements VineyardType<Draft> {
+    public static final class DraftType extends BuildOnlyType<Draft> {
         /** Service constructor. */
         public DraftType() {
-        }
-
-        @Override
-        public Class<Draft> javaType() {
-            return Draft.class;
-        }
-
-        @Override
-        public List<String> typenamePrefixes() {
-            return List.of();
+            super(Draft.class);
         }
 
         @Override
@@ -384,110 +374,95 @@ public final class FragmentWriter {
 
         /**
          * Writes one CSR's offsets and nbr units into their blobs; true when it has parallel edges. The
-         * half-edges are scattered to their rows in input order (so ties keep the input order) into two heap
-         * int arrays (neighbour offset, eid: half the bytes of the units, the only copy the sort needs), each
-         * run is sorted by neighbour there, and the units are then written once, in order, into the blob.
+         * half-edges are scattered to their rows in input order (so ties keep ascending eids), then each run
+         * is sorted by neighbour vid in place.
          */
         private record Fill(List<HalfEdges> parts, int rows, long nbrBase, MemorySegment nbrs, MemorySegment off) {
-            /** Units staged on the heap per copy into the blob. */
-            private static final int CHUNK_UNITS = 4096;
-
             boolean run() {
                 if (parts.isEmpty()) {
                     off.fill((byte) 0);
                     return false;
                 }
-                long[] offsets = new long[rows + 1];
+                long[] cursor = new long[rows + 1];
                 for (HalfEdges h : parts) {
                     for (int k = 0; k < h.count; k++) {
-                        offsets[h.row[k] + 1]++;
+                        cursor[h.row[k] + 1]++;
                     }
                 }
                 for (int i = 0; i < rows; i++) {
-                    offsets[i + 1] += offsets[i];
+                    cursor[i + 1] += cursor[i];
                 }
-                MemorySegment.copy(MemorySegment.ofArray(offsets), 0, off, 0, 8L * (rows + 1));
-                int count = Math.toIntExact(offsets[rows]);
-                int[] cursor = new int[rows];
-                for (int i = 0; i < rows; i++) {
-                    cursor[i] = (int) offsets[i];
-                }
-                int[] nbr = new int[count];
-                int[] eid = new int[count];
+                MemorySegment.copy(MemorySegment.ofArray(cursor), 0, off, 0, 8L * (rows + 1));
                 for (HalfEdges h : parts) {
                     for (int k = 0; k < h.count; k++) {
-                        int at = cursor[h.row[k]]++;
-                        nbr[at] = h.nbr[k];
-                        eid[at] = h.eid == null ? k : h.eid[k];
+                        long at = (long) FragmentDescriptor.NBR_BYTES * cursor[h.row[k]]++;
+                        nbrs.set(LONG, at + FragmentDescriptor.NBR_VID, nbrBase | h.nbr[k]);
+                        nbrs.set(LONG, at + FragmentDescriptor.NBR_EID, h.eid == null ? k : h.eid[k]);
                     }
                 }
                 boolean parallel = false;
-                long[] chunk = new long[2 * CHUNK_UNITS];
-                long[] keys = new long[0];
-                int staged = 0;
-                long written = 0;
-                for (int i = 0, from = 0; i < rows; i++) {
-                    int to = cursor[i];   // after the scatter, cursor[i] is the end of run i
+                long[] buffer = new long[64];
+                long from = 0;
+                for (int i = 0; i < rows; i++) {
+                    long to = cursor[i];   // after the scatter, cursor[i] is the end of run i
                     if (to - from > 1) {
-                        keys = sortRun(nbr, eid, from, to, keys);
-                        for (int k = from + 1; k < to; k++) {
-                            parallel |= nbr[k] == nbr[k - 1];
-                        }
-                    }
-                    for (int k = from; k < to; k++) {
-                        chunk[2 * staged] = nbrBase | nbr[k];
-                        chunk[2 * staged + 1] = eid[k];
-                        if (++staged == CHUNK_UNITS) {
-                            written = flush(chunk, staged, written);
-                            staged = 0;
+                        buffer = sortRun(nbrs, from, (int) (to - from), buffer);
+                        for (int k = 1; k < to - from; k++) {
+                            parallel |= buffer[2 * k] == buffer[2 * k - 2];
                         }
                     }
                     from = to;
                 }
-                flush(chunk, staged, written);
                 return parallel;
-            }
-
-            private long flush(long[] chunk, int staged, long written) {
-                MemorySegment.copy(chunk, 0, nbrs, LONG, written * FragmentDescriptor.NBR_BYTES, 2 * staged);
-                return written + staged;
             }
         }
 
         /**
-         * Sorts the half-edges {@code from..to} by neighbour, ties kept in order (insertion sort for short runs,
-         * else a sort of (neighbour, position) keys); returns the key buffer, grown when it had to be.
+         * Sorts the {@code n} units from unit {@code from} by vid, ties kept in order: the run is copied to the
+         * heap (insertion sort for short runs, else a sort of (vid offset, position) keys), then copied back
+         * when it was not sorted. Returns the buffer, grown when it had to be, holding the sorted run.
          */
-        private static long[] sortRun(int[] nbr, int[] eid, int from, int to, long[] keys) {
-            int n = to - from;
+        private static long[] sortRun(MemorySegment nbrs, long from, int n, long[] buffer) {
+            long[] b = buffer.length >= 4L * n ? buffer : new long[4 * n];
+            long base = from * FragmentDescriptor.NBR_BYTES;
+            MemorySegment.copy(nbrs, LONG, base, b, 0, 2 * n);
+            boolean sorted = true;
+            for (int i = 1; i < n && sorted; i++) {
+                sorted = b[2 * i] >= b[2 * i - 2];
+            }
+            if (sorted) {
+                return b;
+            }
             if (n <= 32) {
-                for (int i = from + 1; i < to; i++) {
-                    int v = nbr[i];
-                    int e = eid[i];
+                for (int i = 1; i < n; i++) {
+                    long vid = b[2 * i];
+                    long eid = b[2 * i + 1];
                     int j = i - 1;
-                    while (j >= from && nbr[j] > v) {
-                        nbr[j + 1] = nbr[j];
-                        eid[j + 1] = eid[j];
+                    while (j >= 0 && b[2 * j] > vid) {
+                        b[2 * j + 2] = b[2 * j];
+                        b[2 * j + 3] = b[2 * j + 1];
                         j--;
                     }
-                    nbr[j + 1] = v;
-                    eid[j + 1] = e;
+                    b[2 * j + 2] = vid;
+                    b[2 * j + 3] = eid;
                 }
-                return keys;
+            } else {
+                // the run's vids share one label (one CSR, one neighbour label): offsets < 2^31 order them
+                long label = b[0] & ~0x7FFFFFFFL;
+                long[] keys = new long[n];
+                for (int i = 0; i < n; i++) {
+                    keys[i] = ((b[2 * i] - label) << 32) | i;
+                }
+                Arrays.sort(keys);
+                for (int i = 0; i < n; i++) {
+                    int at = (int) keys[i];
+                    b[2 * n + 2 * i] = b[2 * at];
+                    b[2 * n + 2 * i + 1] = b[2 * at + 1];
+                }
+                System.arraycopy(b, 2 * n, b, 0, 2 * n);
             }
-            long[] k = keys.length >= 2 * n ? keys : new long[2 * n];
-            for (int i = 0; i < n; i++) {
-                k[i] = ((long) nbr[from + i] << 32) | i;   // neighbour offsets are >= 0: signed order is theirs
-            }
-            Arrays.sort(k, 0, n);
-            for (int i = 0; i < n; i++) {
-                k[n + i] = eid[from + (int) k[i]];
-            }
-            for (int i = 0; i < n; i++) {
-                nbr[from + i] = (int) (k[i] >>> 32);
-                eid[from + i] = (int) k[n + i];
-            }
-            return k;
+            MemorySegment.copy(b, 0, nbrs, LONG, base, 2 * n);
+            return b;
         }
 
         /** {@code PropertyGraphSchema::ToJSON}. */
