@@ -92,17 +92,25 @@ def test_generated_graph_bfs_matches_networkx(client):
     g = reference(list(zip(src.tolist(), dst.tolist())), True)
     check(group, g)
     source = int(src[0])
-    depth = {source: 0}
-    frontier = [source]
-    while frontier:
-        nxt = []
-        for v in frontier:
-            for w in group.out_neighbors(v):
-                if w not in depth:
-                    depth[w] = depth[v] + 1
-                    nxt.append(w)
-        frontier = nxt
-    assert depth == nx.single_source_shortest_path_length(g, source)
+    expected = nx.single_source_shortest_path_length(g, source)
+    hops = vg.bfs(group, source)
+    assert len(hops) == g.number_of_nodes()
+    for v in g.nodes:
+        assert hops[(vg.DEFAULT_LABEL, v)] == expected.get(v, -1), v
+    client.delete(gid)
+
+
+@pytest.mark.parametrize("directed", [True, False])
+def test_bfs_matches_networkx_with_unreachable_vertices(client, directed):
+    edges = HAND_MADE + [(7, 8), (8, 9)]  # 7..9 are cut off from 1; 5 is isolated
+    vertices = pa.table({"id": pa.array(range(1, 10), pa.int64())})
+    gid = vg.load(client, pa.table({"src": [s for s, _ in edges], "dst": [d for _, d in edges]}),
+                  vertices=vertices, fragments=3, directed=directed)
+    g = reference(edges, directed, vertices=range(1, 10))
+    for source in (1, 8):
+        expected = nx.single_source_shortest_path_length(g, source)
+        hops = vg.bfs(client.get(gid), source)
+        assert hops == {(vg.DEFAULT_LABEL, v): expected.get(v, -1) for v in g.nodes}, source
     client.delete(gid)
 
 

@@ -23,7 +23,7 @@ from .errors import InvalidError, ObjectNotExists
 from .ids import EMPTY_BLOB_ID
 from .object_meta import ObjectMeta
 
-__all__ = ["load", "pagerank", "ArrowFragment", "FragmentGroup", "DEFAULT_LABEL"]
+__all__ = ["load", "pagerank", "bfs", "ArrowFragment", "FragmentGroup", "DEFAULT_LABEL"]
 
 DEFAULT_LABEL = "_"
 _NBR_BYTES = 16
@@ -823,52 +823,130 @@ def resolve_group(client, meta, **_kwargs):
     return FragmentGroup(by_fid)
 
 
+class _Numbering:
+    """A dense numbering of a group's vertices (fragment by fragment, label by label, inner ones in lid
+    order, as the Java SDK's ``GlobalIndex``) and, per fragment and label, the number of every local
+    vid (inner ones, then outer ones by gid): a neighbour read from a CSR is numbered by one lookup."""
+
+    def __init__(self, group):
+        import numpy as np
+
+        frags = group.fragments
+        self.frags = frags
+        self.vnum = len(frags[0].vertex_labels)
+        self.enum = len(frags[0].edge_labels)
+        self.vid = vid = frags[0].vid
+        self.mask = np.uint64(vid.offset_mask)
+        self.base, n = {}, 0
+        for f in frags:
+            for lab in range(self.vnum):
+                self.base[(f.fid, lab)] = n
+                n += f.ivnums[lab]
+        self.n = n
+        self.numbers = {}
+        for f in frags:
+            for lab in range(self.vnum):
+                iv = f.ivnums[lab]
+                outer = f.ovgids[lab]
+                fids = (outer >> np.uint64(vid.fid_offset)).astype(np.int64)
+                starts = np.array([self.base[(int(x), lab)] for x in fids], dtype=np.int64)
+                self.numbers[(f.fid, lab)] = np.concatenate(
+                    [self.base[(f.fid, lab)] + np.arange(iv), starts + (outer & self.mask).astype(np.int64)])
+
+    def of_vids(self, f, vids):
+        """The numbers of local vids of fragment ``f``."""
+        import numpy as np
+
+        labels = ((vids >> np.uint64(self.vid.label_offset)) & np.uint64(_MAX_LABELS - 1)).astype(np.int64)
+        out = np.empty(len(vids), dtype=np.int64)
+        for lab in np.unique(labels):
+            sel = labels == lab
+            out[sel] = self.numbers[(f.fid, int(lab))][(vids[sel] & self.mask).astype(np.int64)]
+        return out
+
+    def owner(self, number):
+        """(fragment, label, offset) of a number."""
+        for (fid, lab), b in self.base.items():
+            f = self.frags[fid]
+            if b <= number < b + f.ivnums[lab]:
+                return f, lab, number - b
+        raise ObjectNotExists("vertex number %d is not in the graph" % number, code=None)
+
+    def keys(self, values):
+        """``{(label, id): value}`` by number."""
+        out = {}
+        for f in self.frags:
+            for lab in range(self.vnum):
+                b = self.base[(f.fid, lab)]
+                for o in range(f.ivnums[lab]):
+                    out[(f.vertex_labels[lab], f.vertex_map.oid(self.vid.gid(f.fid, lab, o)))] = values[b + o]
+        return out
+
+
+def bfs(group, source, label=None):
+    """Breadth-first search along out-edges (all labels) over a :class:`FragmentGroup` read in place
+    (numpy over the CSR views, level by level, each fragment expanding its own frontier vertices),
+    as the Java SDK's ``Bfs``.  Returns ``{(label, id): hops}`` for every vertex, -1 for the
+    unreachable."""
+    import numpy as np
+
+    num = _Numbering(group)
+    owner = group._owner(source, label)
+    lab, o = owner._inner(source, label)
+    depth = np.full(num.n, -1, dtype=np.int64)
+    frontier = np.array([num.base[(owner.fid, lab)] + o], dtype=np.int64)
+    depth[frontier] = 0
+    level = 0
+    while len(frontier):
+        level += 1
+        reached = []
+        for f in num.frags:
+            for lab in range(num.vnum):
+                b, iv = num.base[(f.fid, lab)], f.ivnums[lab]
+                mine = frontier[(frontier >= b) & (frontier < b + iv)] - b
+                if not len(mine):
+                    continue
+                for e in range(num.enum):
+                    nbrs, offs = f.oe[(lab, e)]
+                    if not len(nbrs):
+                        continue
+                    starts, ends = offs[mine], offs[mine + 1]
+                    counts = ends - starts
+                    if not counts.sum():
+                        continue
+                    # the units of every frontier vertex, concatenated
+                    at = np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts) + np.arange(counts.sum())
+                    reached.append(num.of_vids(f, nbrs["vid"][at]))
+        nxt = np.unique(np.concatenate(reached)) if reached else np.zeros(0, dtype=np.int64)
+        nxt = nxt[depth[nxt] < 0]
+        depth[nxt] = level
+        frontier = nxt
+    return num.keys(depth.tolist())
+
+
 def pagerank(group, damping=0.85, iterations=10):
     """PageRank over a :class:`FragmentGroup` read in place (numpy over the CSR views), with the
     Java SDK's definition (networkx's: dangling rank spread uniformly; parallel edges count once
     each), for a fixed number of iterations.  Returns ``{(label, id): rank}``."""
     import numpy as np
 
-    frags = group.fragments
-    vnum = len(frags[0].vertex_labels)
-    enum = len(frags[0].edge_labels)
-    base, n = {}, 0
-    for f in frags:
-        for lab in range(vnum):
-            base[(f.fid, lab)] = n
-            n += f.ivnums[lab]
-    vid = frags[0].vid
-    mask = np.uint64(vid.offset_mask)
-    # per fragment and label: the number of every local vid (inner ones, then outer ones by gid)
-    numbers = {}
-    for f in frags:
-        for lab in range(vnum):
-            iv = f.ivnums[lab]
-            outer = f.ovgids[lab]
-            fids = (outer >> np.uint64(vid.fid_offset)).astype(np.int64)
-            starts = np.array([base[(int(x), lab)] for x in fids], dtype=np.int64)
-            numbers[(f.fid, lab)] = np.concatenate([base[(f.fid, lab)] + np.arange(iv), starts + (outer & mask).astype(np.int64)])
+    num = _Numbering(group)
+    n = num.n
     out_degree = np.zeros(n)
     pulls = []  # (target numbers, source numbers) per CSR
-    for f in frags:
-        for lab in range(vnum):
-            iv = f.ivnums[lab]
-            for e in range(enum):
+    for f in num.frags:
+        for lab in range(num.vnum):
+            iv, b = f.ivnums[lab], num.base[(f.fid, lab)]
+            for e in range(num.enum):
                 _, offs = f.oe[(lab, e)]
                 if len(offs):
-                    out_degree[base[(f.fid, lab)]:base[(f.fid, lab)] + iv] += np.diff(offs[:iv + 1])
+                    out_degree[b:b + iv] += np.diff(offs[:iv + 1])
                 nbrs, offs = f.ie[(lab, e)]
                 if len(nbrs) == 0:
                     continue
                 end = int(offs[iv])
-                targets = np.repeat(base[(f.fid, lab)] + np.arange(iv), np.diff(offs[:iv + 1]))
-                src_vid = nbrs["vid"][:end]
-                src_label = ((src_vid >> np.uint64(vid.label_offset)) & np.uint64(_MAX_LABELS - 1)).astype(np.int64)
-                src = np.empty(end, dtype=np.int64)
-                for lab2 in np.unique(src_label):
-                    sel = src_label == lab2
-                    src[sel] = numbers[(f.fid, int(lab2))][(src_vid[sel] & mask).astype(np.int64)]
-                pulls.append((targets, src))
+                targets = np.repeat(b + np.arange(iv), np.diff(offs[:iv + 1]))
+                pulls.append((targets, num.of_vids(f, nbrs["vid"][:end])))
     rank = np.full(n, 1.0 / n)
     dangling = out_degree == 0
     for _ in range(iterations):
@@ -877,9 +955,4 @@ def pagerank(group, damping=0.85, iterations=10):
         for targets, src in pulls:
             np.add.at(acc, targets, contrib[src])
         rank = (1 - damping) / n + damping * (acc + rank[dangling].sum() / n)
-    result = {}
-    for f in frags:
-        for lab in range(vnum):
-            for o in range(f.ivnums[lab]):
-                result[(f.vertex_labels[lab], f.vertex_map.oid(vid.gid(f.fid, lab, o)))] = rank[base[(f.fid, lab)] + o]
-    return result
+    return num.keys(rank)
