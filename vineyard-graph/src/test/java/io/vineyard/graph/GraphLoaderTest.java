@@ -101,7 +101,7 @@ class GraphLoaderTest {
         assertEquals(baseline, client.status().memoryUsage());
     }
 
-    private static void checkAgainstReference(TestGraphs.Graph g, FragmentGroup group, boolean directed) {
+    static void checkAgainstReference(TestGraphs.Graph g, FragmentGroup group, boolean directed) {
         Map<TestGraphs.V, List<String>> out = TestGraphs.adjacency(g, true, directed);
         Map<TestGraphs.V, List<String>> in = TestGraphs.adjacency(g, false, directed);
         for (String label : g.vertices().keySet()) {
