@@ -387,52 +387,117 @@ def _ids(column, what):
     raise InvalidError("%s is %s, vertex ids must be integers or strings" % (what, t), code=None)
 
 
+class _VertexLabel:
+    """One vertex label: its ids in table order (or in the order the edges name them), their
+    fragments and gids."""
+
+    def __init__(self, name, index, table):
+        self.name, self.index, self.table = name, index, table
+        self.ids = []
+
+
+class _EdgeLabel:
+    """One edge label: its ends' labels, its table, its ends as gids."""
+
+    def __init__(self, name, index, src, dst, table):
+        self.name, self.index, self.src, self.dst, self.table = name, index, src, dst, table
+
+
+def _inputs(edges, vertices):
+    """``({label: vertex table}, [(label, src label, dst label, edge table)])`` from what
+    :func:`load` takes."""
+    if isinstance(vertices, dict):
+        vs = {label: _as_table(t, "vertices of %s" % label) for label, t in vertices.items()}
+    else:
+        vs = {} if vertices is None else {DEFAULT_LABEL: _as_table(vertices, "vertices")}
+    if isinstance(edges, dict):
+        es = []
+        for label, spec in edges.items():
+            if isinstance(spec, tuple):
+                if len(spec) != 3:
+                    raise InvalidError("edges of %s: expected (src label, dst label, table), got %d items" % (label, len(spec)),
+                                       code=None)
+                es.append((label, spec[0], spec[1], _as_table(spec[2], "edges of %s" % label)))
+            else:
+                es.append((label, DEFAULT_LABEL, DEFAULT_LABEL, _as_table(spec, "edges of %s" % label)))
+    else:
+        es = [(DEFAULT_LABEL, DEFAULT_LABEL, DEFAULT_LABEL, _as_table(edges, "edges"))]
+    return vs, es
+
+
 class _Plan:
-    """The validated, partitioned graph (one vertex label and one edge label)."""
+    """The validated, partitioned graph, labelled as the Java SDK's ``GraphPlan``: vertex labels with
+    tables first (in the order given), then the labels only edges name (src, then dst, edge label by
+    edge label); a label without a table gets the ids its edges name, row by row, src then dst."""
 
     def __init__(self, edges, vertices, fnum, directed):
         import numpy as np
 
-        for col in ("src", "dst"):
-            if col not in edges.column_names:
-                raise InvalidError("edges have no column %s (columns: %s)" % (col, edges.column_names), code=None)
-        src, s_str = _ids(edges.column("src"), "edges column src")
-        dst, d_str = _ids(edges.column("dst"), "edges column dst")
-        self.strings = s_str
-        if vertices is not None:
-            if "id" not in vertices.column_names:
-                raise InvalidError("vertices have no column id (columns: %s)" % vertices.column_names, code=None)
-            ids, v_str = _ids(vertices.column("id"), "vertices column id")
-            if not (v_str == s_str == d_str):
-                raise InvalidError("vertex ids and edge ends must all be integers or all strings", code=None)
-            ids = list(ids)
-            if len(set(ids)) != len(ids):
-                raise InvalidError("vertices: an id is given twice", code=None)
-        else:
-            if s_str != d_str:
-                raise InvalidError("edge ends must all be integers or all strings", code=None)
-            ids = list(dict.fromkeys(v for pair in zip(list(src), list(dst)) for v in pair))
+        vertex_tables, edge_inputs = _inputs(edges, vertices)
+        kinds = set()
+        labels = {}
+        for name, t in vertex_tables.items():
+            if "id" not in t.column_names:
+                raise InvalidError("vertices of %s have no column id (columns: %s)" % (name, t.column_names), code=None)
+            ids, strings = _ids(t.column("id"), "vertices of %s column id" % name)
+            kinds.add(strings)
+            v = labels[name] = _VertexLabel(name, len(labels), t)
+            v.ids = [i if strings else int(i) for i in ids]
+            if len(set(v.ids)) != len(v.ids):
+                raise InvalidError("vertices of %s: an id is given twice" % name, code=None)
+        ends = []
+        for name, src_label, dst_label, t in edge_inputs:
+            for col in ("src", "dst"):
+                if col not in t.column_names:
+                    raise InvalidError("edges of %s have no column %s (columns: %s)" % (name, col, t.column_names), code=None)
+            src, s_str = _ids(t.column("src"), "edges of %s column src" % name)
+            dst, d_str = _ids(t.column("dst"), "edges of %s column dst" % name)
+            kinds.update((s_str, d_str))
+            ends.append((list(src), list(dst)))
+            for lab in (src_label, dst_label):
+                if lab not in labels:
+                    labels[lab] = _VertexLabel(lab, len(labels), None)
+        if len(kinds) > 1:
+            raise InvalidError("vertex ids and edge ends must all be integers or all strings", code=None)
+        if len(labels) > _MAX_LABELS:
+            raise InvalidError("%d vertex labels, vineyard allows at most %d" % (len(labels), _MAX_LABELS), code=None)
+        self.strings = bool(kinds and kinds.pop())
+        norm = (lambda x: x) if self.strings else int
+        seen = {name: set() for name, v in labels.items() if v.table is None}
+        for (name, src_label, dst_label, _), (src, dst) in zip(edge_inputs, ends):
+            for s, d in zip(src, dst):
+                for lab, x in ((src_label, norm(s)), (dst_label, norm(d))):
+                    if lab in seen and x not in seen[lab]:
+                        seen[lab].add(x)
+                        labels[lab].ids.append(x)
         self.fnum, self.directed, self.vid = fnum, directed, _Vid(fnum)
-        self.ids = [int(i) for i in ids] if not self.strings else ids
-        self.vertices, self.edges = vertices, edges
-        frag = [(_fnv1a(i) if self.strings else (i & _M64)) % fnum for i in self.ids]
-        self.inner_rows = [[] for _ in range(fnum)]
-        gid_of_id = {}
-        for row, (oid, f) in enumerate(zip(self.ids, frag)):
-            gid_of_id[oid] = self.vid.gid(f, 0, len(self.inner_rows[f]))
-            self.inner_rows[f].append(row)
+        self.vertex_labels = list(labels.values())
+        gid_of = {}
+        for v in self.vertex_labels:
+            frag = [(_fnv1a(i) if self.strings else (i & _M64)) % fnum for i in v.ids]
+            v.inner_rows = [[] for _ in range(fnum)]
+            gids = {}
+            for row, (oid, f) in enumerate(zip(v.ids, frag)):
+                gids[oid] = self.vid.gid(f, v.index, len(v.inner_rows[f]))
+                v.inner_rows[f].append(row)
+            gid_of[v.name] = gids
 
-        def to_gid(values, col):
+        def to_gid(values, lab, what):
             out = np.empty(len(values), dtype=np.uint64)
-            for k, v in enumerate(values):
-                g = gid_of_id.get(v if self.strings else int(v))
+            gids = gid_of[lab]
+            for k, x in enumerate(values):
+                g = gids.get(norm(x))
                 if g is None:
-                    raise InvalidError("edges row %d column %s names %r, which is not a vertex" % (k, col, v), code=None)
+                    raise InvalidError("%s row %d names %r, which is not a vertex of label %s" % (what, k, x, lab), code=None)
                 out[k] = g
             return out
 
-        self.src_gid = to_gid(list(src), "src")
-        self.dst_gid = to_gid(list(dst), "dst")
+        self.edge_labels = []
+        for (name, src_label, dst_label, t), (src, dst) in zip(edge_inputs, ends):
+            e = _EdgeLabel(name, len(self.edge_labels), labels[src_label].index, labels[dst_label].index, t)
+            e.src_gid = to_gid(src, src_label, "edges of %s column src" % name)
+            e.dst_gid = to_gid(dst, dst_label, "edges of %s column dst" % name)
+            self.edge_labels.append(e)
 
 
 def _csr(client, vid, rows, nbr, eid, tv_rows, nbr_label):
@@ -457,61 +522,81 @@ def _fragment(client, plan, f, vm_id):
     import pyarrow as pa
 
     vid = plan.vid
+    vnum, enum = len(plan.vertex_labels), len(plan.edge_labels)
     frag_t, _ = _typenames(plan.strings)
     fid_of = lambda g: (g >> np.uint64(vid.fid_offset)).astype(np.int64)  # noqa: E731
-    sf, df = fid_of(plan.src_gid), fid_of(plan.dst_gid)
-    local = np.nonzero((sf == f) | (df == f))[0]
-    s, d = plan.src_gid[local], plan.dst_gid[local]
-    ends = np.concatenate([s, d])
-    outer = np.unique(ends[fid_of(ends) != f])
-    iv = len(plan.inner_rows[f])
-    tv = iv + len(outer)
     mask = np.uint64(vid.offset_mask)
+    local = []  # per edge label: the rows stored here, (src gids, dst gids)
+    for e in plan.edge_labels:
+        rows = np.nonzero((fid_of(e.src_gid) == f) | (fid_of(e.dst_gid) == f))[0]
+        local.append((rows, e.src_gid[rows], e.dst_gid[rows]))
+    iv = [len(v.inner_rows[f]) for v in plan.vertex_labels]
+    outer = []
+    for v in plan.vertex_labels:
+        ends = [s for e, (_, s, _) in zip(plan.edge_labels, local) if e.src == v.index]
+        ends += [d for e, (_, _, d) in zip(plan.edge_labels, local) if e.dst == v.index]
+        ends = np.concatenate(ends) if ends else np.zeros(0, dtype=np.uint64)
+        outer.append(np.unique(ends[fid_of(ends) != f]))
+    tv = [i + len(o) for i, o in zip(iv, outer)]
 
-    def offs(g):
+    def offs(g, lab):
         inner = fid_of(g) == f
-        return np.where(inner, (g & mask).astype(np.int64), iv + np.searchsorted(outer, g)).astype(np.int64)
+        return np.where(inner, (g & mask).astype(np.int64), iv[lab] + np.searchsorted(outer[lab], g)).astype(np.int64)
 
-    so, do = offs(s), offs(d)
-    eids = np.arange(len(local), dtype=np.int64)
     m = ObjectMeta(frag_t)
-    for k, v in (("fid_", f), ("fnum_", plan.fnum), ("directed_", plan.directed), ("local_vertex_map_", False),
-                 ("compact_edges_", False), ("vertex_label_num_", 1), ("edge_label_num_", 1),
+    for k, x in (("fid_", f), ("fnum_", plan.fnum), ("directed_", plan.directed), ("local_vertex_map_", False),
+                 ("compact_edges_", False), ("vertex_label_num_", vnum), ("edge_label_num_", enum),
                  ("oid_type", "std::string" if plan.strings else "int64"), ("vid_type", "uint64")):
-        m[k] = v
-    for name, n in (("ivnums_", iv), ("ovnums_", len(outer)), ("tvnums_", tv)):
+        m[k] = x
+    for name, counts in (("ivnums_", iv), ("ovnums_", [len(o) for o in outer]), ("tvnums_", tv)):
         a = ObjectMeta("vineyard::Array<uint64>")
-        a["size_"] = 1
-        a.add_member("buffer_", _blob(client, np.array([n], dtype=np.uint64)))
-        a["nbytes"] = 8
+        a["size_"] = vnum
+        a.add_member("buffer_", _blob(client, np.array(counts, dtype=np.uint64)))
+        a["nbytes"] = 8 * vnum
         m.add_member(name, a)
     from .types.arrow import build_table
 
-    vt = None
-    if plan.vertices is not None:
-        vt = plan.vertices.drop_columns(["id"]).take(pa.array(plan.inner_rows[f], type=pa.int64()))
-    for key, value in (("vertex_tables_", _table(client, build_table, vt, iv)),
-                       ("ovgid_lists_", _numeric(client, "vineyard::NumericArray<uint64>", outer.astype(np.uint64))),
-                       ("ovg2l_maps_", _hashmap(client, outer, [vid.gid(0, 0, iv + k) for k in range(len(outer))], "uint64"))):
-        m["__%s-size" % key] = 1
-        m.add_member("__%s-0" % key, value)
-    et = plan.edges.drop_columns(["src", "dst"]).take(pa.array(local, type=pa.int64()))
-    m["__edge_tables_-size"] = 1
-    m.add_member("__edge_tables_-0", _table(client, build_table, et, len(local)))
+    for key in ("vertex_tables_", "ovgid_lists_", "ovg2l_maps_"):
+        m["__%s-size" % key] = vnum
+    for v in plan.vertex_labels:
+        vt = None
+        if v.table is not None:
+            vt = v.table.drop_columns(["id"]).take(pa.array(v.inner_rows[f], type=pa.int64()))
+        o = outer[v.index]
+        m.add_member("__vertex_tables_-%d" % v.index, _table(client, build_table, vt, iv[v.index]))
+        m.add_member("__ovgid_lists_-%d" % v.index, _numeric(client, "vineyard::NumericArray<uint64>", o.astype(np.uint64)))
+        m.add_member("__ovg2l_maps_-%d" % v.index,
+                     _hashmap(client, o, [vid.gid(0, v.index, iv[v.index] + k) for k in range(len(o))], "uint64"))
+    m["__edge_tables_-size"] = enum
+    sides = []  # per edge label: (src offsets, dst offsets, eids)
+    for e, (rows, sg, dg) in zip(plan.edge_labels, local):
+        et = e.table.drop_columns(["src", "dst"]).take(pa.array(rows, type=pa.int64()))
+        m.add_member("__edge_tables_-%d" % e.index, _table(client, build_table, et, len(rows)))
+        sides.append((offs(sg, e.src), offs(dg, e.dst), np.arange(len(rows), dtype=np.int64)))
     multi = False
-    lists = [("oe", so, do, eids)]
-    if plan.directed:
-        lists.append(("ie", do, so, eids))
-    else:
-        keep = so != do
-        lists = [("oe", np.concatenate([so, do[keep]]), np.concatenate([do, so[keep]]), np.concatenate([eids, eids[keep]]))]
-    for name, rows, nbr, eid in lists:
-        units, offsets, mg = _csr(client, vid, rows, nbr, eid, tv, 0)
-        multi = multi or mg
-        for field, member in (("%s_lists_" % name, units), ("%s_offsets_lists_" % name, offsets)):
-            m["__%s-size" % field] = 1
-            m["__%s-0-size" % field] = 1
-            m.add_member("__%s-0-0" % field, member)
+    for name in ("oe", "ie") if plan.directed else ("oe",):
+        for field in ("%s_lists_" % name, "%s_offsets_lists_" % name):
+            m["__%s-size" % field] = vnum
+        for v in range(vnum):
+            for field in ("%s_lists_" % name, "%s_offsets_lists_" % name):
+                m["__%s-%d-size" % (field, v)] = enum
+            for e, (so, do, eids) in zip(plan.edge_labels, sides):
+                parts, nbr_label = [], -1
+                if name == "oe" and e.src == v:
+                    parts.append((so, do, eids))
+                    nbr_label = e.dst
+                if name == "ie" and e.dst == v:
+                    parts.append((do, so, eids))
+                    nbr_label = e.src
+                if not plan.directed and e.dst == v:
+                    keep = so != do if e.src == e.dst else np.ones(len(so), dtype=bool)
+                    parts.append((do[keep], so[keep], eids[keep]))
+                    nbr_label = e.src
+                cat = [np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, dtype=np.int64) for i in range(3)]
+                units, offsets, mg = _csr(client, vid, cat[0], cat[1], cat[2], tv[v], max(nbr_label, 0))
+                multi = multi or mg
+                m.add_member("__%s_lists_-%d-%d" % (name, v, e.index), units)
+                m.add_member("__%s_offsets_lists_-%d-%d" % (name, v, e.index), offsets)
     if not plan.directed:
         m["__ie_lists_-size"] = 0
         m["__ie_offsets_lists_-size"] = 0
@@ -567,10 +652,14 @@ def _schema(plan):
                 "propertyDefList": [{"id": k, "name": p.name, "data_type": _arrow_type_name(p.type)} for k, p in enumerate(props)],
                 "indexes": [], "rawRelationShips": [], "valid_properties": [1] * len(props)}
 
-    e = entry(0, DEFAULT_LABEL, "EDGE", plan.edges, {"src", "dst"})
-    e["rawRelationShips"] = [{"srcVertexLabel": DEFAULT_LABEL, "dstVertexLabel": DEFAULT_LABEL}]
-    return {"partitionNum": plan.fnum, "types": [entry(0, DEFAULT_LABEL, "VERTEX", plan.vertices, {"id"}), e],
-            "valid_vertices": [1], "valid_edges": [1]}
+    types = [entry(v.index, v.name, "VERTEX", v.table, {"id"}) for v in plan.vertex_labels]
+    for e in plan.edge_labels:
+        t = entry(e.index, e.name, "EDGE", e.table, {"src", "dst"})
+        t["rawRelationShips"] = [{"srcVertexLabel": plan.vertex_labels[e.src].name,
+                                  "dstVertexLabel": plan.vertex_labels[e.dst].name}]
+        types.append(t)
+    return {"partitionNum": plan.fnum, "types": types,
+            "valid_vertices": [1] * len(plan.vertex_labels), "valid_edges": [1] * len(plan.edge_labels)}
 
 
 def _vertex_map(client, plan):
@@ -579,21 +668,22 @@ def _vertex_map(client, plan):
     _, vm_t = _typenames(plan.strings)
     m = ObjectMeta(vm_t)
     m["fnum"] = plan.fnum
-    m["label_num"] = 1
+    m["label_num"] = len(plan.vertex_labels)
     m["use_perfect_hash_"] = False
     for f in range(plan.fnum):
-        oids = [plan.ids[r] for r in plan.inner_rows[f]]
-        gids = [plan.vid.gid(f, 0, k) for k in range(len(oids))]
-        if plan.strings:
-            arr, data, encoded, offsets = _large_strings(client, oids)
-            m.add_member("oid_arrays_%d_0" % f, arr)
-            base = data.address if hasattr(data, "address") else 0
-            m.add_member("o2g_%d_0" % f, _string_hashmap(client, encoded, offsets, gids, data, base))
-        else:
-            arr = np.array(oids, dtype=np.int64)
-            m.add_member("oid_arrays_%d_0" % f, _numeric(client, "vineyard::NumericArray<int64>", arr))
-            m.add_member("o2g_%d_0" % f, _hashmap(client, arr, gids,
-                                                  "int64", reserve=len(oids)))
+        for v in plan.vertex_labels:
+            oids = [v.ids[r] for r in v.inner_rows[f]]
+            gids = [plan.vid.gid(f, v.index, k) for k in range(len(oids))]
+            key = "%d_%d" % (f, v.index)
+            if plan.strings:
+                arr, data, encoded, offsets = _large_strings(client, oids)
+                m.add_member("oid_arrays_" + key, arr)
+                base = data.address if hasattr(data, "address") else 0
+                m.add_member("o2g_" + key, _string_hashmap(client, encoded, offsets, gids, data, base))
+            else:
+                arr = np.array(oids, dtype=np.int64)
+                m.add_member("oid_arrays_" + key, _numeric(client, "vineyard::NumericArray<int64>", arr))
+                m.add_member("o2g_" + key, _hashmap(client, arr, gids, "int64", reserve=len(oids)))
     m["nbytes"] = 0
     return m
 
@@ -616,14 +706,16 @@ def load(client, edges, vertices=None, fragments=1, directed=True):
     ``edges``: a pyarrow Table or pandas DataFrame with ``src`` and ``dst`` columns (int64 or
     string vertex ids); its other columns are edge properties.  ``vertices``: optional, with an
     ``id`` column; its other columns are vertex properties (without it, the vertices are the ids
-    the edges name).  All or nothing: bad input raises :class:`~vineyard_java.errors.InvalidError`
+    the edges name).  Several labels: ``edges`` a dict ``{label: (src label, dst label, table)}``
+    (or ``{label: table}`` between vertices of label ``"_"``), ``vertices`` a dict ``{label: table}``;
+    a label without a vertex table gets the ids its edges name.  All or nothing: bad input raises :class:`~vineyard_java.errors.InvalidError`
     before anything is written; a failed put deletes what was written before it.
     """
     from .types import registry
 
     if not isinstance(fragments, int) or not 1 <= fragments <= 1 << 16:
         raise InvalidError("fragments must be an int in 1..65536, got %r" % (fragments,), code=None)
-    plan = _Plan(_as_table(edges, "edges"), _as_table(vertices, "vertices"), fragments, bool(directed))
+    plan = _Plan(edges, vertices, fragments, bool(directed))
     registry.register_builder(_Draft, _build_draft)
     written = []
     try:
@@ -636,8 +728,8 @@ def load(client, edges, vertices=None, fragments=1, directed=True):
         g = ObjectMeta("vineyard::ArrowFragmentGroup")
         g["global"] = True
         g["total_frag_num"] = fragments
-        g["vertex_label_num"] = 1
-        g["edge_label_num"] = 1
+        g["vertex_label_num"] = len(plan.vertex_labels)
+        g["edge_label_num"] = len(plan.edge_labels)
         for i, fid in enumerate(frags):
             g["fid_%d" % i] = i
             g["frag_instance_id_%d" % i] = client.instance_id

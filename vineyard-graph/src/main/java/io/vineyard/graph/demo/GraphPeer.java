@@ -4,6 +4,7 @@ import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
 import io.vineyard.graph.ArrowFragment;
 import io.vineyard.graph.FragmentGroup;
+import io.vineyard.graph.GraphFiles;
 import io.vineyard.graph.GraphLoader;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
@@ -19,12 +20,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The Java half of the cross-language graph tests ({@code python/tests/test_graph.py}):
  * <pre>
  *   put SOCKET NAME FRAGMENTS DIRECTED EDGES.csv   loads "src,dst,weight" lines (int64 ids, or strings when
  *                                                  some id is not an integer), names the group NAME
+ *   putfiles SOCKET NAME FRAGMENTS DIRECTED v:LABEL=FILE.csv... e:LABEL:SRC:DST=FILE.csv...
+ *                                                  loads CSV files with header rows (GraphFiles), names the group NAME
  *   dump SOCKET NAME                               prints each vertex: id, out-neighbours, in-neighbours, out-degree
  * </pre>
  * Run with {@code bin/java-client io.vineyard.graph.demo.GraphPeer ...}.
@@ -38,6 +42,7 @@ public final class GraphPeer {
             switch (args[0]) {
                 case "put" -> put(client, args[2], Integer.parseInt(args[3]), Boolean.parseBoolean(args[4]), Path.of(args[5]));
                 case "dump" -> dump(client, args[2]);
+                case "putfiles" -> putFiles(client, args);
                 default -> throw new IllegalArgumentException("usage: put|dump SOCKET NAME ...");
             }
         }
@@ -68,6 +73,24 @@ public final class GraphPeer {
                 System.out.println("put ok " + id);
             }
         }
+    }
+
+    private static void putFiles(IpcClient client, String[] args) {
+        GraphFiles files = GraphFiles.builder().fragments(Integer.parseInt(args[3])).directed(Boolean.parseBoolean(args[4]))
+                .options(Map.of("header_row", true));
+        for (int i = 5; i < args.length; i++) {
+            String[] spec = args[i].split("=", 2);
+            String[] what = spec[0].split(":");
+            if (what[0].equals("v")) {
+                files.vertices(what[1], spec[1]);
+            } else {
+                files.edges(what[1], what[2], what[3], spec[1]);
+            }
+        }
+        ObjectId id = files.load(client);
+        client.persist(id);
+        client.putName(id, args[2]);
+        System.out.println("put ok " + id);
     }
 
     private static void set(FieldVector v, int row, String value) {
