@@ -1,7 +1,10 @@
 package io.vineyard.bench;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import io.vineyard.arrow.ArrowTable;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
+import io.vineyard.common.Json;
 import io.vineyard.graph.FragmentGroup;
 import io.vineyard.graph.GlobalIndex;
 import io.vineyard.graph.GraphLoader;
@@ -159,8 +162,8 @@ public final class GraphBench {
      */
     private static ScipyFigures scipy(IpcClient client, Path socket, String python, VectorSchemaRoot vt, VectorSchemaRoot et,
                                       int iterations, int rounds, double[] plainRanks) throws Exception {
-        ObjectId vid = client.put(io.vineyard.arrow.ArrowTable.of(vt));
-        ObjectId eid = client.put(io.vineyard.arrow.ArrowTable.of(et));
+        ObjectId vid = client.put(ArrowTable.of(vt));
+        ObjectId eid = client.put(ArrowTable.of(et));
         try {
             ProcessBuilder pb = new ProcessBuilder(python, "python/bench/graph_pagerank.py", socket.toString(), vid.toString(),
                     eid.toString(), Integer.toString(iterations), Integer.toString(rounds), Integer.toString(RANK_STRIDE))
@@ -172,8 +175,8 @@ public final class GraphBench {
                 System.out.println("scipy: " + python + " printed no figures (does it import numpy and scipy?)");
                 return null;
             }
-            com.fasterxml.jackson.databind.JsonNode r = io.vineyard.common.Json.parse(line);
-            com.fasterxml.jackson.databind.JsonNode ranks = r.get("ranks");
+            JsonNode r = Json.parse(line);
+            JsonNode ranks = r.get("ranks");
             for (int k = 0; k < ranks.size(); k++) {
                 double diff = Math.abs(ranks.get(k).asDouble() - plainRanks[k * RANK_STRIDE]);
                 if (diff > 1e-12) {
