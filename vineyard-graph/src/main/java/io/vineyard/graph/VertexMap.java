@@ -33,6 +33,8 @@ public final class VertexMap implements AutoCloseable {
     private final long[][] lengths;
     private final Hashmap[][] o2g;
     private final StringViewHashmap[][] stringO2g;
+    /** True when every fragment and label of a string-id map has its o2g_ map (else the index is used). */
+    private final boolean stringMaps;
     private List<Map<String, Long>> stringIndex;
 
     VertexMap(ResolveContext ctx, ObjectMeta m) {
@@ -72,8 +74,6 @@ public final class VertexMap implements AutoCloseable {
         }
         this.stringMaps = stringIds && allStringMaps;
     }
-
-    private final boolean stringMaps;
 
     /** The number of fragments. */
     public int fnum() {
