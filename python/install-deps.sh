@@ -154,6 +154,12 @@ if ! have_modules networkx; then
     log "networkx could not be installed: the graph tests' networkx checks are skipped"
   fi
 fi
+# ---- scipy (optional: bin/bench-graph's Python baseline; the benchmark says so without it) ------
+if ! have_modules scipy; then
+  if ! "$PY" "${pip_args[@]}" "numpy==$numpy_version" scipy; then
+    log "scipy could not be installed: bin/bench-graph runs without its scipy row"
+  fi
+fi
 # ---- duckdb (optional: SQL over vineyard tables, vineyard_java.duckdb; its tests skip without it) --
 if ! have_modules duckdb; then
   if ! "$PY" "${pip_args[@]}" "numpy==$numpy_version" duckdb; then
@@ -163,7 +169,7 @@ fi
 
 "$PY" - <<'EOF' >&2
 import importlib
-for name in ("numpy", "pandas", "pyarrow", "pytest", "torch", "zstandard", "networkx", "duckdb"):
+for name in ("numpy", "pandas", "pyarrow", "pytest", "torch", "zstandard", "networkx", "duckdb", "scipy"):
     try:
         mod = importlib.import_module(name)
         print("install-deps: %s %s" % (name, getattr(mod, "__version__", "?")))

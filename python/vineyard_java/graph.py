@@ -23,7 +23,7 @@ from .errors import InvalidError, ObjectNotExists
 from .ids import EMPTY_BLOB_ID
 from .object_meta import ObjectMeta
 
-__all__ = ["load", "pagerank", "ArrowFragment", "FragmentGroup", "DEFAULT_LABEL"]
+__all__ = ["load", "pagerank", "bfs", "ArrowFragment", "FragmentGroup", "DEFAULT_LABEL"]
 
 DEFAULT_LABEL = "_"
 _NBR_BYTES = 16
@@ -88,11 +88,63 @@ def _wyhash64(key):
     return (q & _M64) ^ (q >> 64)
 
 
+_S2 = 0x8EBC6AF09C88C6E3
+_S3 = 0x589965CC75374CC3
+
+
+def _wymix(a, b):
+    p = a * b
+    return (p & _M64) ^ (p >> 64)
+
+
+def _wyhash_bytes(data):
+    """``wy::hash<std::string_view>``: ``hash_imp::wyhash(data, len)`` with the default secret."""
+    n = len(data)
+
+    def r8(i):
+        return int.from_bytes(data[i:i + 8], "little")
+
+    def r4(i):
+        return int.from_bytes(data[i:i + 4], "little")
+
+    seed = _P0
+    if n <= 16:
+        if n >= 4:
+            step = (n >> 3) << 2
+            a = (r4(0) << 32) | r4(step)
+            b = (r4(n - 4) << 32) | r4(n - 4 - step)
+        elif n > 0:
+            a, b = (data[0] << 16) | (data[n >> 1] << 8) | data[n - 1], 0
+        else:
+            a = b = 0
+    else:
+        i, p = n, 0
+        if i > 48:
+            see1 = see2 = seed
+            while True:
+                seed = _wymix(r8(p) ^ _P1, r8(p + 8) ^ seed)
+                see1 = _wymix(r8(p + 16) ^ _S2, r8(p + 24) ^ see1)
+                see2 = _wymix(r8(p + 32) ^ _S3, r8(p + 40) ^ see2)
+                p += 48
+                i -= 48
+                if i <= 48:
+                    break
+            seed ^= see1 ^ see2
+        while i > 16:
+            seed = _wymix(r8(p) ^ _P1, r8(p + 8) ^ seed)
+            i -= 16
+            p += 16
+        a, b = r8(p + i - 16), r8(p + i - 8)
+    return _wymix(_P1 ^ n, _wymix(a ^ _P1, b ^ seed))
+
+
 class _Ska:
     """The insertion side of ``ska::detailv3::sherwood_v3_table`` (a port of the Java SDK's
-    ``SkaTable``: same steps, so the same keys in the same order land in the same slots)."""
+    ``SkaTable``: same steps, so the same keys in the same order land in the same slots).
+    ``hash`` is ``wy::hash<K>``: of an int64/uint64 by default, ``_wyhash_bytes`` for string views."""
 
-    def __init__(self):
+    def __init__(self, hash=None):
+        self.hash = hash or _wyhash64
         self._reset()
 
     def _reset(self):
@@ -112,7 +164,7 @@ class _Ska:
         return self.slots_minus_one + 1 if self.slots_minus_one else 0
 
     def put(self, key, value):
-        cur = _wyhash64(key) % self.prime if self.prime else 0
+        cur = self.hash(key) % self.prime if self.prime else 0
         d = 0
         while self.dist[cur] >= d:
             if self.keys[cur] == key:
@@ -217,6 +269,43 @@ def _hashmap(client, keys, values, key_type, reserve=None):
     return m
 
 
+_STRING_VIEW = "std::basic_string_view<char,std::char_traits<char>>"
+
+
+def _string_hashmap(client, encoded, offsets, values, data, base):
+    """A ``vineyard::Hashmap<std::string_view,uint64,...>`` whose keys are views into ``data`` (the
+    writer of the oid array's bytes, at ``base`` in this process), as the Java SDK's
+    ``StringViewHashmap`` lays it out: 32-byte entries (dist, length, pointer, value)."""
+    import numpy as np
+
+    table = _Ska(_wyhash_bytes)
+    table.reserve(len(encoded))
+    where = {}
+    for key, off, v in zip(encoded, offsets, values):
+        where[key] = int(off)
+        table.put(key, int(v) & _M64)
+    table.shrink_to_fit()
+    count = len(table.dist)
+    entries = np.zeros(count, dtype=[("dist", "i1"), ("pad", "V7"), ("len", "<u8"), ("ptr", "<u8"), ("value", "<u8")])
+    entries["dist"] = table.dist
+    for i, (d, key, v) in enumerate(zip(table.dist, table.keys, table.values)):
+        if d >= 0 and i != count - 1:
+            entries["len"][i], entries["ptr"][i], entries["value"][i] = len(key), base + where[key], v
+    em = ObjectMeta("vineyard::Array<ska::detailv3::sherwood_v3_entry<std::pair<%s,uint64>>>" % _STRING_VIEW)
+    em.add_member("buffer_", _blob(client, entries.view(np.uint8)))
+    em["nbytes"] = entries.nbytes
+    em["size_"] = count
+    m = ObjectMeta("vineyard::Hashmap<%s,uint64,wy::hash<%s>,std::equal_to<%s>>" % ((_STRING_VIEW,) * 3))
+    m["num_slots_minus_one_"] = table.slots_minus_one
+    m["max_lookups_"] = table.max_lookups
+    m["num_elements_"] = table.size
+    m.add_member("entries_", em)
+    m["data_buffer_"] = base
+    m.add_member("data_buffer_mapped_", data)
+    m["nbytes"] = entries.nbytes
+    return m
+
+
 # -- writing ---------------------------------------------------------------------------------------
 
 
@@ -246,6 +335,7 @@ def _numeric(client, typename, array, extra=None):
 
 
 def _large_strings(client, values):
+    """(the ``LargeStringArray`` meta, the writer of its bytes, the encoded strings, their offsets)."""
     import numpy as np
 
     encoded = [v.encode("utf-8") for v in values]
@@ -256,10 +346,11 @@ def _large_strings(client, values):
     m["null_count_"] = 0
     m["offset_"] = 0
     m.add_member("buffer_offsets_", _blob(client, offsets))
-    m.add_member("buffer_data_", _blob(client, np.frombuffer(b"".join(encoded), dtype=np.uint8)))
+    data = _blob(client, np.frombuffer(b"".join(encoded), dtype=np.uint8))
+    m.add_member("buffer_data_", data)
     m.add_member("null_bitmap_", EMPTY_BLOB_ID)
     m["nbytes"] = int(offsets.nbytes + offsets[-1])
-    return m
+    return m, data, encoded, offsets
 
 
 def _fnv1a(s):
@@ -296,52 +387,117 @@ def _ids(column, what):
     raise InvalidError("%s is %s, vertex ids must be integers or strings" % (what, t), code=None)
 
 
+class _VertexLabel:
+    """One vertex label: its ids in table order (or in the order the edges name them), their
+    fragments and gids."""
+
+    def __init__(self, name, index, table):
+        self.name, self.index, self.table = name, index, table
+        self.ids = []
+
+
+class _EdgeLabel:
+    """One edge label: its ends' labels, its table, its ends as gids."""
+
+    def __init__(self, name, index, src, dst, table):
+        self.name, self.index, self.src, self.dst, self.table = name, index, src, dst, table
+
+
+def _inputs(edges, vertices):
+    """``({label: vertex table}, [(label, src label, dst label, edge table)])`` from what
+    :func:`load` takes."""
+    if isinstance(vertices, dict):
+        vs = {label: _as_table(t, "vertices of %s" % label) for label, t in vertices.items()}
+    else:
+        vs = {} if vertices is None else {DEFAULT_LABEL: _as_table(vertices, "vertices")}
+    if isinstance(edges, dict):
+        es = []
+        for label, spec in edges.items():
+            if isinstance(spec, tuple):
+                if len(spec) != 3:
+                    raise InvalidError("edges of %s: expected (src label, dst label, table), got %d items" % (label, len(spec)),
+                                       code=None)
+                es.append((label, spec[0], spec[1], _as_table(spec[2], "edges of %s" % label)))
+            else:
+                es.append((label, DEFAULT_LABEL, DEFAULT_LABEL, _as_table(spec, "edges of %s" % label)))
+    else:
+        es = [(DEFAULT_LABEL, DEFAULT_LABEL, DEFAULT_LABEL, _as_table(edges, "edges"))]
+    return vs, es
+
+
 class _Plan:
-    """The validated, partitioned graph (one vertex label and one edge label)."""
+    """The validated, partitioned graph, labelled as the Java SDK's ``GraphPlan``: vertex labels with
+    tables first (in the order given), then the labels only edges name (src, then dst, edge label by
+    edge label); a label without a table gets the ids its edges name, row by row, src then dst."""
 
     def __init__(self, edges, vertices, fnum, directed):
         import numpy as np
 
-        for col in ("src", "dst"):
-            if col not in edges.column_names:
-                raise InvalidError("edges have no column %s (columns: %s)" % (col, edges.column_names), code=None)
-        src, s_str = _ids(edges.column("src"), "edges column src")
-        dst, d_str = _ids(edges.column("dst"), "edges column dst")
-        self.strings = s_str
-        if vertices is not None:
-            if "id" not in vertices.column_names:
-                raise InvalidError("vertices have no column id (columns: %s)" % vertices.column_names, code=None)
-            ids, v_str = _ids(vertices.column("id"), "vertices column id")
-            if not (v_str == s_str == d_str):
-                raise InvalidError("vertex ids and edge ends must all be integers or all strings", code=None)
-            ids = list(ids)
-            if len(set(ids)) != len(ids):
-                raise InvalidError("vertices: an id is given twice", code=None)
-        else:
-            if s_str != d_str:
-                raise InvalidError("edge ends must all be integers or all strings", code=None)
-            ids = list(dict.fromkeys(v for pair in zip(list(src), list(dst)) for v in pair))
+        vertex_tables, edge_inputs = _inputs(edges, vertices)
+        kinds = set()
+        labels = {}
+        for name, t in vertex_tables.items():
+            if "id" not in t.column_names:
+                raise InvalidError("vertices of %s have no column id (columns: %s)" % (name, t.column_names), code=None)
+            ids, strings = _ids(t.column("id"), "vertices of %s column id" % name)
+            kinds.add(strings)
+            v = labels[name] = _VertexLabel(name, len(labels), t)
+            v.ids = [i if strings else int(i) for i in ids]
+            if len(set(v.ids)) != len(v.ids):
+                raise InvalidError("vertices of %s: an id is given twice" % name, code=None)
+        ends = []
+        for name, src_label, dst_label, t in edge_inputs:
+            for col in ("src", "dst"):
+                if col not in t.column_names:
+                    raise InvalidError("edges of %s have no column %s (columns: %s)" % (name, col, t.column_names), code=None)
+            src, s_str = _ids(t.column("src"), "edges of %s column src" % name)
+            dst, d_str = _ids(t.column("dst"), "edges of %s column dst" % name)
+            kinds.update((s_str, d_str))
+            ends.append((list(src), list(dst)))
+            for lab in (src_label, dst_label):
+                if lab not in labels:
+                    labels[lab] = _VertexLabel(lab, len(labels), None)
+        if len(kinds) > 1:
+            raise InvalidError("vertex ids and edge ends must all be integers or all strings", code=None)
+        if len(labels) > _MAX_LABELS:
+            raise InvalidError("%d vertex labels, vineyard allows at most %d" % (len(labels), _MAX_LABELS), code=None)
+        self.strings = bool(kinds and kinds.pop())
+        norm = (lambda x: x) if self.strings else int
+        seen = {name: set() for name, v in labels.items() if v.table is None}
+        for (name, src_label, dst_label, _), (src, dst) in zip(edge_inputs, ends):
+            for s, d in zip(src, dst):
+                for lab, x in ((src_label, norm(s)), (dst_label, norm(d))):
+                    if lab in seen and x not in seen[lab]:
+                        seen[lab].add(x)
+                        labels[lab].ids.append(x)
         self.fnum, self.directed, self.vid = fnum, directed, _Vid(fnum)
-        self.ids = [int(i) for i in ids] if not self.strings else ids
-        self.vertices, self.edges = vertices, edges
-        frag = [(_fnv1a(i) if self.strings else (i & _M64)) % fnum for i in self.ids]
-        self.inner_rows = [[] for _ in range(fnum)]
-        gid_of_id = {}
-        for row, (oid, f) in enumerate(zip(self.ids, frag)):
-            gid_of_id[oid] = self.vid.gid(f, 0, len(self.inner_rows[f]))
-            self.inner_rows[f].append(row)
+        self.vertex_labels = list(labels.values())
+        gid_of = {}
+        for v in self.vertex_labels:
+            frag = [(_fnv1a(i) if self.strings else (i & _M64)) % fnum for i in v.ids]
+            v.inner_rows = [[] for _ in range(fnum)]
+            gids = {}
+            for row, (oid, f) in enumerate(zip(v.ids, frag)):
+                gids[oid] = self.vid.gid(f, v.index, len(v.inner_rows[f]))
+                v.inner_rows[f].append(row)
+            gid_of[v.name] = gids
 
-        def to_gid(values, col):
+        def to_gid(values, lab, what):
             out = np.empty(len(values), dtype=np.uint64)
-            for k, v in enumerate(values):
-                g = gid_of_id.get(v if self.strings else int(v))
+            gids = gid_of[lab]
+            for k, x in enumerate(values):
+                g = gids.get(norm(x))
                 if g is None:
-                    raise InvalidError("edges row %d column %s names %r, which is not a vertex" % (k, col, v), code=None)
+                    raise InvalidError("%s row %d names %r, which is not a vertex of label %s" % (what, k, x, lab), code=None)
                 out[k] = g
             return out
 
-        self.src_gid = to_gid(list(src), "src")
-        self.dst_gid = to_gid(list(dst), "dst")
+        self.edge_labels = []
+        for (name, src_label, dst_label, t), (src, dst) in zip(edge_inputs, ends):
+            e = _EdgeLabel(name, len(self.edge_labels), labels[src_label].index, labels[dst_label].index, t)
+            e.src_gid = to_gid(src, src_label, "edges of %s column src" % name)
+            e.dst_gid = to_gid(dst, dst_label, "edges of %s column dst" % name)
+            self.edge_labels.append(e)
 
 
 def _csr(client, vid, rows, nbr, eid, tv_rows, nbr_label):
@@ -366,61 +522,81 @@ def _fragment(client, plan, f, vm_id):
     import pyarrow as pa
 
     vid = plan.vid
+    vnum, enum = len(plan.vertex_labels), len(plan.edge_labels)
     frag_t, _ = _typenames(plan.strings)
     fid_of = lambda g: (g >> np.uint64(vid.fid_offset)).astype(np.int64)  # noqa: E731
-    sf, df = fid_of(plan.src_gid), fid_of(plan.dst_gid)
-    local = np.nonzero((sf == f) | (df == f))[0]
-    s, d = plan.src_gid[local], plan.dst_gid[local]
-    ends = np.concatenate([s, d])
-    outer = np.unique(ends[fid_of(ends) != f])
-    iv = len(plan.inner_rows[f])
-    tv = iv + len(outer)
     mask = np.uint64(vid.offset_mask)
+    local = []  # per edge label: the rows stored here, (src gids, dst gids)
+    for e in plan.edge_labels:
+        rows = np.nonzero((fid_of(e.src_gid) == f) | (fid_of(e.dst_gid) == f))[0]
+        local.append((rows, e.src_gid[rows], e.dst_gid[rows]))
+    iv = [len(v.inner_rows[f]) for v in plan.vertex_labels]
+    outer = []
+    for v in plan.vertex_labels:
+        ends = [s for e, (_, s, _) in zip(plan.edge_labels, local) if e.src == v.index]
+        ends += [d for e, (_, _, d) in zip(plan.edge_labels, local) if e.dst == v.index]
+        ends = np.concatenate(ends) if ends else np.zeros(0, dtype=np.uint64)
+        outer.append(np.unique(ends[fid_of(ends) != f]))
+    tv = [i + len(o) for i, o in zip(iv, outer)]
 
-    def offs(g):
+    def offs(g, lab):
         inner = fid_of(g) == f
-        return np.where(inner, (g & mask).astype(np.int64), iv + np.searchsorted(outer, g)).astype(np.int64)
+        return np.where(inner, (g & mask).astype(np.int64), iv[lab] + np.searchsorted(outer[lab], g)).astype(np.int64)
 
-    so, do = offs(s), offs(d)
-    eids = np.arange(len(local), dtype=np.int64)
     m = ObjectMeta(frag_t)
-    for k, v in (("fid_", f), ("fnum_", plan.fnum), ("directed_", plan.directed), ("local_vertex_map_", False),
-                 ("compact_edges_", False), ("vertex_label_num_", 1), ("edge_label_num_", 1),
+    for k, x in (("fid_", f), ("fnum_", plan.fnum), ("directed_", plan.directed), ("local_vertex_map_", False),
+                 ("compact_edges_", False), ("vertex_label_num_", vnum), ("edge_label_num_", enum),
                  ("oid_type", "std::string" if plan.strings else "int64"), ("vid_type", "uint64")):
-        m[k] = v
-    for name, n in (("ivnums_", iv), ("ovnums_", len(outer)), ("tvnums_", tv)):
+        m[k] = x
+    for name, counts in (("ivnums_", iv), ("ovnums_", [len(o) for o in outer]), ("tvnums_", tv)):
         a = ObjectMeta("vineyard::Array<uint64>")
-        a["size_"] = 1
-        a.add_member("buffer_", _blob(client, np.array([n], dtype=np.uint64)))
-        a["nbytes"] = 8
+        a["size_"] = vnum
+        a.add_member("buffer_", _blob(client, np.array(counts, dtype=np.uint64)))
+        a["nbytes"] = 8 * vnum
         m.add_member(name, a)
     from .types.arrow import build_table
 
-    vt = None
-    if plan.vertices is not None:
-        vt = plan.vertices.drop_columns(["id"]).take(pa.array(plan.inner_rows[f], type=pa.int64()))
-    for key, value in (("vertex_tables_", _table(client, build_table, vt, iv)),
-                       ("ovgid_lists_", _numeric(client, "vineyard::NumericArray<uint64>", outer.astype(np.uint64))),
-                       ("ovg2l_maps_", _hashmap(client, outer, [vid.gid(0, 0, iv + k) for k in range(len(outer))], "uint64"))):
-        m["__%s-size" % key] = 1
-        m.add_member("__%s-0" % key, value)
-    et = plan.edges.drop_columns(["src", "dst"]).take(pa.array(local, type=pa.int64()))
-    m["__edge_tables_-size"] = 1
-    m.add_member("__edge_tables_-0", _table(client, build_table, et, len(local)))
+    for key in ("vertex_tables_", "ovgid_lists_", "ovg2l_maps_"):
+        m["__%s-size" % key] = vnum
+    for v in plan.vertex_labels:
+        vt = None
+        if v.table is not None:
+            vt = v.table.drop_columns(["id"]).take(pa.array(v.inner_rows[f], type=pa.int64()))
+        o = outer[v.index]
+        m.add_member("__vertex_tables_-%d" % v.index, _table(client, build_table, vt, iv[v.index]))
+        m.add_member("__ovgid_lists_-%d" % v.index, _numeric(client, "vineyard::NumericArray<uint64>", o.astype(np.uint64)))
+        m.add_member("__ovg2l_maps_-%d" % v.index,
+                     _hashmap(client, o, [vid.gid(0, v.index, iv[v.index] + k) for k in range(len(o))], "uint64"))
+    m["__edge_tables_-size"] = enum
+    sides = []  # per edge label: (src offsets, dst offsets, eids)
+    for e, (rows, sg, dg) in zip(plan.edge_labels, local):
+        et = e.table.drop_columns(["src", "dst"]).take(pa.array(rows, type=pa.int64()))
+        m.add_member("__edge_tables_-%d" % e.index, _table(client, build_table, et, len(rows)))
+        sides.append((offs(sg, e.src), offs(dg, e.dst), np.arange(len(rows), dtype=np.int64)))
     multi = False
-    lists = [("oe", so, do, eids)]
-    if plan.directed:
-        lists.append(("ie", do, so, eids))
-    else:
-        keep = so != do
-        lists = [("oe", np.concatenate([so, do[keep]]), np.concatenate([do, so[keep]]), np.concatenate([eids, eids[keep]]))]
-    for name, rows, nbr, eid in lists:
-        units, offsets, mg = _csr(client, vid, rows, nbr, eid, tv, 0)
-        multi = multi or mg
-        for field, member in (("%s_lists_" % name, units), ("%s_offsets_lists_" % name, offsets)):
-            m["__%s-size" % field] = 1
-            m["__%s-0-size" % field] = 1
-            m.add_member("__%s-0-0" % field, member)
+    for name in ("oe", "ie") if plan.directed else ("oe",):
+        for field in ("%s_lists_" % name, "%s_offsets_lists_" % name):
+            m["__%s-size" % field] = vnum
+        for v in range(vnum):
+            for field in ("%s_lists_" % name, "%s_offsets_lists_" % name):
+                m["__%s-%d-size" % (field, v)] = enum
+            for e, (so, do, eids) in zip(plan.edge_labels, sides):
+                parts, nbr_label = [], -1
+                if name == "oe" and e.src == v:
+                    parts.append((so, do, eids))
+                    nbr_label = e.dst
+                if name == "ie" and e.dst == v:
+                    parts.append((do, so, eids))
+                    nbr_label = e.src
+                if not plan.directed and e.dst == v:
+                    keep = so != do if e.src == e.dst else np.ones(len(so), dtype=bool)
+                    parts.append((do[keep], so[keep], eids[keep]))
+                    nbr_label = e.src
+                cat = [np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, dtype=np.int64) for i in range(3)]
+                units, offsets, mg = _csr(client, vid, cat[0], cat[1], cat[2], tv[v], max(nbr_label, 0))
+                multi = multi or mg
+                m.add_member("__%s_lists_-%d-%d" % (name, v, e.index), units)
+                m.add_member("__%s_offsets_lists_-%d-%d" % (name, v, e.index), offsets)
     if not plan.directed:
         m["__ie_lists_-size"] = 0
         m["__ie_offsets_lists_-size"] = 0
@@ -476,10 +652,14 @@ def _schema(plan):
                 "propertyDefList": [{"id": k, "name": p.name, "data_type": _arrow_type_name(p.type)} for k, p in enumerate(props)],
                 "indexes": [], "rawRelationShips": [], "valid_properties": [1] * len(props)}
 
-    e = entry(0, DEFAULT_LABEL, "EDGE", plan.edges, {"src", "dst"})
-    e["rawRelationShips"] = [{"srcVertexLabel": DEFAULT_LABEL, "dstVertexLabel": DEFAULT_LABEL}]
-    return {"partitionNum": plan.fnum, "types": [entry(0, DEFAULT_LABEL, "VERTEX", plan.vertices, {"id"}), e],
-            "valid_vertices": [1], "valid_edges": [1]}
+    types = [entry(v.index, v.name, "VERTEX", v.table, {"id"}) for v in plan.vertex_labels]
+    for e in plan.edge_labels:
+        t = entry(e.index, e.name, "EDGE", e.table, {"src", "dst"})
+        t["rawRelationShips"] = [{"srcVertexLabel": plan.vertex_labels[e.src].name,
+                                  "dstVertexLabel": plan.vertex_labels[e.dst].name}]
+        types.append(t)
+    return {"partitionNum": plan.fnum, "types": types,
+            "valid_vertices": [1] * len(plan.vertex_labels), "valid_edges": [1] * len(plan.edge_labels)}
 
 
 def _vertex_map(client, plan):
@@ -488,17 +668,22 @@ def _vertex_map(client, plan):
     _, vm_t = _typenames(plan.strings)
     m = ObjectMeta(vm_t)
     m["fnum"] = plan.fnum
-    m["label_num"] = 1
+    m["label_num"] = len(plan.vertex_labels)
     m["use_perfect_hash_"] = False
     for f in range(plan.fnum):
-        oids = [plan.ids[r] for r in plan.inner_rows[f]]
-        if plan.strings:
-            m.add_member("oid_arrays_%d_0" % f, _large_strings(client, oids))
-        else:
-            arr = np.array(oids, dtype=np.int64)
-            m.add_member("oid_arrays_%d_0" % f, _numeric(client, "vineyard::NumericArray<int64>", arr))
-            m.add_member("o2g_%d_0" % f, _hashmap(client, arr, [plan.vid.gid(f, 0, k) for k in range(len(oids))],
-                                                  "int64", reserve=len(oids)))
+        for v in plan.vertex_labels:
+            oids = [v.ids[r] for r in v.inner_rows[f]]
+            gids = [plan.vid.gid(f, v.index, k) for k in range(len(oids))]
+            key = "%d_%d" % (f, v.index)
+            if plan.strings:
+                arr, data, encoded, offsets = _large_strings(client, oids)
+                m.add_member("oid_arrays_" + key, arr)
+                base = data.address if hasattr(data, "address") else 0
+                m.add_member("o2g_" + key, _string_hashmap(client, encoded, offsets, gids, data, base))
+            else:
+                arr = np.array(oids, dtype=np.int64)
+                m.add_member("oid_arrays_" + key, _numeric(client, "vineyard::NumericArray<int64>", arr))
+                m.add_member("o2g_" + key, _hashmap(client, arr, gids, "int64", reserve=len(oids)))
     m["nbytes"] = 0
     return m
 
@@ -521,14 +706,16 @@ def load(client, edges, vertices=None, fragments=1, directed=True):
     ``edges``: a pyarrow Table or pandas DataFrame with ``src`` and ``dst`` columns (int64 or
     string vertex ids); its other columns are edge properties.  ``vertices``: optional, with an
     ``id`` column; its other columns are vertex properties (without it, the vertices are the ids
-    the edges name).  All or nothing: bad input raises :class:`~vineyard_java.errors.InvalidError`
+    the edges name).  Several labels: ``edges`` a dict ``{label: (src label, dst label, table)}``
+    (or ``{label: table}`` between vertices of label ``"_"``), ``vertices`` a dict ``{label: table}``;
+    a label without a vertex table gets the ids its edges name.  All or nothing: bad input raises :class:`~vineyard_java.errors.InvalidError`
     before anything is written; a failed put deletes what was written before it.
     """
     from .types import registry
 
     if not isinstance(fragments, int) or not 1 <= fragments <= 1 << 16:
         raise InvalidError("fragments must be an int in 1..65536, got %r" % (fragments,), code=None)
-    plan = _Plan(_as_table(edges, "edges"), _as_table(vertices, "vertices"), fragments, bool(directed))
+    plan = _Plan(edges, vertices, fragments, bool(directed))
     registry.register_builder(_Draft, _build_draft)
     written = []
     try:
@@ -541,8 +728,8 @@ def load(client, edges, vertices=None, fragments=1, directed=True):
         g = ObjectMeta("vineyard::ArrowFragmentGroup")
         g["global"] = True
         g["total_frag_num"] = fragments
-        g["vertex_label_num"] = 1
-        g["edge_label_num"] = 1
+        g["vertex_label_num"] = len(plan.vertex_labels)
+        g["edge_label_num"] = len(plan.edge_labels)
         for i, fid in enumerate(frags):
             g["fid_%d" % i] = i
             g["frag_instance_id_%d" % i] = client.instance_id
@@ -728,52 +915,130 @@ def resolve_group(client, meta, **_kwargs):
     return FragmentGroup(by_fid)
 
 
+class _Numbering:
+    """A dense numbering of a group's vertices (fragment by fragment, label by label, inner ones in lid
+    order, as the Java SDK's ``GlobalIndex``) and, per fragment and label, the number of every local
+    vid (inner ones, then outer ones by gid): a neighbour read from a CSR is numbered by one lookup."""
+
+    def __init__(self, group):
+        import numpy as np
+
+        frags = group.fragments
+        self.frags = frags
+        self.vnum = len(frags[0].vertex_labels)
+        self.enum = len(frags[0].edge_labels)
+        self.vid = vid = frags[0].vid
+        self.mask = np.uint64(vid.offset_mask)
+        self.base, n = {}, 0
+        for f in frags:
+            for lab in range(self.vnum):
+                self.base[(f.fid, lab)] = n
+                n += f.ivnums[lab]
+        self.n = n
+        self.numbers = {}
+        for f in frags:
+            for lab in range(self.vnum):
+                iv = f.ivnums[lab]
+                outer = f.ovgids[lab]
+                fids = (outer >> np.uint64(vid.fid_offset)).astype(np.int64)
+                starts = np.array([self.base[(int(x), lab)] for x in fids], dtype=np.int64)
+                self.numbers[(f.fid, lab)] = np.concatenate(
+                    [self.base[(f.fid, lab)] + np.arange(iv), starts + (outer & self.mask).astype(np.int64)])
+
+    def of_vids(self, f, vids):
+        """The numbers of local vids of fragment ``f``."""
+        import numpy as np
+
+        labels = ((vids >> np.uint64(self.vid.label_offset)) & np.uint64(_MAX_LABELS - 1)).astype(np.int64)
+        out = np.empty(len(vids), dtype=np.int64)
+        for lab in np.unique(labels):
+            sel = labels == lab
+            out[sel] = self.numbers[(f.fid, int(lab))][(vids[sel] & self.mask).astype(np.int64)]
+        return out
+
+    def owner(self, number):
+        """(fragment, label, offset) of a number."""
+        for (fid, lab), b in self.base.items():
+            f = self.frags[fid]
+            if b <= number < b + f.ivnums[lab]:
+                return f, lab, number - b
+        raise ObjectNotExists("vertex number %d is not in the graph" % number, code=None)
+
+    def keys(self, values):
+        """``{(label, id): value}`` by number."""
+        out = {}
+        for f in self.frags:
+            for lab in range(self.vnum):
+                b = self.base[(f.fid, lab)]
+                for o in range(f.ivnums[lab]):
+                    out[(f.vertex_labels[lab], f.vertex_map.oid(self.vid.gid(f.fid, lab, o)))] = values[b + o]
+        return out
+
+
+def bfs(group, source, label=None):
+    """Breadth-first search along out-edges (all labels) over a :class:`FragmentGroup` read in place
+    (numpy over the CSR views, level by level, each fragment expanding its own frontier vertices),
+    as the Java SDK's ``Bfs``.  Returns ``{(label, id): hops}`` for every vertex, -1 for the
+    unreachable."""
+    import numpy as np
+
+    num = _Numbering(group)
+    owner = group._owner(source, label)
+    lab, o = owner._inner(source, label)
+    depth = np.full(num.n, -1, dtype=np.int64)
+    frontier = np.array([num.base[(owner.fid, lab)] + o], dtype=np.int64)
+    depth[frontier] = 0
+    level = 0
+    while len(frontier):
+        level += 1
+        reached = []
+        for f in num.frags:
+            for lab in range(num.vnum):
+                b, iv = num.base[(f.fid, lab)], f.ivnums[lab]
+                mine = frontier[(frontier >= b) & (frontier < b + iv)] - b
+                if not len(mine):
+                    continue
+                for e in range(num.enum):
+                    nbrs, offs = f.oe[(lab, e)]
+                    if not len(nbrs):
+                        continue
+                    starts, ends = offs[mine], offs[mine + 1]
+                    counts = ends - starts
+                    if not counts.sum():
+                        continue
+                    # the units of every frontier vertex, concatenated
+                    at = np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts) + np.arange(counts.sum())
+                    reached.append(num.of_vids(f, nbrs["vid"][at]))
+        nxt = np.unique(np.concatenate(reached)) if reached else np.zeros(0, dtype=np.int64)
+        nxt = nxt[depth[nxt] < 0]
+        depth[nxt] = level
+        frontier = nxt
+    return num.keys(depth.tolist())
+
+
 def pagerank(group, damping=0.85, iterations=10):
     """PageRank over a :class:`FragmentGroup` read in place (numpy over the CSR views), with the
     Java SDK's definition (networkx's: dangling rank spread uniformly; parallel edges count once
     each), for a fixed number of iterations.  Returns ``{(label, id): rank}``."""
     import numpy as np
 
-    frags = group.fragments
-    vnum = len(frags[0].vertex_labels)
-    enum = len(frags[0].edge_labels)
-    base, n = {}, 0
-    for f in frags:
-        for lab in range(vnum):
-            base[(f.fid, lab)] = n
-            n += f.ivnums[lab]
-    vid = frags[0].vid
-    mask = np.uint64(vid.offset_mask)
-    # per fragment and label: the number of every local vid (inner ones, then outer ones by gid)
-    numbers = {}
-    for f in frags:
-        for lab in range(vnum):
-            iv = f.ivnums[lab]
-            outer = f.ovgids[lab]
-            fids = (outer >> np.uint64(vid.fid_offset)).astype(np.int64)
-            starts = np.array([base[(int(x), lab)] for x in fids], dtype=np.int64)
-            numbers[(f.fid, lab)] = np.concatenate([base[(f.fid, lab)] + np.arange(iv), starts + (outer & mask).astype(np.int64)])
+    num = _Numbering(group)
+    n = num.n
     out_degree = np.zeros(n)
     pulls = []  # (target numbers, source numbers) per CSR
-    for f in frags:
-        for lab in range(vnum):
-            iv = f.ivnums[lab]
-            for e in range(enum):
+    for f in num.frags:
+        for lab in range(num.vnum):
+            iv, b = f.ivnums[lab], num.base[(f.fid, lab)]
+            for e in range(num.enum):
                 _, offs = f.oe[(lab, e)]
                 if len(offs):
-                    out_degree[base[(f.fid, lab)]:base[(f.fid, lab)] + iv] += np.diff(offs[:iv + 1])
+                    out_degree[b:b + iv] += np.diff(offs[:iv + 1])
                 nbrs, offs = f.ie[(lab, e)]
                 if len(nbrs) == 0:
                     continue
                 end = int(offs[iv])
-                targets = np.repeat(base[(f.fid, lab)] + np.arange(iv), np.diff(offs[:iv + 1]))
-                src_vid = nbrs["vid"][:end]
-                src_label = ((src_vid >> np.uint64(vid.label_offset)) & np.uint64(_MAX_LABELS - 1)).astype(np.int64)
-                src = np.empty(end, dtype=np.int64)
-                for lab2 in np.unique(src_label):
-                    sel = src_label == lab2
-                    src[sel] = numbers[(f.fid, int(lab2))][(src_vid[sel] & mask).astype(np.int64)]
-                pulls.append((targets, src))
+                targets = np.repeat(b + np.arange(iv), np.diff(offs[:iv + 1]))
+                pulls.append((targets, num.of_vids(f, nbrs["vid"][:end])))
     rank = np.full(n, 1.0 / n)
     dangling = out_degree == 0
     for _ in range(iterations):
@@ -782,9 +1047,4 @@ def pagerank(group, damping=0.85, iterations=10):
         for targets, src in pulls:
             np.add.at(acc, targets, contrib[src])
         rank = (1 - damping) / n + damping * (acc + rank[dangling].sum() / n)
-    result = {}
-    for f in frags:
-        for lab in range(vnum):
-            for o in range(f.ivnums[lab]):
-                result[(f.vertex_labels[lab], f.vertex_map.oid(vid.gid(f.fid, lab, o)))] = rank[base[(f.fid, lab)] + o]
-    return result
+    return num.keys(rank)

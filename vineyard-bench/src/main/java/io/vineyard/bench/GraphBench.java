@@ -1,7 +1,10 @@
 package io.vineyard.bench;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import io.vineyard.arrow.ArrowTable;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
+import io.vineyard.common.Json;
 import io.vineyard.graph.FragmentGroup;
 import io.vineyard.graph.GlobalIndex;
 import io.vineyard.graph.GraphLoader;
@@ -22,7 +25,8 @@ import java.util.SplittableRandom;
  * Loads a random graph (default 1M vertices, 10M edges, int64 ids) into vineyard fragments and runs
  * PageRank over them, next to the same computation over a plain Java {@code int[]} CSR built in the same
  * process from the same arrays, and prints a table. Run with {@code bin/bench-graph [--vertices N]
- * [--edges M] [--fragments 1,4] [--iterations 10] [--rounds 3]}.
+ * [--edges M] [--fragments 1,4] [--iterations 10] [--rounds 3] [--python PATH]}; the same graph's PageRank
+ * with scipy (networkx's algorithm) runs in a Python process on the same daemon, in the same run.
  */
 public final class GraphBench {
     private GraphBench() {
@@ -34,8 +38,10 @@ public final class GraphBench {
         int iterations = 10;
         int rounds = 3;
         int[] fragmentCounts = {1, 4};
+        String python = Files.isExecutable(Path.of("target/pyvenv/bin/python")) ? "target/pyvenv/bin/python" : "python3";
         for (int i = 0; i < args.length; i += 2) {
             switch (args[i]) {
+                case "--python" -> python = args[i + 1];
                 case "--vertices" -> vertices = Integer.parseInt(args[i + 1]);
                 case "--edges" -> edges = Integer.parseInt(args[i + 1]);
                 case "--iterations" -> iterations = Integer.parseInt(args[i + 1]);
@@ -78,6 +84,7 @@ public final class GraphBench {
             double[] plainPrCpu = new double[rounds];
             double[][] loadCpu = new double[cases][rounds];
             double[][] prCpu = new double[cases][rounds];
+            double[] plainRanks = null;
             for (int k = 0; k < rounds; k++) {
                 long t0 = System.nanoTime();
                 long c0 = cpuNs();
@@ -86,7 +93,7 @@ public final class GraphBench {
                 buildCpu[k] = cpuMs(c0);
                 t0 = System.nanoTime();
                 c0 = cpuNs();
-                double[] plainRanks = csr.pageRank(0.85, iterations);
+                plainRanks = csr.pageRank(0.85, iterations);
                 plainPr[k] = ms(t0);
                 plainPrCpu[k] = cpuMs(c0);
                 csr = null;
@@ -129,11 +136,57 @@ public final class GraphBench {
                 System.out.printf(Locale.ROOT, "|   %-32s | %9.2fx | %10s | %11.2fx |%n", "vs plain, CPU time of this JVM",
                         SdkBench.median(loadCpu[c]) / SdkBench.median(buildCpu), "", SdkBench.median(prCpu[c]) / SdkBench.median(plainPrCpu));
             }
+            ScipyFigures py = scipy(client, socket, python, vt, et, iterations, rounds, plainRanks);
+            if (py != null) {
+                System.out.printf(Locale.ROOT, "| %-34s | %10.0f | %10s | %12.0f |%n", "scipy CSR, networkx's algorithm", py.buildMs(), "-", py.pagerankMs());
+                System.out.printf(Locale.ROOT, "|   %-32s | %9.2fx | %10s | %11.2fx |%n", "vs plain", py.buildMs() / plainBuild, "",
+                        py.pagerankMs() / plainRank);
+            }
             System.out.printf(Locale.ROOT, "load average while it ran: %.1f on %d CPUs%n",
                     java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(),
                     Runtime.getRuntime().availableProcessors());
         } finally {
             SdkBench.stop(daemon);
+        }
+    }
+
+    /** The Python side's medians (python/bench/graph_pagerank.py), its ranks checked against the plain CSR's. */
+    private record ScipyFigures(double buildMs, double pagerankMs) {
+    }
+
+    private static final int RANK_STRIDE = 997;
+
+    /**
+     * Puts the vertex and edge tables, runs the scipy PageRank in a Python process on the same daemon
+     * (the same rounds and iterations) and checks its ranks; null (with a note) when Python or scipy is missing.
+     */
+    private static ScipyFigures scipy(IpcClient client, Path socket, String python, VectorSchemaRoot vt, VectorSchemaRoot et,
+                                      int iterations, int rounds, double[] plainRanks) throws Exception {
+        ObjectId vid = client.put(ArrowTable.of(vt));
+        ObjectId eid = client.put(ArrowTable.of(et));
+        try {
+            ProcessBuilder pb = new ProcessBuilder(python, "python/bench/graph_pagerank.py", socket.toString(), vid.toString(),
+                    eid.toString(), Integer.toString(iterations), Integer.toString(rounds), Integer.toString(RANK_STRIDE))
+                    .redirectError(ProcessBuilder.Redirect.INHERIT);
+            pb.environment().merge("PYTHONPATH", "python", (a, b) -> b + java.io.File.pathSeparator + a);
+            Process p = pb.start();
+            byte[] line = p.getInputStream().readAllBytes();
+            if (p.waitFor() != 0 || line.length == 0) {
+                System.out.println("scipy: " + python + " printed no figures (does it import numpy and scipy?)");
+                return null;
+            }
+            JsonNode r = Json.parse(line);
+            JsonNode ranks = r.get("ranks");
+            for (int k = 0; k < ranks.size(); k++) {
+                double diff = Math.abs(ranks.get(k).asDouble() - plainRanks[k * RANK_STRIDE]);
+                if (diff > 1e-12) {
+                    throw new IllegalStateException("scipy's rank of vertex " + k * RANK_STRIDE + " differs from the plain CSR's by " + diff);
+                }
+            }
+            return new ScipyFigures(r.get("build_ms").asDouble(), r.get("pagerank_ms").asDouble());
+        } finally {
+            client.delete(vid);
+            client.delete(eid);
         }
     }
 

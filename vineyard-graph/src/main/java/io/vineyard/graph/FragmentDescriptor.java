@@ -33,7 +33,9 @@ package io.vineyard.graph;
  *  a local vid has fid 0; inner vertices of a label have offsets 0..ivnum-1, outer ones ivnum..tvnum-1.
  *
  *  ArrowVertexMap&lt;int64,uint64&gt;   fnum label_num, oid_arrays_&lt;f&gt;_&lt;l&gt; (NumericArray&lt;int64&gt; or LargeStringArray),
- *                                   o2g_&lt;f&gt;_&lt;l&gt; (Hashmap&lt;int64,uint64,wy::hash&lt;int64&gt;,std::equal_to&lt;int64&gt;&gt;)
+ *                                   o2g_&lt;f&gt;_&lt;l&gt; (Hashmap&lt;int64,uint64,wy::hash&lt;int64&gt;,std::equal_to&lt;int64&gt;&gt;; for
+ *                                   string ids Hashmap&lt;std::string_view,uint64,...&gt; whose keys are views into
+ *                                   the oid array's buffer_data_, its data_buffer_mapped_: StringViewHashmap)
  *  ArrowFragmentGroup (global)     total_frag_num vertex_label_num edge_label_num fid_&lt;i&gt; frag_instance_id_&lt;i&gt;
  *                                   frag_object_id_&lt;i&gt; (member)
  * </pre>

@@ -6,7 +6,6 @@ import io.vineyard.arrow.ArrowTable;
 import io.vineyard.client.ObjectId;
 import io.vineyard.client.meta.ObjectMeta;
 import io.vineyard.client.registry.BuildContext;
-import io.vineyard.client.registry.VineyardType;
 import io.vineyard.client.types.Array;
 import io.vineyard.client.types.DType;
 import io.vineyard.client.types.Hashmap;
@@ -48,19 +47,10 @@ public final class FragmentWriter {
     }
 
     /** Builds {@link Draft}s (reading is {@link GraphTypes.FragmentType}'s). */
-    public static final class DraftType implements VineyardType<Draft> {
+    public static final class DraftType extends BuildOnlyType<Draft> {
         /** Service constructor. */
         public DraftType() {
-        }
-
-        @Override
-        public Class<Draft> javaType() {
-            return Draft.class;
-        }
-
-        @Override
-        public List<String> typenamePrefixes() {
-            return List.of();
+            super(Draft.class);
         }
 
         @Override
@@ -411,54 +401,68 @@ public final class FragmentWriter {
                     }
                 }
                 boolean parallel = false;
+                long[] buffer = new long[64];
                 long from = 0;
                 for (int i = 0; i < rows; i++) {
                     long to = cursor[i];   // after the scatter, cursor[i] is the end of run i
-                    parallel |= sortRun(nbrs, from, to);
+                    if (to - from > 1) {
+                        buffer = sortRun(nbrs, from, (int) (to - from), buffer);
+                        for (int k = 1; k < to - from; k++) {
+                            parallel |= buffer[2 * k] == buffer[2 * k - 2];
+                        }
+                    }
                     from = to;
                 }
                 return parallel;
             }
         }
 
-        /** Sorts the units {@code from..to} by vid, ties kept in order; true when two vids are equal. */
-        private static boolean sortRun(MemorySegment nbrs, long from, long to) {
-            int n = (int) (to - from);
-            if (n <= 1) {
-                return false;
-            }
+        /**
+         * Sorts the {@code n} units from unit {@code from} by vid, ties kept in order: the run is copied to the
+         * heap (insertion sort for short runs, else a sort of (vid offset, position) keys), then copied back
+         * when it was not sorted. Returns the buffer, grown when it had to be, holding the sorted run.
+         */
+        private static long[] sortRun(MemorySegment nbrs, long from, int n, long[] buffer) {
+            long[] b = buffer.length >= 4L * n ? buffer : new long[4 * n];
             long base = from * FragmentDescriptor.NBR_BYTES;
+            MemorySegment.copy(nbrs, LONG, base, b, 0, 2 * n);
+            boolean sorted = true;
+            for (int i = 1; i < n && sorted; i++) {
+                sorted = b[2 * i] >= b[2 * i - 2];
+            }
+            if (sorted) {
+                return b;
+            }
             if (n <= 32) {
                 for (int i = 1; i < n; i++) {
-                    long vid = nbrs.get(LONG, base + 16L * i);
-                    long eid = nbrs.get(LONG, base + 16L * i + 8);
+                    long vid = b[2 * i];
+                    long eid = b[2 * i + 1];
                     int j = i - 1;
-                    while (j >= 0 && nbrs.get(LONG, base + 16L * j) > vid) {
-                        nbrs.set(LONG, base + 16L * (j + 1), nbrs.get(LONG, base + 16L * j));
-                        nbrs.set(LONG, base + 16L * (j + 1) + 8, nbrs.get(LONG, base + 16L * j + 8));
+                    while (j >= 0 && b[2 * j] > vid) {
+                        b[2 * j + 2] = b[2 * j];
+                        b[2 * j + 3] = b[2 * j + 1];
                         j--;
                     }
-                    nbrs.set(LONG, base + 16L * (j + 1), vid);
-                    nbrs.set(LONG, base + 16L * (j + 1) + 8, eid);
+                    b[2 * j + 2] = vid;
+                    b[2 * j + 3] = eid;
                 }
             } else {
-                long[] units = nbrs.asSlice(base, 16L * n).toArray(LONG);
-                Integer[] order = new Integer[n];
+                // the run's vids share one label (one CSR, one neighbour label): offsets < 2^31 order them
+                long label = b[0] & ~0x7FFFFFFFL;
+                long[] keys = new long[n];
                 for (int i = 0; i < n; i++) {
-                    order[i] = i;
+                    keys[i] = ((b[2 * i] - label) << 32) | i;
                 }
-                Arrays.sort(order, (a, b) -> Long.compare(units[2 * a], units[2 * b]));   // merge sort: stable
+                Arrays.sort(keys);
                 for (int i = 0; i < n; i++) {
-                    nbrs.set(LONG, base + 16L * i, units[2 * order[i]]);
-                    nbrs.set(LONG, base + 16L * i + 8, units[2 * order[i] + 1]);
+                    int at = (int) keys[i];
+                    b[2 * n + 2 * i] = b[2 * at];
+                    b[2 * n + 2 * i + 1] = b[2 * at + 1];
                 }
+                System.arraycopy(b, 2 * n, b, 0, 2 * n);
             }
-            for (int i = 1; i < n; i++) {
-                if (nbrs.get(LONG, base + 16L * i) == nbrs.get(LONG, base + 16L * (i - 1))) {
-                    return true;
-                }
-            }
-            return false;
+            MemorySegment.copy(b, 0, nbrs, LONG, base, 2 * n);
+            return b;
         }
 
         /** {@code PropertyGraphSchema::ToJSON}. */

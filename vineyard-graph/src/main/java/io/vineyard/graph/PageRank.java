@@ -2,6 +2,7 @@ package io.vineyard.graph;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 
 /**
  * PageRank over a fragment group, pulling along the in-edges of each fragment's inner vertices, read in
@@ -9,9 +10,16 @@ import java.lang.foreign.ValueLayout;
  * {@code rank'(v) = (1 - d) / N + d * (sum over in-edges (u, v) of rank(u) / outdeg(u) + dangling / N)},
  * where {@code dangling} is the rank held by vertices without out-edges (networkx's definition, run for a
  * fixed number of iterations). Parallel edges count once each; an undirected edge is an edge both ways.
+ *
+ * <p>It runs as GraphScope's engines run over {@code ArrowFragment}s: every fragment has an array of values
+ * indexed by local vid (inner vertices, then outer ones, label by label), so that a neighbour read from a
+ * nbr unit is one array index away; after each fragment's inner values are computed, the outer vertices'
+ * values are copied from their owners (the per-iteration exchange of a distributed run). With one
+ * fragment there are no outer vertices and no exchange.
  */
 public final class PageRank {
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
+    private static final long NBR_BYTES = FragmentDescriptor.NBR_BYTES;
 
     private PageRank() {
     }
@@ -54,7 +62,11 @@ public final class PageRank {
         }
         double[] rank = new double[n];
         double[] contrib = new double[n];
-        java.util.Arrays.fill(rank, 1.0 / n);
+        LocalValues[] locals = new LocalValues[fnum];
+        for (int f = 0; f < fnum; f++) {
+            locals[f] = new LocalValues(group.fragment(f), index, f, vnum, fnum == 1 ? contrib : null);
+        }
+        Arrays.fill(rank, 1.0 / n);
         for (int it = 0; it < iterations; it++) {
             double dangling = 0;
             for (int v = 0; v < n; v++) {
@@ -65,25 +77,32 @@ public final class PageRank {
                     contrib[v] = rank[v] / outDegree[v];
                 }
             }
+            if (fnum > 1) {
+                for (LocalValues local : locals) {
+                    local.exchange(contrib);
+                }
+            }
             double teleport = (1 - d) / n + d * dangling / n;
             for (int f = 0; f < fnum; f++) {
                 ArrowFragment frag = group.fragment(f);
-                VidParser p = frag.parser();
+                LocalValues local = locals[f];
                 for (int l = 0; l < vnum; l++) {
                     int base = index.base(f, l);
                     int iv = (int) frag.innerVertexCount(l);
-                    for (int o = 0; o < iv; o++) {
-                        rank[base + o] = 0;
-                    }
+                    Arrays.fill(rank, base, base + iv, 0);
                     for (int e = 0; e < enum_; e++) {
                         Csr in = frag.inEdges(l, e);
                         if (in.size() == 0) {
                             continue;
                         }
-                        pull(in, p, index, f, vnum, contrib, rank, base, iv);
+                        if (vnum == 1) {
+                            pull(in.nbrs(), in.offsets(), iv, local.values, rank, base);
+                        } else {
+                            pull(in.nbrs(), in.offsets(), iv, local, rank, base);
+                        }
                     }
-                    for (int o = 0; o < iv; o++) {
-                        rank[base + o] = teleport + d * rank[base + o];
+                    for (int o = base; o < base + iv; o++) {
+                        rank[o] = teleport + d * rank[o];
                     }
                 }
             }
@@ -91,37 +110,94 @@ public final class PageRank {
         return new Result(index, rank);
     }
 
-    private static void pull(Csr in, VidParser p, GlobalIndex index, int f, int vnum, double[] contrib, double[] acc,
-                             int base, int iv) {
-        long mask = p.offsetMask();
-        if (vnum == 1) {
-            // one label: an inner neighbour's number is base + offset, only outer ones need the table
-            int[] numbers = index.numbers(f, 0);
-            MemorySegment nbrs = in.nbrs();
-            long begin = in.begin(0);
-            for (int o = 0; o < iv; o++) {
-                long end = in.end(o);
-                double s = 0;
-                for (long i = begin; i < end; i++) {
-                    int off = (int) (nbrs.get(LONG, i * FragmentDescriptor.NBR_BYTES) & mask);
-                    s += contrib[off < iv ? base + off : numbers[off]];
-                }
-                acc[base + o] += s;
-                begin = end;
+    /**
+     * One fragment's values by local vid: for label {@code l}, {@code values[labelBase[l] + offset]} (inner
+     * vertices, then outer ones), the outer part copied from the owners' values by {@link #exchange}.
+     */
+    private static final class LocalValues {
+        final double[] values;
+        final int[] labelBase;
+        final int[] innerFrom;
+        final int[] innerCount;
+        final int[][] outerNumbers;
+        final int labelShift;
+        final long offsetMask;
+
+        LocalValues(ArrowFragment frag, GlobalIndex index, int fid, int vnum, double[] shared) {
+            labelBase = new int[vnum];
+            innerFrom = new int[vnum];
+            innerCount = new int[vnum];
+            outerNumbers = new int[vnum][];
+            int total = 0;
+            for (int l = 0; l < vnum; l++) {
+                labelBase[l] = total;
+                innerFrom[l] = index.base(fid, l);
+                innerCount[l] = Math.toIntExact(frag.innerVertexCount(l));
+                int[] numbers = index.numbers(fid, l);
+                outerNumbers[l] = Arrays.copyOfRange(numbers, innerCount[l], numbers.length);
+                total = Math.addExact(total, numbers.length);
             }
-            return;
+            // one fragment: no outer vertices, and the local order is the global one
+            values = shared != null ? shared : new double[total];
+            labelShift = frag.parser().labelOffset();
+            offsetMask = frag.parser().offsetMask();
         }
-        int[][] numbers = new int[vnum][];
-        for (int l = 0; l < vnum; l++) {
-            numbers[l] = index.numbers(f, l);
+
+        /** The inner vertices' values from {@code global}, and the outer ones' from their owners' part of it. */
+        void exchange(double[] global) {
+            for (int l = 0; l < labelBase.length; l++) {
+                System.arraycopy(global, innerFrom[l], values, labelBase[l], innerCount[l]);
+                int[] outer = outerNumbers[l];
+                int at = labelBase[l] + innerCount[l];
+                for (int k = 0; k < outer.length; k++) {
+                    values[at + k] = global[outer[k]];
+                }
+            }
         }
+
+        int indexOf(long vid) {
+            return labelBase[(int) (vid >>> labelShift) & (FragmentDescriptor.MAX_VERTEX_LABELS - 1)] + (int) (vid & offsetMask);
+        }
+    }
+
+    /**
+     * Adds to {@code acc[base + o]} the values of the in-neighbours of the inner vertex {@code o}, for one
+     * vertex label: a local vid is then its own index. Unrolled by two with one accumulator, so the sum is
+     * taken in the order of the units (the JIT unrolls an int[] loop by itself, not this one).
+     */
+    private static void pull(MemorySegment nbrs, MemorySegment offsets, int iv, double[] values, double[] acc, int base) {
+        long begin = offsets.getAtIndex(LONG, 0);
         for (int o = 0; o < iv; o++) {
+            long end = offsets.getAtIndex(LONG, o + 1);
             double s = 0;
-            for (long i = in.begin(o), end = in.end(o); i < end; i++) {
-                long vid = in.neighbor(i);
-                s += contrib[numbers[p.label(vid)][(int) (vid & mask)]];
+            long i = begin;
+            for (; i + 1 < end; i += 2) {
+                long at = i * NBR_BYTES;
+                int a = (int) nbrs.get(LONG, at);
+                int b = (int) nbrs.get(LONG, at + NBR_BYTES);
+                s += values[a];
+                s += values[b];
+            }
+            if (i < end) {
+                s += values[(int) nbrs.get(LONG, i * NBR_BYTES)];
             }
             acc[base + o] += s;
+            begin = end;
+        }
+    }
+
+    /** As above, for several vertex labels: a local vid's label picks its part of the fragment's values. */
+    private static void pull(MemorySegment nbrs, MemorySegment offsets, int iv, LocalValues local, double[] acc, int base) {
+        double[] values = local.values;
+        long begin = offsets.getAtIndex(LONG, 0);
+        for (int o = 0; o < iv; o++) {
+            long end = offsets.getAtIndex(LONG, o + 1);
+            double s = 0;
+            for (long i = begin; i < end; i++) {
+                s += values[local.indexOf(nbrs.get(LONG, i * NBR_BYTES))];
+            }
+            acc[base + o] += s;
+            begin = end;
         }
     }
 }

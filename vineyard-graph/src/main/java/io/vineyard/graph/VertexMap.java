@@ -3,6 +3,7 @@ package io.vineyard.graph;
 import io.vineyard.client.meta.ObjectMeta;
 import io.vineyard.client.registry.ResolveContext;
 import io.vineyard.client.types.Hashmap;
+import io.vineyard.client.types.StringViewHashmap;
 import io.vineyard.common.Status;
 import io.vineyard.common.VineyardException;
 
@@ -16,8 +17,9 @@ import java.util.Map;
 
 /**
  * A read view of {@code vineyard::ArrowVertexMap<OID,uint64>}: original id to gid per label and back, over
- * the shared memory. int64 ids are looked up in the {@code o2g_} Hashmaps in place; string ids in an index
- * built on first use from {@code oid_arrays_} (our writers do not write string {@code o2g_} maps yet).
+ * the shared memory. Ids are looked up in the {@code o2g_} Hashmaps in place ({@link Hashmap} for int64 ids,
+ * {@link StringViewHashmap} for strings); a string-id map written without them is indexed on first use
+ * from {@code oid_arrays_}.
  */
 public final class VertexMap implements AutoCloseable {
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
@@ -30,6 +32,9 @@ public final class VertexMap implements AutoCloseable {
     private final MemorySegment[][] stringOffsets;
     private final long[][] lengths;
     private final Hashmap[][] o2g;
+    private final StringViewHashmap[][] stringO2g;
+    /** True when every fragment and label of a string-id map has its o2g_ map (else the index is used). */
+    private final boolean stringMaps;
     private List<Map<String, Long>> stringIndex;
 
     VertexMap(ResolveContext ctx, ObjectMeta m) {
@@ -41,6 +46,8 @@ public final class VertexMap implements AutoCloseable {
         this.stringOffsets = new MemorySegment[fnum][labelNum];
         this.lengths = new long[fnum][labelNum];
         this.o2g = new Hashmap[fnum][labelNum];
+        this.stringO2g = new StringViewHashmap[fnum][labelNum];
+        boolean allStringMaps = true;
         try {
             for (int f = 0; f < fnum; f++) {
                 for (int l = 0; l < labelNum; l++) {
@@ -49,6 +56,12 @@ public final class VertexMap implements AutoCloseable {
                     if (stringIds) {
                         stringOffsets[f][l] = ctx.blob(a.member("buffer_offsets_")).segment();
                         oids[f][l] = ctx.blob(a.member("buffer_data_")).segment();
+                        String key = FragmentDescriptor.vertexMapKey("o2g_", f, l);
+                        if (m.hasMember(key)) {
+                            stringO2g[f][l] = ctx.resolve(m.member(key), StringViewHashmap.class);
+                        } else {
+                            allStringMaps = false;
+                        }
                     } else {
                         oids[f][l] = ctx.blob(a.member("buffer_")).segment();
                         o2g[f][l] = ctx.resolve(m.member(FragmentDescriptor.vertexMapKey("o2g_", f, l)), Hashmap.class);
@@ -59,6 +72,7 @@ public final class VertexMap implements AutoCloseable {
             close();
             throw e;
         }
+        this.stringMaps = stringIds && allStringMaps;
     }
 
     /** The number of fragments. */
@@ -104,6 +118,16 @@ public final class VertexMap implements AutoCloseable {
             if (!(oid instanceof String s)) {
                 return -1;
             }
+            if (stringMaps) {
+                byte[] key = s.getBytes(StandardCharsets.UTF_8);
+                for (int f = 0; f < fnum; f++) {
+                    long gid = stringO2g[f][label].getOrDefault(key, -1L);
+                    if (gid != -1) {
+                        return gid;
+                    }
+                }
+                return -1;
+            }
             return stringIndex().get(label).getOrDefault(s, -1L);
         }
         if (!(oid instanceof Number n)) {
@@ -138,6 +162,13 @@ public final class VertexMap implements AutoCloseable {
     /** Releases the Hashmaps' holds. */
     @Override
     public void close() {
+        for (StringViewHashmap[] row : stringO2g) {
+            for (StringViewHashmap h : row) {
+                if (h != null) {
+                    h.close();
+                }
+            }
+        }
         for (Hashmap[] row : o2g) {
             for (Hashmap h : row) {
                 if (h != null) {

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -25,7 +26,7 @@ class GraphDocExamplesTest {
     @Test
     void theDocsShowTheCodeThisTestRuns() throws Exception {
         DocSnippets.assertShown(DocSnippets.repo().resolve("docs/graph.md"), 0, SOURCE);
-        for (String file : List.of("GraphLoader.java", "FragmentGroup.java", "Csr.java")) {
+        for (String file : List.of("GraphLoader.java", "FragmentGroup.java", "Csr.java", "GraphFiles.java")) {
             DocSnippets.assertEveryBlockShown(DocSnippets.javadocBlocks(MAIN.resolve(file)), MAIN.resolve(file), SOURCE);
         }
     }
@@ -107,6 +108,32 @@ class GraphDocExamplesTest {
             assertEquals(1.0, ranks.rank("person", 1L) + ranks.rank("person", 42L) + ranks.rank("person", 7L), 1e-12);
             csrExample(g.owner("person", 42L));
             g.close();
+            client.delete(group);
+        }
+    }
+
+    @Test
+    void graphFilesJavadocExample(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        String dir = tmp.toString();
+        java.nio.file.Files.writeString(tmp.resolve("person.csv"), "id,age\n1,30\n42,40\n7,50\n");
+        try (DaemonProcess daemon = DaemonProcess.start("--size=256Mi");
+             BufferAllocator a = new RootAllocator();
+             VectorSchemaRoot knows = VectorSchemaRoot.of(longs(a, "src", 1, 42, 42), longs(a, "dst", 42, 7, 1));
+             IpcClient client = IpcClient.connect(daemon.socket())) {
+            ObjectId table = client.put(io.vineyard.arrow.ArrowTable.of(knows));
+            io.vineyard.io.VineyardIO.write(client, table, dir + "/knows.parquet", Map.of());
+            client.delete(table);
+            // GraphFiles
+            ObjectId group = GraphFiles.builder()
+                    .vertices("person", dir + "/person.csv")                // an "id" column + properties
+                    .edges("knows", "person", "person", dir + "/knows.parquet")   // "src", "dst" + properties
+                    .options(Map.of("header_row", true))                   // vineyard-io's read options, for every file
+                    .fragments(2)
+                    .load(client);
+            try (FragmentGroup g = client.get(group, FragmentGroup.class)) {
+                assertEquals(List.of(1L, 7L), g.outNeighbors("person", 42L).stream().map(ArrowFragment.Neighbor::id).sorted().toList());
+                assertEquals(40L, g.vertexProperty("person", 42L, "age"));
+            }
             client.delete(group);
         }
     }

@@ -101,7 +101,7 @@ class GraphLoaderTest {
         assertEquals(baseline, client.status().memoryUsage());
     }
 
-    private static void checkAgainstReference(TestGraphs.Graph g, FragmentGroup group, boolean directed) {
+    static void checkAgainstReference(TestGraphs.Graph g, FragmentGroup group, boolean directed) {
         Map<TestGraphs.V, List<String>> out = TestGraphs.adjacency(g, true, directed);
         Map<TestGraphs.V, List<String>> in = TestGraphs.adjacency(g, false, directed);
         for (String label : g.vertices().keySet()) {
@@ -176,6 +176,35 @@ class GraphLoaderTest {
         assertEquals("person", schema.get("types").get(0).get("label").asText());
         assertEquals("EDGE", schema.get("types").get(3).get("type").asText());
         assertEquals("DOUBLE", schema.get("types").get(2).get("propertyDefList").get(0).get("data_type").asText());
+        client.delete(id);
+    }
+
+    @Test
+    void stringIdsHaveVineyardsStringViewO2gMaps() {
+        TestGraphs.Graph g = TestGraphs.handMade(GraphLoaderTest::stringId);
+        ObjectId id = g.loader(allocator, owned).fragments(2).load(client);
+        ObjectMeta vm = client.getMeta(id).member("frag_object_id_0").member("vm_ptr_");
+        assertEquals("vineyard::ArrowVertexMap<std::basic_string_view<char,std::char_traits<char>>,uint64>", vm.typename());
+        for (int f = 0; f < 2; f++) {
+            for (int l = 0; l < 2; l++) {
+                ObjectMeta oids = vm.member("oid_arrays_" + f + "_" + l);
+                ObjectMeta o2g = vm.member("o2g_" + f + "_" + l);
+                assertEquals("vineyard::BaseBinaryArray<arrow::LargeStringArray>", oids.typename());
+                assertEquals(io.vineyard.client.types.StringViewHashmap.TYPENAME, o2g.typename());
+                assertEquals(oids.getLong("length_"), o2g.getLong("num_elements_"));
+                // the keys are views into the oid array's bytes: the map names that blob
+                assertEquals(oids.member("buffer_data_").id(), o2g.member("data_buffer_mapped_").id());
+            }
+        }
+        try (FragmentGroup group = client.get(id, FragmentGroup.class)) {
+            VertexMap map = group.fragment(0).vertexMap();
+            for (TestGraphs.V v : g.allVertices()) {
+                int label = group.fragment(0).vertexLabel(v.label());
+                long gid = map.gid(label, v.id());
+                assertEquals(v.id(), map.oid(gid), "o2g then oid_arrays of " + v);
+            }
+            assertEquals(-1, map.gid(0, "no such vertex"));
+        }
         client.delete(id);
     }
 

@@ -96,7 +96,7 @@ public final class HashmapBuilder {
         table.shrinkToFit();
         long count = table.entryCount();
         MemorySegment entries = Arena.ofAuto().allocate(count * layout.entryBytes, 8);
-        table.writeTo(entries);
+        table.writeTo(layout, entries);
         return new Hashmap(layout, hasher, table.numSlotsMinusOne(), table.maxLookups(), table.size(), count, entries,
                 null, null);
     }

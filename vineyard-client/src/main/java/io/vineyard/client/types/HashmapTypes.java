@@ -94,6 +94,62 @@ public final class HashmapTypes {
         }
     }
 
+    /**
+     * {@code vineyard::Hashmap<std::string_view,uint64,...>} as {@link StringViewHashmap}: the keys above, with
+     * {@code data_buffer_} (the writer's address of the key bytes) and {@code data_buffer_mapped_} (the blob of
+     * the key bytes).
+     */
+    public static final class StringViewHashmapType implements VineyardType<StringViewHashmap> {
+        /** Service constructor. */
+        public StringViewHashmapType() {
+        }
+
+        @Override
+        public Class<StringViewHashmap> javaType() {
+            return StringViewHashmap.class;
+        }
+
+        @Override
+        public List<String> typenamePrefixes() {
+            return List.of("vineyard::Hashmap<" + StringViewHashmap.STRING_VIEW + ",");
+        }
+
+        @Override
+        public ObjectMeta build(BuildContext ctx, StringViewHashmap h) {
+            long nbytes = h.entryCount * StringViewHashmap.ENTRY_BYTES;
+            ObjectMeta entries = new ObjectMeta(StringViewHashmap.ENTRIES_TYPENAME);
+            entries.addMember("buffer_", ctx.blobOf(h.entries().asSlice(0, nbytes)));
+            entries.setNbytes(nbytes);
+            entries.put("size_", h.entryCount);
+            ObjectMeta m = new ObjectMeta(StringViewHashmap.TYPENAME);
+            m.put("num_slots_minus_one_", h.numSlotsMinusOne);
+            m.put("max_lookups_", (long) h.maxLookups);
+            m.put("num_elements_", h.size);
+            m.addMember("entries_", entries);
+            m.put("data_buffer_", h.dataBase);
+            m.addMember("data_buffer_mapped_", h.dataMember);
+            m.setNbytes(nbytes);
+            return m;
+        }
+
+        @Override
+        public StringViewHashmap resolve(ResolveContext ctx, ObjectMeta m) {
+            if (!m.typename().equals(StringViewHashmap.TYPENAME)) {
+                throw new VineyardException.NotImplemented("get " + m.what() + ": only " + StringViewHashmap.TYPENAME
+                        + " is supported among string-view maps");
+            }
+            long maxLookups = m.getLong("max_lookups_");
+            if (maxLookups < 0 || maxLookups > Byte.MAX_VALUE) {
+                throw new VineyardException(Status.INVALID, "get " + m.what() + ": max_lookups_ " + maxLookups);
+            }
+            ObjectMeta entries = m.member("entries_");
+            MemorySegment e = ctx.blob(entries.member("buffer_")).segment();
+            MemorySegment data = ctx.blob(m.member("data_buffer_mapped_")).segment();
+            return Members.holding(ctx, hold -> new StringViewHashmap(m.getLong("num_slots_minus_one_"), (int) maxLookups,
+                    m.getLong("num_elements_"), entries.getLong("size_"), e, data, m.getLong("data_buffer_"), null, hold));
+        }
+    }
+
     static Hashmap.Hasher hasherOf(String cpp) {
         for (Hashmap.Hasher h : Hashmap.Hasher.values()) {
             if (cpp.startsWith(h.cppName() + "<")) {

@@ -15,9 +15,20 @@ import java.util.Arrays;
  * {@code shrink_to_fit}), including the order in which {@code rehash} re-inserts, so the same keys emplaced
  * in the same order end in the same slots as in vineyard's {@code HashmapBuilder}.
  *
- * <p>Keys and values are kept as longs (see {@link HashmapLayout}); one table, one thread.
+ * <p>Keys and values are kept as longs (see {@link HashmapLayout}); a key long is the key itself or, for
+ * keys that are not integers (string views), a handle that {@link Keys} hashes and compares. One table, one
+ * thread.
  */
 final class SkaTable {
+    /** How the table hashes and compares its key longs. */
+    interface Keys {
+        /** The hash {@code H} gives the key. */
+        long hash(long key);
+
+        /** Whether two key longs are the same key ({@code E}). */
+        boolean equal(long a, long b);
+    }
+
     /** ska's {@code prime_list} up to what a Java array can index ({@code prime_number_hash_policy::next_size_over}). */
     private static final long[] PRIMES = {
         2L, 3L, 5L, 7L, 11L, 13L, 17L, 23L, 29L, 37L, 47L,
@@ -39,8 +50,7 @@ final class SkaTable {
     /** {@code _max_load_factor} (a float 0.5f, exact as a double). */
     private static final double MAX_LOAD_FACTOR = 0.5;
 
-    private final HashmapLayout layout;
-    private final Hashmap.Hasher hasher;
+    private final Keys keyOps;
 
     // sherwood_v3_table's state; the arrays have num_slots_minus_one + max_lookups + 1 entries
     private byte[] distance;
@@ -53,8 +63,21 @@ final class SkaTable {
     private long numElements;
 
     SkaTable(HashmapLayout layout, Hashmap.Hasher hasher) {
-        this.layout = layout;
-        this.hasher = hasher;
+        this(new Keys() {
+            @Override
+            public long hash(long key) {
+                return layout.hash(hasher, key);
+            }
+
+            @Override
+            public boolean equal(long a, long b) {
+                return a == b;
+            }
+        });
+    }
+
+    SkaTable(Keys keyOps) {
+        this.keyOps = keyOps;
         resetToEmptyState();
     }
 
@@ -90,10 +113,10 @@ final class SkaTable {
      * @return the slot the key is in
      */
     int put(long key, long value) {
-        int current = indexForHash(layout.hash(hasher, key));
+        int current = indexForHash(keyOps.hash(key));
         int distanceFromDesired = 0;
         for (; distance[current] >= distanceFromDesired; ++current, ++distanceFromDesired) {
-            if (keys[current] == key) {
+            if (keyOps.equal(keys[current], key)) {
                 values[current] = value;
                 return current;
             }
@@ -241,11 +264,21 @@ final class SkaTable {
         return Math.max(MIN_LOOKUPS, 63 - Long.numberOfLeadingZeros(numBuckets));
     }
 
-    /** Writes every entry, sentinel included, into {@code entries} ({@code entryCount() * entryBytes} bytes). */
-    void writeTo(MemorySegment entries) {
+    /** One entry as it is to be written: the sentinel and empty slots hold no key. */
+    interface EntryWriter {
+        void write(int slot, byte distance, boolean holds, long key, long value);
+    }
+
+    /** Hands every entry, sentinel included, to {@code out} in slot order. */
+    void forEachEntry(EntryWriter out) {
         for (int i = 0; i < distance.length; i++) {
             boolean holds = distance[i] >= 0 && i != distance.length - 1;
-            layout.write(entries, i, distance[i], holds ? keys[i] : 0, holds ? values[i] : 0);
+            out.write(i, distance[i], holds, holds ? keys[i] : 0, holds ? values[i] : 0);
         }
+    }
+
+    /** Writes every entry, sentinel included, into {@code entries} ({@code entryCount() * entryBytes} bytes). */
+    void writeTo(HashmapLayout layout, MemorySegment entries) {
+        forEachEntry((slot, d, holds, key, value) -> layout.write(entries, slot, d, key, value));
     }
 }

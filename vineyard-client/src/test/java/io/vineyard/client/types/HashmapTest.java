@@ -83,6 +83,75 @@ class HashmapTest {
         assertEquals(0x96e43e73c70e1288L, WyHash.hash32(101));
     }
 
+    /** Bytes {@code 'a' + (i * 7) % 26}: the oracle's key material for {@code wy::hash<std::string_view>}. */
+    private static byte[] oracleBytes(int n) {
+        byte[] b = new byte[n];
+        for (int i = 0; i < n; i++) {
+            b[i] = (byte) ('a' + (i * 7) % 26);
+        }
+        return b;
+    }
+
+    @Test
+    void wyHashOfStringViewsMatchesVineyardsWyhash() {
+        // hash_imp::wyhash(data, len) of the oracle's bytes, by length: every branch (0, 1-3, 4-16, 17-48, > 48)
+        int[] lengths = {0, 1, 2, 3, 4, 7, 8, 12, 16, 17, 31, 32, 48, 49, 96, 97, 150};
+        long[] expected = {0x42bc986dc5eec4d3L, 0x6cf84e5a2465e867L, 0xf84195cedae19a23L, 0x19b10541bc57380dL,
+            0x80dd9d076d9405afL, 0x931996d360bf62baL, 0xbf0ee43988bfd1adL, 0xff61969e1c3c5b5cL, 0x49e33c0c01b69992L,
+            0x4cb9f27aa705513fL, 0x0a196e415aafaebaL, 0x9a64e850f34da7a4L, 0x27301674fee01756L, 0x358236af1f3a9c69L,
+            0xee5a6673e77e27a5L, 0x9846540183373091L, 0xa93a65aef8cd70a6L};
+        MemorySegment data = MemorySegment.ofArray(oracleBytes(150));
+        for (int i = 0; i < lengths.length; i++) {
+            assertEquals(expected[i], WyHash.hashBytes(data, 0, lengths[i]), "length " + lengths[i]);
+        }
+        // the 4 little-endian bytes of an int hash as wy::hash<int32_t> does
+        MemorySegment seven = MemorySegment.ofArray(new byte[] {7, 0, 0, 0});
+        assertEquals(WyHash.hash32(7), WyHash.hashBytes(seven, 0, 4));
+    }
+
+    @Test
+    void stringViewMapFindsEveryKeyAndLaysEntriesOutAsSherwoodV3() {
+        String[] keys = new String[500];
+        StringBuilder all = new StringBuilder();
+        long[] offsets = new long[keys.length + 1];
+        for (int i = 0; i < keys.length; i++) {
+            keys[i] = "vertex-" + i * 31;
+            all.append(keys[i]);
+            offsets[i + 1] = all.length();
+        }
+        MemorySegment data = MemorySegment.ofArray(all.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        long base = 0x7f00_1234_0000L;
+        StringViewHashmap.Builder b = StringViewHashmap.builder(data, base).reserve(keys.length);
+        for (int i = 0; i < keys.length; i++) {
+            b.put(offsets[i], offsets[i + 1] - offsets[i], 1000L + i);
+        }
+        StringViewHashmap m = b.build(null);
+        assertEquals(keys.length, m.size());
+        for (int i = 0; i < keys.length; i++) {
+            assertEquals(1000L + i, m.getOrDefault(keys[i], -1), keys[i]);
+        }
+        assertEquals(-1, m.getOrDefault("vertex-1", -1));
+        assertEquals(-1, m.getOrDefault("", -1));
+        // every held entry: (dist, length at 8, pointer at 16 = base + offset of its key, value at 24)
+        int held = 0;
+        for (long slot = 0; slot < m.entryCount - 1; slot++) {
+            long at = slot * 32;
+            if (m.entries().get(ValueLayout.JAVA_BYTE, at) < 0) {
+                continue;
+            }
+            held++;
+            int i = (int) (m.entries().get(ValueLayout.JAVA_LONG_UNALIGNED, at + 24) - 1000);
+            assertEquals(offsets[i + 1] - offsets[i], m.entries().get(ValueLayout.JAVA_LONG_UNALIGNED, at + 8));
+            assertEquals(base + offsets[i], m.entries().get(ValueLayout.JAVA_LONG_UNALIGNED, at + 16));
+            long home = Long.remainderUnsigned(WyHash.hashBytes(data, offsets[i], offsets[i + 1] - offsets[i]), m.numSlotsMinusOne + 1);
+            assertEquals(slot - home, m.entries().get(ValueLayout.JAVA_BYTE, at), "distance of " + keys[i]);
+        }
+        assertEquals(keys.length, held);
+        assertEquals("vineyard::Hashmap<std::basic_string_view<char,std::char_traits<char>>,uint64,"
+                + "wy::hash<std::basic_string_view<char,std::char_traits<char>>>,"
+                + "std::equal_to<std::basic_string_view<char,std::char_traits<char>>>>", StringViewHashmap.TYPENAME);
+    }
+
     @Test
     void typenamesAsVineyardSpellsThem() {
         Hashmap m = Hashmap.builder(DType.INT64, DType.UINT64).build();

@@ -4,23 +4,31 @@ import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
 import io.vineyard.graph.ArrowFragment;
 import io.vineyard.graph.FragmentGroup;
+import io.vineyard.graph.GraphFiles;
 import io.vineyard.graph.GraphLoader;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.BigIntVector;
+import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.Float8Vector;
+import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The Java half of the cross-language graph tests ({@code python/tests/test_graph.py}):
  * <pre>
- *   put SOCKET NAME FRAGMENTS DIRECTED EDGES.csv   loads "src,dst,weight" lines, names the group NAME
+ *   put SOCKET NAME FRAGMENTS DIRECTED EDGES.csv   loads "src,dst,weight" lines (int64 ids, or strings when
+ *                                                  some id is not an integer), names the group NAME
+ *   putfiles SOCKET NAME FRAGMENTS DIRECTED v:LABEL=FILE.csv... e:LABEL:SRC:DST=FILE.csv...
+ *                                                  loads CSV files with header rows (GraphFiles), names the group NAME
  *   dump SOCKET NAME                               prints each vertex: id, out-neighbours, in-neighbours, out-degree
  * </pre>
  * Run with {@code bin/java-client io.vineyard.graph.demo.GraphPeer ...}.
@@ -34,25 +42,25 @@ public final class GraphPeer {
             switch (args[0]) {
                 case "put" -> put(client, args[2], Integer.parseInt(args[3]), Boolean.parseBoolean(args[4]), Path.of(args[5]));
                 case "dump" -> dump(client, args[2]);
+                case "putfiles" -> putFiles(client, args);
                 default -> throw new IllegalArgumentException("usage: put|dump SOCKET NAME ...");
             }
         }
     }
 
     private static void put(IpcClient client, String name, int fragments, boolean directed, Path csv) throws IOException {
-        List<String> lines = Files.readAllLines(csv);
+        List<String[]> lines = Files.readAllLines(csv).stream().map(l -> l.split(",")).toList();
+        boolean strings = lines.stream().anyMatch(f -> !f[0].matches("-?[0-9]+") || !f[1].matches("-?[0-9]+"));
         try (BufferAllocator a = new RootAllocator();
-             BigIntVector src = new BigIntVector("src", a);
-             BigIntVector dst = new BigIntVector("dst", a);
+             FieldVector src = strings ? new VarCharVector("src", a) : new BigIntVector("src", a);
+             FieldVector dst = strings ? new VarCharVector("dst", a) : new BigIntVector("dst", a);
              Float8Vector weight = new Float8Vector("weight", a)) {
             int n = lines.size();
-            src.allocateNew(n);
-            dst.allocateNew(n);
             weight.allocateNew(n);
             for (int i = 0; i < n; i++) {
-                String[] f = lines.get(i).split(",");
-                src.set(i, Long.parseLong(f[0]));
-                dst.set(i, Long.parseLong(f[1]));
+                String[] f = lines.get(i);
+                set(src, i, f[0]);
+                set(dst, i, f[1]);
                 weight.set(i, Double.parseDouble(f[2]));
             }
             src.setValueCount(n);
@@ -64,6 +72,32 @@ public final class GraphPeer {
                 client.putName(id, name);
                 System.out.println("put ok " + id);
             }
+        }
+    }
+
+    private static void putFiles(IpcClient client, String[] args) {
+        GraphFiles files = GraphFiles.builder().fragments(Integer.parseInt(args[3])).directed(Boolean.parseBoolean(args[4]))
+                .options(Map.of("header_row", true));
+        for (int i = 5; i < args.length; i++) {
+            String[] spec = args[i].split("=", 2);
+            String[] what = spec[0].split(":");
+            if (what[0].equals("v")) {
+                files.vertices(what[1], spec[1]);
+            } else {
+                files.edges(what[1], what[2], what[3], spec[1]);
+            }
+        }
+        ObjectId id = files.load(client);
+        client.persist(id);
+        client.putName(id, args[2]);
+        System.out.println("put ok " + id);
+    }
+
+    private static void set(FieldVector v, int row, String value) {
+        if (v instanceof BigIntVector b) {
+            b.setSafe(row, Long.parseLong(value));
+        } else {
+            ((VarCharVector) v).setSafe(row, value.getBytes(StandardCharsets.UTF_8));
         }
     }
 
@@ -79,9 +113,11 @@ public final class GraphPeer {
     }
 
     private static String ids(List<ArrowFragment.Neighbor> ns) {
-        List<Long> out = new ArrayList<>();
+        List<Comparable<Object>> out = new ArrayList<>();
         for (ArrowFragment.Neighbor n : ns) {
-            out.add((Long) n.id());
+            @SuppressWarnings("unchecked")
+            Comparable<Object> id = (Comparable<Object>) n.id();
+            out.add(id);
         }
         out.sort(null);
         return out.toString().replace(" ", "");
