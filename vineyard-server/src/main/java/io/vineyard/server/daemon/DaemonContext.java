@@ -48,7 +48,8 @@ public final class DaemonContext {
     private final long instanceId;
     private final String hostname;
     private final long startMs = System.currentTimeMillis();
-    private final ReentrantLock lock = new ReentrantLock();
+    private final ReentrantLock lock;
+    private final SessionScope scope;
     private final StreamStore streams;
     private final MetaBackend backend;
     private final Spiller spiller;
@@ -71,6 +72,25 @@ public final class DaemonContext {
     public DaemonContext(ServerConfig config, BlobStore blobs, MetaStore meta, Waits waits,
                          Authenticator authenticator, long instanceId, String hostname, SpillDirectory spillDir,
                          MetaBackend backend) {
+        this(config, blobs, meta, waits, authenticator, instanceId, hostname, spillDir, backend, new ReentrantLock(),
+                new BusyWait(config.spinMicros(), Runtime.getRuntime().availableProcessors()), SessionScope.ROOT);
+    }
+
+    /**
+     * A session's context (see {@code io.vineyard.server.session}): its own stores over the root's pool,
+     * under the root's lock (one allocator serves every session), with no spilling and no backend.
+     */
+    public DaemonContext(DaemonContext root, ServerConfig sessionConfig, BlobStore blobs, MetaStore meta, Waits waits,
+                         SessionScope scope) {
+        this(sessionConfig, blobs, meta, waits, root.authenticator, root.instanceId, root.hostname, null,
+                MetaBackend.LOCAL, root.lock, root.busyWait, scope);
+    }
+
+    private DaemonContext(ServerConfig config, BlobStore blobs, MetaStore meta, Waits waits,
+                          Authenticator authenticator, long instanceId, String hostname, SpillDirectory spillDir,
+                          MetaBackend backend, ReentrantLock lock, BusyWait busyWait, SessionScope scope) {
+        this.lock = lock;
+        this.scope = scope;
         this.backend = backend;
         this.config = config;
         this.blobs = blobs;
@@ -80,7 +100,7 @@ public final class DaemonContext {
         this.stats = new RequestStats(metrics);
         this.instanceId = instanceId;
         this.hostname = hostname;
-        this.busyWait = new BusyWait(config.spinMicros(), Runtime.getRuntime().availableProcessors());
+        this.busyWait = busyWait;
         this.streams = new StreamStore(blobs, meta, waits, blobs.limitBytes() / 100 * config.streamThreshold());
         this.spiller = new Spiller(this, blobs, spillDir, config.spill());
         blobs.punchOutsideLock(true);
@@ -183,6 +203,11 @@ public final class DaemonContext {
     public void beginShutdown() {
         closing = true;
         lockedRun(waits::signalAll);
+    }
+
+    /** The session this context serves ({@link SessionScope#ROOT} for the daemon's own socket). */
+    public SessionScope scope() {
+        return scope;
     }
 
     public ServerConfig config() {
