@@ -84,7 +84,7 @@ public final class Session {
     }
 
     static String text(long id) {
-        return String.format("S%016x", id);
+        return io.vineyard.common.ObjectIds.sessionText(id);
     }
 
     /** A connection was accepted on the session's socket; false when the session has ended meanwhile. */
