@@ -482,7 +482,7 @@ public final class BlobStore {
         List<Blob> held = new ArrayList<>(client.links);
         for (Blob blob : held) {
             if (!blob.sealed && blob.creator == client) {
-                markDeleted(blob);
+                (blob.owner != null ? blob.owner : this).markDeleted(blob);
             }
             unhold(blob, client);
         }
