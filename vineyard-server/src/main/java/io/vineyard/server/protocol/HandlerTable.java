@@ -26,7 +26,8 @@ public final class HandlerTable {
      * they are served, so that clients use them only on a daemon that has them (sorted, as listed there).
      */
     public static final List<String> EXTENSIONS = List.of(
-            "get_object_request", "put_object_request", "release_buffers_request", "server_stats_request");
+            "get_object_request", "list_sessions_request", "put_object_request", "release_buffers_request",
+            "server_stats_request");
 
     private final Map<String, Handler> byType = new HashMap<>();
 

@@ -36,7 +36,33 @@ public final class SessionHandlers implements HandlerGroup {
         return Map.of(
                 "new_session_request", this::newSession,
                 "delete_session_request", this::deleteSession,
-                "move_buffers_ownership_request", this::moveBuffersOwnership);
+                "move_buffers_ownership_request", this::moveBuffersOwnership,
+                "list_sessions_request", this::listSessions);
+    }
+
+    /**
+     * Ours ({@code vineyardctl sessions}): every live session, the root one first, with
+     * {@code session_id}, {@code socket_path}, {@code bulk_store_type}, {@code memory_usage},
+     * {@code memory_limit}, {@code connections} and {@code closable} (deleted, waiting for its last
+     * connection).
+     */
+    private void listSessions(Peer peer, ObjectNode req) {
+        ObjectNode r = Replies.reply("list_sessions_reply");
+        com.fasterxml.jackson.databind.node.ArrayNode out = r.putArray("sessions");
+        List<Session> all = new ArrayList<>();
+        all.add(sessions.root());
+        all.addAll(sessions.list());
+        for (Session s : all) {
+            ObjectNode o = out.addObject();
+            o.put("session_id", s.id());
+            o.put("socket_path", s.socketPath());
+            o.put("bulk_store_type", s.isPlasma() ? 2 : 1);
+            o.put("memory_usage", s.context().locked(() -> s.context().blobs().usageBytes()));
+            o.put("memory_limit", s.context().blobs().limitBytes());
+            o.put("connections", s.context().ipcConnections());
+            o.put("closable", s.closable());
+        }
+        peer.send(r);
     }
 
     /**
