@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vineyard.common.Json;
 import io.vineyard.common.ObjectIds;
+import io.vineyard.common.Status;
 import io.vineyard.common.VineyardException;
 import io.vineyard.server.ServerConfig;
 import io.vineyard.server.protocol.Fields;
@@ -11,7 +12,6 @@ import io.vineyard.server.protocol.Handler;
 import io.vineyard.server.protocol.HandlerGroup;
 import io.vineyard.server.protocol.Peer;
 import io.vineyard.server.protocol.Replies;
-import io.vineyard.server.store.Blob;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -180,12 +180,12 @@ public final class SessionHandlers implements HandlerGroup {
             }
             if (self.isPlasma() && self.plasma().get(p[1]) != null
                     && self.context().blobs().exists(self.plasma().get(p[1]).blobId())) {
-                throw new VineyardException(io.vineyard.common.Status.OBJECT_EXISTS,
+                throw new VineyardException(Status.OBJECT_EXISTS,
                         "move_buffers_ownership: plasma object " + p[1] + " already exists in " + self.name());
             }
             blobIds[i] = id;
         }
-        List<Blob> moved = source.context().blobs().moveTo(blobIds, self.context().blobs());
+        source.context().blobs().moveTo(blobIds, self.context().blobs());
         for (String[] p : pairs) {
             PlasmaIndex.Entry was = source.isPlasma() ? source.plasma().remove(p[0]) : null;
             if (self.isPlasma()) {
@@ -193,7 +193,6 @@ public final class SessionHandlers implements HandlerGroup {
                 self.plasma().put(p[1], new PlasmaIndex.Entry(id, was != null ? was.plasmaSize() : 0));
             }
         }
-        assert moved.size() <= pairs.size();
     }
 
     private static long plasmaBlob(Session source, String plasmaId) {
