@@ -153,6 +153,27 @@ class SessionTest {
     }
 
     @Test
+    void aBlobMovedIntoADeletedSessionIsFreedWhenItsReaderInTheRootLetsGo() throws Exception {
+        IpcClient root = vineyard.client();
+        ObjectId id = root.put(Tensor.of(new long[(int) (40 * MIB / 8)]));
+        Tensor held = root.get(id, Tensor.class); // the root's connection holds the blob
+        IpcClient s = root.newSession();
+        Path socket = Path.of(s.sessionSocket());
+        s.shallowCopyFrom(root, id);
+        root.delete(id);
+        s.deleteSession();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (Files.exists(socket) && System.nanoTime() < deadline) {
+            Thread.sleep(10); // bounded: the session ends on the daemon's side of its last connection
+        }
+        assertFalse(Files.exists(socket));
+        assertFalse(fits(root, 40 * MIB), "the ended session's blob is still held by the root's reader");
+        held.close();
+        root.flushReleases();
+        assertTrue(fits(root, 40 * MIB), "the reader's release freed it, though its session is gone");
+    }
+
+    @Test
     void aClientKilledWithMinus9DoesNotEndItsSession() throws Exception {
         IpcClient root = vineyard.client();
         try (IpcClient s = root.newSession()) {

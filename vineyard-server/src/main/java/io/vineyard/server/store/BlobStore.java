@@ -67,9 +67,20 @@ public final class BlobStore {
     private int loadingBlobs;
     private boolean punchOutsideLock;
     private boolean spillEnabled;
-    private final List<SpillFile> filesToDelete = new ArrayList<>();
-    private final List<Extent> extentsToPunch = new ArrayList<>();
-    private long punchPendingBytes;
+    /** The work queued for after the lock: one queue for every store of the pool (see {@link AfterLock}). */
+    private final AfterLock afterLock;
+
+    /**
+     * Spill files to delete and extents to punch once the lock is released, shared by the root's store
+     * and every session's store over the same pool: whichever context releases the lock next does the
+     * work, so a free that a connection of one session causes in another session's books (a moved blob)
+     * is never left waiting for a context that may not take the lock again.
+     */
+    private static final class AfterLock {
+        final List<SpillFile> filesToDelete = new ArrayList<>();
+        final List<Extent> extentsToPunch = new ArrayList<>();
+        long punchPendingBytes;
+    }
 
     /** Freed extents of at least this many bytes go back to the OS at once (#1620). */
     public static final long PUNCH_MIN_BYTES = 1L << 20;
@@ -108,7 +119,7 @@ public final class BlobStore {
     public static final int FIRST_DISK_KEY = 1 << 24;
 
     public BlobStore(SharedMemoryPool pool, ObjectIds ids) {
-        this(pool, new BestFitAllocator(pool.limit()), ids, pool.limit(), null);
+        this(pool, new BestFitAllocator(pool.limit()), ids, pool.limit(), null, new AfterLock());
     }
 
     /**
@@ -119,10 +130,14 @@ public final class BlobStore {
      * @param quotaOwner what a refused allocation names, e.g. {@code session S0123...}
      */
     public BlobStore(BlobStore shared, long quotaBytes, String quotaOwner) {
-        this(shared.pool, shared.allocator, shared.ids, Math.min(quotaBytes, shared.pool.limit()), quotaOwner);
+        this(shared.pool, shared.allocator, shared.ids, Math.min(quotaBytes, shared.pool.limit()), quotaOwner,
+                shared.afterLock);
+        this.punchOutsideLock = shared.punchOutsideLock;
     }
 
-    private BlobStore(SharedMemoryPool pool, BestFitAllocator allocator, ObjectIds ids, long quotaBytes, String quotaOwner) {
+    private BlobStore(SharedMemoryPool pool, BestFitAllocator allocator, ObjectIds ids, long quotaBytes, String quotaOwner,
+                      AfterLock afterLock) {
+        this.afterLock = afterLock;
         this.pool = pool;
         this.allocator = allocator;
         this.ids = ids;
@@ -556,7 +571,7 @@ public final class BlobStore {
             return;
         }
         if (blob.residence == Blob.Residence.SPILLED) {
-            filesToDelete.add(new SpillFile(blob.id, blob.spillSeq));
+            afterLock.filesToDelete.add(new SpillFile(blob.id, blob.spillSeq));
             return;
         }
         deferredBytes -= blob.size;
@@ -569,8 +584,8 @@ public final class BlobStore {
         if (!punch) {
             allocator.free(offset, size);
         } else if (punchOutsideLock) {
-            extentsToPunch.add(new Extent(offset, len));
-            punchPendingBytes += len;
+            afterLock.extentsToPunch.add(new Extent(offset, len));
+            afterLock.punchPendingBytes += len;
         } else {
             pool.trim(offset, len);
             allocator.free(offset, size);
@@ -587,12 +602,12 @@ public final class BlobStore {
 
     /** Takes the file deletes and punches queued under the lock, or null when there are none. */
     public PostLockWork takePostLockWork() {
-        if (filesToDelete.isEmpty() && extentsToPunch.isEmpty()) {
+        if (afterLock.filesToDelete.isEmpty() && afterLock.extentsToPunch.isEmpty()) {
             return null;
         }
-        PostLockWork w = new PostLockWork(List.copyOf(filesToDelete), List.copyOf(extentsToPunch));
-        filesToDelete.clear();
-        extentsToPunch.clear();
+        PostLockWork w = new PostLockWork(List.copyOf(afterLock.filesToDelete), List.copyOf(afterLock.extentsToPunch));
+        afterLock.filesToDelete.clear();
+        afterLock.extentsToPunch.clear();
         return w;
     }
 
@@ -607,7 +622,7 @@ public final class BlobStore {
     public void punched(List<Extent> extents) {
         for (Extent e : extents) {
             allocator.free(e.offset(), e.size());
-            punchPendingBytes -= e.size();
+            afterLock.punchPendingBytes -= e.size();
         }
     }
 
@@ -635,7 +650,7 @@ public final class BlobStore {
 
     /** True while spills or punches are in flight: memory is about to come back to the allocator. */
     public boolean memoryComingBack() {
-        return spillingBytes > 0 || punchPendingBytes > 0;
+        return spillingBytes > 0 || afterLock.punchPendingBytes > 0;
     }
 
     /**
@@ -722,7 +737,7 @@ public final class BlobStore {
         } else {
             b.residence = Blob.Residence.RESIDENT;
             if (written) {
-                filesToDelete.add(fileOf(b));
+                afterLock.filesToDelete.add(fileOf(b));
             }
             freeIfUnheld(b);
         }
@@ -763,7 +778,7 @@ public final class BlobStore {
         loadingBlobs--;
         if (ok || b.deleted) {
             b.residence = Blob.Residence.RESIDENT; // a deleted blob's extent is freed with it
-            filesToDelete.add(fileOf(b));
+            afterLock.filesToDelete.add(fileOf(b));
             freeIfUnheld(b);
         } else {
             allocator.free(b.offset, b.size);
