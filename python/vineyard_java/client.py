@@ -100,6 +100,46 @@ class IPCClient(BaseClient):
         super().close()
         self._mmaps.close()
 
+    # -- sessions ----------------------------------------------------------------------------
+
+    def new_session(self, size=None):
+        """Make a new session (vineyard's ``new_session``) and return a client connected to it.
+
+        The session has its own objects and names and its own socket
+        (``<socket>.S<session id in 16 hex digits>``); it shares the daemon's pool.  ``size``
+        (bytes, or text such as ``"64Mi"``) is its memory limit, beyond vineyard: its blobs never
+        take more of the pool, and an allocation beyond it raises
+        :class:`~vineyard_java.errors.NotEnoughMemory` naming the session.  The session lives
+        until :meth:`delete_session` is called on one of its clients and its last client closed.
+        """
+        request = {"type": "new_session_request", "bulk_store_type": 1}
+        if size is not None:
+            request["size"] = size
+        reply = self._request(request, expect="new_session_reply")
+        username, password = self._credentials
+        return IPCClient(reply["socket_path"], timeout=self._timeout, username=username, password=password)
+
+    def delete_session(self):
+        """Delete this client's session and close the client: the session's socket is removed
+        and its objects freed once its other clients (if any) have closed.  The root session
+        (the daemon's own socket) cannot be deleted."""
+        self._request({"type": "delete_session_request"}, expect="delete_session_reply")
+        self.close()
+
+    def shallow_copy_from(self, source, oid):
+        """vineyard's ``ShallowCopy`` across sessions: the blobs of object ``oid`` of
+        ``source``'s session move into this client's session (no bytes are copied; the source
+        session no longer has them) and the object is created here with the same signature.
+        Returns its id in this session."""
+        meta = source.get_meta(oid)
+        pairs = [[int(b), int(b)] for b in meta.blob_ids() if int(b) != EMPTY_BLOB_ID]
+        self._request(
+            {"type": "move_buffers_ownership_request", "id_to_id": pairs, "session_id": source.session_id},
+            expect="move_buffers_ownership_reply",
+        )
+        reply = self._request({"type": "create_data_request", "content": meta.to_dict()}, expect="create_data_reply")
+        return ObjectID(reply["id"])
+
     # -- holds -------------------------------------------------------------------------------
 
     def _queue_releases(self, before_get=False):

@@ -33,12 +33,14 @@ public final class IpcClient extends AbstractClient {
     private final Set<BlobWriter> unsealed = ConcurrentHashMap.newKeySet();
     private final Prefault prefault;
     private final PagePopulator populator = new PagePopulator();
+    /** The options this client was made with (a session's client gets the same). */
+    private final Builder settings;
 
-    private IpcClient(Connector connector, long timeoutMs, long spinUs, Registry registry, boolean extensions,
-                      Prefault prefault, int copyThreads) {
-        super(connector, timeoutMs, spinUs, registry, extensions);
-        this.prefault = prefault;
-        this.copyThreads = copyThreads;
+    private IpcClient(Connector connector, Builder settings) {
+        super(connector, settings.timeoutMs, settings.spinUs, settings.registry, settings.extensions);
+        this.settings = settings;
+        this.prefault = settings.prefault;
+        this.copyThreads = settings.copyThreads;
         conn.populateMappings(prefault == Prefault.MAP_POPULATE);
     }
 
@@ -139,9 +141,93 @@ public final class IpcClient extends AbstractClient {
          */
         public IpcClient connect() {
             String path = socket != null ? socket : IpcConnection.defaultSocket();
-            return new IpcClient((ms, us) -> IpcConnection.connect(path, ms, us), timeoutMs, spinUs, registry,
-                    extensions, prefault, copyThreads);
+            return new IpcClient((ms, us) -> IpcConnection.connect(path, ms, us), copyFor(path));
         }
+
+        /** These options, for the socket at {@code path}. */
+        private Builder copyFor(String path) {
+            Builder b = new Builder();
+            b.socket = path;
+            b.timeoutMs = timeoutMs;
+            b.spinUs = spinUs;
+            b.registry = registry;
+            b.extensions = extensions;
+            b.prefault = prefault;
+            b.copyThreads = copyThreads;
+            return b;
+        }
+    }
+
+    // ---- sessions ----------------------------------------------------------------------------------
+
+    /**
+     * Makes a new session in the daemon (vineyard's {@code new_session}) and returns a client connected
+     * to it, with this client's options. The session has its own objects and names, and shares the
+     * daemon's pool; it lives until {@link #deleteSession()} is called on one of its clients and its
+     * last client has closed (a client that dies or closes without it leaves the session alive).
+     */
+    public IpcClient newSession() {
+        return newSession(0);
+    }
+
+    /**
+     * As {@link #newSession()}, with a memory limit: the session's blobs never take more than
+     * {@code limitBytes} of the pool (an allocation beyond it fails with {@code NotEnoughMemory} naming
+     * the session); 0 means no limit of its own (the pool's).
+     */
+    public IpcClient newSession(long limitBytes) {
+        if (limitBytes < 0) {
+            throw new VineyardException.Invalid("newSession: limitBytes must be >= 0, got " + limitBytes);
+        }
+        ObjectNode r = req("new_session_request");
+        r.put("bulk_store_type", 1);
+        if (limitBytes > 0) {
+            r.put("size", limitBytes);
+        }
+        String path = call("new session", r).path("socket_path").asText();
+        return new IpcClient((ms, us) -> IpcConnection.connect(path, ms, us), settings.copyFor(path));
+    }
+
+    /** The id of the session this client is connected to (0: the root session, the daemon's own socket). */
+    public long sessionId() {
+        return conn.registerReply().path("session_id").asLong();
+    }
+
+    /** The socket of this client's session (the daemon's own socket for the root session). */
+    public String sessionSocket() {
+        return settings.socket;
+    }
+
+    /**
+     * Deletes this client's session (vineyard's {@code delete_session}) and closes this client: the
+     * session ends, its socket is removed and its objects and blobs are freed once its other clients
+     * (if any) have closed too. The root session cannot be deleted.
+     */
+    public void deleteSession() {
+        call("delete session " + ObjectIds.sessionText(sessionId()), req("delete_session_request"));
+        close();
+    }
+
+    /**
+     * vineyard's {@code ShallowCopy} from another session: the blobs of object {@code id} of
+     * {@code source}'s session move into this client's session (no bytes are copied; the source
+     * session no longer lists them), and the object's metadata is created here, with the same
+     * signature. Returns the object's id in this session.
+     */
+    public ObjectId shallowCopyFrom(IpcClient source, ObjectId id) {
+        ObjectMeta meta = source.getMeta(id);
+        ObjectNode move = req("move_buffers_ownership_request");
+        com.fasterxml.jackson.databind.node.ArrayNode pairs = move.putArray("id_to_id");
+        for (ObjectMeta blob : meta.walk()) {
+            if (blob.isBlob() && blob.id().value() != ObjectIds.EMPTY_BLOB_ID) {
+                pairs.addArray().add(Json.u64(blob.id().value())).add(Json.u64(blob.id().value()));
+            }
+        }
+        move.put("session_id", source.sessionId());
+        call("move the blobs of " + id + " from session " + ObjectIds.sessionText(source.sessionId()), move);
+        ObjectNode create = req("create_data_request");
+        create.set("content", meta.toJson());
+        return new ObjectId(Json.readU64(call("create the copy of " + id, create).get("id"), "id"));
     }
 
     /** The underlying connection (raw protocol access). */

@@ -131,10 +131,20 @@ class BadInputTest {
             // streams are served: a malformed stream request is Invalid, as any other
             assertError(c.send(msg("create_stream_request")), 1, "missing field 'object_id'");
             assertError(c.send(msg("migrate_object_request")), 1, "missing field 'object_id'");
-            for (String t : new String[] {"make_arena_request",
-                    "new_session_request", "acquire_lock_request", "create_gpu_buffer_request"}) {
+            for (String t : new String[] {"make_arena_request", "acquire_lock_request", "create_gpu_buffer_request"}) {
                 assertError(c.send(msg(t)), 6, t, "not implemented");
             }
+            ObjectNode badKind = msg("new_session_request");
+            badKind.put("bulk_store_type", 7);
+            assertError(c.send(badKind), 1, "bulk_store_type must be 1");
+            ObjectNode badSize = msg("new_session_request");
+            badSize.put("size", "lots");
+            assertError(c.send(badSize), 1, "new_session: size 'lots' is not a size");
+            assertError(c.send(msg("delete_session_request")), 1, "root session");
+            ObjectNode noSource = msg("move_buffers_ownership_request");
+            noSource.put("session_id", 12345);
+            assertError(c.send(noSource), 1, "does not exist");
+            assertError(c.send(msg("plasma_seal_request")), 1, "needs a plasma session");
             assertStillServes(c);
         }
     }

@@ -92,6 +92,39 @@ class DocExamplesTest {
     }
 
     @Test
+    void sessions() throws Exception {
+        // ---- docs/java-sdk.md, "Sessions" ----
+        try (IpcClient root = IpcClient.connect(SOCKET);
+             IpcClient session = root.newSession(64L << 20)) {          // its own socket, objects and names; at most 64 MiB
+            ObjectId id = session.putNamed(Tensor.of(new long[] {1, 2, 3}), "t");
+            boolean seen = root.exists(id);                              // false: an object of another session
+            try (IpcClient other = root.newSession()) {
+                ObjectId copy = other.shallowCopyFrom(session, id);      // vineyard's ShallowCopy: the blobs move, no bytes are copied
+                long first = other.get(copy, Tensor.class).getLong(0);   // 1
+                other.deleteSession();                                   // its socket goes, its objects are freed
+            }
+            session.deleteSession();
+        }
+        // ---- end ----
+        java.nio.file.Path dir = java.nio.file.Path.of(SOCKET).getParent();
+        String prefix = java.nio.file.Path.of(SOCKET).getFileName() + ".S";
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (sessionSockets(dir, prefix) > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(10); // bounded: a session ends on the daemon's side of its last connection
+        }
+        assertEquals(0, sessionSockets(dir, prefix), "both deleted sessions' sockets are removed");
+        try (IpcClient check = IpcClient.connect(SOCKET)) {
+            assertEquals(0, check.status().memoryUsage());
+        }
+    }
+
+    private static long sessionSockets(java.nio.file.Path dir, String prefix) throws java.io.IOException {
+        try (var files = java.nio.file.Files.list(dir)) {
+            return files.filter(f -> f.getFileName().toString().startsWith(prefix)).count();
+        }
+    }
+
+    @Test
     void ipcClientAndPutOptionsJavadoc() {
         // ---- IpcClient's Javadoc ----
         try (IpcClient client = IpcClient.builder()              // IpcClient.connect(): $VINEYARD_IPC_SOCKET

@@ -70,6 +70,11 @@ public final class ObjectIds {
         return "s" + hex16(sig);
     }
 
+    /** {@code S%016x}, the text form of a session id (a session's socket ends with {@code .S<hex>}). */
+    public static String sessionText(long session) {
+        return "S" + hex16(session);
+    }
+
     private static String hex16(long v) {
         String h = Long.toHexString(v);
         return "0".repeat(16 - h.length()) + h;

@@ -206,6 +206,15 @@ final class Session implements AutoCloseable {
         return call(request("server_stats_request"));
     }
 
+    /** The daemon's sessions ({@code list_sessions}, an extension of ours). */
+    JsonNode sessions() {
+        if (!extensions().contains("list_sessions_request")) {
+            throw new CtlException(ExitCode.FAILED, "the daemon at " + socket()
+                    + " does not list its sessions (list_sessions_request is an extension of vineyard-java's vineyardd)", null);
+        }
+        return call(request("list_sessions_request")).path("sessions");
+    }
+
     /** {@code cluster_meta}'s {@code meta}: one entry per instance. */
     JsonNode clusterMeta() {
         return call(request("cluster_meta")).path("meta");

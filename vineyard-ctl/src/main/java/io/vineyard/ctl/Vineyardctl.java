@@ -27,7 +27,7 @@ import java.util.Map;
         description = "Inspect and manage the objects of a vineyardd on this machine.",
         subcommands = {LsCommand.class, GetCommand.class, PutCommand.class, DeleteCommand.class, StatCommand.class,
                 StatCommand.ClusterInfo.class, NamesCommand.class, SpillCommands.Evict.class, SpillCommands.Load.class,
-                SpillCommands.Unpin.class, IoCommands.Read.class, IoCommands.Write.class,
+                SpillCommands.Unpin.class, SessionsCommand.class, IoCommands.Read.class, IoCommands.Write.class,
                 IoCommands.Serialize.class, IoCommands.Deserialize.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:done", "1:the daemon refused the request, or a local file failed",

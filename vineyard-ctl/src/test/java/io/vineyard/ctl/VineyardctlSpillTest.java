@@ -38,11 +38,16 @@ class VineyardctlSpillTest {
     }
 
     private String[] ctl(int expectExit, String... args) {
+        return ctl(daemon.socket(), expectExit, args);
+    }
+
+    /** Runs vineyardctl in process against {@code socket}: its stdout and stderr. */
+    static String[] ctl(String socket, int expectExit, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         String[] all = new String[args.length + 2];
         all[0] = "--socket";
-        all[1] = daemon.socket();
+        all[1] = socket;
         System.arraycopy(args, 0, all, 2, args.length);
         int code = Vineyardctl.run(all, new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8), Map.of());

@@ -73,6 +73,17 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
     public record CrdSettings(boolean enabled, String apiUrl, String namespace) {
     }
 
+    /**
+     * The configuration a session's handlers see: this one with the session's socket and limit, and
+     * without the root session's own services (RPC, metrics endpoint, spilling, CRD sync).
+     */
+    public ServerConfig forSession(String sessionSocket, long sessionSizeBytes) {
+        return new ServerConfig(sessionSocket, sessionSizeBytes, false, rpcPort, meta, deployment, reserveMemory,
+                compression, htpasswd, spinMicros, extensions, streamThreshold, rpcHost, metricsHost, METRICS_OFF,
+                logging, etcd, new CrdSettings(false, crds.apiUrl(), crds.namespace()), nodename, List.of(),
+                SpillSettings.OFF);
+    }
+
     /** Whether the Prometheus endpoint is on. */
     public boolean metricsEnabled() {
         return metricsPort != METRICS_OFF;

@@ -1,6 +1,7 @@
 package io.vineyard.server;
 
 import io.vineyard.common.ObjectIds;
+import io.vineyard.common.posix.Posix;
 import io.vineyard.server.cluster.EtcdBackend;
 import io.vineyard.server.cluster.MetaBackend;
 import io.vineyard.server.daemon.DaemonContext;
@@ -22,6 +23,10 @@ import io.vineyard.server.meta.MetaStore;
 import io.vineyard.server.metrics.MetricsEndpoint;
 import io.vineyard.server.protocol.ClientConnection;
 import io.vineyard.server.protocol.HandlerTable;
+import io.vineyard.server.session.PlasmaHandlers;
+import io.vineyard.server.session.Session;
+import io.vineyard.server.session.SessionHandlers;
+import io.vineyard.server.session.Sessions;
 import io.vineyard.server.store.BlobStore;
 import io.vineyard.server.store.SpillDirectory;
 import io.vineyard.server.transport.Listener;
@@ -36,6 +41,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * One vineyardd instance: start-up and shutdown. It makes the pool, the stores and the
@@ -68,6 +74,7 @@ public final class VineyardServer implements AutoCloseable {
     private final SpillDirectory spillDir;
     private final DaemonContext ctx;
     private final HandlerTable handlers;
+    private final Sessions sessions;
     private final MetaBackend backend;
     private final Poller poller = new Poller();
     private final AtomicLong connectionIds = new AtomicLong();
@@ -118,9 +125,8 @@ public final class VineyardServer implements AutoCloseable {
         MetaStore meta = new MetaStore(blobs, ids, instanceId, System::currentTimeMillis, waits);
         this.ctx = new DaemonContext(config, blobs, meta, waits, new Authenticator(config.htpasswd()),
                 instanceId, localHostname(), spillDir, backend);
-        this.handlers = new HandlerTable(List.of(new AdminHandlers(ctx), new BlobHandlers(ctx),
-                new MetadataHandlers(ctx), new NameHandlers(ctx), new ObjectHandlers(ctx), new ClusterHandlers(ctx),
-                new RemoteTransferHandlers(ctx), new SpillHandlers(ctx), new StreamHandlers(ctx)), config.extensions());
+        this.sessions = new Sessions(ctx, ids, this::handlerTable, this::acceptInSession);
+        this.handlers = sessions.root().handlers();
         ctx.stats().track(handlers.knownTypes());
         DaemonGauges.register(ctx, Version.PROTOCOL, Version.IMPLEMENTATION);
         if (backend instanceof EtcdBackend etcd) {
@@ -128,6 +134,15 @@ public final class VineyardServer implements AutoCloseable {
             ctx.metrics().gauge("vineyard_cluster_instances", "Instances registered in etcd (cluster_meta)",
                     () -> ctx.locked(() -> ctx.meta().instancesJson().size()));
         }
+    }
+
+    /** The request table of a session's socket (the root session's is the daemon's own). */
+    private HandlerTable handlerTable(Session s, Sessions all) {
+        DaemonContext c = s.context();
+        return new HandlerTable(List.of(new AdminHandlers(c), new BlobHandlers(c),
+                new MetadataHandlers(c), new NameHandlers(c), new ObjectHandlers(c), new ClusterHandlers(c),
+                new RemoteTransferHandlers(c), new SpillHandlers(c), new StreamHandlers(c),
+                new SessionHandlers(s, all), new PlasmaHandlers(s)), config.extensions());
     }
 
     private static String localHostname() {
@@ -219,14 +234,32 @@ public final class VineyardServer implements AutoCloseable {
 
     /** On the accept thread: hands the socket to a new connection thread and returns. */
     private void accept(int fd, boolean isRpc) {
+        start(ctx, handlers, fd, isRpc, this::connectionEnded);
+    }
+
+    private void start(DaemonContext c, HandlerTable table, int fd, boolean isRpc, Consumer<ClientConnection> ended) {
         long id = connectionIds.incrementAndGet();
-        ClientConnection conn = new ClientConnection(ctx, handlers, poller, fd, id, isRpc, this::connectionEnded);
+        ClientConnection conn = new ClientConnection(c, table, poller, fd, id, isRpc, ended);
         connections.add(conn);
-        ctx.connectionCount(isRpc, 1);
+        c.connectionCount(isRpc, 1);
         if (closed) {
             conn.shutdown(); // raced with close(): the thread ends at its first read
         }
         Thread.ofVirtual().name("vineyard-conn-" + id).start(conn);
+    }
+
+    /** On a session socket's accept thread. */
+    private void acceptInSession(Session s, int fd) {
+        if (!sessions.connectionStarted(s)) {
+            Posix.close(fd); // the session ended meanwhile
+            return;
+        }
+        start(s.context(), s.handlers(), fd, false, conn -> {
+            if (connections.remove(conn)) {
+                s.context().connectionCount(false, -1);
+            }
+            sessions.connectionEnded(s, conn.id());
+        });
     }
 
     /** On a connection's thread, after it released everything. */
@@ -234,6 +267,11 @@ public final class VineyardServer implements AutoCloseable {
         if (connections.remove(conn)) {
             ctx.connectionCount(conn.isRpc(), -1);
         }
+    }
+
+    /** The daemon's sessions (tests). */
+    public Sessions sessions() {
+        return sessions;
     }
 
     /** The handlers' view of this daemon (tests). */
@@ -273,6 +311,7 @@ public final class VineyardServer implements AutoCloseable {
         if (ipc != null) {
             ipc.close();
         }
+        sessions.closeAll();
         if (rpc != null) {
             rpc.close();
         }

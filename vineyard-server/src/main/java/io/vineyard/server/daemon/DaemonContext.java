@@ -48,10 +48,16 @@ public final class DaemonContext {
     private final long instanceId;
     private final String hostname;
     private final long startMs = System.currentTimeMillis();
-    private final ReentrantLock lock = new ReentrantLock();
+    private final ReentrantLock lock;
+    private final SessionScope scope;
     private final StreamStore streams;
     private final MetaBackend backend;
     private final Spiller spiller;
+    /**
+     * The spiller whose directory and I/O signal the after-lock work uses: the root's, also for a
+     * session (the stores of one pool share one queue of that work, see {@code BlobStore}).
+     */
+    private final Spiller afterLockSpiller;
     private final AtomicInteger ipcConnections = new AtomicInteger();
     private final AtomicInteger rpcConnections = new AtomicInteger();
     private final AtomicLong ipcAccepted = new AtomicLong();
@@ -71,6 +77,26 @@ public final class DaemonContext {
     public DaemonContext(ServerConfig config, BlobStore blobs, MetaStore meta, Waits waits,
                          Authenticator authenticator, long instanceId, String hostname, SpillDirectory spillDir,
                          MetaBackend backend) {
+        this(config, blobs, meta, waits, authenticator, instanceId, hostname, spillDir, backend, new ReentrantLock(),
+                new BusyWait(config.spinMicros(), Runtime.getRuntime().availableProcessors()), SessionScope.ROOT, null);
+    }
+
+    /**
+     * A session's context (see {@code io.vineyard.server.session}): its own stores over the root's pool,
+     * under the root's lock (one allocator serves every session), with no spilling and no backend.
+     */
+    public DaemonContext(DaemonContext root, ServerConfig sessionConfig, BlobStore blobs, MetaStore meta, Waits waits,
+                         SessionScope scope) {
+        this(sessionConfig, blobs, meta, waits, root.authenticator, root.instanceId, root.hostname, null,
+                MetaBackend.LOCAL, root.lock, root.busyWait, scope, root.spiller);
+    }
+
+    private DaemonContext(ServerConfig config, BlobStore blobs, MetaStore meta, Waits waits,
+                          Authenticator authenticator, long instanceId, String hostname, SpillDirectory spillDir,
+                          MetaBackend backend, ReentrantLock lock, BusyWait busyWait, SessionScope scope,
+                          Spiller rootSpiller) {
+        this.lock = lock;
+        this.scope = scope;
         this.backend = backend;
         this.config = config;
         this.blobs = blobs;
@@ -80,9 +106,10 @@ public final class DaemonContext {
         this.stats = new RequestStats(metrics);
         this.instanceId = instanceId;
         this.hostname = hostname;
-        this.busyWait = new BusyWait(config.spinMicros(), Runtime.getRuntime().availableProcessors());
+        this.busyWait = busyWait;
         this.streams = new StreamStore(blobs, meta, waits, blobs.limitBytes() / 100 * config.streamThreshold());
         this.spiller = new Spiller(this, blobs, spillDir, config.spill());
+        this.afterLockSpiller = rootSpiller != null ? rootSpiller : spiller;
         blobs.punchOutsideLock(true);
         blobs.spillEnabled(spillDir != null);
     }
@@ -111,12 +138,12 @@ public final class DaemonContext {
     /** Deletes spill files and punches freed extents without the lock, then hands the extents back. */
     private void afterLock(BlobStore.PostLockWork work) {
         for (BlobStore.SpillFile f : work.files()) {
-            spiller.directory().delete(f.id(), f.seq());
+            afterLockSpiller.directory().delete(f.id(), f.seq());
         }
         if (!work.extents().isEmpty()) {
             blobs.punch(work.extents());
             lockedRun(() -> blobs.punched(work.extents()));
-            spiller.ioDone();
+            afterLockSpiller.ioDone();
         }
     }
 
@@ -183,6 +210,11 @@ public final class DaemonContext {
     public void beginShutdown() {
         closing = true;
         lockedRun(waits::signalAll);
+    }
+
+    /** The session this context serves ({@link SessionScope#ROOT} for the daemon's own socket). */
+    public SessionScope scope() {
+        return scope;
     }
 
     public ServerConfig config() {

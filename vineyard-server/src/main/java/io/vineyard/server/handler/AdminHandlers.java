@@ -43,13 +43,15 @@ public final class AdminHandlers implements HandlerGroup {
     private void register(Peer peer, ObjectNode req) {
         Fields.string(req, "version", "0.0.0"); // read and type-checked, never enforced (as vineyard)
         JsonNode storeType = req.get("store_type");
+        int mine = ctx.scope().storeType();
         boolean storeMatch = storeType != null
-                && (storeType.isIntegralNumber() && storeType.longValue() == 1
-                || storeType.isTextual() && storeType.textValue().equals("Normal"));
+                && (storeType.isIntegralNumber() && storeType.longValue() == mine
+                || storeType.isTextual() && storeType.textValue().equals(mine == 1 ? "Normal" : "Plasma"));
         long session = Fields.u64(req, "session_id", 0);
-        if (session != 0) {
+        if (session != 0 && session != ctx.scope().id()) {
+            // over IPC a session is chosen by its socket (vineyard switches sessions by id only over RPC)
             throw new VineyardException.Invalid("session " + Long.toUnsignedString(session)
-                    + " does not exist: this vineyardd serves only the root session 0");
+                    + " is not the session of this socket: connect to its own socket (new_session's socket_path)");
         }
         if (ctx.authenticator().enabled()) {
             String why = ctx.authenticator().verify(Fields.string(req, "username", ""),
@@ -64,7 +66,7 @@ public final class AdminHandlers implements HandlerGroup {
         r.put("ipc_socket", ctx.config().socketPath());
         r.put("rpc_endpoint", ctx.rpcEndpoint());
         r.put("instance_id", ctx.instanceId());
-        r.put("session_id", 0);
+        r.put("session_id", ctx.scope().id());
         r.put("version", VERSION);
         r.put("store_match", storeMatch);
         r.put("support_rpc_compression", ctx.config().compression());

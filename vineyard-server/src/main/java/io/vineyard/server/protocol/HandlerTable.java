@@ -17,19 +17,17 @@ import java.util.TreeSet;
 public final class HandlerTable {
     /** Request types of vineyard 0.24 whose features have not landed here yet. */
     public static final Set<String> NOT_IMPLEMENTED = Set.of(
-            "new_session_request", "delete_session_request",
             "make_arena_request", "finalize_arena_request",
             "acquire_lock_request", "release_lock_request", "create_gpu_buffer_request",
-            "get_gpu_buffers_request", "create_buffer_by_plasma_request", "get_buffers_by_plasma_request",
-            "plasma_seal_request", "plasma_release_request", "plasma_delete_data_request",
-            "move_buffers_ownership_request", "release_blobs_with_rdma_request");
+            "get_gpu_buffers_request", "release_blobs_with_rdma_request");
 
     /**
      * Our requests beyond vineyard's protocol, advertised in {@code register_reply.extensions} while
      * they are served, so that clients use them only on a daemon that has them (sorted, as listed there).
      */
     public static final List<String> EXTENSIONS = List.of(
-            "get_object_request", "put_object_request", "release_buffers_request", "server_stats_request");
+            "get_object_request", "list_sessions_request", "put_object_request", "release_buffers_request",
+            "server_stats_request");
 
     private final Map<String, Handler> byType = new HashMap<>();
 

@@ -25,6 +25,11 @@ public final class Blob {
     long offset;
     long size;
     final BlobLinks creator;
+    /**
+     * The store whose accounting (usage, deferred frees, LRU) the blob is in: the one that made it, or
+     * the session's store it was moved to ({@code move_buffers_ownership}).
+     */
+    BlobStore owner;
     /** fd of a disk-backed blob ({@code create_disk_buffer}), or -1 for a pool blob. */
     final int diskFd;
     /**

@@ -50,6 +50,10 @@ public final class BlobStore {
     private final SharedMemoryPool pool;
     private final BestFitAllocator allocator;
     private final ObjectIds ids;
+    /** The most data bytes this store may have in the pool: the pool's limit, or a session's limit. */
+    private final long quotaBytes;
+    /** What a {@code NotEnoughMemory} of the quota names, e.g. {@code session S0123...}; null for the root store. */
+    private final String quotaOwner;
     private final Map<Long, Blob> visible = new HashMap<>();
     private long usageBytes;
     private long deferredBytes;
@@ -64,9 +68,20 @@ public final class BlobStore {
     private int loadingBlobs;
     private boolean punchOutsideLock;
     private boolean spillEnabled;
-    private final List<SpillFile> filesToDelete = new ArrayList<>();
-    private final List<Extent> extentsToPunch = new ArrayList<>();
-    private long punchPendingBytes;
+    /** The work queued for after the lock: one queue for every store of the pool (see {@link AfterLock}). */
+    private final AfterLock afterLock;
+
+    /**
+     * Spill files to delete and extents to punch once the lock is released, shared by the root's store
+     * and every session's store over the same pool: whichever context releases the lock next does the
+     * work, so a free that a connection of one session causes in another session's books (a moved blob)
+     * is never left waiting for a context that may not take the lock again.
+     */
+    private static final class AfterLock {
+        final List<SpillFile> filesToDelete = new ArrayList<>();
+        final List<Extent> extentsToPunch = new ArrayList<>();
+        long punchPendingBytes;
+    }
 
     /** Freed extents of at least this many bytes go back to the OS at once (#1620). */
     public static final long PUNCH_MIN_BYTES = 1L << 20;
@@ -108,9 +123,30 @@ public final class BlobStore {
     public static final int FIRST_DISK_KEY = 1 << 24;
 
     public BlobStore(SharedMemoryPool pool, ObjectIds ids) {
+        this(pool, new BestFitAllocator(pool.limit()), ids, pool.limit(), null, new AfterLock());
+    }
+
+    /**
+     * A store over another store's pool and allocator (a session's): it has its own blobs and
+     * accounting, and at most {@code quotaBytes} data bytes in the pool (visible blobs plus deleted ones
+     * still held). Use it under the same lock as the store whose allocator it shares.
+     *
+     * @param quotaOwner what a refused allocation names, e.g. {@code session S0123...}
+     */
+    public BlobStore(BlobStore shared, long quotaBytes, String quotaOwner) {
+        this(shared.pool, shared.allocator, shared.ids, Math.min(quotaBytes, shared.pool.limit()), quotaOwner,
+                shared.afterLock);
+        this.punchOutsideLock = shared.punchOutsideLock;
+    }
+
+    private BlobStore(SharedMemoryPool pool, BestFitAllocator allocator, ObjectIds ids, long quotaBytes, String quotaOwner,
+                      AfterLock afterLock) {
+        this.afterLock = afterLock;
         this.pool = pool;
-        this.allocator = new BestFitAllocator(pool.limit());
+        this.allocator = allocator;
         this.ids = ids;
+        this.quotaBytes = quotaBytes;
+        this.quotaOwner = quotaOwner;
     }
 
     /** Data bytes of visible (not deleted) pool blobs in the pool: vineyard's {@code memory_usage}. */
@@ -123,8 +159,9 @@ public final class BlobStore {
         return deferredBytes;
     }
 
+    /** The most data bytes this store may hold: the pool's limit, or its session's limit. */
     public long limitBytes() {
-        return pool.limit();
+        return quotaBytes;
     }
 
     /** The pool the store allocates from. */
@@ -155,6 +192,9 @@ public final class BlobStore {
         if (size == 0) {
             return emptyBlob();
         }
+        if (quotaOwner != null) {
+            checkQuota(size);
+        }
         long offset = size < 0 ? -1 : allocator.allocate(size);
         if (offset < 0) {
             throw new VineyardException.NotEnoughMemory("Failed to allocate memory of size "
@@ -164,10 +204,74 @@ public final class BlobStore {
                     + allocator.largestFreeExtent() + " bytes)");
         }
         Blob blob = new Blob(ids.nextBlobId(), offset, size, client, -1, -1);
+        blob.owner = this;
         usageBytes += size;
         hold(blob, client);
         visible.put(blob.id, blob);
         return blob;
+    }
+
+    /** Refuses {@code size} more bytes beyond this session store's quota (nothing changes). */
+    private void checkQuota(long size) {
+        long held = usageBytes + deferredBytes;
+        if (size < 0 || held + size > quotaBytes || held + size < 0) {
+            throw new VineyardException.NotEnoughMemory("Failed to allocate memory of size "
+                    + Long.toUnsignedString(size) + ": " + quotaOwner + " has a memory limit of " + quotaBytes
+                    + " bytes, and " + usageBytes + " are already in use (" + deferredBytes
+                    + " more deleted but still held by their readers)");
+        }
+    }
+
+    /**
+     * Moves sealed pool blobs, with their accounting, from this store to {@code to} (vineyard's
+     * {@code move_buffers_ownership} between sessions), all or nothing: the blobs leave this store's
+     * view and enter the other's. The connections that hold them keep their holds.
+     *
+     * @throws VineyardException.ObjectNotExists   when one is not a visible blob of this store
+     * @throws VineyardException.ObjectNotSealed when one is not sealed
+     * @throws VineyardException.NotEnoughMemory when they do not fit in {@code to}'s quota
+     */
+    public List<Blob> moveTo(long[] blobIds, BlobStore to) {
+        if (to.allocator != allocator) {
+            throw new IllegalArgumentException("blobs move only between stores of one pool");
+        }
+        List<Blob> moving = new ArrayList<>(blobIds.length);
+        long bytes = 0;
+        for (long id : blobIds) {
+            if (id == ObjectIds.EMPTY_BLOB_ID) {
+                continue;
+            }
+            Blob b = visible.get(id);
+            if (b == null) {
+                throw new VineyardException.ObjectNotExists("move_buffers_ownership: blob " + ObjectIds.toText(id)
+                        + " does not exist in the source session");
+            }
+            if (!b.sealed) {
+                throw new VineyardException.ObjectNotSealed("move_buffers_ownership: blob " + ObjectIds.toText(id)
+                        + " is not sealed");
+            }
+            if (b.isDisk() || b.spilled() || b.ioInFlight) {
+                throw new VineyardException.Invalid("move_buffers_ownership: blob " + ObjectIds.toText(id)
+                        + " is " + (b.isDisk() ? "disk-backed" : "spilled") + " and cannot change sessions");
+            }
+            if (!moving.contains(b)) {
+                moving.add(b);
+                bytes += b.size;
+            }
+        }
+        if (to.quotaOwner != null && !moving.isEmpty()) {
+            to.checkQuota(bytes);
+        }
+        for (Blob b : moving) {
+            visible.remove(b.id);
+            cold.remove(b);
+            usageBytes -= b.size;
+            b.owner = to;
+            to.visible.put(b.id, b);
+            to.usageBytes += b.size;
+            to.updateCold(b);
+        }
+        return moving;
     }
 
     /** Allocates several blobs, all or nothing. */
@@ -195,6 +299,7 @@ public final class BlobStore {
             throw new VineyardException.Invalid("create_disk_buffer: this daemon has made 2^31 disk blobs, restart it");
         }
         Blob blob = new Blob(ids.nextBlobId(), 0, size, client, fd, nextDiskKey++);
+        blob.owner = this;
         hold(blob, client);
         visible.put(blob.id, blob);
         return blob;
@@ -401,7 +506,7 @@ public final class BlobStore {
         List<Blob> held = new ArrayList<>(client.links);
         for (Blob blob : held) {
             if (!blob.sealed && blob.creator == client) {
-                markDeleted(blob);
+                (blob.owner != null ? blob.owner : this).markDeleted(blob);
             }
             unhold(blob, client);
         }
@@ -430,7 +535,7 @@ public final class BlobStore {
             if (blob.residence == Blob.Residence.SPILLING) {
                 blob.residence = Blob.Residence.RESIDENT; // still mapped: the file is dropped when written
             }
-            cold.remove(blob);
+            (blob.owner != null ? blob.owner : this).cold.remove(blob);
             return true;
         }
         return false;
@@ -455,8 +560,10 @@ public final class BlobStore {
                 client.diskReleased(blob.diskKey);
             }
         }
-        freeIfUnheld(blob);
-        updateCold(blob);
+        // a blob moved to another session's store is accounted there, whoever held it
+        BlobStore o = blob.owner != null ? blob.owner : this;
+        o.freeIfUnheld(blob);
+        o.updateCold(blob);
     }
 
     private void freeIfUnheld(Blob blob) {
@@ -473,7 +580,7 @@ public final class BlobStore {
             return;
         }
         if (blob.residence == Blob.Residence.SPILLED) {
-            filesToDelete.add(new SpillFile(blob.id, blob.spillSeq));
+            afterLock.filesToDelete.add(new SpillFile(blob.id, blob.spillSeq));
             return;
         }
         deferredBytes -= blob.size;
@@ -489,8 +596,8 @@ public final class BlobStore {
         if (!punch || keepWarm && offset + len <= pool.warmBytes()) {
             allocator.free(offset, size);
         } else if (punchOutsideLock) {
-            extentsToPunch.add(new Extent(offset, len, keepWarm));
-            punchPendingBytes += len;
+            afterLock.extentsToPunch.add(new Extent(offset, len, keepWarm));
+            afterLock.punchPendingBytes += len;
         } else {
             punchPages(new Extent(offset, len, keepWarm));
             allocator.free(offset, size);
@@ -515,12 +622,12 @@ public final class BlobStore {
 
     /** Takes the file deletes and punches queued under the lock, or null when there are none. */
     public PostLockWork takePostLockWork() {
-        if (filesToDelete.isEmpty() && extentsToPunch.isEmpty()) {
+        if (afterLock.filesToDelete.isEmpty() && afterLock.extentsToPunch.isEmpty()) {
             return null;
         }
-        PostLockWork w = new PostLockWork(List.copyOf(filesToDelete), List.copyOf(extentsToPunch));
-        filesToDelete.clear();
-        extentsToPunch.clear();
+        PostLockWork w = new PostLockWork(List.copyOf(afterLock.filesToDelete), List.copyOf(afterLock.extentsToPunch));
+        afterLock.filesToDelete.clear();
+        afterLock.extentsToPunch.clear();
         return w;
     }
 
@@ -535,7 +642,7 @@ public final class BlobStore {
     public void punched(List<Extent> extents) {
         for (Extent e : extents) {
             allocator.free(e.offset(), e.size());
-            punchPendingBytes -= e.size();
+            afterLock.punchPendingBytes -= e.size();
         }
     }
 
@@ -563,7 +670,7 @@ public final class BlobStore {
 
     /** True while spills or punches are in flight: memory is about to come back to the allocator. */
     public boolean memoryComingBack() {
-        return spillingBytes > 0 || punchPendingBytes > 0;
+        return spillingBytes > 0 || afterLock.punchPendingBytes > 0;
     }
 
     /**
@@ -650,7 +757,7 @@ public final class BlobStore {
         } else {
             b.residence = Blob.Residence.RESIDENT;
             if (written) {
-                filesToDelete.add(fileOf(b));
+                afterLock.filesToDelete.add(fileOf(b));
             }
             freeIfUnheld(b);
         }
@@ -691,7 +798,7 @@ public final class BlobStore {
         loadingBlobs--;
         if (ok || b.deleted) {
             b.residence = Blob.Residence.RESIDENT; // a deleted blob's extent is freed with it
-            filesToDelete.add(fileOf(b));
+            afterLock.filesToDelete.add(fileOf(b));
             freeIfUnheld(b);
         } else {
             allocator.free(b.offset, b.size);
@@ -707,6 +814,11 @@ public final class BlobStore {
     /** Holds a resident blob for {@code by} (a spill in flight is cancelled); true when the hold is new. */
     public boolean take(Blob b, BlobLinks by) {
         return hold(b, by);
+    }
+
+    /** How many connections hold {@code b} (plasma's {@code ref_cnt}). */
+    public int holderCount(Blob b) {
+        return b.holders.size();
     }
 
     public boolean heldBy(Blob b, BlobLinks by) {

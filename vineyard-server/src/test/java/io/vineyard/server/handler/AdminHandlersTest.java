@@ -61,8 +61,8 @@ class AdminHandlersTest {
             TestPeer p = daemon.connect(false);
             List<String> advertised = new ArrayList<>();
             p.replies.get(0).get("extensions").forEach(n -> advertised.add(n.asText()));
-            assertEquals(List.of("get_object_request", "put_object_request", "release_buffers_request",
-                    "server_stats_request"), advertised);
+            assertEquals(List.of("get_object_request", "list_sessions_request", "put_object_request",
+                    "release_buffers_request", "server_stats_request"), advertised);
             assertTrue(daemon.call(p, "{\"type\":\"server_stats_request\"}").has("requests"));
         }
     }
@@ -73,7 +73,7 @@ class AdminHandlersTest {
             TestPeer p = daemon.connect(false);
             assertFalse(p.replies.get(0).has("extensions"));
             for (String type : List.of("put_object_request", "get_object_request", "release_buffers_request",
-                    "server_stats_request")) {
+                    "server_stats_request", "list_sessions_request")) {
                 VineyardException e = assertThrows(VineyardException.class,
                         () -> daemon.call(p, "{\"type\":\"" + type + "\"}"));
                 assertEquals(Status.INVALID, e.status());

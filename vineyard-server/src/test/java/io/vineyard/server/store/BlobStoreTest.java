@@ -53,6 +53,49 @@ class BlobStoreTest {
     }
 
     @Test
+    void aBlobMovedToAnotherSessionIsAccountedThereWhoeverHoldsIt() {
+        BlobStore session = new BlobStore(store, 1 << 20, "session S1");
+        long free = store.allocator().freeBytes();
+        Blob b = store.create(4000, writer);
+        store.seal(b.id(), writer);
+        assertEquals(List.of(b), store.moveTo(new long[] {b.id(), b.id()}, session));
+        assertFalse(store.exists(b.id()), "it left the source's view");
+        assertTrue(session.exists(b.id()));
+        assertEquals(0, store.usageBytes());
+        assertEquals(4000, session.usageBytes());
+        // the destination deletes it while the source's writer still holds it: deferred there
+        session.delete(b.id(), null, false);
+        assertEquals(4000, session.deferredBytes());
+        assertEquals(0, store.deferredBytes());
+        store.disconnect(writer);
+        assertEquals(0, session.deferredBytes(), "the source connection's release freed it in the owner's books");
+        assertEquals(0, session.deferredFrees());
+        assertEquals(free, store.allocator().freeBytes(), "the extent is back in the shared allocator");
+    }
+
+    @Test
+    void aSessionsQuotaRefusesAllocationsAndMovesBeyondIt() {
+        BlobStore session = new BlobStore(store, 8192, "session S2");
+        Blob kept = session.create(6000, writer);
+        VineyardException.NotEnoughMemory e = assertThrows(VineyardException.NotEnoughMemory.class,
+                () -> session.create(4000, writer));
+        assertTrue(e.getMessage().contains("session S2 has a memory limit of 8192"), e.getMessage());
+        assertEquals(6000, session.usageBytes(), "a refused allocation changes nothing");
+        Blob big = store.create(4000, writer);
+        store.seal(big.id(), writer);
+        assertThrows(VineyardException.NotEnoughMemory.class, () -> store.moveTo(new long[] {big.id()}, session));
+        assertTrue(store.exists(big.id()), "a refused move changes nothing");
+        Blob unsealed = store.create(10, writer);
+        assertThrows(VineyardException.ObjectNotSealed.class, () -> store.moveTo(new long[] {unsealed.id()}, session));
+        session.disconnect(writer);
+        store.disconnect(writer);
+        assertFalse(session.exists(kept.id()), "an unsealed blob goes with its creator");
+        store.delete(big.id(), null, false);
+        assertEquals(0, store.usageBytes());
+        assertEquals(0, session.usageBytes());
+    }
+
+    @Test
     void deleteByTheOnlyHolderFreesAtOnce() {
         Blob b = store.create(4096, writer);
         store.seal(b.id(), writer);
