@@ -81,7 +81,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         return new ServerConfig(sessionSocket, sessionSizeBytes, false, rpcPort, meta, deployment, reserveMemory,
                 compression, htpasswd, spinMicros, extensions, streamThreshold, rpcHost, metricsHost, METRICS_OFF,
                 logging, etcd, new CrdSettings(false, crds.apiUrl(), crds.namespace()), nodename, List.of(),
-                SpillSettings.OFF);
+                SpillSettings.OFF, warmBytes);
     }
 
     /** Whether the Prometheus endpoint is on. */
