@@ -300,8 +300,8 @@ public final class Spiller {
         IOException failure = null;
         try {
             MemorySegment into = blobs.ioBytes(b);
-            // the extent's pages were punched out when it spilled: fault them in with one call, not
-            // one fault per page inside read() (about twice the reload bandwidth here)
+            // the extent may have been punched (a deleted large blob's, or memory_trim): fault its pages in
+            // with one call, not one fault per page inside read() (about twice the reload bandwidth here)
             Posix.populateWrite(into.address(), into.byteSize());
             dir.read(f.id(), f.seq(), into);
         } catch (IOException e) {

@@ -39,7 +39,8 @@ import java.util.Map;
  * caller reloads it outside the lock and tries again.
  *
  * <p>Returning memory to the OS. A freed extent of at least {@link #PUNCH_MIN_BYTES} (or any with
- * {@code memory_trim}, and every spilled one) has its whole pages punched out of the memfd, except,
+ * {@code memory_trim}; a spilled one is kept for the allocation that needed the room) has its whole
+ * pages punched out of the memfd, except,
  * for a plain delete, the pages in the pool's warm part ({@link SharedMemoryPool#release}). With
  * {@link #punchOutsideLock(boolean)} the punch runs after the lock is released
  * ({@link #takePostLockWork()}) and the extent reaches the allocator only afterwards.
@@ -739,7 +740,8 @@ public final class BlobStore {
 
     /**
      * Ends a spill: when the file was {@code written} and no get took the blob meanwhile, its memory is
-     * freed (pages punched) and it is SPILLED; otherwise it stays resident and the file is dropped.
+     * freed (its pages kept for the next allocation) and it is SPILLED; otherwise it stays resident and
+     * the file is dropped.
      *
      * @return true when the blob is now spilled
      */
@@ -752,7 +754,9 @@ public final class BlobStore {
             usageBytes -= b.size;
             spilledBytes += b.size;
             spilledBlobs++;
-            releaseExtent(b.offset, b.size, true, false);
+            // not punched: the allocation that needed the room (or a reload) reuses these pages at once,
+            // and a punched page costs its next writer the kernel's zeroing; memory_trim returns them
+            releaseExtent(b.offset, b.size, false, false);
             b.offset = -1;
         } else {
             b.residence = Blob.Residence.RESIDENT;
