@@ -594,6 +594,9 @@ public final class BlobStore {
      */
     private void releaseExtent(long offset, long size, boolean punch, boolean keepWarm) {
         long len = BestFitAllocator.roundUp(size);
+        if (punch && !keepWarm && offset < pool.warmBytes()) {
+            pool.stopPrefault(); // a trimming delete in the warm part: its pages must stay punched
+        }
         if (!punch || keepWarm && offset + len <= pool.warmBytes()) {
             allocator.free(offset, size);
         } else if (punchOutsideLock) {
