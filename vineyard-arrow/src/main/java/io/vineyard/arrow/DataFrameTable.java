@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.vineyard.client.meta.ObjectMeta;
 import io.vineyard.client.registry.ResolveContext;
 import io.vineyard.client.registry.VineyardType;
+import io.vineyard.client.types.DataFrame;
 import io.vineyard.common.Status;
 import io.vineyard.common.VineyardException;
 import org.apache.arrow.memory.ArrowBuf;
@@ -57,28 +58,14 @@ public final class DataFrameTable implements VineyardType<ArrowTable> {
 
     @Override
     public ArrowTable resolve(ResolveContext ctx, ObjectMeta m) {
-        List<String> names = new ArrayList<>();
-        JsonNode columns = m.getJson("columns_");
-        if (columns != null) {
-            columns.forEach(n -> names.add(n.isTextual() ? n.textValue() : n.toString()));
-        }
-        long size = m.getLong("__values_-size", 0);
-        List<String> keys = new ArrayList<>();
-        for (int i = 0; i < size; i++) {
-            JsonNode k = m.getJson("__values_-key-" + i);
-            keys.add(k == null ? null : k.isTextual() ? k.textValue() : k.toString());
-        }
+        DataFrame.Columns layout = DataFrame.Columns.of(m);
         BufferAllocator allocator = ArrowTypes.allocator(ctx);
         List<FieldVector> vectors = new ArrayList<>();
         long rows = -1;
         try {
-            for (String name : names) {
-                int at = keys.indexOf(name);
-                if (at < 0) {
-                    throw new VineyardException(Status.META_TREE_INVALID, "get " + m.what() + ": column '" + name + "' has no value");
-                }
-                keys.set(at, null);
-                FieldVector v = column(ctx, allocator, name, m.member("__values_-value-" + at));
+            for (int c = 0; c < layout.names().size(); c++) {
+                String name = layout.names().get(c);
+                FieldVector v = column(ctx, allocator, name, layout.value(m, c));
                 vectors.add(v);
                 if (rows >= 0 && v.getValueCount() != rows) {
                     throw new VineyardException(Status.META_TREE_INVALID, "get " + m.what() + ": column '" + name + "' has "

@@ -329,52 +329,40 @@ public final class BuiltinTypes {
 
         @Override
         public DataFrame resolve(ResolveContext ctx, ObjectMeta m) {
-            JsonNode names = m.getJson("columns_");
-            long size = m.getLong("__values_-size", 0);
-            List<String> keys = new ArrayList<>();
+            DataFrame.Columns layout = DataFrame.Columns.of(m);
+            List<String> keys = layout.keys();
             List<Tensor> values = new ArrayList<>();   // every tensor resolved so far: closed on a failure
             try {
-                for (int i = 0; i < size; i++) {
-                    keys.add(nameOf(m.getJson("__values_-key-" + i)));
+                for (int i = 0; i < keys.size(); i++) {
                     values.add(ctx.resolve(m.member("__values_-value-" + i), Tensor.class));
                 }
-                Tensor index = null;
-                if (m.hasMember("index_")) {
-                    index = ctx.resolve(m.member("index_"), Tensor.class);
+                Tensor index = m.hasMember("index_") ? ctx.resolve(m.member("index_"), Tensor.class) : null;
+                if (index != null) {
                     values.add(index);
-                    keys.add(null);
                 }
-                List<String> columnNames = new ArrayList<>();
                 List<Tensor> columns = new ArrayList<>();
-                if (names != null) {
-                    names.forEach(n -> columnNames.add(nameOf(n)));
-                }
-                for (String name : columnNames) {
-                    int at = keys.indexOf(name);
-                    if (at < 0) {
-                        throw new VineyardException(Status.META_TREE_INVALID, "get " + m.what() + ": column '" + name + "' has no value");
-                    }
+                boolean[] taken = new boolean[keys.size()];
+                for (int at : layout.positions()) {
                     columns.add(values.get(at));
-                    keys.set(at, null);
+                    taken[at] = true;
                 }
                 List<Tensor> unused = new ArrayList<>();
                 for (int i = 0; i < keys.size(); i++) {
+                    if (taken[i]) {
+                        continue;
+                    }
                     if ("index_".equals(keys.get(i)) && index == null) {
                         index = values.get(i);   // C++ keeps the index among the values
-                    } else if (keys.get(i) != null) {
+                    } else {
                         unused.add(values.get(i));
                     }
                 }
-                DataFrame frame = new DataFrame(columnNames, columns, index);
+                DataFrame frame = new DataFrame(layout.names(), columns, index);
                 Members.closeAll(unused);
                 return frame;
             } catch (RuntimeException e) {
                 throw Members.closeAfter(e, values);
             }
-        }
-
-        private static String nameOf(JsonNode n) {
-            return n == null ? "null" : n.isTextual() ? n.textValue() : n.toString();
         }
     }
 
