@@ -5,7 +5,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vineyard.client.DaemonProcess;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
+import io.vineyard.client.PutOptions;
 import io.vineyard.client.meta.ObjectMeta;
+import io.vineyard.client.types.GlobalTensor;
 import io.vineyard.client.types.Scalar;
 import io.vineyard.client.types.Tensor;
 import io.vineyard.client.types.Tuple;
@@ -74,6 +76,34 @@ class ClusterTest {
                 assertTrue(eventually(Duration.ofSeconds(5), () -> !cb.exists(id)), "a delete reaches the other instance");
                 assertFalse(cluster.keys().containsKey("/data/" + id), "and leaves etcd");
                 assertFalse(cluster.keys().containsKey("/names/shared-tensor"));
+            }
+        }
+    }
+
+    @Test
+    void aGlobalObjectMadeRightAfterTheOtherInstancePersistedItsChunkFindsTheChunk() throws Exception {
+        try (Cluster cluster = new Cluster()) {
+            DaemonProcess a = cluster.startDaemon();
+            DaemonProcess b = cluster.startDaemon();
+            try (IpcClient ca = IpcClient.connect(a.socket()); IpcClient cb = IpcClient.connect(b.socket())) {
+                // no wait between b's persist and a's put: a's replica may not have the chunk yet, and the
+                // daemon catches up with etcd before it calls the member missing
+                for (int round = 0; round < 20; round++) {
+                    ObjectId mine = ca.put(Tensor.of(new double[] {round}, 1), PutOptions.persistent());
+                    ObjectId theirs = cb.put(Tensor.of(new double[] {-round}, 1), PutOptions.persistent());
+                    ObjectId global = ca.put(new GlobalTensor(new long[] {2}, new long[] {1}, List.of(mine, theirs)),
+                            PutOptions.persistent());
+                    GlobalTensor seen = ca.get(global, GlobalTensor.class);
+                    assertEquals(List.of(mine, theirs), seen.partitions(), "round " + round);
+                    assertEquals(List.of(mine), seen.localPartitions(ca));
+                }
+                // a member that exists nowhere is still refused, and nothing is left of the put
+                long before = ca.list("*", 1000).size();
+                ObjectId nowhere = ObjectId.parse("o00badc0ffee00001");   // an object id (top bit clear) no instance made
+                VineyardException e = assertThrows(VineyardException.class, () -> ca.put(
+                        new GlobalTensor(new long[] {1}, new long[] {1}, List.of(nowhere)), PutOptions.persistent()));
+                assertEquals(Status.OBJECT_NOT_EXISTS, e.status(), e.getMessage());
+                assertEquals(before, ca.list("*", 1000).size());
             }
         }
     }

@@ -1,5 +1,6 @@
 package io.vineyard.server.daemon;
 
+import io.vineyard.common.VineyardException;
 import io.vineyard.server.Authenticator;
 import io.vineyard.server.ServerConfig;
 import io.vineyard.server.cluster.MetaBackend;
@@ -144,6 +145,25 @@ public final class DaemonContext {
             blobs.punch(work.extents());
             lockedRun(() -> blobs.punched(work.extents()));
             afterLockSpiller.ioDone();
+        }
+    }
+
+    /**
+     * As {@link #locked(Supplier)}, for an action that creates metadata whose tree may name objects of
+     * other instances: when one is not (yet) in this replica and metadata is shared, the replica catches
+     * up with etcd's head (outside the lock) and the action runs once more. A member another daemon has
+     * just persisted is then found however far the watch lagged; one that really does not exist still
+     * fails with ObjectNotExists. The action must change nothing when it throws.
+     */
+    public <T> T lockedCatchingUp(Supplier<T> action) {
+        try {
+            return locked(action);
+        } catch (VineyardException.ObjectNotExists e) {
+            if (!shared()) {
+                throw e;
+            }
+            backend.syncRemote();
+            return locked(action);
         }
     }
 

@@ -51,7 +51,7 @@ public final class MetadataHandlers implements HandlerGroup {
 
     private void createData(Peer peer, ObjectNode req) {
         JsonNode content = req.get("content");
-        MetaStore.Created c = ctx.locked(() -> meta().create(content));
+        MetaStore.Created c = ctx.lockedCatchingUp(() -> meta().create(content));
         ctx.publishIfPersistent(c.id());
         ObjectNode r = Replies.reply("create_data_reply");
         r.set("id", Json.u64(c.id()));
@@ -65,13 +65,9 @@ public final class MetadataHandlers implements HandlerGroup {
         if (contents == null || !contents.isArray()) {
             throw new VineyardException.Invalid("create_datas_request needs an array 'contents'");
         }
-        List<MetaStore.Created> made = ctx.locked(() -> {
-            List<MetaStore.Created> out = new ArrayList<>();
-            for (JsonNode content : contents) {
-                out.add(meta().create(content));
-            }
-            return out;
-        });
+        List<JsonNode> trees = new ArrayList<>(contents.size());
+        contents.forEach(trees::add);
+        List<MetaStore.Created> made = ctx.lockedCatchingUp(() -> meta().createAll(trees));
         for (MetaStore.Created c : made) {
             ctx.publishIfPersistent(c.id());
         }

@@ -56,7 +56,7 @@ public final class ObjectHandlers implements HandlerGroup {
         BlobLinks links = peer.holdings().blobs();
         boolean publish = persist && ctx.shared();
         List<MetaOp> ops = new ArrayList<>();
-        MetaStore.Created c = ctx.locked(() -> {
+        MetaStore.Created c = ctx.lockedCatchingUp(() -> {
             for (long id : toSeal) {
                 if (!ctx.blobs().exists(id)) {
                     throw new VineyardException.ObjectNotExists("put_object: blob " + ObjectIds.toText(id) + " does not exist");

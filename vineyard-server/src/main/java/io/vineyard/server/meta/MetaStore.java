@@ -145,13 +145,27 @@ public final class MetaStore {
      * given in full (without an id) are created too.
      */
     public Created create(JsonNode content) {
-        if (content == null || !content.isObject()) {
-            throw new VineyardException.Invalid("create_data: 'content' must be a JSON object, got "
-                    + (content == null ? "nothing" : content.getNodeType().name().toLowerCase()));
+        return createAll(List.of(content)).getFirst();
+    }
+
+    /**
+     * Creates several objects ({@code create_datas}): every tree is validated before any is made, so a
+     * bad one leaves none of them behind.
+     */
+    public List<Created> createAll(List<JsonNode> contents) {
+        for (JsonNode content : contents) {
+            if (content == null || !content.isObject()) {
+                throw new VineyardException.Invalid("create_data: 'content' must be a JSON object, got "
+                        + (content == null ? "nothing" : content.getNodeType().name().toLowerCase()));
+            }
+            // validate the whole tree before changing anything, so a bad member leaves no half-made object
+            validate(content, "content", 0);
         }
-        // validate the whole tree before changing anything, so a bad member leaves no half-made object
-        validate(content, "content", 0);
-        return createValidated((ObjectNode) content);
+        List<Created> made = new ArrayList<>(contents.size());
+        for (JsonNode content : contents) {
+            made.add(createValidated((ObjectNode) content));
+        }
+        return made;
     }
 
     private void validate(JsonNode node, String path, int depth) {

@@ -2,10 +2,13 @@ package io.vineyard.server.handler;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vineyard.common.ObjectIds;
+import io.vineyard.common.VineyardException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class MetadataHandlersTest {
     private final InProcessDaemon daemon = new InProcessDaemon();
@@ -61,5 +64,22 @@ class MetadataHandlersTest {
         assertEquals("vineyard::Blob", blob.path("typename").asText());
         assertEquals(daemon.blobs().limitBytes(), blob.path("length").asLong());
         assertEquals(daemon.blobs().limitBytes(), blob.path("nbytes").asLong());
+    }
+
+    @Test
+    void createDatasWithOneBadTreeMakesNoneOfThem() {
+        TestPeer p = daemon.connect(false);
+        String blob = sealedBlob(p, 8);
+        long before = daemon.call(p, "{\"type\":\"list_data_request\",\"pattern\":\"*\",\"regex\":false,\"limit\":100}")
+                .path("content").size();
+        String good = "{\"typename\":\"vineyard::Array<double>\",\"buffer_\":{\"id\":\"" + blob + "\",\"typename\":\"vineyard::Blob\"}}";
+        String bad = "{\"typename\":\"vineyard::Tuple\",\"__elements_-0\":{\"id\":\"o00badc0ffee00001\"}}";
+        VineyardException e = assertThrows(VineyardException.ObjectNotExists.class, () -> daemon.call(p,
+                "{\"type\":\"create_datas_request\",\"contents\":[" + good + "," + good + "," + bad + "]}"));
+        assertTrue(e.getMessage().contains("o00badc0ffee00001"), e.getMessage());
+        assertEquals(before, daemon.call(p, "{\"type\":\"list_data_request\",\"pattern\":\"*\",\"regex\":false,\"limit\":100}")
+                .path("content").size(), "the two good trees before the bad one are not left behind");
+        ObjectNode r = daemon.call(p, "{\"type\":\"create_datas_request\",\"contents\":[" + good + "," + good + "]}");
+        assertEquals(2, r.path("num").asInt());
     }
 }
