@@ -61,6 +61,11 @@ def test_table_metadata_keys(client):
     for key in ("length_", "null_count_", "offset_"):
         assert key in column
     assert column["null_count_"] == 1
+    # data_type_ as vineyard 0.24's builders write it: Arrow's name of the element type
+    assert column["data_type_"] == "int64"
+    assert batch.member("__columns_-1")["data_type_"] == "float"
+    assert batch.member("__columns_-2")["data_type_"] == "uint8"
+    assert "data_type_" not in batch.member("__columns_-4")
     assert column.member("buffer_").is_blob and column.member("null_bitmap_").is_blob
     assert batch.member("__columns_-3").typename == "vineyard::BooleanArray"
     text = batch.member("__columns_-4")

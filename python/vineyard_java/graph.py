@@ -324,6 +324,8 @@ def _blob(client, array):
 def _numeric(client, typename, array, extra=None):
     m = ObjectMeta(typename)
     m["length_"] = len(array)
+    if typename.startswith("vineyard::NumericArray<"):
+        m["data_type_"] = typename[typename.index("<") + 1:-1]   # int64 / uint64, as vineyard 0.24 writes it
     m["null_count_"] = 0
     m["offset_"] = 0
     m.add_member("buffer_", _blob(client, array))

@@ -83,6 +83,7 @@ def build_array(client, array, **_kwargs):
             if pa.types.is_float16(kind):
                 raise VineyardTypeError("half-float arrays are not supported")
             meta = _base(array, "vineyard::NumericArray<%s>" % cpp_name(kind.to_pandas_dtype()().dtype))
+            meta["data_type_"] = str(kind)   # as vineyard 0.24's builders: Arrow's name (int32, float, double)
         data = buffers[1]
         meta.add_member("buffer_", _blob(client, data))
         meta.add_member("null_bitmap_", _blob(client, validity))

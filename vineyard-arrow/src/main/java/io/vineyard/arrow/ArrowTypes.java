@@ -109,6 +109,19 @@ public final class ArrowTypes {
         return (n + 7) / 8;
     }
 
+    /**
+     * What vineyard 0.24's {@code NumericArray} builders write as {@code data_type_} (Arrow's name of the
+     * type: {@code int32}, {@code uint64}, {@code float}, {@code double}); null for other arrays.
+     */
+    static String numericDataType(ArrowType t) {
+        return switch (t) {
+            case ArrowType.Int i -> (i.getIsSigned() ? "" : "u") + "int" + i.getBitWidth();
+            case ArrowType.FloatingPoint f -> f.getPrecision() == org.apache.arrow.vector.types.FloatingPointPrecision.SINGLE
+                    ? "float" : "double";
+            default -> null;
+        };
+    }
+
     /** The vineyard typename of an Arrow type. */
     static String typenameOf(ArrowType t) {
         return switch (t) {
@@ -151,6 +164,10 @@ public final class ArrowTypes {
         }
         m.put("null_count_", (long) v.getNullCount());
         m.put("offset_", 0L);
+        String dataType = numericDataType(type);
+        if (dataType != null) {
+            m.put("data_type_", dataType);
+        }
         long nbytes = 0;
         ObjectMeta validity = blob(ctx, v.getValidityBuffer(), bitmapBytes(n));
         nbytes += bitmapBytes(n);

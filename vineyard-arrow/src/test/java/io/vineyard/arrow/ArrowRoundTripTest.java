@@ -37,6 +37,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -157,6 +158,13 @@ class ArrowRoundTripTest {
             assertEquals("vineyard::RecordBatch", meta.typename());
             assertEquals("vineyard::NumericArray<int64>", meta.member("__columns_-0").typename());
             assertEquals("vineyard::NumericArray<uint>", meta.member("__columns_-2").typename());
+            // data_type_ as vineyard 0.24's builders write it: Arrow's name of the element type
+            assertEquals("int64", meta.member("__columns_-0").getString("data_type_"));
+            assertEquals("int32", meta.member("__columns_-1").getString("data_type_"));
+            assertEquals("uint32", meta.member("__columns_-2").getString("data_type_"));
+            assertEquals("double", meta.member("__columns_-3").getString("data_type_"));
+            assertEquals("float", meta.member("__columns_-4").getString("data_type_"));
+            assertFalse(meta.member("__columns_-6").has("data_type_"), "only NumericArray has it");
             assertEquals("vineyard::StringArray", meta.member("__columns_-6").typename());
             assertEquals("vineyard::LargeStringArray", meta.member("__columns_-7").typename());
             assertEquals("vineyard::SchemaProxy", meta.member("schema_").typename());

@@ -38,8 +38,15 @@ import java.util.regex.Pattern;
  *       second in total, next to the same get with no churn (target: within 10%).</li>
  * </ol>
  * It starts its own etcd (Debian's {@code etcd-server}, data on /dev/shm) and daemons, and stops them.
- * Usage: {@code bin/bench-cluster [--gib N] [--runs N] [--churn-per-s N] [--gets N] [--churn-warmup-s N] [--no-migration]} (three pools of
- * {@code gib * runs + 1} GiB on /dev/shm)
+ * Usage: {@code bin/bench-cluster [--gib N] [--runs N] [--churn-per-s N] [--gets N] [--churn-warmup-s N] [--no-migration]
+ * [--no-pin]} (three pools of {@code gib * runs + 1} GiB on /dev/shm)
+ *
+ * <p>The churn (etcd, the two churning daemons and their clients) stands for the other machines of a
+ * cluster: it runs in processes of its own, pinned with {@code taskset} to the last CPU, while the
+ * reader, its daemon and the daemon outside the cluster run on the other CPUs, so that the latency
+ * measured is what the replica's work (applying the watch's events) costs the reader's daemon, not the
+ * CPU the churn generator itself takes on a 2-core machine. {@code --no-pin} lets every process run
+ * anywhere (what the machine's scheduler does with the churn in the way).
  */
 public final class ClusterBench {
     private static final Pattern READY = Pattern.compile("rpc [^ ,]*:(\\d+)");
@@ -54,8 +61,14 @@ public final class ClusterBench {
         int gets = 20_000;
         int warmupSeconds = 5;
         boolean migration = true;
+        boolean pin = Runtime.getRuntime().availableProcessors() >= 2 && Pinning.available();
+        if (args.length > 0 && args[0].equals("--churn-worker")) {
+            churnWorker(args[1], Integer.parseInt(args[2]));
+            return;
+        }
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
+                case "--no-pin" -> pin = false;
                 case "--gib" -> gib = Long.parseLong(args[++i]);
                 case "--runs" -> runs = Integer.parseInt(args[++i]);
                 case "--churn-per-s" -> churnPerSecond = Integer.parseInt(args[++i]);
@@ -66,10 +79,12 @@ public final class ClusterBench {
             }
         }
         long bytes = gib << 30;
+        // the migration part runs unpinned (its plain TCP copy needs both CPUs); etcd is pinned from the start
+        Pinning pinning = pin ? Pinning.split() : Pinning.NONE;
         Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "vineyard-cluster-bench-");
         List<Process> started = new ArrayList<>();
         try {
-            String etcd = startEtcd(dir, started);
+            String etcd = startEtcd(dir, started, pinning);
             String prefix = "bench-" + System.nanoTime();
             String pool = "--size=" + (gib * runs + 1) + "Gi";
             if (migration) {
@@ -120,38 +135,37 @@ public final class ClusterBench {
                 stop(b.process);
                 stop(fresh.process);
             }
+            pinning.pinSelf();
             Daemon reader = Daemon.start(dir.resolve("r.sock"), started, etcd, prefix, "--size=256Mi");
             Daemon churnA = Daemon.start(dir.resolve("c1.sock"), started, etcd, prefix, "--size=1Gi");
             Daemon churnB = Daemon.start(dir.resolve("c2.sock"), started, etcd, prefix, "--size=1Gi");
+            pinning.pinChurn(churnA.process);
+            pinning.pinChurn(churnB.process);
+            pinning.pinReader(reader.process);
             // the same gets on a daemon outside the cluster (--meta=local) tell the machine's CPU contention
-            // from the cost of the replica (2 cores: the churn's etcd, daemons and clients share them)
+            // from the cost of the replica
             Process alone = SdkBench.startDaemon(dir.resolve("alone.sock"), "--size=256Mi", "--minloglevel=1");
             started.add(alone);
+            pinning.pinReader(alone);
             try (IpcClient c = IpcClient.connect(reader.socket.toString());
                  IpcClient outside = IpcClient.connect(dir.resolve("alone.sock").toString())) {
                 ObjectId local = c.put(Tensor.of(new double[1024]));
                 ObjectId outsideId = outside.put(Tensor.of(new double[1024]));
                 long[] outsideQuiet = getLatencies(outside, outsideId, gets);
                 long[] quiet = getLatencies(c, local, gets);
-                AtomicBoolean stop = new AtomicBoolean();
-                AtomicLong persisted = new AtomicLong();
-                List<Thread> churners = new ArrayList<>(churn(churnA, churnPerSecond / 2, stop, persisted));
-                churners.addAll(churn(churnB, churnPerSecond - churnPerSecond / 2, stop, persisted));
-                // the churn reaches its rate, and the reader's JIT compiles the replica's and jetcd's
-                // paths (a 1 s wait measured that compilation: C2 took 16% of a core meanwhile)
+                Churn churn = Churn.start(List.of(churnA.socket, churnB.socket), churnPerSecond, pinning, started);
+                // the churn reaches its rate, and the reader's daemon's JIT compiles the replica's and
+                // jetcd's paths (a 1 s wait measured that compilation: C2 took 16% of a core meanwhile)
                 Thread.sleep(warmupSeconds * 1000L);
-                long before = persisted.get();
+                long before = churn.persisted();
                 long t0 = System.nanoTime();
                 long[] busy = getLatencies(c, local, gets);
                 long[] outsideBusy = getLatencies(outside, outsideId, gets);
                 double seconds = (System.nanoTime() - t0) / 1e9;
-                long rate = Math.round((persisted.get() - before) / seconds);
-                stop.set(true);
-                for (Thread t : churners) {
-                    t.join();
-                }
+                long rate = Math.round((churn.persisted() - before) / seconds);
+                churn.stop();
                 long[] quietAfter = getLatencies(c, local, gets);
-                System.out.printf("%nLocal get of a 8 KiB tensor on one daemon (%,d gets, us)%n", gets);
+                System.out.printf("%nLocal get of a 8 KiB tensor on one daemon (%,d gets, us; %s)%n", gets, pinning.describe());
                 System.out.printf("| while | p50 | p90 | p99 |%n|---|---|---|---|%n");
                 System.out.printf("| no churn, before | %.1f | %.1f | %.1f |%n", pct(quiet, 50), pct(quiet, 90), pct(quiet, 99));
                 System.out.printf("| no churn, after | %.1f | %.1f | %.1f |%n", pct(quietAfter, 50), pct(quietAfter, 90), pct(quietAfter, 99));
@@ -265,15 +279,37 @@ public final class ClusterBench {
     }
 
     /**
-     * Threads persisting small objects on {@code d} at {@code perSecond} in all (a persist waits for
-     * etcd, so one thread alone cannot reach the rate), each deleting its oldest to stay bounded.
+     * The churn process's main ({@code --churn-worker SOCKETS RATE}, SOCKETS comma-separated): threads
+     * persisting small objects on each daemon at RATE per second in all (a persist waits for etcd, so
+     * one thread alone cannot reach the rate), each deleting its oldest to stay bounded. A line on
+     * stdin asks for the count persisted so far (printed as a line); end of input stops it.
      */
-    private static List<Thread> churn(Daemon d, int perSecond, AtomicBoolean stop, AtomicLong persisted) {
+    private static void churnWorker(String sockets, int perSecond) throws Exception {
+        String[] socks = sockets.split(",");
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong persisted = new AtomicLong();
+        List<Thread> threads = new ArrayList<>();
+        for (int i = 0; i < socks.length; i++) {
+            int share = perSecond / socks.length + (i < perSecond % socks.length ? 1 : 0);
+            threads.addAll(churn(Path.of(socks[i]), share, stop, persisted));
+        }
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        while (in.readLine() != null) {
+            System.out.println(persisted.get());
+            System.out.flush();
+        }
+        stop.set(true);
+        for (Thread t : threads) {
+            t.join();
+        }
+    }
+
+    private static List<Thread> churn(Path socket, int perSecond, AtomicBoolean stop, AtomicLong persisted) {
         int threads = 32; // a persist waits about 4 ms for etcd here: 32 threads per daemon reach 500/s
         List<Thread> out = new ArrayList<>();
         for (int t = 0; t < threads; t++) {
             out.add(Thread.ofPlatform().start(() -> {
-                try (IpcClient c = IpcClient.connect(d.socket.toString())) {
+                try (IpcClient c = IpcClient.connect(socket.toString())) {
                     ArrayDeque<ObjectId> live = new ArrayDeque<>();
                     long intervalNs = 1_000_000_000L * threads / Math.max(1, perSecond);
                     long next = System.nanoTime();
@@ -297,7 +333,86 @@ public final class ClusterBench {
         return out;
     }
 
-    private static String startEtcd(Path dir, List<Process> started) throws Exception {
+    /** The churn generator in a process of its own (its allocations and GC pauses are not the reader's). */
+    private record Churn(Process process, java.io.PrintWriter ask, BufferedReader answers) {
+        static Churn start(List<Path> sockets, int perSecond, Pinning pinning, List<Process> started)
+                throws IOException, InterruptedException {
+            String socks = String.join(",", sockets.stream().map(Path::toString).toList());
+            Process p = SdkBench.startJava(ClusterBench.class.getName(), "--churn-worker", socks, Integer.toString(perSecond));
+            started.add(p);
+            pinning.pinChurn(p);
+            return new Churn(p, new java.io.PrintWriter(p.getOutputStream(), true, StandardCharsets.UTF_8),
+                    new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)));
+        }
+
+        long persisted() throws IOException {
+            ask.println("count");
+            String line = answers.readLine();
+            if (line == null) {
+                throw new IOException("the churn process ended early");
+            }
+            return Long.parseLong(line.trim());
+        }
+
+        void stop() throws InterruptedException {
+            ask.close();
+            if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+            }
+        }
+    }
+
+    /**
+     * Where the processes run: the churn's on the last CPU, the reader's on the others ({@code taskset -a},
+     * every thread); {@link #NONE} leaves them to the scheduler.
+     */
+    private record Pinning(String readerCpus, String churnCpus) {
+        static final Pinning NONE = new Pinning(null, null);
+
+        static boolean available() {
+            try {
+                return new ProcessBuilder("taskset", "-V").redirectErrorStream(true).start().waitFor() == 0;
+            } catch (IOException | InterruptedException e) {
+                return false;
+            }
+        }
+
+        static Pinning split() {
+            int cpus = Runtime.getRuntime().availableProcessors();
+            return new Pinning(cpus == 2 ? "0" : "0-" + (cpus - 2), Integer.toString(cpus - 1));
+        }
+
+        String describe() {
+            return readerCpus == null ? "no pinning" : "reader and its daemon on CPU " + readerCpus
+                    + ", etcd and the churn's daemons and clients on CPU " + churnCpus;
+        }
+
+        void pinSelf() throws IOException, InterruptedException {
+            pin(ProcessHandle.current().pid(), readerCpus);
+        }
+
+        void pinReader(Process p) throws IOException, InterruptedException {
+            pin(p.pid(), readerCpus);
+        }
+
+        void pinChurn(Process p) throws IOException, InterruptedException {
+            pin(p.pid(), churnCpus);
+        }
+
+        /** Every thread of {@code pid} (and those it starts later) onto {@code cpus}. */
+        private static void pin(long pid, String cpus) throws IOException, InterruptedException {
+            if (cpus == null) {
+                return;
+            }
+            Process t = new ProcessBuilder("taskset", "-a", "-p", "-c", cpus, Long.toString(pid))
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (t.waitFor() != 0) {
+                throw new IOException("taskset -a -p -c " + cpus + " " + pid + " failed");
+            }
+        }
+    }
+
+    private static String startEtcd(Path dir, List<Process> started, Pinning pinning) throws Exception {
         int client = freePort();
         int peer = freePort();
         String endpoint = "http://127.0.0.1:" + client;
@@ -308,6 +423,7 @@ public final class ClusterBench {
                 "--initial-advertise-peer-urls", peerUrl, "--initial-cluster", "bench=" + peerUrl, "--logger", "zap",
                 "--log-outputs", "stderr").redirectErrorStream(true).redirectOutput(log.toFile()).start();
         started.add(p);
+        pinning.pinChurn(p);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!Files.readString(log).contains("serving client traffic")) {
             if (!p.isAlive() || System.nanoTime() > deadline) {

@@ -20,6 +20,10 @@ final class ArrayMetas {
     static ObjectMeta numeric(BuildContext ctx, String typename, long length, VertexMapWriter.Slot values) {
         ObjectMeta m = new ObjectMeta(typename);
         m.put("length_", length);
+        // vineyard 0.24's builders name the element type (Arrow's name; the 64-bit ones are spelled alike)
+        if (typename.startsWith("vineyard::NumericArray<")) {
+            m.put("data_type_", typename.substring(typename.indexOf('<') + 1, typename.length() - 1));
+        }
         m.put("null_count_", 0L);
         m.put("offset_", 0L);
         m.addMember("buffer_", values.member());
