@@ -109,6 +109,60 @@ class ClusterTest {
     }
 
     @Test
+    void concurrentPersistsShareTransactionsAndARefusedOneFailsAlone() throws Exception {
+        try (Cluster cluster = new Cluster()) {
+            DaemonProcess a = cluster.startDaemon("--metrics_port=0");
+            DaemonProcess b = cluster.startDaemon();
+            int threads = 16;
+            int each = 25;
+            ObjectId[][] ids = new ObjectId[threads][each];
+            List<Thread> workers = new ArrayList<>();
+            java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.atomic.AtomicReference<Throwable> failed = new java.util.concurrent.atomic.AtomicReference<>();
+            for (int t = 0; t < threads; t++) {
+                int me = t;
+                workers.add(Thread.ofPlatform().start(() -> {
+                    try (IpcClient c = IpcClient.connect(a.socket())) {
+                        go.await();
+                        for (int i = 0; i < each; i++) {
+                            ids[me][i] = c.putNamed(Tensor.of(new long[] {me, i}), "gc-" + me + "-" + i);
+                        }
+                    } catch (Throwable e) {
+                        failed.compareAndSet(null, e);
+                    }
+                }));
+            }
+            // among them, a persist etcd refuses (a value over its 1.5 MiB request limit): it fails alone
+            VineyardException tooLarge;
+            try (IpcClient c = IpcClient.connect(a.socket())) {
+                long before = c.list("vineyard::Scalar*", 100_000).size();
+                go.countDown();
+                tooLarge = assertThrows(VineyardException.class,
+                        () -> c.put(Scalar.of("x".repeat(2 << 20)), PutOptions.persistent()));
+                for (Thread w : workers) {
+                    w.join();
+                }
+                assertEquals(null, failed.get(), "every other persist succeeded");
+                assertEquals(before, c.list("vineyard::Scalar*", 100_000).size(), "the refused one left nothing behind");
+            }
+            assertEquals(Status.ETCD_ERROR, tooLarge.status(), tooLarge.getMessage());
+            try (IpcClient cb = IpcClient.connect(b.socket())) {
+                for (int t = 0; t < threads; t++) {
+                    for (int i = 0; i < each; i++) {
+                        assertEquals(ids[t][i], cb.waitName("gc-" + t + "-" + i, Duration.ofSeconds(10)));
+                    }
+                }
+            }
+            Map<String, Double> m = io.vineyard.client.MetricsEndpointTest.scrape(io.vineyard.client.MetricsEndpointTest.metricsUrl(a));
+            double changes = m.get("vineyard_etcd_group_changes_total");
+            double txns = m.get("vineyard_etcd_group_transactions_total");
+            System.out.printf("group commit: %.0f changes in %.0f etcd transactions%n", changes, txns);
+            assertTrue(changes >= threads * each, "every persist went through the group commit: " + changes);
+            assertTrue(txns < changes, "concurrent persists shared transactions: " + txns + " for " + changes + " changes");
+        }
+    }
+
+    @Test
     void localWorkGoesOnWhileEtcdIsDownAndClusterWorkResumesAfter() throws Exception {
         try (Cluster cluster = new Cluster()) {
             DaemonProcess a = cluster.startDaemon("--metrics_port=0");

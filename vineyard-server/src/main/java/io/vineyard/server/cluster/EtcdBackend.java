@@ -65,6 +65,8 @@ public final class EtcdBackend implements MetaBackend {
     private static final Logger LOG = LoggerFactory.getLogger(EtcdBackend.class);
     /** etcd's default {@code --max-txn-ops} is 128. */
     static final int TXN_OPS = 127;
+    /** Shared transactions on their way at once; a change arriving meanwhile goes in the next. */
+    private static final int GROUP_IN_FLIGHT = 2;
     private static final int IN_FLIGHT = 16;
     /**
      * Keys per page of the initial load. etcd 3.4 walks the whole remaining range for every page (to
@@ -85,6 +87,8 @@ public final class EtcdBackend implements MetaBackend {
     private final String prefix;
     private final ByteSequence prefixKey;
     private final ScheduledExecutorService scheduler;
+    /** Small commits of concurrent requests, sent together. */
+    private final GroupCommit group;
     private final Object progress = new Object();
     private volatile long applied;
     private volatile long instanceId = -1;
@@ -112,6 +116,7 @@ public final class EtcdBackend implements MetaBackend {
         this.prefixKey = bytes(prefix + "/");
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon()
                 .name("vineyard-etcd").unstarted(r));
+        this.group = new GroupCommit(TXN_OPS, GROUP_IN_FLIGHT, this::txnOf);
     }
 
     /**
@@ -228,6 +233,10 @@ public final class EtcdBackend implements MetaBackend {
     public void registerMetrics(io.vineyard.server.metrics.DaemonMetrics m) {
         m.gauge("vineyard_etcd_applied_revision", "The etcd revision the metadata replica has applied", () -> applied);
         m.counterOf("vineyard_etcd_commits", "Changes committed to etcd (one or more transactions each)", commits::get);
+        m.counterOf("vineyard_etcd_group_transactions", "etcd transactions that carried the changes of one or more requests",
+                group::transactions);
+        m.counterOf("vineyard_etcd_group_changes", "Requests' changes sent in shared transactions (over the transactions: the batching)",
+                group::changes);
         m.counterOf("vineyard_etcd_commit_errors", "Changes etcd did not take (the request failed with EtcdError)",
                 commitErrors::get);
         m.counterOf("vineyard_etcd_recoveries", "Registrations again after etcd lost this instance's lease or data",
@@ -248,7 +257,11 @@ public final class EtcdBackend implements MetaBackend {
     @Override
     public void commit(List<MetaOp> ops) {
         try {
-            commitTxns(ops);
+            if (GroupCommit.etcdOps(ops) <= TXN_OPS) {
+                await(group.submit(ops), settings.opTimeoutMs());   // shares a transaction with concurrent ones
+            } else {
+                commitTxns(ops);
+            }
             commits.incrementAndGet();
         } catch (RuntimeException e) {
             commitErrors.incrementAndGet();
@@ -283,6 +296,14 @@ public final class EtcdBackend implements MetaBackend {
         if (!txns.isEmpty()) {
             await(kv.txn().Then(txns.getLast().toArray(Op[]::new)).commit(), settings.opTimeoutMs());
         }
+    }
+
+    private CompletableFuture<TxnResponse> txnOf(List<MetaOp> ops) {
+        List<Op> all = new ArrayList<>();
+        for (MetaOp op : ops) {
+            all.addAll(toEtcd(op));
+        }
+        return kv.txn().Then(all.toArray(Op[]::new)).commit();
     }
 
     private List<Op> toEtcd(MetaOp op) {
@@ -328,7 +349,27 @@ public final class EtcdBackend implements MetaBackend {
 
     // ---- registration, load, watch ----
 
+    /**
+     * Grants a lease and writes this instance's keys under it. A lease that expired before the keys were
+     * written (a machine so loaded that more than the TTL passed between the grant and the write) is
+     * granted again, a few times, rather than failing the start.
+     */
     private void register() {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                registerOnce();
+                return;
+            } catch (VineyardException e) {
+                if (attempt >= 3 || !leaseUnknown(e)) {
+                    throw e;
+                }
+                LOG.warn("lease {} expired before instance i{} registered under it (attempt {}): granting another",
+                        leaseId, instanceId, attempt);
+            }
+        }
+    }
+
+    private void registerOnce() {
         leaseId = await(client.getLeaseClient().grant(settings.leaseTtlSec()), settings.opTimeoutMs()).getID();
         PutOption withLease = PutOption.builder().withLeaseId(leaseId).build();
         String base = MetaKeys.instance(instanceId);
