@@ -29,10 +29,16 @@ def measure_gets(ray, np, sizes, iterations):
     return out
 
 
-def first_put(ray, np, size, store_bytes):
+def first_put(ray, np, size, store_bytes, primed=False):
+    """``primed``: a 1 MiB ray.put first (over Ray's 100 KiB inline limit, so it goes to plasma), as
+    get_bench.py primes ours."""
     ray.init(num_cpus=1, object_store_memory=store_bytes, include_dashboard=False, log_to_driver=False,
              configure_logging=False)
     try:
+        if primed:
+            ref = ray.put(np.ones(1 << 20, dtype=np.uint8))
+            ray.get(ref)
+            del ref
         # the array's pages are touched before the clock starts
         first, second, refs = two_puts_ms(ray.put, np.ones(size, dtype=np.uint8))
         del refs
@@ -62,6 +68,7 @@ def main():
             seconds.append(second)
         result["first_put_ms"] = firsts
         result["second_put_ms"] = seconds
+        result["primed_put_ms"] = [first_put(ray, np, max(sizes), store, primed=True)[0] for _ in range(args.fresh)]
         ray.init(num_cpus=1, object_store_memory=store, include_dashboard=False, log_to_driver=False,
                  configure_logging=False)
         try:
