@@ -136,17 +136,14 @@ public final class ClusterBench {
                 stop(fresh.process);
             }
             pinning.pinSelf();
-            Daemon reader = Daemon.start(dir.resolve("r.sock"), started, etcd, prefix, "--size=256Mi");
-            Daemon churnA = Daemon.start(dir.resolve("c1.sock"), started, etcd, prefix, "--size=1Gi");
-            Daemon churnB = Daemon.start(dir.resolve("c2.sock"), started, etcd, prefix, "--size=1Gi");
-            pinning.pinChurn(churnA.process);
-            pinning.pinChurn(churnB.process);
-            pinning.pinReader(reader.process);
+            // started pinned, so that each JVM sizes itself (spinning, pools) for the CPUs it has
+            Daemon reader = Daemon.start(pinning.reader(), dir.resolve("r.sock"), started, etcd, prefix, "--size=256Mi");
+            Daemon churnA = Daemon.start(pinning.churn(), dir.resolve("c1.sock"), started, etcd, prefix, "--size=1Gi");
+            Daemon churnB = Daemon.start(pinning.churn(), dir.resolve("c2.sock"), started, etcd, prefix, "--size=1Gi");
             // the same gets on a daemon outside the cluster (--meta=local) tell the machine's CPU contention
             // from the cost of the replica
-            Process alone = SdkBench.startDaemon(dir.resolve("alone.sock"), "--size=256Mi", "--minloglevel=1");
+            Process alone = SdkBench.startDaemon(pinning.reader(), dir.resolve("alone.sock"), "--size=256Mi", "--minloglevel=1");
             started.add(alone);
-            pinning.pinReader(alone);
             try (IpcClient c = IpcClient.connect(reader.socket.toString());
                  IpcClient outside = IpcClient.connect(dir.resolve("alone.sock").toString())) {
                 ObjectId local = c.put(Tensor.of(new double[1024]));
@@ -338,9 +335,9 @@ public final class ClusterBench {
         static Churn start(List<Path> sockets, int perSecond, Pinning pinning, List<Process> started)
                 throws IOException, InterruptedException {
             String socks = String.join(",", sockets.stream().map(Path::toString).toList());
-            Process p = SdkBench.startJava(ClusterBench.class.getName(), "--churn-worker", socks, Integer.toString(perSecond));
+            Process p = SdkBench.startJava(pinning.churn(), ClusterBench.class.getName(), "--churn-worker", socks,
+                    Integer.toString(perSecond));
             started.add(p);
-            pinning.pinChurn(p);
             return new Churn(p, new java.io.PrintWriter(p.getOutputStream(), true, StandardCharsets.UTF_8),
                     new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)));
         }
@@ -391,12 +388,14 @@ public final class ClusterBench {
             pin(ProcessHandle.current().pid(), readerCpus);
         }
 
-        void pinReader(Process p) throws IOException, InterruptedException {
-            pin(p.pid(), readerCpus);
+        /** The command prefix that starts a process on the reader's CPUs (none without pinning). */
+        List<String> reader() {
+            return readerCpus == null ? List.of() : List.of("taskset", "-c", readerCpus);
         }
 
-        void pinChurn(Process p) throws IOException, InterruptedException {
-            pin(p.pid(), churnCpus);
+        /** The command prefix that starts a process on the churn's CPU. */
+        List<String> churn() {
+            return churnCpus == null ? List.of() : List.of("taskset", "-c", churnCpus);
         }
 
         /** Every thread of {@code pid} (and those it starts later) onto {@code cpus}. */
@@ -418,12 +417,13 @@ public final class ClusterBench {
         String endpoint = "http://127.0.0.1:" + client;
         String peerUrl = "http://127.0.0.1:" + peer;
         Path log = dir.resolve("etcd.log");
-        Process p = new ProcessBuilder("etcd", "--name", "bench", "--data-dir", dir.resolve("etcd").toString(),
+        List<String> cmd = new ArrayList<>(pinning.churn());
+        cmd.addAll(List.of("etcd", "--name", "bench", "--data-dir", dir.resolve("etcd").toString(),
                 "--listen-client-urls", endpoint, "--advertise-client-urls", endpoint, "--listen-peer-urls", peerUrl,
                 "--initial-advertise-peer-urls", peerUrl, "--initial-cluster", "bench=" + peerUrl, "--logger", "zap",
-                "--log-outputs", "stderr").redirectErrorStream(true).redirectOutput(log.toFile()).start();
+                "--log-outputs", "stderr"));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         started.add(p);
-        pinning.pinChurn(p);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!Files.readString(log).contains("serving client traffic")) {
             if (!p.isAlive() || System.nanoTime() > deadline) {
@@ -450,10 +450,15 @@ public final class ClusterBench {
     /** A daemon process on the bench's etcd. */
     private record Daemon(Process process, Path socket, int rpcPort) {
         static Daemon start(Path socket, List<Process> started, String etcd, String prefix, String... extra) throws IOException {
+            return start(List.of(), socket, started, etcd, prefix, extra);
+        }
+
+        static Daemon start(List<String> command, Path socket, List<Process> started, String etcd, String prefix, String... extra)
+                throws IOException {
             List<String> a = new ArrayList<>(List.of("--socket=" + socket, "--rpc_socket_port=0", "--meta=etcd",
                     "--etcd_endpoint=" + etcd, "--etcd_prefix=" + prefix, "--minloglevel=1"));
             a.addAll(Arrays.asList(extra));
-            Process p = SdkBench.startJava("io.vineyard.server.Vineyardd", a.toArray(String[]::new));
+            Process p = SdkBench.startJava(command, "io.vineyard.server.Vineyardd", a.toArray(String[]::new));
             started.add(p);
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
             String line;

@@ -250,7 +250,13 @@ public final class SdkBench {
     // ---- helpers ----------------------------------------------------------------------------------
 
     static Process startJava(String mainClass, String... args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        return startJava(List.of(), mainClass, args);
+    }
+
+    /** As {@link #startJava(String, String...)}, the command after {@code prefix} (say {@code taskset -c 1}). */
+    static Process startJava(List<String> prefix, String mainClass, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(prefix);
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(Arrays.asList(FLAGS));
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass));
         cmd.addAll(Arrays.asList(args));
@@ -258,9 +264,13 @@ public final class SdkBench {
     }
 
     static Process startDaemon(Path socket, String... args) throws IOException {
+        return startDaemon(List.of(), socket, args);
+    }
+
+    static Process startDaemon(List<String> prefix, Path socket, String... args) throws IOException {
         List<String> a = new ArrayList<>(List.of("--socket=" + socket, "--norpc"));
         a.addAll(Arrays.asList(args));
-        Process p = startJava("io.vineyard.server.Vineyardd", a.toArray(String[]::new));
+        Process p = startJava(prefix, "io.vineyard.server.Vineyardd", a.toArray(String[]::new));
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         String line;
         while ((line = out.readLine()) != null && !line.startsWith("vineyardd ready")) {
