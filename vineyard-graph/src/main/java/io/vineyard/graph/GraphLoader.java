@@ -272,7 +272,7 @@ public final class GraphLoader {
      * Deletes a graph written by {@link #load(List)}: the group alone on the first client, then, once each
      * instance has seen it go, that instance's fragments with their vertex map, tables and blobs. (Each
      * instance deletes its own objects: a deep delete of the group from one instance would have to delete
-     * the others' through etcd.)
+     * the others' through etcd.) Returns once no instance has any of them.
      */
     public static void delete(List<? extends Client> clients, ObjectId group) {
         ObjectMeta g = clients.getFirst().getMeta(group);
@@ -284,6 +284,12 @@ public final class GraphLoader {
                 if (g.getLong("frag_instance_id_" + i) == c.instanceId()) {
                     c.delete(g.member("frag_object_id_" + i).id());
                 }
+            }
+        }
+        for (Client c : clients) {
+            for (int i = 0; i < n; i++) {
+                ObjectId frag = g.member("frag_object_id_" + i).id();
+                awaitReplica(c, () -> !c.exists(frag), "the delete of fragment " + i + " (" + frag + ")");
             }
         }
     }
