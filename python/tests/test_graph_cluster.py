@@ -12,6 +12,7 @@ from conftest import running_daemon
 from helpers import address_in_regions
 from test_cluster import _cluster_flags, etcd  # noqa: F401 - the etcd fixture
 from test_graph import _edges, in_list, java, out_list, reference
+from test_graph_doc import CLUSTER_EXAMPLES
 
 pa = pytest.importorskip("pyarrow")
 pytest.importorskip("networkx")
@@ -103,3 +104,11 @@ def test_java_loads_across_three_instances_python_reads_and_back(cluster, tmp_pa
     finally:
         for c in clients:
             c.close()
+
+
+@pytest.mark.parametrize("index", range(len(CLUSTER_EXAMPLES)))
+def test_the_cluster_example_of_docs_graph_md_runs(cluster, index):
+    code = CLUSTER_EXAMPLES[index].replace('"/tmp/vineyard-a.sock"', repr(cluster[0])).replace('"/tmp/vineyard-b.sock"', repr(cluster[1]))
+    exec(compile(code, "graph.md cluster example %d" % (index + 1), "exec"), {"__name__": "doc_example"})
+    with vj.connect(cluster[0]) as c:
+        assert c.list_objects("vineyard::Arrow*", limit=100) == [], "the example deleted its graph"

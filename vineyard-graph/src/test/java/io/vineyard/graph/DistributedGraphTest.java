@@ -2,6 +2,7 @@ package io.vineyard.graph;
 
 import io.vineyard.client.Client;
 import io.vineyard.client.DaemonProcess;
+import io.vineyard.client.DocSnippets;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
 import io.vineyard.client.cluster.EtcdProcess;
@@ -9,6 +10,7 @@ import io.vineyard.client.meta.ObjectMeta;
 import io.vineyard.common.VineyardException;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.VectorSchemaRoot;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -17,6 +19,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -297,6 +302,65 @@ class DistributedGraphTest {
             assertThrows(VineyardException.class, () -> Bfs.runWorker(b, Exchange.inProcess(1).getFirst(), "person", 1L));
         }
         GraphLoader.delete(two, id);
+    }
+
+    @Test
+    void theClusterExampleOfDocsGraphMdRuns() throws Exception {
+        DocSnippets.assertShown(DocSnippets.repo().resolve("docs/graph.md"), 1,
+                DocSnippets.repo().resolve("vineyard-graph/src/test/java/io/vineyard/graph/DistributedGraphTest.java"));
+        TestGraphs.Graph graph = TestGraphs.random(50, 200, 3);
+        graph.edges().addFirst(new TestGraphs.E("_", new TestGraphs.V("_", 1L), new TestGraphs.V("_", 3L), -1)); // the BFS source
+        VectorSchemaRoot edges = TestGraphs.edgeTable(allocator, graph.edges());
+        owned.add(edges);
+        String SOCKET_A = daemons.get(0).socket();
+        String SOCKET_B = daemons.get(1).socket();
+        PrintStream stdout = System.out;
+        ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(printed, true, StandardCharsets.UTF_8));
+        try {
+            // ---- docs/graph.md, across a cluster ----
+            try (IpcClient a = IpcClient.connect(SOCKET_A);
+                 IpcClient b = IpcClient.connect(SOCKET_B)) {
+                List<IpcClient> clients = List.of(a, b);
+                ObjectId id = GraphLoader.builder().edges(edges).load(clients);             // fragment 0 on a, 1 on b
+                List<Exchange> exchange = Exchange.inProcess(clients.size());              // one endpoint per worker
+                List<Thread> workers = new ArrayList<>();
+                for (IpcClient c : clients) {                                              // one worker per instance
+                    workers.add(Thread.ofPlatform().start(() -> {
+                        try (FragmentGroup g = c.get(id, FragmentGroup.class)) {           // its own fragment, in place
+                            Exchange mine = exchange.get(g.workerIndex());
+                            PageRank.WorkerResult ranks = PageRank.runWorker(g, mine, 0.85, 10);
+                            Bfs.WorkerResult hops = Bfs.runWorker(g, mine, GraphLoader.DEFAULT_LABEL, 1L);
+                            for (Object v : g.localFragments().getFirst().vertices(GraphLoader.DEFAULT_LABEL)) {
+                                System.out.println(v + ": rank " + ranks.rank("_", v) + ", hops " + hops.depth("_", v)
+                                        + ", out " + g.outNeighbors("_", v));
+                            }
+                        }
+                    }));
+                }
+                for (Thread t : workers) {
+                    t.join();
+                }
+                GraphLoader.delete(clients, id);                    // each instance deletes its own fragments
+            }
+            // ---- end ----
+        } finally {
+            System.setOut(stdout);
+        }
+        Map<TestGraphs.V, Double> ranks = TestGraphs.pageRank(graph, true, 0.85, 10);
+        Map<TestGraphs.V, Integer> hops = TestGraphs.bfs(graph, true, new TestGraphs.V("_", 1L));
+        List<String> lines = printed.toString(StandardCharsets.UTF_8).lines().toList();
+        assertEquals(graph.allVertices().size(), lines.size(), "one line per vertex, from its own worker");
+        for (String line : lines) {
+            TestGraphs.V v = new TestGraphs.V("_", Long.parseLong(line.substring(0, line.indexOf(':'))));
+            double rank = Double.parseDouble(line.substring(line.indexOf("rank ") + 5, line.indexOf(',')));
+            assertEquals(ranks.get(v), rank, 1e-12, line);
+            assertTrue(line.contains("hops " + hops.getOrDefault(v, -1) + ","), line);
+        }
+        for (int i = 0; i < 2; i++) {
+            clients.get(i).flushReleases();
+            assertEquals(baselines.get(i), clients.get(i).status().memoryUsage(), "usage of instance " + i + " back to baseline");
+        }
     }
 
     @Test
