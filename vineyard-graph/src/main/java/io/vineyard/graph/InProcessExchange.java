@@ -121,6 +121,11 @@ final class InProcessExchange implements Exchange {
         }
     }
 
+    /** The workers waiting at the barrier now (for tests). */
+    int waitingWorkers() {
+        return shared.barrier.getNumberWaiting();
+    }
+
     @Override
     public void abort(Throwable cause) {
         if (shared.abort == null) {
