@@ -76,6 +76,20 @@ def test_python_loads_across_three_instances(cluster, directed):
             c.close()
 
 
+def test_fewer_fragments_than_instances_leave_the_last_one_empty(cluster):
+    clients = [vj.connect(s) for s in cluster]
+    try:
+        gid = vg.load(clients, pa.table({"src": [1, 2, 3], "dst": [2, 3, 1]}), fragments=2)
+        mine = [m for m in clients[2].list_objects("vineyard::Arrow*", limit=100) if m.instance_id == clients[2].instance_id]
+        assert mine == [], "no fragment, no vertex map on the third instance"
+        group = clients[2].get(gid)
+        assert group.fragments == [] and group.locations == [clients[0].instance_id, clients[1].instance_id]
+        vg.delete(clients, gid)
+    finally:
+        for c in clients:
+            c.close()
+
+
 def test_java_loads_across_three_instances_python_reads_and_back(cluster, tmp_path):
     edges = _edges(22)
     csv = tmp_path / "edges.csv"

@@ -726,6 +726,7 @@ def load(client, edges, vertices=None, fragments=None, directed=True):
     if not isinstance(fragments, int) or not 1 <= fragments <= 1 << 16:
         raise InvalidError("fragments must be an int in 1..65536, got %r" % (fragments,), code=None)
     persist = isinstance(client, (list, tuple))
+    everyone, clients = clients, clients[:fragments]  # a client without a fragment gets nothing
     plan = _Plan(edges, vertices, fragments, bool(directed))
     registry.register_builder(_Draft, _build_draft)
     written = []
@@ -753,7 +754,7 @@ def load(client, edges, vertices=None, fragments=None, directed=True):
         written.append((clients[0], gid))
         if persist:
             clients[0].persist(gid)
-            for c in clients[1:]:
+            for c in everyone[1:]:
                 c.get_meta(gid, sync_remote=True)  # each instance has the group when load returns
         return gid
     except BaseException:

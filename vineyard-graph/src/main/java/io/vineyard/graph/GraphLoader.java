@@ -116,7 +116,8 @@ public final class GraphLoader {
      * fragment {@code f} on {@code clients.get(f % clients.size())} (vineyard's {@code FragToWorker}; with
      * {@link #fragments} not set, one fragment per client), each instance with its own copy of the vertex
      * map (vineyard's layout: every worker holds the whole {@code ArrowVertexMap}, and its fragments'
-     * {@code vm_ptr_} names that copy), everything persisted, and the group, global and persisted, on
+     * {@code vm_ptr_} names that copy; a client without a fragment gets nothing), everything persisted,
+     * and the group, global and persisted, on
      * the first client: readable from every instance, {@code frag_instance_id_<i>} naming where fragment
      * {@code i} lives. The instances write in parallel. All or nothing: on a failure every object written
      * is deleted, on its own instance. {@link #delete(List, ObjectId)} deletes such a graph.
@@ -134,7 +135,9 @@ public final class GraphLoader {
         return load(clients, fragmentsGiven ? fragments : clients.size(), true);
     }
 
-    private ObjectId load(List<? extends Client> clients, int fnum, boolean persist) {
+    private ObjectId load(List<? extends Client> all, int fnum, boolean persist) {
+        // with fewer fragments than clients, the last clients hold nothing (not even a vertex map)
+        List<? extends Client> clients = all.subList(0, Math.min(all.size(), fnum));
         if (edgeInputs.isEmpty() && vertexTables.isEmpty()) {
             throw new VineyardException.Invalid("load: the graph has no vertices and no edges");
         }
@@ -173,7 +176,7 @@ public final class GraphLoader {
             }
             Client first = clients.getFirst();
             ObjectId group = written.add(first, first.putMeta(groupMeta(plan, frags, locations), persist, null).id());
-            for (Client c : clients) {
+            for (Client c : all) {
                 awaitReplica(c, () -> c.exists(group), "the group " + group);
             }
             return group;

@@ -133,6 +133,19 @@ class DistributedGraphTest {
         }
     }
 
+    @Test
+    void fewerFragmentsThanInstancesLeaveTheLastInstanceEmpty() {
+        ObjectId id = TestGraphs.handMade(i -> i).loader(allocator, owned).fragments(2).load(clients);
+        long third = clients.get(2).instanceId();
+        assertEquals(List.of(), clients.get(2).list("vineyard::Arrow*", 10).stream().filter(m -> m.instanceId() == third).toList(),
+                "no fragment, no vertex map on instance 2 (it lists the others' persisted ones)");
+        try (FragmentGroup group = clients.get(2).get(id, FragmentGroup.class)) {
+            assertEquals(2, group.size());
+            assertEquals(List.of(clients.get(0).instanceId(), clients.get(1).instanceId()), group.instances());
+        }
+        deleteAndCheckBaselines(id);
+    }
+
     /** Every instance reads the group: vineyard's keys, fragment i on instance i, only its own fragment in place. */
     private void checkPlacement(ObjectId id, int fnum) {
         for (IpcClient c : clients) {
