@@ -117,10 +117,10 @@ public final class GraphLoader {
      * {@link #fragments} not set, one fragment per client), each instance with its own copy of the vertex
      * map (vineyard's layout: every worker holds the whole {@code ArrowVertexMap}, and its fragments'
      * {@code vm_ptr_} names that copy; a client without a fragment gets nothing), everything persisted,
-     * and the group, global and persisted, on
-     * the first client: readable from every instance, {@code frag_instance_id_<i>} naming where fragment
-     * {@code i} lives. The instances write in parallel. All or nothing: on a failure every object written
-     * is deleted, on its own instance. {@link #delete(List, ObjectId)} deletes such a graph.
+     * and the group, global and persisted, on the first client, {@code frag_instance_id_<i>} naming where
+     * fragment {@code i} lives; it returns once every instance sees the group. The instances write in
+     * parallel. All or nothing: on a failure every object written is deleted, on its own instance.
+     * {@link #delete(List, ObjectId)} deletes such a graph.
      *
      * @return the id of the {@code vineyard::ArrowFragmentGroup}
      */
