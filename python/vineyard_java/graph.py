@@ -701,7 +701,7 @@ def _build_draft(client, draft, **_kwargs):
     return client.create_metadata(draft.make(client))
 
 
-def load(client, edges, vertices=None, fragments=1, directed=True):
+def load(client, edges, vertices=None, fragments=None, directed=True):
     """Load a graph into ``fragments`` ``vineyard::ArrowFragment`` s and return the id of their
     ``vineyard::ArrowFragmentGroup``.
 
@@ -712,21 +712,36 @@ def load(client, edges, vertices=None, fragments=1, directed=True):
     (or ``{label: table}`` between vertices of label ``"_"``), ``vertices`` a dict ``{label: table}``;
     a label without a vertex table gets the ids its edges name.  All or nothing: bad input raises :class:`~vineyard_java.errors.InvalidError`
     before anything is written; a failed put deletes what was written before it.
+
+    ``client`` may be a list of clients, one per daemon of a cluster: fragment ``f`` then goes to
+    ``client[f % len(client)]`` (``fragments`` defaults to one per client), each instance gets its
+    own copy of the vertex map, everything is persisted, and the group (global, persisted, on the
+    first client) is returned once every instance sees it; :func:`delete` deletes such a graph.
     """
     from .types import registry
 
+    clients = list(client) if isinstance(client, (list, tuple)) else [client]
+    if not clients or len({c.instance_id for c in clients}) != len(clients):
+        raise InvalidError("load needs one client per daemon, got instances %r" % ([c.instance_id for c in clients],), code=None)
+    if fragments is None:
+        fragments = len(clients)
     if not isinstance(fragments, int) or not 1 <= fragments <= 1 << 16:
         raise InvalidError("fragments must be an int in 1..65536, got %r" % (fragments,), code=None)
+    persist = isinstance(client, (list, tuple))
+    everyone, clients = clients, clients[:fragments]  # a client without a fragment gets nothing
     plan = _Plan(edges, vertices, fragments, bool(directed))
     registry.register_builder(_Draft, _build_draft)
     written = []
     try:
-        vm = client.put(_Draft(lambda c: _vertex_map(c, plan)))
-        written.append(vm)
+        vms = []
+        for c in clients:
+            vms.append(c.put(_Draft(lambda c: _vertex_map(c, plan)), persist=persist))
+            written.append((c, vms[-1]))
         frags = []
         for f in range(fragments):
-            frags.append(client.put(_Draft(lambda c, f=f: _fragment(c, plan, f, vm))))
-            written.append(frags[-1])
+            c, vm = clients[f % len(clients)], vms[f % len(clients)]
+            frags.append(c.put(_Draft(lambda c, f=f, vm=vm: _fragment(c, plan, f, vm)), persist=persist))
+            written.append((c, frags[-1]))
         g = ObjectMeta("vineyard::ArrowFragmentGroup")
         g["global"] = True
         g["total_frag_num"] = fragments
@@ -734,17 +749,49 @@ def load(client, edges, vertices=None, fragments=1, directed=True):
         g["edge_label_num"] = len(plan.edge_labels)
         for i, fid in enumerate(frags):
             g["fid_%d" % i] = i
-            g["frag_instance_id_%d" % i] = client.instance_id
+            g["frag_instance_id_%d" % i] = clients[i % len(clients)].instance_id
             g.add_member("frag_object_id_%d" % i, fid)
         g["nbytes"] = 0
-        return client.create_metadata(g).id
+        gid = clients[0].create_metadata(g).id
+        written.append((clients[0], gid))
+        if persist:
+            clients[0].persist(gid)
+            for c in everyone[1:]:
+                c.get_meta(gid, sync_remote=True)  # each instance has the group when load returns
+        return gid
     except BaseException:
-        for oid in reversed(written):
+        for c, oid in reversed(written):
             try:
-                client.delete(oid)
+                c.delete(oid)
             except Exception:  # noqa: BLE001 - the original error is the one to report
                 pass
         raise
+
+
+def delete(clients, group):
+    """Delete a graph loaded across instances: the group alone on the first client, then, once
+    each instance has seen it go, that instance's fragments (with their vertex map, tables and
+    blobs), each deleted where it lives; returns once no instance has any of them."""
+    meta = clients[0].get_meta(group)
+    clients[0].delete(group, deep=False)
+    n = int(meta["total_frag_num"])
+    for c in clients:
+        _wait_gone(c, group)
+        mine = [meta.member("frag_object_id_%d" % i).id for i in range(n) if int(meta["frag_instance_id_%d" % i]) == c.instance_id]
+        if mine:
+            c.delete(mine)
+    for c in clients:  # gone everywhere when delete returns
+        for i in range(n):
+            _wait_gone(c, meta.member("frag_object_id_%d" % i).id)
+
+
+def _wait_gone(client, oid):
+    """Returns once ``client``'s instance has applied the delete of ``oid`` (a sync with etcd's head)."""
+    try:
+        client.get_meta(oid, sync_remote=True)
+    except ObjectNotExists:
+        return
+    raise InvalidError("the delete of %s did not reach instance %d" % (oid, client.instance_id), code=None)
 
 
 # -- reading ---------------------------------------------------------------------------------------
@@ -875,10 +922,28 @@ class ArrowFragment:
 
 
 class FragmentGroup:
-    """The fragments of one graph; vertex queries go to the owner fragment."""
+    """The fragments of one graph as one instance sees them: ``fragments`` are the ones on the
+    client's instance, read in place (all of them unless the graph was loaded across a cluster);
+    ``metas`` and ``locations`` (instance ids) describe every fragment, by fid.  Vertex queries go to
+    the owner fragment, which must be local."""
 
-    def __init__(self, fragments):
+    def __init__(self, fragments, metas=None, locations=None):
         self.fragments = fragments
+        self.metas = metas if metas is not None else [f.meta for f in fragments]
+        self.locations = locations if locations is not None else [None] * len(fragments)
+
+    @property
+    def total_frag_num(self):
+        return len(self.metas)
+
+    def is_local(self, fid):
+        return any(f.fid == fid for f in self.fragments)
+
+    def _require_all_local(self, what):
+        if len(self.fragments) != len(self.metas):
+            remote = [i for i in range(len(self.metas)) if not self.is_local(i)]
+            raise ObjectNotExists("%s needs every fragment on this instance; fragments %r live on instances %r"
+                                  % (what, remote, [self.locations[i] for i in remote]), code=None)
 
     def _owner(self, v, label):
         for f in self.fragments:
@@ -887,9 +952,14 @@ class FragmentGroup:
                 return f
             except ObjectNotExists:
                 continue
+        if len(self.fragments) != len(self.metas):
+            raise ObjectNotExists("vertex %r is not in a fragment on this instance (fragments %r of %d are)"
+                                  % (v, [f.fid for f in self.fragments], len(self.metas)), code=None)
         raise ObjectNotExists("vertex %r is not in the graph" % (v,), code=None)
 
     def vertices(self, label=None):
+        """Every vertex (all fragments must be local; ``fragments[i].vertices()`` for the local ones)."""
+        self._require_all_local("vertices()")
         return [v for f in self.fragments for v in f.vertices(label)]
 
     def out_neighbors(self, v, label=None):
@@ -907,14 +977,20 @@ def resolve_fragment(client, meta, **_kwargs):
 
 
 def resolve_group(client, meta, **_kwargs):
+    """The group with the fragments on ``client``'s instance read in place (the others: metadata)."""
     n = int(meta["total_frag_num"])
-    by_fid = [None] * n
+    metas, locations, local = [None] * n, [None] * n, []
     vm = None
     for i in range(n):
-        f = ArrowFragment(client, meta.member("frag_object_id_%d" % i), vm)
-        vm = f.vertex_map
-        by_fid[int(meta["fid_%d" % i])] = f
-    return FragmentGroup(by_fid)
+        fid = int(meta["fid_%d" % i])
+        metas[fid] = meta.member("frag_object_id_%d" % i)
+        locations[fid] = int(meta["frag_instance_id_%d" % i])
+        if locations[fid] == client.instance_id:
+            f = ArrowFragment(client, metas[fid], vm)
+            vm = f.vertex_map
+            local.append(f)
+    local.sort(key=lambda f: f.fid)
+    return FragmentGroup(local, metas, locations)
 
 
 class _Numbering:
@@ -925,6 +1001,7 @@ class _Numbering:
     def __init__(self, group):
         import numpy as np
 
+        group._require_all_local("pagerank and bfs")
         frags = group.fragments
         self.frags = frags
         self.vnum = len(frags[0].vertex_labels)

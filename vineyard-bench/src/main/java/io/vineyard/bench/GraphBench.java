@@ -25,7 +25,7 @@ import java.util.SplittableRandom;
  * Loads a random graph (default 1M vertices, 10M edges, int64 ids) into vineyard fragments and runs
  * PageRank over them, next to the same computation over a plain Java {@code int[]} CSR built in the same
  * process from the same arrays, and prints a table. Run with {@code bin/bench-graph [--vertices N]
- * [--edges M] [--fragments 1,4] [--iterations 10] [--rounds 3] [--python PATH]}; the same graph's PageRank
+ * [--edges M] [--fragments 1,4] [--iterations 10] [--rounds 3] [--warm-memory 256Mi] [--python PATH]}; the same graph's PageRank
  * with scipy (networkx's algorithm) runs in a Python process on the same daemon, in the same run.
  */
 public final class GraphBench {
@@ -37,6 +37,7 @@ public final class GraphBench {
         int edges = 10_000_000;
         int iterations = 10;
         int rounds = 3;
+        String warmMemory = "256Mi"; // the daemon's --warm_memory default
         int[] fragmentCounts = {1, 4};
         String python = Files.isExecutable(Path.of("target/pyvenv/bin/python")) ? "target/pyvenv/bin/python" : "python3";
         for (int i = 0; i < args.length; i += 2) {
@@ -46,6 +47,7 @@ public final class GraphBench {
                 case "--edges" -> edges = Integer.parseInt(args[i + 1]);
                 case "--iterations" -> iterations = Integer.parseInt(args[i + 1]);
                 case "--rounds" -> rounds = Integer.parseInt(args[i + 1]);
+                case "--warm-memory" -> warmMemory = args[i + 1];
                 case "--fragments" -> fragmentCounts = Arrays.stream(args[i + 1].split(",")).mapToInt(Integer::parseInt).toArray();
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
@@ -63,7 +65,7 @@ public final class GraphBench {
         }
         Path dir = Files.createTempDirectory("graph-bench-");
         Path socket = dir.resolve("vineyard.sock");
-        Process daemon = SdkBench.startDaemon(socket, "--size=" + (8L << 30));
+        Process daemon = SdkBench.startDaemon(socket, "--size=" + (8L << 30), "--warm_memory=" + warmMemory);
         try (BufferAllocator a = new RootAllocator();
              VectorSchemaRoot vt = VectorSchemaRoot.of(column(a, "id", ids));
              VectorSchemaRoot et = VectorSchemaRoot.of(column(a, "src", src), column(a, "dst", dst));

@@ -614,12 +614,17 @@ abstract class AbstractClient implements Client {
 
     @Override
     public void delete(ObjectId... ids) {
+        delete(true, ids);
+    }
+
+    @Override
+    public void delete(boolean deep, ObjectId... ids) {
         ObjectNode r = req("del_data_request");
         ArrayNode arr = r.putArray("id");
         for (ObjectId id : ids) {
             arr.add(Json.u64(id.value()));
         }
-        r.put("deep", true);
+        r.put("deep", deep);
         r.put("force", false);
         r.put("fastpath", false);
         r.put("memory_trim", false);

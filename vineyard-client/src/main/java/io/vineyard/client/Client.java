@@ -126,6 +126,13 @@ public interface Client extends AutoCloseable {
     /** Deletes objects and, when no other object uses them, their members and blobs. */
     void delete(ObjectId... ids);
 
+    /**
+     * Deletes objects; with {@code deep} (what {@link #delete(ObjectId...)} does) also their members and
+     * blobs that no other object uses, without it only the objects themselves (vineyard's
+     * {@code delete(id, deep=False)}).
+     */
+    void delete(boolean deep, ObjectId... ids);
+
     /** Objects whose typename matches the glob {@code pattern}, at most {@code limit}. */
     List<ObjectMeta> list(String pattern, int limit);
 

@@ -4,7 +4,7 @@ package io.vineyard.graph;
  * A dense numbering of a group's vertices for algorithms: fragment by fragment, label by label, inner
  * vertices in lid order. For every fragment and label it keeps the number of each local vid (inner and
  * outer), so that a neighbour read from a CSR is numbered with two array reads; these arrays are as long as
- * the vertex counts, the edges are never copied.
+ * the vertex counts, the edges are never copied. Every fragment of the group must be local.
  */
 public final class GlobalIndex {
     private final FragmentGroup group;
@@ -14,6 +14,7 @@ public final class GlobalIndex {
 
     /** The numbering of {@code group}'s vertices. */
     public GlobalIndex(FragmentGroup group) {
+        group.requireAllLocal("GlobalIndex");
         this.group = group;
         int fnum = group.size();
         int vnum = group.fragment(0).vertexLabels().size();

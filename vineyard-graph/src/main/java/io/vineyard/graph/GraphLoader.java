@@ -2,6 +2,7 @@ package io.vineyard.graph;
 
 import io.vineyard.client.Client;
 import io.vineyard.client.ObjectId;
+import io.vineyard.client.PutOptions;
 import io.vineyard.client.meta.ObjectMeta;
 import io.vineyard.common.Status;
 import io.vineyard.common.VineyardException;
@@ -13,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Loads a property graph from vertex and edge tables into vineyard as an {@code ArrowFragmentGroup} of
@@ -42,6 +44,7 @@ public final class GraphLoader {
     private final Map<String, VectorSchemaRoot> vertexTables = new LinkedHashMap<>();
     private final List<EdgeInput> edgeInputs = new ArrayList<>();
     private int fragments = 1;
+    private boolean fragmentsGiven;
     private boolean directed = true;
 
     /** One edge label's input. */
@@ -89,6 +92,7 @@ public final class GraphLoader {
             throw new VineyardException.Invalid("fragments must be in 1..65536, got " + n);
         }
         this.fragments = n;
+        this.fragmentsGiven = true;
         return this;
     }
 
@@ -99,62 +103,153 @@ public final class GraphLoader {
     }
 
     /**
-     * Writes the graph: the vertex map, then one fragment per put, then the group.
+     * Writes the graph on the client's daemon: the vertex map, then one fragment per put, then the group.
      *
      * @return the id of the {@code vineyard::ArrowFragmentGroup}
      */
     public ObjectId load(Client client) {
+        return load(List.of(client), fragments, false);
+    }
+
+    /**
+     * Writes the graph across instances, one client per daemon of a cluster sharing metadata through etcd:
+     * fragment {@code f} on {@code clients.get(f % clients.size())} (vineyard's {@code FragToWorker}; with
+     * {@link #fragments} not set, one fragment per client), each instance with its own copy of the vertex
+     * map (vineyard's layout: every worker holds the whole {@code ArrowVertexMap}, and its fragments'
+     * {@code vm_ptr_} names that copy; a client without a fragment gets nothing), everything persisted,
+     * and the group, global and persisted, on the first client, {@code frag_instance_id_<i>} naming where
+     * fragment {@code i} lives; it returns once every instance sees the group. The instances write in
+     * parallel. All or nothing: on a failure every object written is deleted, on its own instance.
+     * {@link #delete(List, ObjectId)} deletes such a graph.
+     *
+     * @return the id of the {@code vineyard::ArrowFragmentGroup}
+     */
+    public ObjectId load(List<? extends Client> clients) {
+        if (clients.isEmpty()) {
+            throw new VineyardException.Invalid("load: no clients");
+        }
+        if (clients.stream().map(Client::instanceId).distinct().count() != clients.size()) {
+            throw new VineyardException.Invalid("load: two clients of one instance (instances "
+                    + clients.stream().map(Client::instanceId).toList() + "): give one client per daemon");
+        }
+        return load(clients, fragmentsGiven ? fragments : clients.size(), true);
+    }
+
+    private ObjectId load(List<? extends Client> all, int fnum, boolean persist) {
+        // with fewer fragments than clients, the last clients hold nothing (not even a vertex map)
+        List<? extends Client> clients = all.subList(0, Math.min(all.size(), fnum));
         if (edgeInputs.isEmpty() && vertexTables.isEmpty()) {
             throw new VineyardException.Invalid("load: the graph has no vertices and no edges");
         }
         long t0 = System.nanoTime();
-        GraphPlan plan = GraphPlan.of(vertexTables, edgeInputs, fragments, directed);
+        GraphPlan plan = GraphPlan.of(vertexTables, edgeInputs, fnum, directed);
         trace("plan", t0);
-        List<ObjectId> written = new ArrayList<>();
-        // the vertex map is written by a thread of its own while the fragments are built; a fragment waits
-        // for its id only to name it as its vm_ptr_ member
-        CompletableFuture<ObjectId> vm = new CompletableFuture<>();
-        Thread vmWriter = Thread.ofPlatform().name("vineyard-graph-vertex-map").start(() -> {
-            long t = System.nanoTime();
-            try {
-                vm.complete(client.put(new VertexMapWriter.Draft(plan)));
-                trace("vertex map", t);
-            } catch (Throwable e) {
-                vm.completeExceptionally(e);
-            }
-        });
+        PutOptions options = persist ? PutOptions.persistent() : PutOptions.none();
+        Written written = new Written();
+        // each instance's vertex map is written by a thread of its own while the fragments are built; a
+        // fragment waits for its id only to name it as its vm_ptr_ member
+        List<CompletableFuture<ObjectId>> vms = new ArrayList<>();
+        List<Thread> vmWriters = new ArrayList<>();
+        for (Client client : clients) {
+            CompletableFuture<ObjectId> vm = new CompletableFuture<>();
+            vms.add(vm);
+            vmWriters.add(Thread.ofPlatform().name("vineyard-graph-vertex-map").start(() -> {
+                long t = System.nanoTime();
+                try {
+                    vm.complete(written.add(client, client.put(new VertexMapWriter.Draft(plan), options)));
+                    trace("vertex map", t);
+                } catch (Throwable e) {
+                    vm.completeExceptionally(e);
+                }
+            }));
+        }
         try {
             t0 = System.nanoTime();
-            List<ObjectId> frags = putFragments(client, plan, vm, written);
+            List<ObjectId> frags = putFragments(clients, plan, vms, options, written);
             trace("fragments", t0);
-            written.addFirst(vertexMap(vm));
-            ObjectId group = client.put(groupMeta(plan, frags, client.instanceId()));
-            written.add(group);
+            for (CompletableFuture<ObjectId> vm : vms) {
+                vertexMap(vm);
+            }
+            long[] locations = new long[frags.size()];
+            for (int f = 0; f < locations.length; f++) {
+                locations[f] = clients.get(f % clients.size()).instanceId();
+            }
+            Client first = clients.getFirst();
+            ObjectId group = written.add(first, first.putMeta(groupMeta(plan, frags, locations), persist, null).id());
+            for (Client c : all) {
+                awaitReplica(c, () -> c.exists(group), "the group " + group);
+            }
             return group;
         } catch (RuntimeException e) {
-            awaitQuietly(vmWriter);
-            if (vm.isDone() && !vm.isCompletedExceptionally() && !written.contains(vm.join())) {
-                written.addFirst(vm.join());
-            }
-            deleteQuietly(client, written, e);
+            vmWriters.forEach(GraphLoader::awaitQuietly);
+            written.deleteQuietly(e);
             throw e;
         }
     }
 
+    /** How long a load or delete waits for another instance's replica to apply what it has just done. */
+    static final long REPLICA_TIMEOUT_MS = 30_000;
+
     /**
-     * Puts the fragments, two at a time (each put builds its fragment on its own thread; the client
-     * serialises the requests); every fragment written is added to {@code written}, failed or not.
+     * Returns once {@code done} holds on {@code client}'s instance (its replica applies etcd's events
+     * within milliseconds; the SDK has no request that waits for an id, so this polls, bounded).
      */
-    private static List<ObjectId> putFragments(Client client, GraphPlan plan, CompletableFuture<ObjectId> vm,
-                                               List<ObjectId> written) {
+    private static void awaitReplica(Client client, java.util.function.BooleanSupplier done, String what) {
+        long deadline = System.nanoTime() + REPLICA_TIMEOUT_MS * 1_000_000;
+        while (!done.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new VineyardException(Status.ETCD_ERROR, what + " did not reach instance i" + client.instanceId()
+                        + " within " + REPLICA_TIMEOUT_MS + " ms");
+            }
+            try {
+                Thread.sleep(2);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new VineyardException(Status.INVALID, "interrupted while waiting for " + what, e);
+            }
+        }
+    }
+
+    /** What a load has written so far, by client: deleted in reverse order when the load fails. */
+    private static final class Written {
+        private final List<Map.Entry<Client, ObjectId>> objects = new ArrayList<>();
+
+        synchronized ObjectId add(Client client, ObjectId id) {
+            objects.add(Map.entry(client, id));
+            return id;
+        }
+
+        synchronized void deleteQuietly(RuntimeException failure) {
+            // in reverse: the group before its fragments, a fragment before the vertex map it names (which
+            // was added before the fragment's put could finish)
+            for (int i = objects.size() - 1; i >= 0; i--) {
+                try {
+                    objects.get(i).getKey().delete(objects.get(i).getValue());
+                } catch (RuntimeException e) {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+    }
+
+    /**
+     * Puts the fragments, two at a time (each put builds its fragment on its own thread; a client
+     * serialises its requests); fragment {@code f} goes to {@code clients.get(f % clients.size())} and
+     * names that client's vertex map; every fragment written is added to {@code written}.
+     */
+    private static List<ObjectId> putFragments(List<? extends Client> clients, GraphPlan plan,
+                                               List<CompletableFuture<ObjectId>> vms, PutOptions options,
+                                               Written written) {
         int fnum = plan.fnum;
         ObjectId[] ids = new ObjectId[fnum];
         RuntimeException[] failure = new RuntimeException[1];
-        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        AtomicInteger next = new AtomicInteger();
         Runnable worker = () -> {
             for (int f; (f = next.getAndIncrement()) < fnum; ) {
                 try {
-                    ids[f] = client.put(new FragmentWriter.Draft(plan, f, vm));
+                    int at = f % clients.size();
+                    Client client = clients.get(at);
+                    ids[f] = written.add(client, client.put(new FragmentWriter.Draft(plan, f, vms.get(at)), options));
                 } catch (RuntimeException e) {
                     synchronized (failure) {
                         if (failure[0] == null) {
@@ -170,15 +265,36 @@ public final class GraphLoader {
         if (helper != null) {
             awaitQuietly(helper);
         }
-        for (ObjectId id : ids) {
-            if (id != null) {
-                written.add(id);
-            }
-        }
         if (failure[0] != null) {
             throw failure[0];
         }
         return List.of(ids);
+    }
+
+    /**
+     * Deletes a graph written by {@link #load(List)}: the group alone on the first client, then, once each
+     * instance has seen it go, that instance's fragments with their vertex map, tables and blobs. (Each
+     * instance deletes its own objects: a deep delete of the group from one instance would have to delete
+     * the others' through etcd.) Returns once no instance has any of them.
+     */
+    public static void delete(List<? extends Client> clients, ObjectId group) {
+        ObjectMeta g = clients.getFirst().getMeta(group);
+        clients.getFirst().delete(false, group);
+        int n = Math.toIntExact(g.getLong("total_frag_num"));
+        for (Client c : clients) {
+            awaitReplica(c, () -> !c.exists(group), "the delete of the group " + group);
+            for (int i = 0; i < n; i++) {
+                if (g.getLong("frag_instance_id_" + i) == c.instanceId()) {
+                    c.delete(g.member("frag_object_id_" + i).id());
+                }
+            }
+        }
+        for (Client c : clients) {
+            for (int i = 0; i < n; i++) {
+                ObjectId frag = g.member("frag_object_id_" + i).id();
+                awaitReplica(c, () -> !c.exists(frag), "the delete of fragment " + i + " (" + frag + ")");
+            }
+        }
     }
 
     /** The vertex map's id once written; its write's failure as it was thrown. */
@@ -210,17 +326,7 @@ public final class GraphLoader {
         }
     }
 
-    private static void deleteQuietly(Client client, List<ObjectId> written, RuntimeException failure) {
-        for (int i = written.size() - 1; i >= 0; i--) {
-            try {
-                client.delete(written.get(i));
-            } catch (RuntimeException e) {
-                failure.addSuppressed(e);
-            }
-        }
-    }
-
-    static ObjectMeta groupMeta(GraphPlan plan, List<ObjectId> frags, long instanceId) {
+    static ObjectMeta groupMeta(GraphPlan plan, List<ObjectId> frags, long[] instanceIds) {
         ObjectMeta m = new ObjectMeta(FragmentDescriptor.GROUP);
         m.setGlobal(true);
         m.put("total_frag_num", (long) frags.size());
@@ -228,7 +334,7 @@ public final class GraphLoader {
         m.put("edge_label_num", (long) plan.edgeLabelNum());
         for (int i = 0; i < frags.size(); i++) {
             m.put("fid_" + i, (long) i);
-            m.put("frag_instance_id_" + i, instanceId);
+            m.put("frag_instance_id_" + i, instanceIds[i]);
             m.addMember("frag_object_id_" + i, frags.get(i));
         }
         m.setNbytes(0);

@@ -110,6 +110,104 @@ public final class PageRank {
         return new Result(index, rank);
     }
 
+    /** One worker's ranks: those of the inner vertices of its fragments. */
+    public static final class WorkerResult {
+        private final WorkerFragments part;
+        private final double[][] ranks;
+
+        WorkerResult(WorkerFragments part, double[][] ranks) {
+            this.part = part;
+            this.ranks = ranks;
+        }
+
+        /**
+         * The rank of {@code oid} of {@code label}, a vertex of this worker's fragments.
+         *
+         * @throws io.vineyard.common.VineyardException.ObjectNotExists when another worker owns it
+         */
+        public double rank(String label, Object oid) {
+            long at = part.locate(label, oid);
+            return ranks[(int) (at >>> 32)][(int) at];
+        }
+    }
+
+    /**
+     * This worker's part of PageRank over a group whose fragments live on several instances: the same
+     * computation as {@link #run(FragmentGroup, double, int)}, each worker pulling along the in-edges of
+     * its own fragments' inner vertices, read in place, and getting its outer vertices' values from their
+     * owners through {@code exchange} every iteration (the vertex count and the dangling mass are summed
+     * over the workers). Every worker of the group calls it with the same arguments, each with the group
+     * got through its own instance's client and its own endpoint ({@link FragmentGroup#workerIndex()}).
+     */
+    public static WorkerResult runWorker(FragmentGroup group, Exchange exchange, double d, int iterations) {
+        try {
+            WorkerFragments w = new WorkerFragments(group, exchange);
+            long n = exchange.sum(w.innerVertexCount());
+            int slots = w.frags.length;
+            double[][] outDegree = w.newDoubles();
+            for (int s = 0; s < slots; s++) {
+                for (int l = 0; l < w.vnum; l++) {
+                    int base = w.labelBase[s][l];
+                    for (int e = 0; e < w.enum_; e++) {
+                        Csr out = w.frags[s].outEdges(l, e);
+                        for (int o = 0; o < w.inner[s][l]; o++) {
+                            outDegree[s][base + o] += out.degree(o);
+                        }
+                    }
+                }
+            }
+            double[][] rank = w.newDoubles();
+            double[][] values = w.newDoubles();
+            for (int s = 0; s < slots; s++) {
+                for (int l = 0; l < w.vnum; l++) {
+                    Arrays.fill(rank[s], w.labelBase[s][l], w.labelBase[s][l] + w.inner[s][l], 1.0 / n);
+                }
+            }
+            for (int it = 0; it < iterations; it++) {
+                double dangling = 0;
+                for (int s = 0; s < slots; s++) {
+                    for (int l = 0; l < w.vnum; l++) {
+                        for (int i = w.labelBase[s][l], end = i + w.inner[s][l]; i < end; i++) {
+                            if (outDegree[s][i] == 0) {
+                                dangling += rank[s][i];
+                                values[s][i] = 0;
+                            } else {
+                                values[s][i] = rank[s][i] / outDegree[s][i];
+                            }
+                        }
+                    }
+                }
+                dangling = exchange.sum(dangling);
+                w.pullOuter(values);
+                double teleport = (1 - d) / n + d * dangling / n;
+                for (int s = 0; s < slots; s++) {
+                    for (int l = 0; l < w.vnum; l++) {
+                        int base = w.labelBase[s][l];
+                        int iv = w.inner[s][l];
+                        Arrays.fill(rank[s], base, base + iv, 0);
+                        for (int e = 0; e < w.enum_; e++) {
+                            Csr in = w.frags[s].inEdges(l, e);
+                            for (int o = 0; o < iv; o++) {
+                                double sum = 0;
+                                for (long i = in.begin(o), end = in.end(o); i < end; i++) {
+                                    sum += values[s][w.index(s, in.neighbor(i))];
+                                }
+                                rank[s][base + o] += sum;
+                            }
+                        }
+                        for (int o = base; o < base + iv; o++) {
+                            rank[s][o] = teleport + d * rank[s][o];
+                        }
+                    }
+                }
+            }
+            return new WorkerResult(w, rank);
+        } catch (RuntimeException e) {
+            exchange.abort(e);
+            throw e;
+        }
+    }
+
     /**
      * One fragment's values by local vid: for label {@code l}, {@code values[labelBase[l] + offset]} (inner
      * vertices, then outer ones), the outer part copied from the owners' values by {@link #exchange}.

@@ -138,6 +138,21 @@ class GraphLoaderTest {
     }
 
     @Test
+    void aShallowDeleteOfTheGroupLeavesItsFragments() {
+        ObjectId id = TestGraphs.handMade(GraphLoaderTest::intId).loader(allocator, owned).fragments(2).load(client);
+        ObjectMeta group = client.getMeta(id);
+        client.delete(false, id);
+        assertTrue(!client.exists(id), "the group is gone");
+        for (int i = 0; i < 2; i++) {
+            ObjectId frag = group.member("frag_object_id_" + i).id();
+            assertTrue(client.exists(frag), "fragment " + i + " stays");
+            client.delete(frag);
+        }
+        client.flushReleases();
+        assertEquals(baseline, client.status().memoryUsage(), "the fragments' deletes free everything");
+    }
+
+    @Test
     void theFragmentHasVineyardsMetadataShape() {
         TestGraphs.Graph g = TestGraphs.handMade(GraphLoaderTest::intId);
         ObjectId id = g.loader(allocator, owned).fragments(2).load(client);

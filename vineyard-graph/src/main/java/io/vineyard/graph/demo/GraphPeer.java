@@ -29,7 +29,11 @@ import java.util.Map;
  *                                                  some id is not an integer), names the group NAME
  *   putfiles SOCKET NAME FRAGMENTS DIRECTED v:LABEL=FILE.csv... e:LABEL:SRC:DST=FILE.csv...
  *                                                  loads CSV files with header rows (GraphFiles), names the group NAME
- *   dump SOCKET NAME                               prints each vertex: id, out-neighbours, in-neighbours, out-degree
+ *   putcluster SOCKET,SOCKET... NAME DIRECTED EDGES.csv
+ *                                                  loads the edges across the daemons of a cluster (fragment i on
+ *                                                  the i-th), names the group NAME on the first
+ *   dump SOCKET NAME                               prints each vertex of the fragments on SOCKET's instance: id,
+ *                                                  out-neighbours, in-neighbours, out-degree
  * </pre>
  * Run with {@code bin/java-client io.vineyard.graph.demo.GraphPeer ...}.
  */
@@ -38,6 +42,10 @@ public final class GraphPeer {
     }
 
     public static void main(String[] args) throws IOException {
+        if (args[0].equals("putcluster")) {
+            putCluster(args[1].split(","), args[2], Boolean.parseBoolean(args[3]), Path.of(args[4]));
+            return;
+        }
         try (IpcClient client = IpcClient.connect(args[1])) {
             switch (args[0]) {
                 case "put" -> put(client, args[2], Integer.parseInt(args[3]), Boolean.parseBoolean(args[4]), Path.of(args[5]));
@@ -49,6 +57,32 @@ public final class GraphPeer {
     }
 
     private static void put(IpcClient client, String name, int fragments, boolean directed, Path csv) throws IOException {
+        withEdges(csv, edges -> {
+            ObjectId id = GraphLoader.builder().edges(edges).fragments(fragments).directed(directed).load(client);
+            client.persist(id);
+            client.putName(id, name);
+            System.out.println("put ok " + id);
+        });
+    }
+
+    private static void putCluster(String[] sockets, String name, boolean directed, Path csv) throws IOException {
+        List<IpcClient> clients = new ArrayList<>();
+        try {
+            for (String s : sockets) {
+                clients.add(IpcClient.connect(s));
+            }
+            withEdges(csv, edges -> {
+                ObjectId id = GraphLoader.builder().edges(edges).directed(directed).load(clients);
+                clients.getFirst().putName(id, name);
+                System.out.println("put ok " + id);
+            });
+        } finally {
+            clients.forEach(IpcClient::close);
+        }
+    }
+
+    /** Reads "src,dst,weight" lines (int64 ids, or strings when some id is not an integer) into a table. */
+    private static void withEdges(Path csv, java.util.function.Consumer<VectorSchemaRoot> use) throws IOException {
         List<String[]> lines = Files.readAllLines(csv).stream().map(l -> l.split(",")).toList();
         boolean strings = lines.stream().anyMatch(f -> !f[0].matches("-?[0-9]+") || !f[1].matches("-?[0-9]+"));
         try (BufferAllocator a = new RootAllocator();
@@ -67,10 +101,7 @@ public final class GraphPeer {
             dst.setValueCount(n);
             weight.setValueCount(n);
             try (VectorSchemaRoot edges = VectorSchemaRoot.of(src, dst, weight)) {
-                ObjectId id = GraphLoader.builder().edges(edges).fragments(fragments).directed(directed).load(client);
-                client.persist(id);
-                client.putName(id, name);
-                System.out.println("put ok " + id);
+                use.accept(edges);
             }
         }
     }
@@ -103,7 +134,7 @@ public final class GraphPeer {
 
     private static void dump(IpcClient client, String name) {
         try (FragmentGroup g = client.get(name, FragmentGroup.class)) {
-            for (ArrowFragment f : g.fragments()) {
+            for (ArrowFragment f : g.localFragments()) {
                 for (Object v : f.vertices(GraphLoader.DEFAULT_LABEL)) {
                     System.out.println(v + "\t" + ids(f.outNeighbors(GraphLoader.DEFAULT_LABEL, v)) + "\t"
                             + ids(f.inNeighbors(GraphLoader.DEFAULT_LABEL, v)) + "\t" + f.outDegree(GraphLoader.DEFAULT_LABEL, v));
