@@ -163,6 +163,37 @@ class ClusterTest {
     }
 
     @Test
+    void aDeepDeleteOnOneInstanceDeletesTheMembersTheOtherInstanceOwns() throws Exception {
+        try (Cluster cluster = new Cluster()) {
+            DaemonProcess a = cluster.startDaemon();
+            DaemonProcess b = cluster.startDaemon();
+            try (IpcClient ca = IpcClient.connect(a.socket()); IpcClient cb = IpcClient.connect(b.socket())) {
+                for (int round = 0; round < 5; round++) {
+                    // b owns two levels (tuples of tensors), a the tuple over them
+                    List<Object> parts = new ArrayList<>();
+                    List<Object> inner = new ArrayList<>();
+                    for (int t = 0; t < 3; t++) {
+                        List<Object> tensors = new ArrayList<>();
+                        for (int i = 0; i < 4; i++) {
+                            tensors.add(cb.put(Tensor.of(new long[] {round, t, i}), PutOptions.persistent()));
+                        }
+                        parts.addAll(tensors);
+                        inner.add(cb.put(new Tuple(tensors), PutOptions.persistent()));
+                    }
+                    parts.addAll(inner);
+                    ObjectId tuple = ca.put(new Tuple(inner), PutOptions.persistent());
+                    assertTrue(eventually(Duration.ofSeconds(10), () -> cb.exists(tuple)));
+                    ca.delete(tuple);   // deep: the members b owns go too, on b as well
+                    assertTrue(eventually(Duration.ofSeconds(10), () -> parts.stream().noneMatch(p -> cb.exists((ObjectId) p))),
+                            "round " + round + ": b deleted its members of the tuple a deleted");
+                }
+                assertEquals(0, cb.list("vineyard::Tensor*", 1000).size(), "no tensor is left on b");
+                assertEquals(0, cb.list("vineyard::Tuple*", 1000).size(), "no tuple is left on b");
+            }
+        }
+    }
+
+    @Test
     void localWorkGoesOnWhileEtcdIsDownAndClusterWorkResumesAfter() throws Exception {
         try (Cluster cluster = new Cluster()) {
             DaemonProcess a = cluster.startDaemon("--metrics_port=0");
