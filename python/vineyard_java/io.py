@@ -42,6 +42,8 @@ __all__ = [
     "write",
     "serialize",
     "deserialize",
+    "read_bytes",
+    "parse_bytes",
     "IoError",
     "NotFound",
     "Malformed",
@@ -316,8 +318,8 @@ def _columns(uri, names, opts):
     return out
 
 
-def _read_csv(uri, source, filesystem, opts, threads=True):
-    import pyarrow as pa
+def _csv_options(uri, opts, threads=True):
+    """pyarrow's (read, parse) options for vineyard's CSV options."""
     from pyarrow import csv
 
     delimiter = str(opts.get("delimiter", "\t" if uri.lower().endswith(".tsv") else ",")).strip("\"'")
@@ -327,11 +329,13 @@ def _read_csv(uri, source, filesystem, opts, threads=True):
     header = _bool(uri, opts, "header_row", True)
     read_options = csv.ReadOptions(use_threads=threads, autogenerate_column_names=not header,
                                    block_size=int(opts.get("block_size", 16 << 20)))
-    parse_options = csv.ParseOptions(delimiter=delimiter)
-    opened = filesystem.open_input_stream(source) if filesystem is not None else pa.OSFile(source)
-    with opened as f:
-        first = csv.open_csv(f, read_options=read_options, parse_options=parse_options)
-        names = first.schema.names
+    return read_options, csv.ParseOptions(delimiter=delimiter)
+
+
+def _convert_options(uri, names, opts):
+    """pyarrow's ConvertOptions for ``schema``, ``column_types`` and ``null_values`` over the file's ``names``."""
+    from pyarrow import csv
+
     columns = _columns(uri, names, opts)
     types = _list(opts, "column_types")
     convert = {}
@@ -344,10 +348,21 @@ def _read_csv(uri, source, filesystem, opts, threads=True):
         convert["column_types"] = {targets[i]: _arrow_type(uri, t) for i, t in enumerate(types) if t}
     if opts.get("null_values") is not None:
         convert.update(null_values=_list(opts, "null_values"), strings_can_be_null=True)
+    return csv.ConvertOptions(**convert)
+
+
+def _read_csv(uri, source, filesystem, opts, threads=True):
+    import pyarrow as pa
+    from pyarrow import csv
+
+    read_options, parse_options = _csv_options(uri, opts, threads)
     opened = filesystem.open_input_stream(source) if filesystem is not None else pa.OSFile(source)
     with opened as f:
-        return csv.read_csv(f, read_options=read_options, parse_options=parse_options,
-                            convert_options=csv.ConvertOptions(**convert))
+        names = csv.open_csv(f, read_options=read_options, parse_options=parse_options).schema.names
+    convert = _convert_options(uri, names, opts)
+    opened = filesystem.open_input_stream(source) if filesystem is not None else pa.OSFile(source)
+    with opened as f:
+        return csv.read_csv(f, read_options=read_options, parse_options=parse_options, convert_options=convert)
 
 
 def _read_file(uri, source, filesystem, fmt, opts):
@@ -552,6 +567,115 @@ def write(client, id_or_name, uri, **options):
     finally:
         if tmp is not None:
             tree.remove(tmp)
+
+
+# -- streams ---------------------------------------------------------------------------------------
+
+
+def read_bytes(client, uri, stream, **options):
+    """vineyard's ``read_bytes``: a local, ``file://``, ``s3://`` or ``hdfs://`` file's bytes read straight
+    into the chunks (``chunk_bytes`` each, default 4 MiB) of the ``vineyard::ByteStream`` ``stream``
+    (made with :meth:`vineyard_java.stream.ByteStream.create`), which it then finishes. Each chunk reaches
+    the stream's reader while the next is read; a failure aborts the stream (its reader gets
+    :class:`~vineyard_java.errors.StreamFailed`) and raises an :class:`IoError`."""
+    from .stream import ByteStream
+
+    base, opts = _options(uri, options)
+    chunk = int(opts.get("chunk_bytes", 4 << 20))
+    filesystem, path = _filesystem(base, opts)
+    try:
+        import pyarrow as pa
+
+        source = filesystem.open_input_stream(path) if filesystem is not None else pa.OSFile(path)
+    except Exception as exc:  # noqa: BLE001
+        raise _classify(base, exc) from exc
+    with source, ByteStream.open_writer(client, stream) as w:
+        _feed(base, w, iter(lambda: source.read(chunk), b""))
+
+
+def _feed(uri, writer, values):
+    """Writes each of ``values`` (an iterator, which may fail) to the stream ``writer`` and finishes the
+    stream; a failure aborts it and is raised as an :class:`IoError` naming ``uri``."""
+    try:
+        for value in values:
+            writer.write(value)
+        writer.finish()
+    except BaseException as exc:
+        writer.abort()
+        if isinstance(exc, (IoError, VineyardError)) or not isinstance(exc, Exception):
+            raise
+        raise _classify(uri, exc) from exc
+
+
+class _ByteStreamFile:
+    """A ByteStream's bytes as a read-only binary file, chunk after chunk as they arrive (for pyarrow)."""
+
+    def __init__(self, reader):
+        self._reader = reader
+        self._chunk = memoryview(b"")
+        self._end = False
+        self.closed = False
+
+    def _pull(self):
+        nxt = self._reader.next()
+        if nxt is None:
+            self._end = True
+        else:
+            self._chunk = memoryview(bytes(self._chunk) + bytes(nxt)) if len(self._chunk) else memoryview(nxt).cast("B")
+
+    def first_line(self):
+        """The first line (without consuming it): the column names or the column count."""
+        while not self._end and b"\n" not in bytes(self._chunk):
+            self._pull()
+        return bytes(self._chunk).split(b"\n", 1)[0].rstrip(b"\r")
+
+    def read(self, size=-1):
+        while not self._end and not len(self._chunk):
+            self._pull()
+        if size is None or size < 0:
+            size = len(self._chunk)
+        out, self._chunk = bytes(self._chunk[:size]), self._chunk[size:]
+        return out
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return False
+
+    def close(self):
+        self.closed = True
+
+
+def parse_bytes(client, byte_stream, batch_stream, **options):
+    """vineyard's ``parse_bytes``: CSV text read from the ``vineyard::ByteStream`` ``byte_stream`` as its
+    chunks arrive, parsed by pyarrow's streaming CSV reader into the ``vineyard::RecordBatchStream``
+    ``batch_stream`` batch by batch (``block_size`` bytes a block, default 1 MiB), which it then finishes;
+    the batches' reader gets the first one while the bytes are still being written. Options as
+    :func:`read` for CSV: ``delimiter``, ``header_row``, ``column_types``, ``null_values``, ``schema``
+    (column types are inferred from the first block, as the Java SDK's ``parseBytes`` does from its first
+    batch). A failure aborts ``batch_stream`` and raises an :class:`IoError` (a bad row is
+    :class:`Malformed`)."""
+    import pyarrow as pa
+    from pyarrow import csv
+
+    from .stream import ByteStream, RecordBatchStream
+
+    uri = "stream %s" % ObjectID(object_id(byte_stream))
+    _, opts = _options(uri, options)
+    opts.setdefault("block_size", 1 << 20)
+    def batches(r):
+        import csv as text_csv
+
+        f = _ByteStreamFile(r)
+        read_options, parse_options = _csv_options(uri, opts)
+        fields = next(text_csv.reader([f.first_line().decode("utf-8")], delimiter=parse_options.delimiter), [])
+        names = fields if _bool(uri, opts, "header_row", True) else ["f%d" % i for i in range(len(fields))]
+        yield from csv.open_csv(pa.PythonFile(f, mode="r"), read_options=read_options, parse_options=parse_options,
+                                convert_options=_convert_options(uri, names, opts))
+
+    with ByteStream.open_reader(client, byte_stream) as r, RecordBatchStream.open_writer(client, batch_stream) as w:
+        _feed(uri, w, batches(r))
 
 
 # -- serialize / deserialize ----------------------------------------------------------------------
