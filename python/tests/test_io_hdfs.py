@@ -118,6 +118,7 @@ def test_a_directory_and_a_glob_on_hdfs(client, hdfs):
 
 
 def test_hdfs_failures_are_typed_and_leave_nothing(client, hdfs):
+    table = client.put(pa.table({"x": [1, 2]}))
     before = client.list_objects("*", limit=100)
     with pytest.raises(vio.NotFound) as e:
         vio.read(client, hdfs["rpc"] + "/data/none.csv", storage_options=hdfs["options"])
@@ -130,9 +131,13 @@ def test_hdfs_failures_are_typed_and_leave_nothing(client, hdfs):
     with pytest.raises(vio.Malformed) as m:
         vio.read(client, hdfs["rpc"] + "/data/bad.parquet", storage_options=hdfs["options"])
     assert m.value.position == "footer" and str(m.value).startswith(hdfs["rpc"] + "/data/bad.parquet")
+    with pytest.raises(vio.AccessDenied):  # / belongs to the minicluster's user; permissions are on
+        vio.serialize(client, table, hdfs["rpc"] + "/denied/backup",
+                      storage_options=dict(hdfs["options"], user="nobody"))
     with pytest.raises(vio.Unsupported, match="Java client only"):
         vio.read(client, hdfs["rpc"] + "/data/t.csv", storage_options={"dfs.replication": "1"})
     assert client.list_objects("*", limit=100) == before
+    assert not hdfs["fs"].exists("/denied"), "nothing made on HDFS"
 
 
 def _ctl(client, *args):

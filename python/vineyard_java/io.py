@@ -109,9 +109,9 @@ def _classify(uri, exc):
     low = msg.lower()
     if isinstance(exc, FileNotFoundError) or "no such file" in low or "path does not exist" in low or "nosuchkey" in low or "nosuchbucket" in low:
         return NotFound(uri, msg)
-    if "access denied" in low or "invalidaccesskeyid" in low or "signaturedoesnotmatch" in low or "forbidden" in low or "access_denied" in low:
+    if isinstance(exc, PermissionError) or "access denied" in low or "invalidaccesskeyid" in low or "signaturedoesnotmatch" in low or "forbidden" in low or "access_denied" in low:
         return AccessDenied(uri, msg)
-    if "couldn't connect" in low or "failed to establish a new connection" in low or "connection refused" in low or "curlcode: 7" in low or "could not resolve host" in low or "timed out" in low:
+    if isinstance(exc, ConnectionError) or "couldn't connect" in low or "failed to establish a new connection" in low or "connection refused" in low or "curlcode: 7" in low or "could not resolve host" in low or "timed out" in low:
         return Unreachable(uri, msg)
     row = re.search(r"Row #(\d+)", msg)
     if row or "csv parse error" in low or "csv conversion error" in low:
