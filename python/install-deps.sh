@@ -17,7 +17,7 @@
 # venv's python on its last line of stdout; bin/test runs pytest with it.
 #
 # Idempotent: when everything imports already it exits after one python call.
-# torch and duckdb are optional: torch is skipped (with a note) when no CPU-only torch wheel is found, when
+# torch, duckdb and fsspec/requests (WebHDFS) are optional: torch is skipped (with a note) when no CPU-only torch wheel is found, when
 # VINEYARD_JAVA_SKIP_TORCH=1, or when its installation fails; the torch test then skips.
 #
 # `install-deps.sh --find-links` only prints the pip arguments for the wheel folders
@@ -68,7 +68,7 @@ if [ "${VINEYARD_JAVA_SKIP_TORCH:-0}" = "1" ]; then
 fi
 
 core_ok=0
-if have_modules numpy pandas pyarrow pytest zstandard networkx duckdb; then
+if have_modules numpy pandas pyarrow pytest zstandard networkx duckdb fsspec requests; then
   core_ok=1
 fi
 torch_ok=0
@@ -160,6 +160,12 @@ if ! have_modules scipy; then
     log "scipy could not be installed: bin/bench-graph runs without its scipy row"
   fi
 fi
+# ---- fsspec and requests (optional: hdfs:// and webhdfs:// through WebHDFS; test_io_hdfs.py skips without them) --
+if ! have_modules fsspec requests; then
+  if ! "$PY" "${pip_args[@]}" fsspec requests; then
+    log "fsspec/requests could not be installed: vineyard_java.io refuses hdfs:// and its tests are skipped"
+  fi
+fi
 # ---- duckdb (optional: SQL over vineyard tables, vineyard_java.duckdb; its tests skip without it) --
 if ! have_modules duckdb; then
   if ! "$PY" "${pip_args[@]}" "numpy==$numpy_version" duckdb; then
@@ -169,7 +175,7 @@ fi
 
 "$PY" - <<'EOF' >&2
 import importlib
-for name in ("numpy", "pandas", "pyarrow", "pytest", "torch", "zstandard", "networkx", "duckdb", "scipy"):
+for name in ("numpy", "pandas", "pyarrow", "pytest", "torch", "zstandard", "networkx", "duckdb", "scipy", "fsspec", "requests"):
     try:
         mod = importlib.import_module(name)
         print("install-deps: %s %s" % (name, getattr(mod, "__version__", "?")))

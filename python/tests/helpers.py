@@ -1,5 +1,7 @@
 """Small helpers shared by the tests (importable from test modules and subprocesses)."""
 
+import subprocess
+
 
 def address_in_regions(address, nbytes, regions, writable=None):
     """True when ``[address, address + nbytes)`` lies inside one of ``regions``
@@ -53,3 +55,13 @@ def require_extension(client, request_type):
 
     if request_type not in client.extensions:
         pytest.skip("%s is an extension this daemon does not serve (--noextensions)" % request_type)
+
+
+def stop_process(proc, timeout=10.0):
+    """SIGTERM to a server process the test started, SIGKILL when it has not exited within ``timeout``."""
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -14,6 +14,7 @@ import pyarrow.csv  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
 from conftest import REPO_DIR  # noqa: E402
+from helpers import stop_process  # noqa: E402
 from vineyard_java import io as vio  # noqa: E402
 
 # the AWS C++ SDK in recent pyarrow asks for response checksums (x-amz-checksum-mode), which s3proxy does
@@ -64,12 +65,7 @@ def s3(tmp_path_factory):
                 proc.wait(0.05) if False else time.sleep(0.05)
         yield {"endpoint": "http://127.0.0.1:%d" % port, "bucket": base / "data"}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         log.close()
 
 

@@ -13,7 +13,9 @@ and directory layout)::
         again = vio.deserialize(client, "/backup/trips")
 
 Files are read and written with pyarrow (CSV, Parquet, ORC; local paths, ``file://``, directories and
-globs, and ``s3://`` through ``pyarrow.fs.S3FileSystem`` with ``storage_options``).  The options are
+globs, ``s3://`` through ``pyarrow.fs.S3FileSystem`` with ``storage_options``, and ``hdfs://`` or
+``webhdfs://`` through fsspec's WebHDFS client, the namenode's HTTP port from ``storage_options``
+``webhdfs_port``, default 9870).  The options are
 vineyard's: ``format``, ``delimiter``, ``header_row``, ``schema``, ``include_all_columns``,
 ``column_types``, ``null_values``, ``name``, ``storage_options``; also accepted in the URI's fragment
 (``file.csv#header_row=false&delimiter=|``).  Every failure is an :class:`IoError` (a
@@ -23,13 +25,15 @@ and leaves nothing behind in the daemon or at the target.
 
 import glob as _glob
 import json
+import getpass
 import os
+import posixpath
 import re
 import shutil
 import time
 import urllib.parse
 
-from .errors import VineyardIOError
+from .errors import VineyardError, VineyardIOError
 from .ids import ObjectID, object_id
 from .object_meta import ObjectMeta
 
@@ -38,6 +42,8 @@ __all__ = [
     "write",
     "serialize",
     "deserialize",
+    "read_bytes",
+    "parse_bytes",
     "IoError",
     "NotFound",
     "Malformed",
@@ -55,6 +61,9 @@ WORKER = "1-0"
 METADATA = "metadata.json"
 BLOB = "blob"
 BLOB_META = "blob.meta.json"
+#: the namenode's HTTP (WebHDFS) port of an ``hdfs://`` URI when ``storage_options`` gives no ``webhdfs_port`` (Hadoop 3's default)
+DEFAULT_WEBHDFS_PORT = 9870
+_HDFS_OPTIONS = {"user", "webhdfs_port"}
 _NOT_COPIED = {"typename", "id", "signature", "instance_id", "transient", "__global", "__path", "__streams"}
 
 
@@ -100,9 +109,9 @@ def _classify(uri, exc):
     low = msg.lower()
     if isinstance(exc, FileNotFoundError) or "no such file" in low or "path does not exist" in low or "nosuchkey" in low or "nosuchbucket" in low:
         return NotFound(uri, msg)
-    if "access denied" in low or "invalidaccesskeyid" in low or "signaturedoesnotmatch" in low or "forbidden" in low or "access_denied" in low:
+    if isinstance(exc, PermissionError) or "access denied" in low or "invalidaccesskeyid" in low or "signaturedoesnotmatch" in low or "forbidden" in low or "access_denied" in low:
         return AccessDenied(uri, msg)
-    if "couldn't connect" in low or "connection refused" in low or "curlcode: 7" in low or "could not resolve host" in low or "timed out" in low:
+    if isinstance(exc, ConnectionError) or "couldn't connect" in low or "failed to establish a new connection" in low or "connection refused" in low or "curlcode: 7" in low or "could not resolve host" in low or "timed out" in low:
         return Unreachable(uri, msg)
     row = re.search(r"Row #(\d+)", msg)
     if row or "csv parse error" in low or "csv conversion error" in low:
@@ -192,10 +201,63 @@ def _filesystem(uri, opts):
         if region is not None:
             kwargs["region"] = region
         return fs.S3FileSystem(**kwargs), uri[len("s3://"):]
+    if _is_hdfs(uri):
+        from pyarrow import fs
+
+        webhdfs, path = _webhdfs(uri, storage)
+        return fs.PyFileSystem(fs.FSSpecHandler(webhdfs)), path
     if "://" in uri and not uri.lower().startswith("file://"):
-        raise Unsupported(uri, "scheme %r (file, s3; hdfs:// needs Hadoop's native libhdfs under pyarrow: read it with the Java SDK or vineyardctl)" % uri.split("://", 1)[0])
+        raise Unsupported(uri, "scheme %r (file, s3, hdfs, webhdfs)" % uri.split("://", 1)[0])
     path = urllib.parse.unquote(urllib.parse.urlparse(uri).path) if uri.lower().startswith("file://") else uri
     return None, os.path.abspath(path)
+
+
+def _is_hdfs(uri):
+    return uri.lower().startswith(("hdfs://", "webhdfs://"))
+
+
+def _webhdfs(uri, storage):
+    """``(fsspec WebHDFS, path)`` of an ``hdfs://namenode:rpc_port/path`` URI (the HTTP port from
+    ``storage_options["webhdfs_port"]``, default 9870) or a ``webhdfs://namenode:http_port/path`` one.
+    ``user`` is the HDFS user (default: this process's, as the Java client's)."""
+    unknown = sorted(set(storage) - _HDFS_OPTIONS)
+    if unknown:
+        raise Unsupported(uri, "storage_options %r for HDFS (known: %s; Hadoop keys configure the Java client only)"
+                          % (unknown[0], ", ".join(sorted(_HDFS_OPTIONS))))
+    try:
+        from fsspec.implementations.webhdfs import WebHDFS
+    except ImportError as exc:
+        raise Unsupported(uri, "hdfs:// needs fsspec and requests (pip install fsspec requests): "
+                               "pyarrow's own HDFS client needs Hadoop's native libhdfs") from exc
+    parsed = urllib.parse.urlparse(uri)
+    if not parsed.hostname:
+        raise Unsupported(uri, "an HDFS URI names its namenode: hdfs://HOST:PORT/path")
+    if parsed.scheme.lower() == "webhdfs":
+        port = parsed.port or int(storage.get("webhdfs_port", DEFAULT_WEBHDFS_PORT))
+    else:
+        port = int(storage.get("webhdfs_port", DEFAULT_WEBHDFS_PORT))
+    webhdfs = WebHDFS(parsed.hostname, port=port, user=storage.get("user") or getpass.getuser())
+    return webhdfs, urllib.parse.unquote(parsed.path) or "/"
+
+
+def _hdfs_files(uri, webhdfs, path):
+    """The data files of an HDFS path: the file, a directory's visible files, or a glob's matches."""
+    def visible(info):
+        return info["type"] == "file" and not posixpath.basename(info["name"]).startswith((".", "_"))
+
+    if any(c in path for c in "*?["):
+        found = webhdfs.glob(path, detail=True).values()
+    else:
+        info = webhdfs.info(path)  # FileNotFoundError when missing
+        if info["type"] == "file":
+            return [path]
+        found = webhdfs.ls(path, detail=True)
+        if not any(visible(i) for i in found):
+            raise NotFound(uri, "the directory holds no data file")
+    files = sorted("/" + i["name"].lstrip("/") for i in found if visible(i))
+    if not files:
+        raise NotFound(uri, "no such file or directory")
+    return files
 
 
 def _data_files(uri, path):
@@ -256,8 +318,8 @@ def _columns(uri, names, opts):
     return out
 
 
-def _read_csv(uri, source, filesystem, opts, threads=True):
-    import pyarrow as pa
+def _csv_options(uri, opts, threads=True):
+    """pyarrow's (read, parse) options for vineyard's CSV options."""
     from pyarrow import csv
 
     delimiter = str(opts.get("delimiter", "\t" if uri.lower().endswith(".tsv") else ",")).strip("\"'")
@@ -267,11 +329,13 @@ def _read_csv(uri, source, filesystem, opts, threads=True):
     header = _bool(uri, opts, "header_row", True)
     read_options = csv.ReadOptions(use_threads=threads, autogenerate_column_names=not header,
                                    block_size=int(opts.get("block_size", 16 << 20)))
-    parse_options = csv.ParseOptions(delimiter=delimiter)
-    opened = filesystem.open_input_stream(source) if filesystem is not None else pa.OSFile(source)
-    with opened as f:
-        first = csv.open_csv(f, read_options=read_options, parse_options=parse_options)
-        names = first.schema.names
+    return read_options, csv.ParseOptions(delimiter=delimiter)
+
+
+def _convert_options(uri, names, opts):
+    """pyarrow's ConvertOptions for ``schema``, ``column_types`` and ``null_values`` over the file's ``names``."""
+    from pyarrow import csv
+
     columns = _columns(uri, names, opts)
     types = _list(opts, "column_types")
     convert = {}
@@ -284,10 +348,21 @@ def _read_csv(uri, source, filesystem, opts, threads=True):
         convert["column_types"] = {targets[i]: _arrow_type(uri, t) for i, t in enumerate(types) if t}
     if opts.get("null_values") is not None:
         convert.update(null_values=_list(opts, "null_values"), strings_can_be_null=True)
+    return csv.ConvertOptions(**convert)
+
+
+def _read_csv(uri, source, filesystem, opts, threads=True):
+    import pyarrow as pa
+    from pyarrow import csv
+
+    read_options, parse_options = _csv_options(uri, opts, threads)
     opened = filesystem.open_input_stream(source) if filesystem is not None else pa.OSFile(source)
     with opened as f:
-        return csv.read_csv(f, read_options=read_options, parse_options=parse_options,
-                            convert_options=csv.ConvertOptions(**convert))
+        names = csv.open_csv(f, read_options=read_options, parse_options=parse_options).schema.names
+    convert = _convert_options(uri, names, opts)
+    opened = filesystem.open_input_stream(source) if filesystem is not None else pa.OSFile(source)
+    with opened as f:
+        return csv.read_csv(f, read_options=read_options, parse_options=parse_options, convert_options=convert)
 
 
 def _read_file(uri, source, filesystem, fmt, opts):
@@ -399,7 +474,12 @@ def read(client, uri, **options):
         import pyarrow as pa
 
         filesystem, path = _filesystem(base, opts)
-        files = [path] if filesystem is not None else _data_files(base, path)
+        if _is_hdfs(base):
+            files = _hdfs_files(base, filesystem.handler.fs, path)
+        elif filesystem is not None:
+            files = [path]
+        else:
+            files = _data_files(base, path)
         fmt = _format(base, opts, files)
         parts = _read_tables(base, files, filesystem, fmt, opts, chunked)
         if mode is None:
@@ -452,15 +532,16 @@ def write(client, id_or_name, uri, **options):
 
     table = value if isinstance(value, pa.Table) else pa.Table.from_batches([value])
     filesystem, path = _filesystem(base, opts)
-    target = path if filesystem is None else None
-    tmp = None
+    tree = _tree(base, filesystem)
+    tmp = stream = None
     try:
-        if target is not None:
-            os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
-            tmp = os.path.join(os.path.dirname(target), ".%s.vineyard-%d-%d" % (os.path.basename(target), os.getpid(), time.monotonic_ns()))
-            sink = tmp
-        else:
+        if tree is not None:  # a local or HDFS file: written beside the target, renamed over it
+            tree.makedirs(tree.dirname(path))
+            tmp = tree.hidden_sibling(path)
+            sink = tmp if filesystem is None else filesystem.open_output_stream(tmp)
+        else:  # S3 has no rename: the object appears when the upload completes
             sink = filesystem.open_output_stream(path)
+        stream = None if isinstance(sink, str) else sink
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
@@ -474,28 +555,221 @@ def write(client, id_or_name, uri, **options):
 
             delimiter = str(opts.get("delimiter", ","))
             csv.write_csv(table, sink, write_options=csv.WriteOptions(delimiter="\t" if delimiter == "\\t" else delimiter))
-        if target is not None:
-            os.replace(tmp, target)
+        if stream is not None:
+            stream.close()
+        if tree is not None:
+            tree.replace(tmp, path)
             tmp = None
-        else:
-            sink.close()
     except IoError:
         raise
     except Exception as exc:  # noqa: BLE001
         raise _classify(base, exc) from exc
     finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
+        if tmp is not None:
+            tree.remove(tmp)
+
+
+# -- streams ---------------------------------------------------------------------------------------
+
+
+def read_bytes(client, uri, stream, **options):
+    """vineyard's ``read_bytes``: a local, ``file://``, ``s3://`` or ``hdfs://`` file's bytes read straight
+    into the chunks (``chunk_bytes`` each, default 4 MiB) of the ``vineyard::ByteStream`` ``stream``
+    (made with :meth:`vineyard_java.stream.ByteStream.create`), which it then finishes. Each chunk reaches
+    the stream's reader while the next is read; a failure aborts the stream (its reader gets
+    :class:`~vineyard_java.errors.StreamFailed`) and raises an :class:`IoError`."""
+    from .stream import ByteStream
+
+    base, opts = _options(uri, options)
+    chunk = int(opts.get("chunk_bytes", 4 << 20))
+    filesystem, path = _filesystem(base, opts)
+    try:
+        import pyarrow as pa
+
+        source = filesystem.open_input_stream(path) if filesystem is not None else pa.OSFile(path)
+    except Exception as exc:  # noqa: BLE001
+        raise _classify(base, exc) from exc
+    with source, ByteStream.open_writer(client, stream) as w:
+        _feed(base, w, iter(lambda: source.read(chunk), b""))
+
+
+def _feed(uri, writer, values):
+    """Writes each of ``values`` (an iterator, which may fail) to the stream ``writer`` and finishes the
+    stream; a failure aborts it and is raised as an :class:`IoError` naming ``uri``."""
+    try:
+        for value in values:
+            writer.write(value)
+        writer.finish()
+    except BaseException as exc:
+        writer.abort()
+        if isinstance(exc, (IoError, VineyardError)) or not isinstance(exc, Exception):
+            raise
+        raise _classify(uri, exc) from exc
+
+
+class _ByteStreamFile:
+    """A ByteStream's bytes as a read-only binary file, chunk after chunk as they arrive (for pyarrow)."""
+
+    def __init__(self, reader):
+        self._reader = reader
+        self._chunk = memoryview(b"")
+        self._end = False
+        self.closed = False
+
+    def _pull(self):
+        nxt = self._reader.next()
+        if nxt is None:
+            self._end = True
+        else:
+            self._chunk = memoryview(bytes(self._chunk) + bytes(nxt)) if len(self._chunk) else memoryview(nxt).cast("B")
+
+    def first_line(self):
+        """The first line (without consuming it): the column names or the column count."""
+        while not self._end and b"\n" not in bytes(self._chunk):
+            self._pull()
+        return bytes(self._chunk).split(b"\n", 1)[0].rstrip(b"\r")
+
+    def read(self, size=-1):
+        while not self._end and not len(self._chunk):
+            self._pull()
+        if size is None or size < 0:
+            size = len(self._chunk)
+        out, self._chunk = bytes(self._chunk[:size]), self._chunk[size:]
+        return out
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return False
+
+    def close(self):
+        self.closed = True
+
+
+def parse_bytes(client, byte_stream, batch_stream, **options):
+    """vineyard's ``parse_bytes``: CSV text read from the ``vineyard::ByteStream`` ``byte_stream`` as its
+    chunks arrive, parsed by pyarrow's streaming CSV reader into the ``vineyard::RecordBatchStream``
+    ``batch_stream`` batch by batch (``block_size`` bytes a block, default 1 MiB), which it then finishes;
+    the batches' reader gets the first one while the bytes are still being written. Options as
+    :func:`read` for CSV: ``delimiter``, ``header_row``, ``column_types``, ``null_values``, ``schema``
+    (column types are inferred from the first block, as the Java SDK's ``parseBytes`` does from its first
+    batch). A failure aborts ``batch_stream`` and raises an :class:`IoError` (a bad row is
+    :class:`Malformed`)."""
+    import pyarrow as pa
+    from pyarrow import csv
+
+    from .stream import ByteStream, RecordBatchStream
+
+    uri = "stream %s" % ObjectID(object_id(byte_stream))
+    _, opts = _options(uri, options)
+    opts.setdefault("block_size", 1 << 20)
+    def batches(r):
+        import csv as text_csv
+
+        f = _ByteStreamFile(r)
+        read_options, parse_options = _csv_options(uri, opts)
+        fields = next(text_csv.reader([f.first_line().decode("utf-8")], delimiter=parse_options.delimiter), [])
+        names = fields if _bool(uri, opts, "header_row", True) else ["f%d" % i for i in range(len(fields))]
+        yield from csv.open_csv(pa.PythonFile(f, mode="r"), read_options=read_options, parse_options=parse_options,
+                                convert_options=_convert_options(uri, names, opts))
+
+    with ByteStream.open_reader(client, byte_stream) as r, RecordBatchStream.open_writer(client, batch_stream) as w:
+        _feed(uri, w, batches(r))
 
 
 # -- serialize / deserialize ----------------------------------------------------------------------
 
 
-def _local_dir(uri, opts, what):
+class _LocalTree:
+    """The few file operations serialize, deserialize and write need, on the local file system."""
+
+    join, dirname, basename = staticmethod(os.path.join), staticmethod(os.path.dirname), staticmethod(os.path.basename)
+
+    def makedirs(self, path):
+        os.makedirs(path or ".", exist_ok=True)
+
+    def open(self, path, mode):
+        return open(path, mode)
+
+    def kind(self, path):
+        """``"file"``, ``"directory"`` or None when ``path`` does not exist."""
+        return "directory" if os.path.isdir(path) else "file" if os.path.exists(path) else None
+
+    def entries(self, path):
+        """``{name: is_directory}`` of a directory's entries."""
+        return {n: os.path.isdir(os.path.join(path, n)) for n in os.listdir(path)}
+
+    def hidden_sibling(self, path):
+        return self.join(self.dirname(path), ".%s.vineyard-%d-%d" % (self.basename(path), os.getpid(), time.monotonic_ns()))
+
+    def replace(self, src, dst):
+        """Rename ``src`` over ``dst`` (a file, or an empty directory)."""
+        if os.path.isdir(dst):
+            os.rmdir(dst)
+        os.replace(src, dst)
+
+    def remove(self, path):
+        if os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+        elif os.path.exists(path):
+            os.unlink(path)
+
+
+class _HdfsTree(_LocalTree):
+    """The same operations on HDFS, over fsspec's WebHDFS client (one request each)."""
+
+    join, dirname, basename = staticmethod(posixpath.join), staticmethod(posixpath.dirname), staticmethod(posixpath.basename)
+
+    def __init__(self, webhdfs):
+        self.fs = webhdfs
+
+    def makedirs(self, path):
+        self.fs.makedirs(path or "/", exist_ok=True)
+
+    def open(self, path, mode):
+        return self.fs.open(path, mode)
+
+    def kind(self, path):
+        try:
+            return self.fs.info(path)["type"]
+        except FileNotFoundError:
+            return None
+
+    def entries(self, path):
+        return {posixpath.basename(i["name"].rstrip("/")): i["type"] == "directory" for i in self.fs.ls(path, detail=True)}
+
+    def replace(self, src, dst):
+        kind = self.kind(dst)
+        if kind is not None:
+            self.fs.rm(dst, recursive=False)  # a file, or an empty directory: HDFS renames into a directory
+        self.fs.mv(src, dst)
+        if self.kind(dst) is None or self.kind(src) is not None:  # WebHDFS answers a refused rename with "false"
+            raise OSError("HDFS did not rename %s to %s" % (src, dst))
+
+    def remove(self, path):
+        try:
+            self.fs.rm(path, recursive=True)
+        except FileNotFoundError:
+            pass
+
+
+def _tree(uri, filesystem):
+    """The :class:`_LocalTree` or :class:`_HdfsTree` of a location (``filesystem`` from
+    :func:`_filesystem`), or None for S3."""
+    if filesystem is None:
+        return _LocalTree()
+    if _is_hdfs(uri):
+        return _HdfsTree(filesystem.handler.fs)
+    return None
+
+
+def _directory(uri, opts, what):
     filesystem, path = _filesystem(uri, opts)
-    if filesystem is not None:
-        raise Unsupported(uri, "%s to or from S3 is not done yet (local directories only)" % what)
-    return path
+    tree = _tree(uri, filesystem)
+    if tree is None:
+        raise Unsupported(uri, "%s to or from S3 is the Java module's (Python: local and HDFS directories)" % what)
+    return tree, path
 
 
 def serialize(client, id_or_name, uri, **options):
@@ -503,7 +777,7 @@ def serialize(client, id_or_name, uri, **options):
     per object, ``blob`` + ``blob.meta.json`` per blob; zstd unless ``compression="none"`` or the
     ``zstandard`` module is missing), written beside it and renamed once complete."""
     base, opts = _options(uri, options)
-    target = _local_dir(base, opts, "serialize")
+    tree, target = _directory(base, opts, "serialize")
     compression = opts.get("compression", opts.get("compression_method"))
     if compression is None:
         try:
@@ -514,25 +788,39 @@ def serialize(client, id_or_name, uri, **options):
             compression = "none"
     if compression not in ("zstd", "none"):
         raise Unsupported(base, "compression %r (zstd, none)" % compression)
-    if os.path.exists(target) and (not os.path.isdir(target) or os.listdir(target)):
-        raise IoError(base, "the target exists and is not an empty directory")
+    try:
+        kind = tree.kind(target)
+        if kind == "file" or (kind == "directory" and tree.entries(target)):
+            raise IoError(base, "the target exists and is not an empty directory")
+    except IoError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - unreachable namenode, refused user
+        raise _classify(base, exc) from exc
     oid = _resolve(client, id_or_name)
     meta = client.get_meta(oid)
     client.prefetch_blobs(meta)
-    tmp = os.path.join(os.path.dirname(target), ".%s.vineyard-%d-%d" % (os.path.basename(target), os.getpid(), time.monotonic_ns()))
+    tmp = tree.hidden_sibling(target)
     try:
-        _write_object(client, meta, os.path.join(tmp, WORKER), "", compression == "zstd")
-        if os.path.isdir(target):
-            os.rmdir(target)
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise IoError(base, str(exc)) from exc
+        tree.makedirs(tree.dirname(target))
+        _write_object(client, tree, meta, tree.join(tmp, WORKER), "", compression == "zstd")
+        tree.replace(tmp, target)
+        tmp = None
+    except VineyardError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the file system's: typed, naming the target
+        raise _classify(base, exc) from exc
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            tree.remove(tmp)
 
 
-def _write_object(client, meta, directory, path, zstd):
-    os.makedirs(directory, exist_ok=True)
+def _write_json(tree, path, value):
+    with tree.open(path, "wb") as f:
+        f.write(json.dumps(value).encode())
+
+
+def _write_object(client, tree, meta, directory, path, zstd):
+    tree.makedirs(directory)
     members = meta.members()
     fields = {"__global": meta.is_global}
     for k, v in meta.items():
@@ -541,21 +829,20 @@ def _write_object(client, meta, directory, path, zstd):
         fields["__typename" if k == "typename" else k] = v
     fields["__path"] = path
     fields["typename"] = "vineyard::StreamCollection"
-    with open(os.path.join(directory, METADATA), "w") as f:
-        json.dump(fields, f)
+    _write_json(tree, tree.join(directory, METADATA), fields)
     for name, member in members.items():
         sub = name if not path else path + "/" + name
         if member.is_blob:
-            _write_blob(client, member, os.path.join(directory, name), sub, zstd)
+            _write_blob(client, tree, member, tree.join(directory, name), sub, zstd)
         else:
-            _write_object(client, member, os.path.join(directory, name), sub, zstd)
+            _write_object(client, tree, member, tree.join(directory, name), sub, zstd)
 
 
-def _write_blob(client, member, directory, path, zstd):
-    os.makedirs(directory, exist_ok=True)
+def _write_blob(client, tree, member, directory, path, zstd):
+    tree.makedirs(directory)
     length = int(member.get("length", member.nbytes) or 0)
     data = client.blob_of(member) if length else b""
-    with open(os.path.join(directory, BLOB), "wb") as f:
+    with tree.open(tree.join(directory, BLOB), "wb") as f:
         if zstd:
             import zstandard
 
@@ -565,25 +852,29 @@ def _write_blob(client, member, directory, path, zstd):
             f.write(data)
     params = {"__path": path + "/" + BLOB, "length": len(data),
               "__options": json.dumps({"compression_method": "zstd"} if zstd else {})}
-    with open(os.path.join(directory, BLOB_META), "w") as f:
-        json.dump(params, f)
+    _write_json(tree, tree.join(directory, BLOB_META), params)
 
 
 class _SerializedTree:
-    def __init__(self, uri, root):
+    def __init__(self, uri, tree, root):
         self.uri = uri
+        self.tree = tree
         self.root = root
 
 
-def _build_tree(client, tree, **_kwargs):
-    return client.create_metadata(_read_object(client, tree.uri, tree.root, ""))
+def _build_tree(client, serialized, **_kwargs):
+    return client.create_metadata(_read_object(client, serialized.uri, serialized.tree, serialized.root, ""))
 
 
-def _read_object(client, uri, directory, path):
+def _read_json(tree, path):
+    with tree.open(path, "rb") as f:
+        return json.loads(f.read())
+
+
+def _read_object(client, uri, tree, directory, path):
     where = (path + "/" if path else "") + METADATA
     try:
-        with open(os.path.join(directory, METADATA)) as f:
-            fields = json.load(f)
+        fields = _read_json(tree, tree.join(directory, METADATA))
     except (OSError, ValueError) as exc:
         raise Malformed(uri, "unreadable metadata: %s" % exc, where) from exc
     if not isinstance(fields, dict) or not fields.get("__typename"):
@@ -594,23 +885,23 @@ def _read_object(client, uri, directory, path):
             meta[k] = v
     if fields.get("__global"):
         meta.set_global(True)
-    for name in sorted(os.listdir(directory)):
-        child = os.path.join(directory, name)
-        if not os.path.isdir(child):
+    for name, is_dir in sorted(tree.entries(directory).items()):
+        if not is_dir:
             continue
+        child = tree.join(directory, name)
         sub = name if not path else path + "/" + name
-        if os.path.isfile(os.path.join(child, BLOB)):
-            meta.add_member(name, _read_blob(client, uri, child, sub))
-        elif os.path.isfile(os.path.join(child, METADATA)):
-            meta.add_member(name, _read_object(client, uri, child, sub))
+        inside = tree.entries(child)
+        if inside.get(BLOB) is False:
+            meta.add_member(name, _read_blob(client, uri, tree, child, sub))
+        elif inside.get(METADATA) is False:
+            meta.add_member(name, _read_object(client, uri, tree, child, sub))
     return meta
 
 
-def _read_blob(client, uri, directory, path):
+def _read_blob(client, uri, tree, directory, path):
     where = path + "/" + BLOB
     try:
-        with open(os.path.join(directory, BLOB_META)) as f:
-            params = json.load(f)
+        params = _read_json(tree, tree.join(directory, BLOB_META))
         length = int(params["length"])
         zstd = json.loads(params.get("__options") or "{}").get("compression_method") == "zstd"
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -618,7 +909,7 @@ def _read_blob(client, uri, directory, path):
     writer = client.create_blob(length)
     if length:
         try:
-            with open(os.path.join(directory, BLOB), "rb") as f:
+            with tree.open(tree.join(directory, BLOB), "rb") as f:
                 if zstd:
                     import zstandard
 
@@ -650,11 +941,16 @@ def deserialize(client, uri, **options):
     from .types import registry
 
     base, opts = _options(uri, options)
-    root = _local_dir(base, opts, "deserialize")
-    if not os.path.isfile(os.path.join(root, METADATA)):
-        if os.path.isfile(os.path.join(root, WORKER, METADATA)):
-            root = os.path.join(root, WORKER)
-        else:
-            raise NotFound(base, "no serialized object (%s/%s)" % (WORKER, METADATA))
+    tree, root = _directory(base, opts, "deserialize")
+    try:
+        if tree.kind(tree.join(root, METADATA)) != "file":
+            if tree.kind(tree.join(root, WORKER, METADATA)) == "file":
+                root = tree.join(root, WORKER)
+            else:
+                raise NotFound(base, "no serialized object (%s/%s)" % (WORKER, METADATA))
+    except IoError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - unreachable namenode, refused user
+        raise _classify(base, exc) from exc
     registry.register_builder(_SerializedTree, _build_tree)
-    return ObjectID(client.put(_SerializedTree(base, root), persist=True))
+    return ObjectID(client.put(_SerializedTree(base, tree, root), persist=True))

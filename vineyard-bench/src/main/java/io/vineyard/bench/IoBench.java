@@ -27,6 +27,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -37,11 +38,15 @@ import java.util.stream.Stream;
  * {@code bin/bench-io}: a Parquet file and a CSV file (10M rows of int64, float64 with nulls and utf8 with
  * nulls, about 1 GiB each; made once under {@code target/bench-io/}) read into vineyard with vineyard-io,
  * read by plain Arrow Java (the dataset scanner, batches kept in memory) and by pyarrow, in the same run;
- * then the table written back to Parquet and CSV by each. Median of {@code --trials} (3) per cell.
+ * then the table written back to Parquet and CSV by each. Median of {@code --trials} (3) per cell, after one
+ * untimed warm-up run of each cell (the JIT and the allocators' first pages otherwise land on whichever side
+ * runs first). Each cell also gives the CPU time it took (this process plus the daemon, user + system, from
+ * /proc), which a loaded machine distorts less than the wall time; the load average is printed before and after.
  *
  * <pre>
- *   bin/bench-io [--rows N] [--text-bytes N] [--trials N] [--python PATH] [--daemon_flag FLAG]...
+ *   bin/bench-io [--rows N] [--text-bytes N] [--trials N] [--python PATH] [--daemon_flag FLAG]... [--parquet-only]
  * </pre>
+ * {@code --parquet-only}: the Parquet read row alone (vineyard-io and plain Arrow Java), for profiling.
  */
 public final class IoBench {
     private IoBench() {
@@ -51,6 +56,7 @@ public final class IoBench {
         long rows = 10_000_000;
         int textBytes = 80;
         int trials = 3;
+        boolean parquetOnly = false;
         List<String> daemonFlags = new ArrayList<>(List.of("--size=6Gi"));
         String python = Files.isExecutable(Path.of("target/pyvenv/bin/python")) ? "target/pyvenv/bin/python" : "python3";
         for (int i = 0; i < args.length; i++) {
@@ -60,6 +66,7 @@ public final class IoBench {
                 case "--trials" -> trials = Integer.parseInt(args[++i]);
                 case "--python" -> python = args[++i];
                 case "--daemon_flag" -> daemonFlags.add(args[++i]);
+                case "--parquet-only" -> parquetOnly = true;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -75,33 +82,43 @@ public final class IoBench {
             Path socket = Files.createTempDirectory("bench-io-").resolve("vineyard.sock");
             Process daemon = SdkBench.startDaemon(socket, daemonFlags.toArray(String[]::new));
             try (IpcClient client = IpcClient.connect(socket.toString())) {
-                double[][] v = new double[4][];
-                double[][] a = new double[4][];
-                v[0] = time(trials, () -> readVineyard(client, parquet));
-                a[0] = time(trials, () -> readArrow(allocator, parquet, FileFormat.PARQUET));
-                v[1] = time(trials, () -> readVineyard(client, csv));
-                a[1] = time(trials, () -> readArrow(allocator, csv, FileFormat.CSV));
+                System.out.println("load average before: " + loadAverage());
+                Cell[] v = new Cell[4];
+                Cell[] a = new Cell[4];
+                long daemonPid = daemon.pid();
+                v[0] = time(trials, daemonPid, () -> readVineyard(client, parquet));
+                a[0] = time(trials, daemonPid, () -> readArrow(allocator, parquet, FileFormat.PARQUET));
+                if (parquetOnly) {
+                    System.out.printf(Locale.ROOT, "read Parquet: vineyard-io %s; plain Arrow Java %s: %.2fx (CPU %.2fx); load average after: %s%n",
+                            v[0], a[0], v[0].wallMedian() / a[0].wallMedian(), v[0].cpuMedian() / a[0].cpuMedian(), loadAverage());
+                    return;
+                }
+                v[1] = time(trials, daemonPid, () -> readVineyard(client, csv));
+                a[1] = time(trials, daemonPid, () -> readArrow(allocator, csv, FileFormat.CSV));
                 ObjectId table = VineyardIO.read(client, parquet.toString(), Map.of());
                 Path out = dir.resolve("out");
-                v[2] = time(trials, () -> VineyardIO.write(client, table, out.resolve("v.parquet").toString(), Map.of()));
-                v[3] = time(trials, () -> VineyardIO.write(client, table, out.resolve("v.csv").toString(), Map.of()));
+                v[2] = time(trials, daemonPid, () -> VineyardIO.write(client, table, out.resolve("v.parquet").toString(), Map.of()));
+                v[3] = time(trials, daemonPid, () -> VineyardIO.write(client, table, out.resolve("v.csv").toString(), Map.of()));
                 List<ArrowRecordBatch> kept = scan(allocator, parquet, FileFormat.PARQUET);
                 try (ArrowTable t = client.get(table, ArrowTable.class)) {
-                    a[2] = time(trials, () -> writeArrow(allocator, t, kept, out.resolve("a-pq"), FileFormat.PARQUET));
-                    a[3] = time(trials, () -> writeArrow(allocator, t, kept, out.resolve("a-csv"), FileFormat.CSV));
+                    a[2] = time(trials, daemonPid, () -> writeArrow(allocator, t, kept, out.resolve("a-pq"), FileFormat.PARQUET));
+                    a[3] = time(trials, daemonPid, () -> writeArrow(allocator, t, kept, out.resolve("a-csv"), FileFormat.CSV));
                 } finally {
                     kept.forEach(ArrowRecordBatch::close);
                 }
                 client.delete(table);
                 double[] py = pyarrow(python, parquet, csv, out, trials);
                 String[] names = {"read Parquet", "read CSV", "write Parquet", "write CSV"};
-                System.out.printf(Locale.ROOT, "%-15s %16s %18s %12s %16s%n", "", "vineyard-io", "plain Arrow Java", "pyarrow", "vineyard/Arrow");
+                System.out.printf(Locale.ROOT, "%-15s %16s %18s %12s %16s %13s %13s %11s%n", "", "vineyard-io", "plain Arrow Java", "pyarrow",
+                        "vineyard/Arrow", "CPU vineyard", "CPU Arrow", "CPU ratio");
                 for (int i = 0; i < 4; i++) {
-                    double vm = SdkBench.median(v[i]);
-                    double am = SdkBench.median(a[i]);
-                    System.out.printf(Locale.ROOT, "%-15s %13.0f ms %15.0f ms %9s ms %15.2fx%n", names[i], vm, am,
-                            py == null ? "-" : String.format(Locale.ROOT, "%.0f", py[i]), vm / am);
+                    double vm = v[i].wallMedian();
+                    double am = a[i].wallMedian();
+                    System.out.printf(Locale.ROOT, "%-15s %13.0f ms %15.0f ms %9s ms %15.2fx %10.0f ms %10.0f ms %10.2fx%n", names[i], vm, am,
+                            py == null ? "-" : String.format(Locale.ROOT, "%.0f", py[i]), vm / am,
+                            v[i].cpuMedian(), a[i].cpuMedian(), v[i].cpuMedian() / a[i].cpuMedian());
                 }
+                System.out.println("load average after: " + loadAverage());
                 System.out.println("vineyard-io: into/from the daemon's pool (shareable by every process); plain Arrow Java:"
                         + " the same scanner, batches kept in this JVM; pyarrow: pq.read_table/csv.read_csv and write_table/write_csv");
             } finally {
@@ -116,15 +133,48 @@ public final class IoBench {
         void run() throws Exception;
     }
 
-    static double[] time(int trials, Work w) throws Exception {
+    /** One cell's trials: wall and CPU milliseconds (this process plus the daemon). */
+    record Cell(double[] wall, double[] cpu) {
+        double wallMedian() {
+            return SdkBench.median(wall);
+        }
+
+        double cpuMedian() {
+            return SdkBench.median(cpu);
+        }
+
+        @Override
+        public String toString() {
+            return String.format(Locale.ROOT, "%.0f ms %s, CPU %.0f ms", wallMedian(), Arrays.toString(
+                    Arrays.stream(wall).mapToLong(Math::round).toArray()), cpuMedian());
+        }
+    }
+
+    /** One untimed warm-up run of {@code w}, then {@code trials} timed ones. */
+    static Cell time(int trials, long daemonPid, Work w) throws Exception {
+        w.run();
         double[] ms = new double[trials];
+        double[] cpu = new double[trials];
         for (int i = 0; i < trials; i++) {
             System.gc();
+            long c0 = cpuMillis(ProcessHandle.current().pid()) + cpuMillis(daemonPid);
             long t0 = System.nanoTime();
             w.run();
             ms[i] = SdkBench.ms(System.nanoTime() - t0);
+            cpu[i] = cpuMillis(ProcessHandle.current().pid()) + cpuMillis(daemonPid) - c0;
         }
-        return ms;
+        return new Cell(ms, cpu);
+    }
+
+    /** User + system CPU time of process {@code pid} so far, from /proc/PID/stat (clock ticks of 10 ms). */
+    static long cpuMillis(long pid) throws IOException {
+        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10;
+    }
+
+    static String loadAverage() throws IOException {
+        return String.join(" ", Arrays.copyOf(Files.readString(Path.of("/proc/loadavg")).split(" "), 3));
     }
 
     private static void readVineyard(IpcClient client, Path file) {

@@ -115,6 +115,19 @@ public final class VineyardIO {
     }
 
     /**
+     * vineyard's {@code parse_bytes}: CSV text read from the {@code ByteStream} {@code bytes} as its chunks
+     * arrive, parsed into the {@code RecordBatchStream} {@code batches} ({@code batch_rows} rows a batch,
+     * default 1Mi), which it then finishes; with {@code delimiter}, {@code header_row}, {@code column_types}
+     * (int64, double, bool, string; others inferred from the first batch) and {@code null_values}. Start it
+     * before (or while) the bytes are written: it parses each chunk as it comes, and the batches' consumer
+     * gets the first one before the bytes end. A failure (a row with the wrong field count, a value that
+     * does not fit its column's type, a failed byte stream) aborts {@code batches}.
+     */
+    public static void parseBytes(IpcClient client, ObjectId bytes, ObjectId batches, Map<String, ?> options, Progress progress) {
+        CsvBytes.parse(client, bytes, batches, IoOptions.of("stream " + bytes, options), progress);
+    }
+
+    /**
      * Writes a {@code vineyard::Table} or {@code vineyard::RecordBatch} (by id) to a file; the format is
      * {@code format=} or the extension. The file is written beside the target and renamed over it, so a
      * failed write leaves the target as it was.

@@ -14,8 +14,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * A real HDFS for the tests: Hadoop's MiniDFSCluster (a NameNode and a DataNode, hadoop-client-minicluster
  * 3.5) in a JVM of its own on loopback, its storage under a temporary directory, stopped by PID at
- * {@link #close()}. {@link #main} is the server process: it writes the namenode's URI to a file once the
- * cluster is up and waits until it is killed.
+ * {@link #close()}. {@link #main} is the server process: once the cluster is up it writes the namenode's
+ * RPC URI and, on a second line, its WebHDFS (HTTP) URI to a file, and waits until it is killed.
+ * {@code bin/hdfs-minicluster} runs it for the Python tests (WebHDFS).
  */
 final class HdfsServer implements AutoCloseable {
     private final Process process;
@@ -36,7 +37,7 @@ final class HdfsServer implements AutoCloseable {
         long deadline = System.nanoTime() + 120_000_000_000L;
         while (System.nanoTime() < deadline) {
             if (Files.exists(ready)) {
-                return new HdfsServer(p, Files.readString(ready).trim());
+                return new HdfsServer(p, Files.readAllLines(ready).get(0).trim());
             }
             if (p.waitFor(50, TimeUnit.MILLISECONDS)) {
                 throw new IOException("the HDFS minicluster exited (" + p.exitValue() + "): " + Files.readString(log));
@@ -63,21 +64,26 @@ final class HdfsServer implements AutoCloseable {
         }
     }
 
-    /** The server process: {@code HdfsServer BASEDIR READYFILE}. */
+    /** The server process: {@code HdfsServer BASEDIR READYFILE} (READYFILE: the RPC URI, then the HTTP URI). */
     public static void main(String[] args) throws Exception {
         Configuration conf = new Configuration();
         conf.set("hdfs.minidfs.basedir", args[0]);
         conf.set("dfs.namenode.rpc-bind-host", "127.0.0.1");
+        conf.set("dfs.namenode.http-address", "127.0.0.1:0");
+        conf.setBoolean("dfs.webhdfs.enabled", true);
         conf.setInt("dfs.replication", 1);
         conf.setBoolean("dfs.permissions.enabled", true);
         MiniDFSCluster cluster = new MiniDFSCluster.Builder(conf).numDataNodes(1).format(true).build();
         cluster.waitActive();
         Runtime.getRuntime().addShutdownHook(new Thread(cluster::shutdown));
-        String uri = "hdfs://127.0.0.1:" + cluster.getNameNodePort();
+        String uri = "hdfs://127.0.0.1:" + cluster.getNameNodePort() + "\nhttp://127.0.0.1:"
+                + cluster.getNameNode().getHttpAddress().getPort() + "\n";
         Path ready = Path.of(args[1]);
         Path tmp = ready.resolveSibling(ready.getFileName() + ".tmp");
         Files.writeString(tmp, uri);
         Files.move(tmp, ready, StandardCopyOption.ATOMIC_MOVE);
+        System.out.print("hdfs minicluster ready:\n" + uri);
+        System.out.flush();
         Thread.currentThread().join();
     }
 }

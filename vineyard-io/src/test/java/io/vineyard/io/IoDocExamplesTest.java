@@ -1,11 +1,15 @@
 package io.vineyard.io;
 
 import io.vineyard.arrow.ArrowTable;
+import io.vineyard.arrow.ArrowTypes;
+import io.vineyard.arrow.RecordBatchStream;
+import io.vineyard.arrow.RecordBatchStreamReader;
 import io.vineyard.client.DocSnippets;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
 import io.vineyard.client.PutOptions;
 import io.vineyard.client.TestDaemon;
+import io.vineyard.client.stream.ByteStream;
 import io.vineyard.client.types.GlobalDataFrame;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -81,6 +85,32 @@ class IoDocExamplesTest {
             assertEquals(List.of(List.of("1")), ReadWriteTest.rows(t));
         }
         assertTrue(client.getMeta(global).isGlobal());
+    }
+
+    @Test
+    void theParseBytesExample() throws Exception {
+        String dir = tmp.toString();
+        Files.writeString(tmp.resolve("trips.csv"), "id|fare|city\n1|9.5|Paris\n2|12.25|Rome\n3|7|Oslo\n");
+        String SOCKET = vineyard.daemon().socket();
+        IpcClient client = vineyard.client();
+        // docs/io.md, streams
+        ObjectId raw = ByteStream.create(client, Map.of("path", dir + "/trips.csv"));
+        ObjectId batches = RecordBatchStream.create(client, Map.of());
+        Thread parser = Thread.ofPlatform().start(() -> {
+            try (IpcClient own = IpcClient.connect(SOCKET)) {                    // a connection waits on one stream at a time
+                VineyardIO.parseBytes(own, raw, batches, Map.of("delimiter", "|"), VineyardIO.Progress.NONE);
+            }
+        });
+        VineyardIO.readBytes(client, dir + "/trips.csv", raw, Map.of());          // the parser starts on the first chunk
+        long rows = 0;
+        try (RecordBatchStreamReader r = RecordBatchStream.openReader(client, batches, ArrowTypes.defaultAllocator())) {
+            while (r.loadNextBatch()) {
+                rows += r.getVectorSchemaRoot().getRowCount();                    // 3 in all
+            }
+        }
+        parser.join();
+
+        assertEquals(3, rows, "the file's rows, parsed from its bytes");
     }
 
     @Test
