@@ -162,7 +162,12 @@ public final class DaemonContext {
             if (!shared()) {
                 throw e;
             }
-            backend.syncRemote();
+            try {
+                backend.syncRemote();
+            } catch (VineyardException unsynced) {
+                e.addSuppressed(unsynced);   // etcd unreachable: the member is still missing here
+                throw e;
+            }
             return locked(action);
         }
     }
