@@ -145,7 +145,7 @@ public final class MetaStore {
      * given in full (without an id) are created too.
      */
     public Created create(JsonNode content) {
-        return createAll(List.of(content)).getFirst();
+        return createAll(java.util.Collections.singletonList(content)).getFirst();   // content may be null: Invalid below
     }
 
     /**

@@ -82,4 +82,12 @@ class MetadataHandlersTest {
         ObjectNode r = daemon.call(p, "{\"type\":\"create_datas_request\",\"contents\":[" + good + "," + good + "]}");
         assertEquals(2, r.path("num").asInt());
     }
+
+    @Test
+    void createDataWithoutContentIsInvalid() {
+        TestPeer p = daemon.connect(false);
+        VineyardException e = assertThrows(VineyardException.Invalid.class,
+                () -> daemon.call(p, "{\"type\":\"create_data_request\"}"));
+        assertTrue(e.getMessage().contains("'content' must be a JSON object, got nothing"), e.getMessage());
+    }
 }
