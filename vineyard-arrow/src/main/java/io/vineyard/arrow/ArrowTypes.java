@@ -116,7 +116,7 @@ public final class ArrowTypes {
     static String numericDataType(ArrowType t) {
         return switch (t) {
             case ArrowType.Int i -> (i.getIsSigned() ? "" : "u") + "int" + i.getBitWidth();
-            case ArrowType.FloatingPoint f -> f.getPrecision() == org.apache.arrow.vector.types.FloatingPointPrecision.SINGLE
+            case ArrowType.FloatingPoint f -> f.getPrecision() == FloatingPointPrecision.SINGLE
                     ? "float" : "double";
             default -> null;
         };
