@@ -13,8 +13,12 @@ import argparse
 import json
 import os
 import sys
+import time
 
 from bench_stats import time_gets, two_puts_ms
+
+#: seconds between a store's start and the "settled" first put (get_bench.SETTLE_S)
+SETTLE_S = 1.0
 
 
 def measure_gets(ray, np, sizes, iterations):
@@ -29,12 +33,14 @@ def measure_gets(ray, np, sizes, iterations):
     return out
 
 
-def first_put(ray, np, size, store_bytes, primed=False):
+def first_put(ray, np, size, store_bytes, primed=False, settle=0.0):
     """``primed``: a 1 MiB ray.put first (over Ray's 100 KiB inline limit, so it goes to plasma), as
-    get_bench.py primes ours."""
+    get_bench.py primes ours; ``settle``: seconds between ``ray.init``'s return and the put, as
+    get_bench.py waits after our daemon is ready."""
     ray.init(num_cpus=1, object_store_memory=store_bytes, include_dashboard=False, log_to_driver=False,
              configure_logging=False)
     try:
+        time.sleep(settle)
         if primed:
             ref = ray.put(np.ones(1 << 20, dtype=np.uint8))
             ray.get(ref)
@@ -69,6 +75,7 @@ def main():
         result["first_put_ms"] = firsts
         result["second_put_ms"] = seconds
         result["primed_put_ms"] = [first_put(ray, np, max(sizes), store, primed=True)[0] for _ in range(args.fresh)]
+        result["settled_put_ms"] = [first_put(ray, np, max(sizes), store, settle=SETTLE_S)[0] for _ in range(args.fresh)]
         ray.init(num_cpus=1, object_store_memory=store, include_dashboard=False, log_to_driver=False,
                  configure_logging=False)
         try:

@@ -171,3 +171,39 @@ def test_copy_into_refuses_a_size_mismatch():
 
     with pytest.raises(ValueError, match="copy of 5 bytes into a blob of 4"):
         copy_into(bytearray(4), b"12345", 2)
+
+
+def test_resident_runs_tell_the_pages_a_file_holds_from_its_holes():
+    import mmap
+    import os
+
+    from vineyard_java._buffer import buffer_address
+    from vineyard_java.blob import resident_runs
+
+    page = mmap.PAGESIZE
+    fd = os.memfd_create("resident-runs-test")
+    try:
+        os.ftruncate(fd, 64 * page)
+        os.pwrite(fd, b"x" * (8 * page), 16 * page)  # the file holds pages 16..23 only
+        m = mmap.mmap(fd, 64 * page)
+        try:
+            runs = resident_runs(buffer_address(m), 64 * page)
+            assert runs == [(0, 16 * page, False), (16 * page, 24 * page, True), (24 * page, 64 * page, False)]
+        finally:
+            m.close()
+    finally:
+        os.close(fd)
+
+
+def test_a_tensor_put_into_pages_the_daemon_already_holds_reads_back_intact(client, client2):
+    # the first put takes fresh pages, the second reuses them after a delete (the daemon's warm part
+    # keeps them): populated by read faults, they must still be writable and hold the new values
+    first = np.full((24 << 20) // 8, 7, dtype=np.int64)
+    oid = client.put(first)
+    client.delete(oid)
+    second = np.arange((24 << 20) // 8, dtype=np.int64)
+    oid = client.put(second)
+    got = client2.get(oid)
+    assert np.array_equal(got, second)
+    del got
+    client.delete(oid)

@@ -38,24 +38,52 @@ __all__ = ["Payload", "MmapTable", "BaseBlobWriter", "BlobWriter", "MMAP_REGION_
 MMAP_REGION_GAP = 8
 #: ``madvise`` advice that faults pages in writable (Linux 5.14; not in ``mmap`` before 3.13).
 MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)
+#: ``madvise`` advice that faults pages in for reading (Linux 5.14). On a shared mapping of the pool,
+#: pages already in the memfd's page cache (the daemon's warm part, pages kept through deletes) come
+#: in 16 at a time (the kernel's fault-around) with writable entries: about 3x faster than
+#: ``MADV_POPULATE_WRITE`` for them, while pages never touched still take one fault each either way.
+MADV_POPULATE_READ = getattr(mmap, "MADV_POPULATE_READ", 22)
 #: New blobs of at least this many bytes are populated, and filled by :func:`copy_into`, in
 #: parallel parts (one per copy thread).
 PARALLEL_BYTES = 16 << 20
 
 
-def _libc_madvise():
+def _libc(name, argtypes):
     try:
-        fn = ctypes.CDLL(None, use_errno=True).madvise
+        fn = getattr(ctypes.CDLL(None, use_errno=True), name)
     except (OSError, AttributeError):  # pragma: no cover - no libc symbol table
         return None
-    fn.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    fn.argtypes = argtypes
     fn.restype = ctypes.c_int
     return fn
+
+
+def _libc_madvise():
+    return _libc("madvise", (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int))
 
 
 # through ctypes, which releases the GIL during the call (``mmap.madvise`` holds it), so that
 # parts of one blob are populated by several threads at once
 _madvise = _libc_madvise()
+_mincore = _libc("mincore", (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p))
+
+
+def resident_runs(address, length):
+    """``[(start, end, resident), …]``: the page-aligned range ``[address, address + length)`` cut
+    into runs of pages that are, or are not, in the page cache of the file mapped there
+    (``mincore``); one run of unknown (``False``) pages where ``mincore`` is missing or fails."""
+    pages = -(-length // mmap.PAGESIZE)
+    if _mincore is None or pages == 0:
+        return [(0, length, False)]
+    import numpy as np
+
+    vec = np.zeros(pages, dtype=np.uint8)
+    if _mincore(address, length, vec.ctypes.data) != 0:
+        return [(0, length, False)]
+    flags = (vec & 1).astype(np.int8)
+    cuts = np.flatnonzero(np.diff(flags)) + 1
+    bounds = [0] + cuts.tolist() + [pages]
+    return [(a * mmap.PAGESIZE, min(length, b * mmap.PAGESIZE), bool(flags[a])) for a, b in zip(bounds, bounds[1:])]
 
 
 def _in_parts(size, parts, work):
@@ -277,9 +305,9 @@ class MmapTable:
         return view[payload.data_offset:end]
 
     def populate(self, payload, threads=1):
-        """Fault in the writable pages of a new blob with ``madvise(MADV_POPULATE_WRITE)``
-        (Linux 5.14+), in ``threads`` parallel parts from :data:`PARALLEL_BYTES`; quietly
-        nothing where the kernel or Python lacks it."""
+        """Fault in the writable pages of a new blob with ``madvise(MADV_POPULATE_READ)`` where the
+        pool holds them already and ``MADV_POPULATE_WRITE`` where not (Linux 5.14+), in ``threads``
+        parallel parts from :data:`PARALLEL_BYTES`; quietly nothing where the kernel or Python lacks it."""
         with self._lock:
             mapping = self._maps.get((payload.store_fd, True))
         if mapping is None or payload.is_empty:
@@ -295,8 +323,13 @@ class MmapTable:
         failed = []
 
         def part(a, b):
-            if _madvise(mapping.address + start + a, b - a, MADV_POPULATE_WRITE) != 0:
-                failed.append(ctypes.get_errno())
+            # pages the pool already holds come in by read faults (fault-around: 16 per fault), the
+            # others by write faults; either way the entries are writable (a shared mapping)
+            at = mapping.address + start + a
+            for lo, hi, resident in resident_runs(at, b - a):
+                if _madvise(at + lo, hi - lo, MADV_POPULATE_READ if resident else MADV_POPULATE_WRITE) != 0:
+                    failed.append(ctypes.get_errno())
+                    return
 
         _in_parts(length, threads if length >= PARALLEL_BYTES else 1, part)
         return not failed

@@ -11,8 +11,10 @@ import java.util.Map;
 
 /**
  * One client's bulk population of fresh pool pages ({@link Prefault#POPULATE_WRITE}): before a blob's
- * bytes are written, {@code madvise(MADV_POPULATE_WRITE)} maps the pages this client has not mapped
- * yet, in one system call per run, instead of one page fault per 4 KiB page at first touch.
+ * bytes are written, {@code madvise} maps the pages this client has not mapped yet, in a system call
+ * per run instead of one page fault per 4 KiB page at first touch: {@code MADV_POPULATE_READ} for pages
+ * the pool already holds (the daemon's warm part), {@code MADV_POPULATE_WRITE} for the others
+ * ({@link Posix#populateShared}).
  *
  * <p>It remembers, per store file, the 2 MiB chunks it populated, because populating pages that are
  * mapped already is not free (the kernel walks every page: about as long as the copy, measured by
@@ -41,7 +43,7 @@ final class PagePopulator {
         long start = fileOffset + from;
         long end = start + length;
         for (long[] run : claim(storeKey, start, end)) {
-            if (Posix.populateWrite(blob.address() - fileOffset + run[0], run[1] - run[0]) != 0) {
+            if (Posix.populateShared(blob.address() - fileOffset + run[0], run[1] - run[0]) != 0) {
                 supported = false;   // an old kernel: the writes fault pages in one by one
                 return;
             }

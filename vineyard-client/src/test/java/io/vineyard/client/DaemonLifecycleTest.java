@@ -42,6 +42,36 @@ class DaemonLifecycleTest {
     }
 
     @Test
+    void connectionsBeyondThePlatformLaneAreServedAndIdleLaneConnectionsDoNotHoldUpShutdown() throws Exception {
+        // a lane of 2: the first connections wait in poll(2) on platform threads, the others on virtual
+        // threads; every one of them is served, round after round, in any order
+        DaemonProcess d = DaemonProcess.start("--size=64Mi", "--platform_connections=2");
+        List<IpcConnection> clients = new java.util.ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            clients.add(d.connect());
+        }
+        for (int round = 0; round < 3; round++) {
+            for (int i = clients.size() - 1; i >= 0; i--) {
+                assertEquals("instance_status_reply", clients.get(i).request(msg("instance_status_request")).get("type").asText());
+            }
+        }
+        // a connection that ends gives its lane thread back: later connections are served as well
+        clients.removeFirst().close();
+        clients.removeFirst().close();
+        for (int i = 0; i < 3; i++) {
+            IpcConnection c = d.connect();
+            assertEquals("instance_status_reply", c.request(msg("instance_status_request")).get("type").asText());
+            clients.add(c);
+        }
+        // connected clients idle in poll(2) or parked in the poller: SIGTERM still stops the daemon cleanly
+        d.close();
+        assertEquals(0, d.exitValue());
+        for (IpcConnection c : clients) {
+            c.close();
+        }
+    }
+
+    @Test
     void aPoolLargerThanDevShmIsRefusedAtStart() throws Exception {
         Path dir = Files.createTempDirectory("vineyard-size-");
         Process p = new ProcessBuilder(List.of(DaemonProcess.javaBin(), "--enable-native-access=ALL-UNNAMED",

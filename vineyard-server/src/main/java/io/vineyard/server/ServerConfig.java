@@ -47,19 +47,24 @@ import java.util.Map;
  * @param warmBytes       {@code --warm_memory}: the low bytes of the pool pre-faulted in the background
  *                        once the daemon listens and kept through deletes (0: none; the whole pool with
  *                        {@code --reserve_memory}), see {@link io.vineyard.server.memory.SharedMemoryPool}
+ * @param platformConnections {@code --platform_connections}: connections served on platform threads
+ *                        that wait in {@code poll(2)} (one wake-up hop after idle), the others on virtual
+ *                        threads, see {@link io.vineyard.server.transport.PlatformLane}
  */
 public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int rpcPort, String meta,
                            String deployment, boolean reserveMemory, boolean compression, String htpasswd,
                            int spinMicros, boolean extensions, int streamThreshold, String rpcHost,
                            String metricsHost, int metricsPort, LogSettings logging, EtcdSettings etcd,
                            CrdSettings crds, String nodename, List<String> warnings, SpillSettings spill,
-                           long warmBytes) {
+                           long warmBytes, int platformConnections) {
     /** {@link #metricsPort} when the Prometheus endpoint is off. */
     public static final int METRICS_OFF = -1;
     /** The port of {@code --metrics} / {@code --prometheus} without {@code --metrics_port}. */
     public static final int DEFAULT_METRICS_PORT = 9601;
     /** {@code --warm_memory}'s default: room for the first large puts of a fresh daemon. */
     public static final long DEFAULT_WARM_BYTES = 256L << 20;
+    /** {@code --platform_connections}'s default: the long-lived clients of one machine. */
+    public static final int DEFAULT_PLATFORM_CONNECTIONS = 32;
 
     /**
      * {@code --sync_crds}: publish this instance's persisted objects as LocalObject/GlobalObject resources.
@@ -81,7 +86,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         return new ServerConfig(sessionSocket, sessionSizeBytes, false, rpcPort, meta, deployment, reserveMemory,
                 compression, htpasswd, spinMicros, extensions, streamThreshold, rpcHost, metricsHost, METRICS_OFF,
                 logging, etcd, new CrdSettings(false, crds.apiUrl(), crds.namespace()), nodename, List.of(),
-                SpillSettings.OFF, warmBytes);
+                SpillSettings.OFF, warmBytes, platformConnections);
     }
 
     /** Whether the Prometheus endpoint is on. */
@@ -141,6 +146,10 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                   --warm_memory=SIZE     pre-fault the pool's low SIZE bytes in the background once
                                          listening, and keep them through deletes (default 256Mi,
                                          at most --size; 0: off; memory_trim returns them)
+                  --platform_connections=N
+                                         serve up to N connections on platform threads that wait in
+                                         poll(2): a request after an idle spell wakes one thread, not
+                                         two (default 32; 0: every connection on a virtual thread)
                   --compression / --nocompression
                                          advertise zstd for RPC blob transfers (default: on)
                   --htpasswd=FILE        require username/password from an htpasswd file (bcrypt, {SHA} or plain)
@@ -215,6 +224,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         String deployment = "local";
         boolean reserve = false;
         long warm = DEFAULT_WARM_BYTES;
+        int platformConnections = DEFAULT_PLATFORM_CONNECTIONS;
         boolean compression = true;
         boolean extensions = true;
         int streamThreshold = 80;
@@ -263,6 +273,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                 case "deployment" -> deployment = value;
                 case "reserve_memory" -> reserve = bool("reserve_memory", value);
                 case "warm_memory" -> warm = parseWarm(value);
+                case "platform_connections" -> platformConnections = parseNonNegative("platform_connections", value);
                 case "compression" -> compression = bool("compression", value);
                 case "htpasswd" -> htpasswd = value;
                 case "spin_us" -> spin = parseSpin(value);
@@ -334,7 +345,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                 streamThreshold, rpcHost, metricsHost, metricsAt, logging, etcd,
                 new CrdSettings(syncCrds, k8sApi, k8sNamespace), nodename, List.copyOf(warnings),
                 new SpillSettings(spillPath.isEmpty() ? null : Path.of(spillPath), spillLower, spillUpper),
-                reserve ? size : Math.min(warm, size));
+                reserve ? size : Math.min(warm, size), platformConnections);
     }
 
     /** Thrown by {@link #parse} for {@code --version}. */
@@ -403,6 +414,14 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         int n = parseInt(name, v);
         if (n <= 0) {
             throw new IllegalArgumentException("--" + name + " must be a positive number of seconds, got '" + v + "'");
+        }
+        return n;
+    }
+
+    private static int parseNonNegative(String name, String v) {
+        int n = parseInt(name, v);
+        if (n < 0) {
+            throw new IllegalArgumentException("--" + name + " must be 0 or more, got '" + v + "'");
         }
         return n;
     }

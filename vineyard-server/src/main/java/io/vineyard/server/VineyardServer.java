@@ -30,6 +30,7 @@ import io.vineyard.server.session.Sessions;
 import io.vineyard.server.store.BlobStore;
 import io.vineyard.server.store.SpillDirectory;
 import io.vineyard.server.transport.Listener;
+import io.vineyard.server.transport.PlatformLane;
 import io.vineyard.server.transport.Poller;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -77,6 +78,8 @@ public final class VineyardServer implements AutoCloseable {
     private final Sessions sessions;
     private final MetaBackend backend;
     private final Poller poller = new Poller();
+    /** Started at {@link #start()}: lane threads for the first connections, in the background. */
+    private volatile PlatformLane lane = new PlatformLane(0, 0);
     private final AtomicLong connectionIds = new AtomicLong();
     private final Set<ClientConnection> connections = ConcurrentHashMap.newKeySet();
     private Listener ipc;
@@ -183,6 +186,7 @@ public final class VineyardServer implements AutoCloseable {
                 throw e;
             }
         }
+        lane = new PlatformLane(config.platformConnections(), Math.min(4, config.platformConnections()));
         if (rpc != null) {
             rpc.start(true, fd -> accept(fd, true));
         }
@@ -245,7 +249,13 @@ public final class VineyardServer implements AutoCloseable {
         if (closed) {
             conn.shutdown(); // raced with close(): the thread ends at its first read
         }
-        Thread.ofVirtual().name("vineyard-conn-" + id).start(conn);
+        String name = "vineyard-conn-" + id;
+        if (!lane.offer(() -> {
+            Thread.currentThread().setName(name);
+            conn.run();
+        })) {
+            Thread.ofVirtual().name(name).start(conn);
+        }
     }
 
     /** On a session socket's accept thread. */
@@ -327,6 +337,7 @@ public final class VineyardServer implements AutoCloseable {
         for (ClientConnection c : connections) {
             allEnded &= c.awaitEnd(Math.max(0, deadline - System.nanoTime()));
         }
+        lane.close();
         if (allEnded) {
             poller.close();
         }

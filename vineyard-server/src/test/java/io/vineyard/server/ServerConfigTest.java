@@ -63,6 +63,11 @@ class ServerConfigTest {
     void warmMemoryDefaultsTo256MiBCappedAtTheSizeAndIsTheWholePoolWhenReserved() {
         assertEquals(256L << 20, ServerConfig.parse(new String[] {"--size=1Gi"}).warmBytes());
         assertEquals(64L << 20, ServerConfig.parse(new String[] {"--size=64Mi"}).warmBytes());
+        assertEquals(ServerConfig.DEFAULT_PLATFORM_CONNECTIONS, ServerConfig.parse(new String[] {"--size=1Gi"}).platformConnections());
+        assertEquals(0, ServerConfig.parse(new String[] {"--size=1Gi", "--platform_connections=0"}).platformConnections());
+        var lane = assertThrows(IllegalArgumentException.class,
+                () -> ServerConfig.parse(new String[] {"--size=1Gi", "--platform_connections=-2"}));
+        assertTrue(lane.getMessage().contains("--platform_connections must be 0 or more"), lane.getMessage());
         assertEquals(0, ServerConfig.parse(new String[] {"--size=1Gi", "--warm_memory=0"}).warmBytes());
         assertEquals(16L << 20, ServerConfig.parse(new String[] {"--size=1Gi", "--warm_memory=16Mi"}).warmBytes());
         assertEquals(1L << 30, ServerConfig.parse(new String[] {"--size=1Gi", "--reserve_memory"}).warmBytes());

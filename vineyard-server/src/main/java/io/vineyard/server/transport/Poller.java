@@ -14,7 +14,8 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * Parks the daemon's connection threads (virtual threads) on non-blocking sockets: a thread whose
  * read or write would block arms a one-shot epoll registration for its fd and parks; one platform
- * thread waits in {@code epoll_wait} and unparks the owner of each fd that became ready.
+ * thread waits in {@code epoll_wait} and unparks the owner of each fd that became ready. A connection
+ * on a platform thread ({@link PlatformLane}) waits in {@code poll(2)} on its fd instead.
  *
  * <p>Why: a connection thread that blocks in {@code read(2)} must be a platform thread, and starting
  * one costs 0.2-0.5 ms here, which made a burst of 1,000 connecting clients wait up to half a second
@@ -53,6 +54,10 @@ public final class Poller implements IoWait, AutoCloseable {
         if (closed) {
             throw new FrameException("the daemon is stopping");
         }
+        if (!Thread.currentThread().isVirtual()) {
+            blockInPoll(fd, events);
+            return;
+        }
         parked.put(fd, Thread.currentThread());
         int op = registered.putIfAbsent(fd, Boolean.TRUE) == null ? Posix.EPOLL_CTL_ADD : Posix.EPOLL_CTL_MOD;
         int rc;
@@ -66,6 +71,22 @@ public final class Poller implements IoWait, AutoCloseable {
         // a readiness that came before the park leaves its permit: park then returns at once
         LockSupport.park(this);
         parked.remove(fd, Thread.currentThread());
+    }
+
+    /**
+     * A platform thread ({@link PlatformLane}) waits in {@code poll(2)} on its own fd: the kernel wakes
+     * it directly. The timeout only lets it see {@link #close()}; a shutdown of the socket wakes it at once.
+     */
+    private void blockInPoll(int fd, int events) {
+        while (true) {
+            int revents = Posix.poll(fd, events, 500);
+            if (revents != 0) {
+                return; // ready, or an error the next read or write reports
+            }
+            if (closed) {
+                throw new FrameException("the daemon is stopping");
+            }
+        }
     }
 
     /** Forgets {@code fd} before it is closed (its number may be reused by the next connection). */
