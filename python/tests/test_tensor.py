@@ -1,5 +1,7 @@
 """numpy arrays as vineyard::Tensor<T>: dtypes, orders, metadata keys, zero-copy reads."""
 
+import os
+
 import pytest
 
 np = pytest.importorskip("numpy")
@@ -207,3 +209,43 @@ def test_a_tensor_put_into_pages_the_daemon_already_holds_reads_back_intact(clie
     assert np.array_equal(got, second)
     del got
     client.delete(oid)
+
+
+_THP_KNOB = "/sys/kernel/mm/transparent_hugepage/shmem_enabled"
+
+
+def _smaps_kb(address, field):
+    with open("/proc/self/smaps") as f:
+        inside = False
+        for line in f:
+            head = line.split(None, 1)[0]
+            if "-" in head and ":" not in head:
+                low, high = (int(x, 16) for x in head.split("-"))
+                inside = low <= address < high
+            elif inside and line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError("no %s for the mapping of %#x" % (field, address))
+
+
+@pytest.mark.skipif(not os.access(_THP_KNOB, os.W_OK), reason="needs root and a kernel with transparent huge pages")
+def test_with_shmem_huge_pages_on_request_a_fresh_tensor_is_mapped_in_huge_pages():
+    from conftest import running_daemon
+
+    with open(_THP_KNOB) as f:
+        before = f.read().split("[")[1].split("]")[0]
+    with open(_THP_KNOB, "w") as f:
+        f.write("advise")
+    try:
+        with running_daemon(size="512Mi", flags=("--warm_memory=0",)) as d:
+            with vj.connect(d.socket) as c:
+                value = np.arange((64 << 20) // 8, dtype=np.int64)
+                oid = c.put(value)
+                address, _length, _writable = max(c._mmaps.regions(), key=lambda r: r[1])
+                assert _smaps_kb(address, "ShmemPmdMapped") >= (64 << 10) // 2
+                got = c.get(oid)
+                assert np.array_equal(got, value)
+                del got
+                c.delete(oid)
+    finally:
+        with open(_THP_KNOB, "w") as f:
+            f.write(before)

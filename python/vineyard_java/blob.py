@@ -43,6 +43,8 @@ MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)
 #: in 16 at a time (the kernel's fault-around) with writable entries: about 3x faster than
 #: ``MADV_POPULATE_WRITE`` for them, while pages never touched still take one fault each either way.
 MADV_POPULATE_READ = getattr(mmap, "MADV_POPULATE_READ", 22)
+#: ``madvise`` advice that asks for transparent huge pages (see :func:`_advise_huge_pages`).
+MADV_HUGEPAGE = getattr(mmap, "MADV_HUGEPAGE", 14)
 #: New blobs of at least this many bytes are populated, and filled by :func:`copy_into`, in
 #: parallel parts (one per copy thread).
 PARALLEL_BYTES = 16 << 20
@@ -66,6 +68,17 @@ def _libc_madvise():
 # parts of one blob are populated by several threads at once
 _madvise = _libc_madvise()
 _mincore = _libc("mincore", (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p))
+
+
+def _advise_huge_pages(mm):
+    """``MADV_HUGEPAGE`` on a writable mapping of the pool: where the machine lets shared memory use
+    transparent huge pages on request (``/sys/kernel/mm/transparent_hugepage/shmem_enabled`` is
+    ``advise`` or ``within_size``), new blobs are mapped 2 MiB at a time, as the daemon asks for its own
+    mapping; nothing happens where it is ``never`` (the kernel's default)."""
+    try:
+        mm.madvise(MADV_HUGEPAGE)
+    except (OSError, ValueError, AttributeError):  # pragma: no cover - no THP in this kernel or Python
+        pass
 
 
 def resident_runs(address, length):
@@ -277,6 +290,8 @@ class MmapTable:
             raise VineyardError(
                 "cannot map store fd %d (%d bytes): %s" % (payload.store_fd, length, exc)
             ) from exc
+        if writable and not payload.is_disk:
+            _advise_huge_pages(mm)
         mapping = _Mapping(payload.store_fd, writable, payload.is_disk, mm)
         self._maps[key] = mapping
         return mapping

@@ -54,6 +54,11 @@ public final class PipelineBench {
         String pythonPeer = python == null ? null : a.get(a.indexOf("--python") + 2);
         String sparkClasspath = a.contains("--spark") ? a.get(a.indexOf("--spark") + 1) : null;
         boolean sparkOnly = a.contains("--spark-only");
+        boolean javaOnly = a.contains("--java-only");
+        List<String> daemonArgs = new ArrayList<>(List.of("--size=4Gi"));
+        if (a.contains("--daemon-args")) {
+            daemonArgs.addAll(Arrays.asList(a.get(a.indexOf("--daemon-args") + 1).trim().split("\\s+")));
+        }
         if (sparkOnly && sparkClasspath == null) {
             throw new IllegalArgumentException("--spark-only needs --spark CLASSPATH (bin/bench-pipeline passes vineyard-spark's)");
         }
@@ -63,14 +68,14 @@ public final class PipelineBench {
                 new Path3("java  vineyard, copied at put", "java", "heap", "put", "get"),
                 new Path3("java  Arrow IPC file on /dev/shm", "java", "heap", "ipc-write", "ipc-read"),
                 new Path3("java  vineyard, in pool, mapping populated", "java-populated", "pool", "put", "get")));
-        if (python != null) {
+        if (python != null && !javaOnly) {
             paths.add(new Path3("py    vineyard, pyarrow view", "python", "pool", "put", "get"));
             paths.add(new Path3("py    pyarrow IPC file, memory_map", "python", "heap", "ipc-write", "ipc-read"));
         }
         Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "vineyard-pipeline-bench-");
         Path socket = dir.resolve("vineyard.sock");
         Path diskDir = Files.createTempDirectory("vineyard-pipeline-bench-");
-        Process daemon = SdkBench.startDaemon(socket, "--size=4Gi");
+        Process daemon = SdkBench.startDaemon(socket, daemonArgs.toArray(String[]::new));
         Map<String, Peer> consumers = new LinkedHashMap<>();
         List<String> out = new ArrayList<>();
         String header = String.format(Locale.ROOT, "%-42s %11s %9s %9s %9s %9s  %s", "path", "rows", "write_ms", "load_ms",
@@ -92,7 +97,7 @@ public final class PipelineBench {
         try (Peer producer = new Peer(SdkBench.startJava(PipelinePeer.class.getName()))) {
             consumers.put("java", new Peer(SdkBench.startJava(PipelinePeer.class.getName())));
             consumers.put("java-populated", new Peer(SdkBench.startJava(PipelinePeer.class.getName())));
-            if (python != null) {
+            if (python != null && !javaOnly) {
                 consumers.put("python", new Peer(new ProcessBuilder(python, pythonPeer)
                         .redirectError(ProcessBuilder.Redirect.INHERIT).start()));
             }
@@ -141,10 +146,12 @@ public final class PipelineBench {
                 out.add(String.format(Locale.ROOT, "  %,d rows: java in-pool total / IPC file total = %.3f, mapping populated %.3f"
                         + " (target <= 0.1)", rows, ours / ipc, populated / ipc));
             }
-            out.add("");
-            out.add("DuckDB: " + String.format(Locale.ROOT, DuckDbBench.GROUP_BY, "<source>") + " (in this process)");
-            out.addAll(DuckDbBench.run(socket, diskDir, sizes, runs));
-            if (sparkClasspath != null) {
+            if (!javaOnly) {
+                out.add("");
+                out.add("DuckDB: " + String.format(Locale.ROOT, DuckDbBench.GROUP_BY, "<source>") + " (in this process)");
+                out.addAll(DuckDbBench.run(socket, diskDir, sizes, runs));
+            }
+            if (sparkClasspath != null && !javaOnly) {
                 out.add("");
                 out.add("Spark local[2], another process: count(*), bit_xor(i64), sum(f64), count(s) of the table");
                 out.addAll(SparkBench.run(socket, diskDir, sizes, runs, sparkClasspath));

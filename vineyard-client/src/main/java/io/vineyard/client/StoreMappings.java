@@ -115,6 +115,9 @@ final class StoreMappings implements AutoCloseable {
         if (p.equals(MemorySegment.NULL)) {
             throw new VineyardException(Status.IO_ERROR, Posix.error("mmap of store fd " + m.key).getMessage());
         }
+        if (!m.diskFile) {
+            Posix.adviseHugePages(p.reinterpret(length), length); // where the machine allows it for shared memory
+        }
         Arena arena = Arena.ofShared();
         m.arena = arena;
         m.segment = p.reinterpret(length, arena, s -> Posix.munmap(s, length));

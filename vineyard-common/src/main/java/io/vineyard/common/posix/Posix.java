@@ -73,6 +73,7 @@ public final class Posix {
     public static final int MADV_REMOVE = 9;
     public static final int MADV_POPULATE_WRITE = 23;
     public static final int MADV_POPULATE_READ = 22;
+    public static final int MADV_HUGEPAGE = 14;
     /** The base page size of x86-64 and arm64 Linux; madvise ranges are aligned to it. */
     public static final long PAGE_SIZE = 4096;
     public static final int MFD_CLOEXEC = 1;
@@ -591,6 +592,17 @@ public final class Posix {
         } catch (Throwable t) {
             throw rethrow(t);
         }
+    }
+
+    /**
+     * {@code madvise(MADV_HUGEPAGE)} over a shared mapping of the pool: where the machine lets shared
+     * memory use transparent huge pages on request ({@code /sys/kernel/mm/transparent_hugepage/shmem_enabled}
+     * is {@code advise} or {@code within_size}), the mapping's fresh pages come 2 MiB at a time, one fault
+     * each instead of 512; where it is {@code never} (the kernel's default) nothing changes. Errors
+     * (a kernel without THP) are ignored: the mapping works the same, with small pages.
+     */
+    public static void adviseHugePages(MemorySegment mapping, long length) {
+        madvise(mapping, length, MADV_HUGEPAGE);
     }
 
     private static RuntimeException rethrow(Throwable t) {

@@ -99,6 +99,10 @@ public final class SharedMemoryPool implements AutoCloseable {
             Posix.close(fd);
             throw e;
         }
+        // huge pages where the machine allows them for shared memory on request (shmem_enabled=advise):
+        // the pool's pages are then allocated, zeroed and mapped 2 MiB at a time, by the pre-fault and
+        // by every client that asks as well (our SDKs do); nothing changes where it is 'never'
+        Posix.adviseHugePages(p.reinterpret(fileSize), fileSize);
         if (reserve && Posix.madvise(p.reinterpret(fileSize), fileSize, Posix.MADV_POPULATE_WRITE) != 0) {
             RuntimeException e = Posix.error("pre-faulting the pool (--reserve_memory)");
             Posix.munmap(p.reinterpret(fileSize), fileSize);
