@@ -45,7 +45,9 @@ final class GraphPlan {
         long[] intIds;
         List<String> strIds;
         int count;
+        /** Id to row until {@link #partition}, then id to gid ({@link #gidIndex}). */
         LongIndex intIndex;
+        boolean gidIndex;
         Map<String, Integer> strIndex;
         /** Rows of each fragment, in table order: the fragment's inner vertices. */
         int[][] innerRows;
@@ -58,6 +60,9 @@ final class GraphPlan {
         }
 
         int rowOf(Object oid) {
+            if (gidIndex) {
+                throw new IllegalStateException("rowOf after the partition: the index maps ids to gids");
+            }
             if (strIndex != null) {
                 Integer r = strIndex.get((String) oid);
                 return r == null ? -1 : r;
@@ -79,6 +84,9 @@ final class GraphPlan {
 
     /** Buckets the rows by the fragments of their ends, in one pass over the edges for all fragments. */
     private static int[][] rowsByFragment(long[] src, long[] dst, int fnum, VidParser parser) {
+        if (fnum == 1) {
+            return new int[][] {IntStream.range(0, src.length).toArray()};
+        }
         int[] counts = new int[fnum];
         for (int r = 0; r < src.length; r++) {
             int fs = parser.fid(src[r]);
@@ -233,6 +241,19 @@ final class GraphPlan {
         } else {
             v.intIds = new long[n];
             v.intIndex = new LongIndex(n);
+            if (c.getNullCount() == 0 && c instanceof BaseIntVector iv) {
+                for (int r = 0; r < n; r++) {
+                    long id = iv.getValueAsLong(r);
+                    long before = v.intIndex.putIfAbsent(id, r);
+                    if (before >= 0) {
+                        throw GraphLoader.invalid("load: vertex " + id + " of label " + v.name + " is given twice (rows "
+                                + before + " and " + r + ")");
+                    }
+                    v.intIds[r] = id;
+                }
+                v.count = n;
+                return;
+            }
         }
         for (int r = 0; r < n; r++) {
             Object id = idAt(c, r, "vertex label " + v.name);
@@ -266,6 +287,9 @@ final class GraphPlan {
 
     /** Adds the ends of the edges to the labels made from edges, row by row: src, then dst. */
     private static void addEndpoints(VertexLabel srcLabel, FieldVector src, VertexLabel dstLabel, FieldVector dst) {
+        if (srcLabel.table != null && dstLabel.table != null) {
+            return;
+        }
         int n = src.getValueCount();
         for (int r = 0; r < n; r++) {
             addEndpoint(srcLabel, src, r);
@@ -325,6 +349,11 @@ final class GraphPlan {
             v.gidOfRow[r] = parser.gid(f, v.id, fill[f]);
             v.innerRows[f][fill[f]++] = r;
         }
+        if (v.intIndex != null) {
+            // from now on the index maps an id to its gid (a gid is never -1: its offset is below 2^31)
+            v.intIndex.remap(v.gidOfRow);
+            v.gidIndex = true;
+        }
     }
 
     private static long[] gids(VertexLabel v, FieldVector c, String edgeLabel) {
@@ -337,11 +366,11 @@ final class GraphPlan {
             int chunk = 1 << 20;
             IntStream.range(0, (n + chunk - 1) / chunk).parallel().forEach(part -> {
                 for (int r = part * chunk, end = Math.min(n, r + chunk); r < end; r++) {
-                    long row = v.intIndex.get(values.getAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, r));
-                    if (row < 0) {
+                    long gid = v.intIndex.get(values.getAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, r));
+                    if (gid == -1) {
                         throw unknown(v, c, r, edgeLabel);
                     }
-                    out[r] = v.gidOfRow[(int) row];
+                    out[r] = gid;
                 }
             });
             return out;
@@ -349,11 +378,11 @@ final class GraphPlan {
         if (v.intIndex != null) {
             BaseIntVector iv = (BaseIntVector) c;
             for (int r = 0; r < n; r++) {
-                long row = c.isNull(r) ? -1 : v.intIndex.get(iv.getValueAsLong(r));
-                if (row < 0) {
+                long gid = c.isNull(r) ? -1 : v.intIndex.get(iv.getValueAsLong(r));
+                if (gid == -1) {
                     throw unknown(v, c, r, edgeLabel);
                 }
-                out[r] = v.gidOfRow[(int) row];
+                out[r] = gid;
             }
             return out;
         }
