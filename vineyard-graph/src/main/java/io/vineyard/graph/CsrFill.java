@@ -15,10 +15,11 @@ import java.util.List;
  * done in two cache-friendly passes, with the nbr blob itself as the only scratch space:
  * <ol>
  *   <li>the rows are cut into buckets of consecutive rows, about {@value #BUCKET_UNITS} units each; the
- *       units of a bucket occupy one range of the final blob, so each half-edge is appended to its
- *       bucket's range, as {@code (row << 32 | nbr, eid)} (a few hundred sequential write streams);</li>
- *   <li>each bucket's range is read into a heap buffer, scattered by row there, its runs sorted, and
- *       written back in one bulk copy: every unit is written once in its final place.</li>
+ *       units of a bucket occupy one range of the final blob, so, once the units of each bucket are
+ *       counted, each half-edge is appended to its bucket's range, as {@code (row << 32 | nbr, eid)} (a
+ *       few hundred sequential write streams);</li>
+ *   <li>each bucket's range is read into a heap buffer, where its rows' degrees and offsets are counted,
+ *       its units scattered by row and its runs sorted; the range is then written back in one bulk copy.</li>
  * </ol>
  * One instance, one thread; instances for different blobs run in parallel.
  */
@@ -54,30 +55,31 @@ final class CsrFill {
 
     /** Writes both blobs; true when the CSR has parallel edges (one row, the same neighbour twice). */
     boolean run() {
-        if (parts.isEmpty()) {
+        long units = 0;
+        for (HalfEdges h : parts) {
+            units += h.count;
+        }
+        if (rows == 0 || units == 0) {
             off.fill((byte) 0);
             return false;
         }
-        long[] offsets = new long[rows + 1];
+        int shift = bucketShift(rows, units);
+        int buckets = ((rows - 1) >>> shift) + 1;
+        // pass 1: the units of each bucket (a small array: no random access to a per-row one)
+        long[] cursor = new long[buckets + 1];
         for (HalfEdges h : parts) {
             int[] row = h.row;
             for (int k = 0, n = h.count; k < n; k++) {
-                offsets[row[k] + 1]++;
+                cursor[(row[k] >>> shift) + 1]++;
             }
         }
-        for (int i = 0; i < rows; i++) {
-            offsets[i + 1] += offsets[i];
-        }
-        MemorySegment.copy(offsets, 0, off, LONG, 0, rows + 1);
-        if (offsets[rows] == 0) {
-            return false;
-        }
-        int shift = bucketShift(rows, offsets[rows]);
-        int buckets = ((rows - 1) >>> shift) + 1;
-        long[] cursor = new long[buckets];
+        int largest = 0;
         for (int b = 0; b < buckets; b++) {
-            cursor[b] = offsets[b << shift];
+            largest = (int) Math.max(largest, cursor[b + 1]);
+            cursor[b + 1] += cursor[b];
         }
+        long[] bucketStart = cursor.clone();
+        // pass 2: each half-edge appended to its bucket's range of the blob, as (row << 32 | nbr, eid)
         for (HalfEdges h : parts) {
             int[] row = h.row;
             int[] nbr = h.nbr;
@@ -89,41 +91,51 @@ final class CsrFill {
                 nbrs.set(LONG, at + FragmentDescriptor.NBR_EID, eid == null ? k : eid[k]);
             }
         }
-        int largest = 0;
-        for (int b = 0; b < buckets; b++) {
-            largest = (int) Math.max(largest, offsets[bucketEnd(b, shift)] - offsets[b << shift]);
-        }
+        // pass 3, bucket by bucket in the cache: degrees, offsets, the scatter by row, the runs sorted
         long[] staged = new long[2 * largest];
         long[] placed = new long[2 * largest];
-        long[] runCursor = new long[(int) Math.min(rows, 1L << shift)];
+        int span = (int) Math.min(rows, 1L << shift);
+        int[] runStart = new int[span + 1];
+        long[] offsets = new long[span];
         boolean parallel = false;
         for (int b = 0; b < buckets; b++) {
             int r0 = b << shift;
-            int r1 = bucketEnd(b, shift);
-            long u0 = offsets[r0];
-            int n = (int) (offsets[r1] - u0);
+            int nrows = bucketEnd(b, shift) - r0;
+            long u0 = bucketStart[b];
+            int n = (int) (bucketStart[b + 1] - u0);
+            Arrays.fill(runStart, 0, nrows + 1, 0);
+            if (n > 0) {
+                MemorySegment.copy(nbrs, LONG, u0 * NBR_BYTES, staged, 0, 2 * n);
+                for (int i = 0; i < n; i++) {
+                    runStart[(int) (staged[2 * i] >>> 32) - r0 + 1]++;
+                }
+            }
+            for (int r = 0; r < nrows; r++) {
+                runStart[r + 1] += runStart[r];
+                offsets[r] = u0 + runStart[r];
+            }
+            MemorySegment.copy(offsets, 0, off, LONG, 8L * r0, nrows);
             if (n == 0) {
                 continue;
             }
-            MemorySegment.copy(nbrs, LONG, u0 * NBR_BYTES, staged, 0, 2 * n);
-            for (int r = r0; r < r1; r++) {
-                runCursor[r - r0] = offsets[r] - u0;
-            }
             for (int i = 0; i < n; i++) {
                 long key = staged[2 * i];
-                int at = (int) runCursor[(int) (key >>> 32) - r0]++;
+                int at = runStart[(int) (key >>> 32) - r0]++;
                 placed[2 * at] = nbrBase | (key & LOW);
                 placed[2 * at + 1] = staged[2 * i + 1];
             }
-            for (int r = r0; r < r1; r++) {
-                int from = (int) (offsets[r] - u0);
-                int len = (int) (offsets[r + 1] - offsets[r]);
-                if (len > 1) {
-                    parallel |= sortRun(placed, from, len, staged);
+            // runStart[r] is now the end of run r, the start of run r + 1
+            int from = 0;
+            for (int r = 0; r < nrows; r++) {
+                int to = runStart[r];
+                if (to - from > 1) {
+                    parallel |= sortRun(placed, from, to - from, staged);
                 }
+                from = to;
             }
             MemorySegment.copy(placed, 0, nbrs, LONG, u0 * NBR_BYTES, 2 * n);
         }
+        off.set(LONG, 8L * rows, units);
         return parallel;
     }
 
@@ -145,45 +157,46 @@ final class CsrFill {
      */
     private static boolean sortRun(long[] b, int from, int n, long[] scratch) {
         int lo = 2 * from;
+        boolean same = false;
+        if (n <= 32) {
+            // insertion sort: a new unit stops after the last one not above it, which it then equals or not
+            for (int i = 1; i < n; i++) {
+                long vid = b[lo + 2 * i];
+                long eid = b[lo + 2 * i + 1];
+                int j = i - 1;
+                while (j >= 0 && b[lo + 2 * j] > vid) {
+                    b[lo + 2 * j + 2] = b[lo + 2 * j];
+                    b[lo + 2 * j + 3] = b[lo + 2 * j + 1];
+                    j--;
+                }
+                b[lo + 2 * j + 2] = vid;
+                b[lo + 2 * j + 3] = eid;
+                same |= j >= 0 && b[lo + 2 * j] == vid;
+            }
+            return same;
+        }
         boolean sorted = true;
         for (int i = 1; i < n && sorted; i++) {
             sorted = b[lo + 2 * i] >= b[lo + 2 * i - 2];
         }
         if (!sorted) {
-            if (n <= 32) {
-                for (int i = 1; i < n; i++) {
-                    long vid = b[lo + 2 * i];
-                    long eid = b[lo + 2 * i + 1];
-                    int j = i - 1;
-                    while (j >= 0 && b[lo + 2 * j] > vid) {
-                        b[lo + 2 * j + 2] = b[lo + 2 * j];
-                        b[lo + 2 * j + 3] = b[lo + 2 * j + 1];
-                        j--;
-                    }
-                    b[lo + 2 * j + 2] = vid;
-                    b[lo + 2 * j + 3] = eid;
-                }
-            } else {
-                // the run's vids share one label (one CSR, one neighbour label): offsets < 2^31 order them
-                long label = b[lo] & ~0x7FFFFFFFL;
-                long[] keys = new long[n];
-                for (int i = 0; i < n; i++) {
-                    keys[i] = ((b[lo + 2 * i] - label) << 32) | i;
-                }
-                Arrays.sort(keys);
-                System.arraycopy(b, lo, scratch, 0, 2 * n);
-                for (int i = 0; i < n; i++) {
-                    int at = (int) keys[i];
-                    b[lo + 2 * i] = scratch[2 * at];
-                    b[lo + 2 * i + 1] = scratch[2 * at + 1];
-                }
+            // the run's vids share one label (one CSR, one neighbour label): offsets < 2^31 order them
+            long label = b[lo] & ~0x7FFFFFFFL;
+            long[] keys = new long[n];
+            for (int i = 0; i < n; i++) {
+                keys[i] = ((b[lo + 2 * i] - label) << 32) | i;
+            }
+            Arrays.sort(keys);
+            System.arraycopy(b, lo, scratch, 0, 2 * n);
+            for (int i = 0; i < n; i++) {
+                int at = (int) keys[i];
+                b[lo + 2 * i] = scratch[2 * at];
+                b[lo + 2 * i + 1] = scratch[2 * at + 1];
             }
         }
         for (int i = 1; i < n; i++) {
-            if (b[lo + 2 * i] == b[lo + 2 * i - 2]) {
-                return true;
-            }
+            same |= b[lo + 2 * i] == b[lo + 2 * i - 2];
         }
-        return false;
+        return same;
     }
 }

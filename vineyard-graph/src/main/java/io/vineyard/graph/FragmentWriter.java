@@ -219,12 +219,14 @@ public final class FragmentWriter {
             m.put(FragmentDescriptor.sizeKey("vertex_tables_"), (long) vnum);
             m.put(FragmentDescriptor.sizeKey("ovgid_lists_"), (long) vnum);
             m.put(FragmentDescriptor.sizeKey("ovg2l_maps_"), (long) vnum);
+            long tv0 = System.nanoTime();
             for (GraphPlan.VertexLabel v : plan.vertices) {
                 m.addMember(FragmentDescriptor.listKey("vertex_tables_", v.id),
                         counted(table(v.table, Set.of(GraphPlan.ID), v.innerRows[fid])));
                 m.addMember(FragmentDescriptor.listKey("ovgid_lists_", v.id), counted(ovgidList(v.id)));
                 m.addMember(FragmentDescriptor.listKey("ovg2l_maps_", v.id), counted(ovg2lMap(v.id)));
             }
+            GraphLoader.trace("fragment " + fid + " vertex tables, outer vertex lists and maps", tv0);
             m.put(FragmentDescriptor.sizeKey("edge_tables_"), (long) enum_);
             for (GraphPlan.EdgeLabel e : plan.edges) {
                 m.addMember(FragmentDescriptor.listKey("edge_tables_", e.id()),

@@ -82,33 +82,52 @@ final class GraphPlan {
         }
     }
 
-    /** Buckets the rows by the fragments of their ends, in one pass over the edges for all fragments. */
+    /**
+     * Buckets the rows by the fragments of their ends, in table order, for all fragments at once: in
+     * parallel chunks of rows, counted first, then each chunk filling its own ranges.
+     */
     private static int[][] rowsByFragment(long[] src, long[] dst, int fnum, VidParser parser) {
+        int n = src.length;
         if (fnum == 1) {
-            return new int[][] {IntStream.range(0, src.length).toArray()};
+            return new int[][] {IntStream.range(0, n).toArray()};
         }
-        int[] counts = new int[fnum];
-        for (int r = 0; r < src.length; r++) {
-            int fs = parser.fid(src[r]);
-            int fd = parser.fid(dst[r]);
-            counts[fs]++;
-            if (fd != fs) {
-                counts[fd]++;
+        int chunk = 1 << 20;
+        int chunks = (n + chunk - 1) / chunk;
+        int[][] counts = new int[chunks][fnum];
+        IntStream.range(0, chunks).parallel().forEach(c -> {
+            int[] count = counts[c];
+            for (int r = c * chunk, end = Math.min(n, r + chunk); r < end; r++) {
+                int fs = parser.fid(src[r]);
+                int fd = parser.fid(dst[r]);
+                count[fs]++;
+                if (fd != fs) {
+                    count[fd]++;
+                }
+            }
+        });
+        int[] total = new int[fnum];
+        for (int[] count : counts) {
+            for (int f = 0; f < fnum; f++) {
+                int c = count[f];
+                count[f] = total[f];   // the count becomes the chunk's first index in the fragment's rows
+                total[f] += c;
             }
         }
         int[][] rows = new int[fnum][];
         for (int f = 0; f < fnum; f++) {
-            rows[f] = new int[counts[f]];
+            rows[f] = new int[total[f]];
         }
-        int[] fill = new int[fnum];
-        for (int r = 0; r < src.length; r++) {
-            int fs = parser.fid(src[r]);
-            int fd = parser.fid(dst[r]);
-            rows[fs][fill[fs]++] = r;
-            if (fd != fs) {
-                rows[fd][fill[fd]++] = r;
+        IntStream.range(0, chunks).parallel().forEach(c -> {
+            int[] fill = counts[c];
+            for (int r = c * chunk, end = Math.min(n, r + chunk); r < end; r++) {
+                int fs = parser.fid(src[r]);
+                int fd = parser.fid(dst[r]);
+                rows[fs][fill[fs]++] = r;
+                if (fd != fs) {
+                    rows[fd][fill[fd]++] = r;
+                }
             }
-        }
+        });
         return rows;
     }
 
