@@ -19,9 +19,7 @@ import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -33,11 +31,10 @@ import java.util.concurrent.CompletableFuture;
  * (vertex label, edge label) with every run sorted by neighbour vid.
  *
  * <p>The CSR is built in the pool: degrees give the offsets, written into the offsets blob; a counting sort
- * of the local edges by neighbour is the only other pass; each nbr unit is then written once, straight into
- * the nbr blob, in its final place. The edge data is never copied anywhere else.
+ * of the local edges by row, bucketed so that it stays in the cache, uses the nbr blob as its only scratch
+ * space ({@link CsrFill}). The edge data is never copied anywhere else.
  */
 public final class FragmentWriter {
-    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
 
     private FragmentWriter() {
     }
@@ -75,17 +72,13 @@ public final class FragmentWriter {
         final int enum_;
         final int[] ivnums;
         final long[][] ovgids;
-        /** Per label, the rank among the outer vertices by dense number ({@link #fidBase} + offset). */
-        final int[][] outerRank;
-        /** Per label, the dense number of each fragment's first vertex. */
-        final int[][] fidBase;
         final int[] tvnums;
         /** Per edge label: rows of the input table stored here (eid = index). */
         final int[][] localRows;
         final int[][] srcOff;
         final int[][] dstOff;
         /** The CSR writes, run once every blob of the fragment is created. */
-        final List<Fill> fills = new ArrayList<>();
+        final List<CsrFill> fills = new ArrayList<>();
         long nbytes;
         boolean multigraph;
 
@@ -100,8 +93,6 @@ public final class FragmentWriter {
             this.ivnums = new int[vnum];
             this.tvnums = new int[vnum];
             this.ovgids = new long[vnum][];
-            this.outerRank = new int[vnum][];
-            this.fidBase = new int[vnum][];
             this.localRows = new int[enum_][];
             this.srcOff = new int[enum_][];
             this.dstOff = new int[enum_][];
@@ -109,11 +100,10 @@ public final class FragmentWriter {
                 ivnums[v.id] = v.innerRows[fid].length;
             }
             selectEdges();
-            collectOuter();
+            localEnds();
             for (int l = 0; l < vnum; l++) {
                 tvnums[l] = ivnums[l] + ovgids[l].length;
             }
-            localOffsets();
         }
 
         private void selectEdges() {
@@ -123,10 +113,14 @@ public final class FragmentWriter {
         }
 
         /**
-         * The outer vertices of each label: distinct gids in ascending (unsigned) order, found by marking
-         * each vertex's dense number (fragment by fragment, then offset), and their ranks by that number.
+         * The local offsets of both ends of every local edge, and the outer vertices of each label:
+         * distinct gids in ascending (unsigned) order, found by marking each outer end's dense number
+         * (fragment by fragment, then offset). One pass over the ends writes an inner end's offset, or the
+         * complement of an outer end's dense number, and marks the outer ones; the marks then become ranks,
+         * and a pass over the written ends turns each complement into {@code ivnum + rank}.
          */
-        private void collectOuter() {
+        private void localEnds() {
+            int[][] fidBase = new int[vnum][];
             int[][] marks = new int[vnum][];
             for (GraphPlan.VertexLabel v : plan.vertices) {
                 int[] base = new int[plan.fnum + 1];
@@ -134,22 +128,14 @@ public final class FragmentWriter {
                     base[f + 1] = base[f] + v.innerRows[f].length;
                 }
                 fidBase[v.id] = base;
-                marks[v.id] = new int[base[plan.fnum]];
+                marks[v.id] = new int[plan.fnum == 1 ? 0 : base[plan.fnum]];
             }
             for (GraphPlan.EdgeLabel e : plan.edges) {
-                for (long[] ends : List.of(e.srcGid(), e.dstGid())) {
-                    int l = ends == e.srcGid() ? e.srcLabel() : e.dstLabel();
-                    int[] base = fidBase[l];
-                    int[] mark = marks[l];
-                    for (int r : localRows[e.id()]) {
-                        long g = ends[r];
-                        int f = parser.fid(g);
-                        if (f != fid) {
-                            mark[base[f] + (int) parser.offset(g)] = 1;
-                        }
-                    }
-                }
+                int[] rows = localRows[e.id()];
+                srcOff[e.id()] = encodeEnds(e.srcGid(), rows, fidBase[e.srcLabel()], marks[e.srcLabel()]);
+                dstOff[e.id()] = encodeEnds(e.dstGid(), rows, fidBase[e.dstLabel()], marks[e.dstLabel()]);
             }
+            int[][] rank = new int[vnum][];
             for (int l = 0; l < vnum; l++) {
                 int[] mark = marks[l];
                 int[] base = fidBase[l];
@@ -159,7 +145,7 @@ public final class FragmentWriter {
                 }
                 long[] g = new long[count];
                 int k = 0;
-                for (int f = 0; f < plan.fnum; f++) {
+                for (int f = 0; f < plan.fnum && k < count; f++) {
                     for (int i = base[f]; i < base[f + 1]; i++) {
                         if (mark[i] != 0) {
                             g[k] = parser.gid(f, l, i - base[f]);
@@ -168,29 +154,42 @@ public final class FragmentWriter {
                     }
                 }
                 ovgids[l] = g;
-                outerRank[l] = mark;
+                rank[l] = mark;
             }
-        }
-
-        private int localOffset(long gid, int label) {
-            int f = parser.fid(gid);
-            if (f == fid) {
-                return (int) parser.offset(gid);
-            }
-            return ivnums[label] + outerRank[label][fidBase[label][f] + (int) parser.offset(gid)];
-        }
-
-        private void localOffsets() {
-            for (GraphPlan.EdgeLabel e : plan.edges) {
-                int[] rows = localRows[e.id()];
-                int[] s = new int[rows.length];
-                int[] d = new int[rows.length];
-                for (int k = 0; k < rows.length; k++) {
-                    s[k] = localOffset(e.srcGid()[rows[k]], e.srcLabel());
-                    d[k] = localOffset(e.dstGid()[rows[k]], e.dstLabel());
+            if (plan.fnum > 1) {
+                for (GraphPlan.EdgeLabel e : plan.edges) {
+                    resolveOuter(srcOff[e.id()], ivnums[e.srcLabel()], rank[e.srcLabel()]);
+                    resolveOuter(dstOff[e.id()], ivnums[e.dstLabel()], rank[e.dstLabel()]);
                 }
-                srcOff[e.id()] = s;
-                dstOff[e.id()] = d;
+            }
+        }
+
+        /** The ends {@code gids[rows[k]]}: an inner one as its offset, an outer one as ~(dense number), marked. */
+        private int[] encodeEnds(long[] gids, int[] rows, int[] base, int[] mark) {
+            int[] out = new int[rows.length];
+            int fidShift = parser.fidOffset();
+            long offsetMask = parser.offsetMask();
+            for (int k = 0; k < rows.length; k++) {
+                long g = gids[rows[k]];
+                int f = (int) (g >>> fidShift);
+                int offset = (int) (g & offsetMask);
+                if (f == fid) {
+                    out[k] = offset;
+                } else {
+                    int dense = base[f] + offset;
+                    mark[dense] = 1;
+                    out[k] = ~dense;
+                }
+            }
+            return out;
+        }
+
+        private static void resolveOuter(int[] ends, int ivnum, int[] rank) {
+            for (int k = 0; k < ends.length; k++) {
+                int x = ends[k];
+                if (x < 0) {
+                    ends[k] = ivnum + rank[~x];
+                }
             }
         }
 
@@ -220,12 +219,14 @@ public final class FragmentWriter {
             m.put(FragmentDescriptor.sizeKey("vertex_tables_"), (long) vnum);
             m.put(FragmentDescriptor.sizeKey("ovgid_lists_"), (long) vnum);
             m.put(FragmentDescriptor.sizeKey("ovg2l_maps_"), (long) vnum);
+            long tv0 = System.nanoTime();
             for (GraphPlan.VertexLabel v : plan.vertices) {
                 m.addMember(FragmentDescriptor.listKey("vertex_tables_", v.id),
                         counted(table(v.table, Set.of(GraphPlan.ID), v.innerRows[fid])));
                 m.addMember(FragmentDescriptor.listKey("ovgid_lists_", v.id), counted(ovgidList(v.id)));
                 m.addMember(FragmentDescriptor.listKey("ovg2l_maps_", v.id), counted(ovg2lMap(v.id)));
             }
+            GraphLoader.trace("fragment " + fid + " vertex tables, outer vertex lists and maps", tv0);
             m.put(FragmentDescriptor.sizeKey("edge_tables_"), (long) enum_);
             for (GraphPlan.EdgeLabel e : plan.edges) {
                 m.addMember(FragmentDescriptor.listKey("edge_tables_", e.id()),
@@ -236,7 +237,7 @@ public final class FragmentWriter {
             GraphLoader.trace("fragment " + fid + " csr blobs", t0);
             t0 = System.nanoTime();
             // the CSRs are independent: written in parallel (fork-join pool), each into its own blobs
-            multigraph = fills.parallelStream().map(Fill::run).reduce(false, Boolean::logicalOr);
+            multigraph = fills.parallelStream().map(CsrFill::run).reduce(false, Boolean::logicalOr);
             GraphLoader.trace("fragment " + fid + " csr fill", t0);
             for (String absent : List.of("compact_ie_lists_", "compact_oe_lists_", "ie_boffsets_lists_", "oe_boffsets_lists_")) {
                 m.put(FragmentDescriptor.sizeKey(absent), 0L);
@@ -297,10 +298,6 @@ public final class FragmentWriter {
             }
         }
 
-        /** The (row, neighbour, eid) half-edges stored in one CSR. */
-        private record HalfEdges(int[] row, int[] nbr, int[] eid, int count) {
-        }
-
         private void writeCsrs(ObjectMeta m) {
             String[] lists = plan.directed ? new String[] {"oe", "ie"} : new String[] {"oe"};
             for (String dir : lists) {
@@ -310,13 +307,13 @@ public final class FragmentWriter {
                     m.put(FragmentDescriptor.sizeKey(dir + "_lists_", v), (long) enum_);
                     m.put(FragmentDescriptor.sizeKey(dir + "_offsets_lists_", v), (long) enum_);
                     for (GraphPlan.EdgeLabel e : plan.edges) {
-                        List<HalfEdges> parts = new ArrayList<>();
+                        List<CsrFill.HalfEdges> parts = new ArrayList<>();
                         int nbrLabel = -1;
                         int el = e.id();
                         boolean out = dir.equals("oe");
                         if ((out ? e.srcLabel() : e.dstLabel()) == v) {
-                            parts.add(out ? new HalfEdges(srcOff[el], dstOff[el], null, srcOff[el].length)
-                                    : new HalfEdges(dstOff[el], srcOff[el], null, srcOff[el].length));
+                            parts.add(out ? new CsrFill.HalfEdges(srcOff[el], dstOff[el], null, srcOff[el].length)
+                                    : new CsrFill.HalfEdges(dstOff[el], srcOff[el], null, srcOff[el].length));
                             nbrLabel = out ? e.dstLabel() : e.srcLabel();
                         }
                         if (!plan.directed && e.dstLabel() == v) {
@@ -336,7 +333,7 @@ public final class FragmentWriter {
         }
 
         /** An undirected edge label's dst -> src half-edges; a self-loop is stored once (by the src side). */
-        private HalfEdges reversedWithoutSelfLoops(int el, boolean sameLabel) {
+        private CsrFill.HalfEdges reversedWithoutSelfLoops(int el, boolean sameLabel) {
             int[] s = srcOff[el];
             int[] d = dstOff[el];
             int n = 0;
@@ -356,113 +353,20 @@ public final class FragmentWriter {
                     eid[n++] = k;
                 }
             }
-            return new HalfEdges(row, nbr, eid, n);
+            return new CsrFill.HalfEdges(row, nbr, eid, n);
         }
 
         /**
          * The nbr units and the offsets of one CSR over the vertices of label {@code v}: the blobs are
-         * created here, their bytes are written by a {@link Fill} run later (in parallel with the others).
+         * created here, their bytes are written by a {@link CsrFill} run later (in parallel with the others).
          */
-        private ObjectMeta[] csr(int v, int nbrLabel, List<HalfEdges> parts) {
+        private ObjectMeta[] csr(int v, int nbrLabel, List<CsrFill.HalfEdges> parts) {
             int rows = tvnums[v];
-            long count = parts.stream().mapToLong(HalfEdges::count).sum();
+            long count = parts.stream().mapToLong(CsrFill.HalfEdges::count).sum();
             VertexMapWriter.Slot offsets = VertexMapWriter.Slot.of(ctx, 8L * (rows + 1));
             VertexMapWriter.Slot units = VertexMapWriter.Slot.of(ctx, (long) FragmentDescriptor.NBR_BYTES * count);
-            fills.add(new Fill(parts, rows, nbrLabel < 0 ? 0 : parser.vid(nbrLabel, 0), units.segment(), offsets.segment()));
+            fills.add(new CsrFill(parts, rows, nbrLabel < 0 ? 0 : parser.vid(nbrLabel, 0), units.segment(), offsets.segment()));
             return new ObjectMeta[] {ArrayMetas.nbrUnits(ctx, count, units), ArrayMetas.numeric(ctx, ArrayMetas.INT64, rows + 1, offsets)};
-        }
-
-        /**
-         * Writes one CSR's offsets and nbr units into their blobs; true when it has parallel edges. The
-         * half-edges are scattered to their rows in input order (so ties keep ascending eids), then each run
-         * is sorted by neighbour vid in place.
-         */
-        private record Fill(List<HalfEdges> parts, int rows, long nbrBase, MemorySegment nbrs, MemorySegment off) {
-            boolean run() {
-                if (parts.isEmpty()) {
-                    off.fill((byte) 0);
-                    return false;
-                }
-                long[] cursor = new long[rows + 1];
-                for (HalfEdges h : parts) {
-                    for (int k = 0; k < h.count; k++) {
-                        cursor[h.row[k] + 1]++;
-                    }
-                }
-                for (int i = 0; i < rows; i++) {
-                    cursor[i + 1] += cursor[i];
-                }
-                MemorySegment.copy(MemorySegment.ofArray(cursor), 0, off, 0, 8L * (rows + 1));
-                for (HalfEdges h : parts) {
-                    for (int k = 0; k < h.count; k++) {
-                        long at = (long) FragmentDescriptor.NBR_BYTES * cursor[h.row[k]]++;
-                        nbrs.set(LONG, at + FragmentDescriptor.NBR_VID, nbrBase | h.nbr[k]);
-                        nbrs.set(LONG, at + FragmentDescriptor.NBR_EID, h.eid == null ? k : h.eid[k]);
-                    }
-                }
-                boolean parallel = false;
-                long[] buffer = new long[64];
-                long from = 0;
-                for (int i = 0; i < rows; i++) {
-                    long to = cursor[i];   // after the scatter, cursor[i] is the end of run i
-                    if (to - from > 1) {
-                        buffer = sortRun(nbrs, from, (int) (to - from), buffer);
-                        for (int k = 1; k < to - from; k++) {
-                            parallel |= buffer[2 * k] == buffer[2 * k - 2];
-                        }
-                    }
-                    from = to;
-                }
-                return parallel;
-            }
-        }
-
-        /**
-         * Sorts the {@code n} units from unit {@code from} by vid, ties kept in order: the run is copied to the
-         * heap (insertion sort for short runs, else a sort of (vid offset, position) keys), then copied back
-         * when it was not sorted. Returns the buffer, grown when it had to be, holding the sorted run.
-         */
-        private static long[] sortRun(MemorySegment nbrs, long from, int n, long[] buffer) {
-            long[] b = buffer.length >= 4L * n ? buffer : new long[4 * n];
-            long base = from * FragmentDescriptor.NBR_BYTES;
-            MemorySegment.copy(nbrs, LONG, base, b, 0, 2 * n);
-            boolean sorted = true;
-            for (int i = 1; i < n && sorted; i++) {
-                sorted = b[2 * i] >= b[2 * i - 2];
-            }
-            if (sorted) {
-                return b;
-            }
-            if (n <= 32) {
-                for (int i = 1; i < n; i++) {
-                    long vid = b[2 * i];
-                    long eid = b[2 * i + 1];
-                    int j = i - 1;
-                    while (j >= 0 && b[2 * j] > vid) {
-                        b[2 * j + 2] = b[2 * j];
-                        b[2 * j + 3] = b[2 * j + 1];
-                        j--;
-                    }
-                    b[2 * j + 2] = vid;
-                    b[2 * j + 3] = eid;
-                }
-            } else {
-                // the run's vids share one label (one CSR, one neighbour label): offsets < 2^31 order them
-                long label = b[0] & ~0x7FFFFFFFL;
-                long[] keys = new long[n];
-                for (int i = 0; i < n; i++) {
-                    keys[i] = ((b[2 * i] - label) << 32) | i;
-                }
-                Arrays.sort(keys);
-                for (int i = 0; i < n; i++) {
-                    int at = (int) keys[i];
-                    b[2 * n + 2 * i] = b[2 * at];
-                    b[2 * n + 2 * i + 1] = b[2 * at + 1];
-                }
-                System.arraycopy(b, 2 * n, b, 0, 2 * n);
-            }
-            MemorySegment.copy(b, 0, nbrs, LONG, base, 2 * n);
-            return b;
         }
 
         /** {@code PropertyGraphSchema::ToJSON}. */

@@ -45,7 +45,9 @@ final class GraphPlan {
         long[] intIds;
         List<String> strIds;
         int count;
+        /** Id to row until {@link #partition}, then id to gid ({@link #gidIndex}). */
         LongIndex intIndex;
+        boolean gidIndex;
         Map<String, Integer> strIndex;
         /** Rows of each fragment, in table order: the fragment's inner vertices. */
         int[][] innerRows;
@@ -58,6 +60,9 @@ final class GraphPlan {
         }
 
         int rowOf(Object oid) {
+            if (gidIndex) {
+                throw new IllegalStateException("rowOf after the partition: the index maps ids to gids");
+            }
             if (strIndex != null) {
                 Integer r = strIndex.get((String) oid);
                 return r == null ? -1 : r;
@@ -77,30 +82,52 @@ final class GraphPlan {
         }
     }
 
-    /** Buckets the rows by the fragments of their ends, in one pass over the edges for all fragments. */
+    /**
+     * Buckets the rows by the fragments of their ends, in table order, for all fragments at once: in
+     * parallel chunks of rows, counted first, then each chunk filling its own ranges.
+     */
     private static int[][] rowsByFragment(long[] src, long[] dst, int fnum, VidParser parser) {
-        int[] counts = new int[fnum];
-        for (int r = 0; r < src.length; r++) {
-            int fs = parser.fid(src[r]);
-            int fd = parser.fid(dst[r]);
-            counts[fs]++;
-            if (fd != fs) {
-                counts[fd]++;
+        int n = src.length;
+        if (fnum == 1) {
+            return new int[][] {IntStream.range(0, n).toArray()};
+        }
+        int chunk = 1 << 20;
+        int chunks = (n + chunk - 1) / chunk;
+        int[][] counts = new int[chunks][fnum];
+        IntStream.range(0, chunks).parallel().forEach(c -> {
+            int[] count = counts[c];
+            for (int r = c * chunk, end = Math.min(n, r + chunk); r < end; r++) {
+                int fs = parser.fid(src[r]);
+                int fd = parser.fid(dst[r]);
+                count[fs]++;
+                if (fd != fs) {
+                    count[fd]++;
+                }
+            }
+        });
+        int[] total = new int[fnum];
+        for (int[] count : counts) {
+            for (int f = 0; f < fnum; f++) {
+                int c = count[f];
+                count[f] = total[f];   // the count becomes the chunk's first index in the fragment's rows
+                total[f] += c;
             }
         }
         int[][] rows = new int[fnum][];
         for (int f = 0; f < fnum; f++) {
-            rows[f] = new int[counts[f]];
+            rows[f] = new int[total[f]];
         }
-        int[] fill = new int[fnum];
-        for (int r = 0; r < src.length; r++) {
-            int fs = parser.fid(src[r]);
-            int fd = parser.fid(dst[r]);
-            rows[fs][fill[fs]++] = r;
-            if (fd != fs) {
-                rows[fd][fill[fd]++] = r;
+        IntStream.range(0, chunks).parallel().forEach(c -> {
+            int[] fill = counts[c];
+            for (int r = c * chunk, end = Math.min(n, r + chunk); r < end; r++) {
+                int fs = parser.fid(src[r]);
+                int fd = parser.fid(dst[r]);
+                rows[fs][fill[fs]++] = r;
+                if (fd != fs) {
+                    rows[fd][fill[fd]++] = r;
+                }
             }
-        }
+        });
         return rows;
     }
 
@@ -233,6 +260,19 @@ final class GraphPlan {
         } else {
             v.intIds = new long[n];
             v.intIndex = new LongIndex(n);
+            if (c.getNullCount() == 0 && c instanceof BaseIntVector iv) {
+                for (int r = 0; r < n; r++) {
+                    long id = iv.getValueAsLong(r);
+                    long before = v.intIndex.putIfAbsent(id, r);
+                    if (before >= 0) {
+                        throw GraphLoader.invalid("load: vertex " + id + " of label " + v.name + " is given twice (rows "
+                                + before + " and " + r + ")");
+                    }
+                    v.intIds[r] = id;
+                }
+                v.count = n;
+                return;
+            }
         }
         for (int r = 0; r < n; r++) {
             Object id = idAt(c, r, "vertex label " + v.name);
@@ -266,6 +306,9 @@ final class GraphPlan {
 
     /** Adds the ends of the edges to the labels made from edges, row by row: src, then dst. */
     private static void addEndpoints(VertexLabel srcLabel, FieldVector src, VertexLabel dstLabel, FieldVector dst) {
+        if (srcLabel.table != null && dstLabel.table != null) {
+            return;
+        }
         int n = src.getValueCount();
         for (int r = 0; r < n; r++) {
             addEndpoint(srcLabel, src, r);
@@ -325,6 +368,11 @@ final class GraphPlan {
             v.gidOfRow[r] = parser.gid(f, v.id, fill[f]);
             v.innerRows[f][fill[f]++] = r;
         }
+        if (v.intIndex != null) {
+            // from now on the index maps an id to its gid (a gid is never -1: its offset is below 2^31)
+            v.intIndex.remap(v.gidOfRow);
+            v.gidIndex = true;
+        }
     }
 
     private static long[] gids(VertexLabel v, FieldVector c, String edgeLabel) {
@@ -337,11 +385,11 @@ final class GraphPlan {
             int chunk = 1 << 20;
             IntStream.range(0, (n + chunk - 1) / chunk).parallel().forEach(part -> {
                 for (int r = part * chunk, end = Math.min(n, r + chunk); r < end; r++) {
-                    long row = v.intIndex.get(values.getAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, r));
-                    if (row < 0) {
+                    long gid = v.intIndex.get(values.getAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, r));
+                    if (gid == -1) {
                         throw unknown(v, c, r, edgeLabel);
                     }
-                    out[r] = v.gidOfRow[(int) row];
+                    out[r] = gid;
                 }
             });
             return out;
@@ -349,11 +397,11 @@ final class GraphPlan {
         if (v.intIndex != null) {
             BaseIntVector iv = (BaseIntVector) c;
             for (int r = 0; r < n; r++) {
-                long row = c.isNull(r) ? -1 : v.intIndex.get(iv.getValueAsLong(r));
-                if (row < 0) {
+                long gid = c.isNull(r) ? -1 : v.intIndex.get(iv.getValueAsLong(r));
+                if (gid == -1) {
                     throw unknown(v, c, r, edgeLabel);
                 }
-                out[r] = v.gidOfRow[(int) row];
+                out[r] = gid;
             }
             return out;
         }

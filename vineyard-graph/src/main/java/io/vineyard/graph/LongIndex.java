@@ -3,8 +3,9 @@ package io.vineyard.graph;
 import java.util.Arrays;
 
 /**
- * A heap map from long keys to non-negative long values (open addressing, linear probing, load at most
- * one half): the loader's oid to gid index while it partitions, without boxing. Not thread-safe.
+ * A heap map from long keys to long values other than -1 (open addressing, linear probing, load at most
+ * one half): the loader's oid to row, then oid to gid index while it partitions, without boxing. Not
+ * thread-safe while it is written; {@link #get} may be called from several threads once it is not.
  */
 public final class LongIndex {
     private static final long ABSENT = -1;
@@ -66,6 +67,25 @@ public final class LongIndex {
             i = (i + 1) & mask;
         }
         return ABSENT;
+    }
+
+    /**
+     * Replaces each value {@code v} by {@code table[v]}, in one pass over the table (so that a lookup that
+     * went through {@code table} afterwards is one probe).
+     *
+     * @throws IllegalArgumentException if a new value is -1 (the index is then unchanged)
+     */
+    public void remap(long[] table) {
+        long[] mapped = values.clone();
+        for (int i = 0; i < mapped.length; i++) {
+            if (mapped[i] != ABSENT) {
+                mapped[i] = table[(int) mapped[i]];
+                if (mapped[i] == ABSENT) {
+                    throw new IllegalArgumentException("remap: the key " + keys[i] + " would map to -1");
+                }
+            }
+        }
+        values = mapped;
     }
 
     /** The number of keys. */

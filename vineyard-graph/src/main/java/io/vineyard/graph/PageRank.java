@@ -19,7 +19,11 @@ import java.util.Arrays;
  */
 public final class PageRank {
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
     private static final long NBR_BYTES = FragmentDescriptor.NBR_BYTES;
+    /** Where the low 32 bits of a unit's vid are (the vid is a native-order int64). */
+    private static final long VID_LOW = FragmentDescriptor.NBR_VID
+            + (java.nio.ByteOrder.nativeOrder() == java.nio.ByteOrder.LITTLE_ENDIAN ? 0 : 4);
 
     private PageRank() {
     }
@@ -260,26 +264,24 @@ public final class PageRank {
 
     /**
      * Adds to {@code acc[base + o]} the values of the in-neighbours of the inner vertex {@code o}, for one
-     * vertex label: a local vid is then its own index. Unrolled by two with one accumulator, so the sum is
-     * taken in the order of the units (the JIT unrolls an int[] loop by itself, not this one).
+     * vertex label: a local vid is then its own index, below 2^31, read as the unit's low int. Two
+     * accumulators (the loads of one do not wait for the adds of the other), walking byte offsets.
      */
     private static void pull(MemorySegment nbrs, MemorySegment offsets, int iv, double[] values, double[] acc, int base) {
-        long begin = offsets.getAtIndex(LONG, 0);
+        long begin = offsets.get(LONG, 0) * NBR_BYTES + VID_LOW;
         for (int o = 0; o < iv; o++) {
-            long end = offsets.getAtIndex(LONG, o + 1);
-            double s = 0;
-            long i = begin;
-            for (; i + 1 < end; i += 2) {
-                long at = i * NBR_BYTES;
-                int a = (int) nbrs.get(LONG, at);
-                int b = (int) nbrs.get(LONG, at + NBR_BYTES);
-                s += values[a];
-                s += values[b];
+            long end = offsets.getAtIndex(LONG, o + 1) * NBR_BYTES + VID_LOW;
+            double s0 = 0;
+            double s1 = 0;
+            long at = begin;
+            for (; at + NBR_BYTES < end; at += 2 * NBR_BYTES) {
+                s0 += values[nbrs.get(INT, at)];
+                s1 += values[nbrs.get(INT, at + NBR_BYTES)];
             }
-            if (i < end) {
-                s += values[(int) nbrs.get(LONG, i * NBR_BYTES)];
+            if (at < end) {
+                s0 += values[nbrs.get(INT, at)];
             }
-            acc[base + o] += s;
+            acc[base + o] += s0 + s1;
             begin = end;
         }
     }

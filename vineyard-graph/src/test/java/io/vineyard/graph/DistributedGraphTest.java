@@ -15,6 +15,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -263,6 +264,26 @@ class DistributedGraphTest {
             clients.get(i).flushReleases();
             assertEquals(baselines.get(i), clients.get(i).status().memoryUsage(), "usage of instance " + i + " back to baseline: "
                     + clients.get(i).list("*", 100).stream().map(m -> m.what() + "@" + m.instanceId()).toList());
+        }
+    }
+
+    @Disabled("reproduces a server bug (2 of 3 runs): a delete of more than EtcdBackend.TXN_OPS etcd ops is committed as"
+            + " several transactions in flight at once (EtcdBackend.commitTxns), so the other instances may apply a"
+            + " member's delete before its parent's; MetaStore.applyData then keeps the member, transient, because its"
+            + " parent is still there, and the parent's delete (not deep) later leaves it behind")
+    @ParameterizedTest(name = "fragments={0}")
+    @CsvSource({"3", "5"})
+    void aDeepDeleteOfTheGroupFromTheFirstInstanceDeletesEveryInstancesObjects(int fragments) {
+        // five fragments on three instances: two instances each hold two fragments naming one vertex map
+        TestGraphs.Graph g = TestGraphs.handMade(i -> i);
+        ObjectId id = g.loader(allocator, owned).fragments(fragments).load(clients);
+        clients.getFirst().delete(id);
+        for (int i = 0; i < clients.size(); i++) {
+            IpcClient c = clients.get(i);
+            assertTrue(eventually(() -> c.list("*", 100).isEmpty()), "nothing left on instance " + i + ": "
+                    + c.list("*", 100).stream().map(m -> m.what() + "@" + m.instanceId()).toList());
+            c.flushReleases();
+            assertEquals(baselines.get(i), c.status().memoryUsage(), "usage of instance " + i + " back to baseline");
         }
     }
 
