@@ -15,7 +15,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -267,10 +266,6 @@ class DistributedGraphTest {
         }
     }
 
-    @Disabled("reproduces a server bug (2 of 3 runs): a delete of more than EtcdBackend.TXN_OPS etcd ops is committed as"
-            + " several transactions in flight at once (EtcdBackend.commitTxns), so the other instances may apply a"
-            + " member's delete before its parent's; MetaStore.applyData then keeps the member, transient, because its"
-            + " parent is still there, and the parent's delete (not deep) later leaves it behind")
     @ParameterizedTest(name = "fragments={0}")
     @CsvSource({"3", "5"})
     void aDeepDeleteOfTheGroupFromTheFirstInstanceDeletesEveryInstancesObjects(int fragments) {

@@ -283,9 +283,13 @@ public final class EtcdBackend implements MetaBackend {
         if (!txn.isEmpty()) {
             txns.add(txn);
         }
+        // a delete goes parent first (MetaStore.deleteSet): its transactions are committed one after
+        // another, so that every replica applies them in that order (a replica keeps a member of its own
+        // whose parent is still there); a put's may go together, its last transaction (the root) waits
+        int inFlight = ops.stream().anyMatch(MetaOp::isDelete) ? 1 : IN_FLIGHT;
         List<CompletableFuture<TxnResponse>> pending = new ArrayList<>();
         for (int i = 0; i < txns.size() - 1; i++) {
-            if (pending.size() == IN_FLIGHT) {
+            if (pending.size() == inFlight) {
                 await(pending.removeFirst(), settings.opTimeoutMs());
             }
             pending.add(kv.txn().Then(txns.get(i).toArray(Op[]::new)).commit());
