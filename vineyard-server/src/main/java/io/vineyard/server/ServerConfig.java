@@ -47,19 +47,24 @@ import java.util.Map;
  * @param warmBytes       {@code --warm_memory}: the low bytes of the pool pre-faulted in the background
  *                        once the daemon listens and kept through deletes (0: none; the whole pool with
  *                        {@code --reserve_memory}), see {@link io.vineyard.server.memory.SharedMemoryPool}
+ * @param dirtyDecayMs    {@code --dirty_decay_ms}: how long the pages of a blob freed by a plain delete stay
+ *                        resident for the next puts before they go back to the OS (0: at the delete), see
+ *                        {@link io.vineyard.server.store.BlobStore#dirtyDecay}
  */
 public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int rpcPort, String meta,
                            String deployment, boolean reserveMemory, boolean compression, String htpasswd,
                            int spinMicros, boolean extensions, int streamThreshold, String rpcHost,
                            String metricsHost, int metricsPort, LogSettings logging, EtcdSettings etcd,
                            CrdSettings crds, String nodename, List<String> warnings, SpillSettings spill,
-                           long warmBytes) {
+                           long warmBytes, long dirtyDecayMs) {
     /** {@link #metricsPort} when the Prometheus endpoint is off. */
     public static final int METRICS_OFF = -1;
     /** The port of {@code --metrics} / {@code --prometheus} without {@code --metrics_port}. */
     public static final int DEFAULT_METRICS_PORT = 9601;
     /** {@code --warm_memory}'s default: room for the first large puts of a fresh daemon. */
     public static final long DEFAULT_WARM_BYTES = 256L << 20;
+    /** {@code --dirty_decay_ms}'s default (jemalloc's dirty decay is 10 s too). */
+    public static final long DEFAULT_DIRTY_DECAY_MS = 10_000;
 
     /**
      * {@code --sync_crds}: publish this instance's persisted objects as LocalObject/GlobalObject resources.
@@ -81,7 +86,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         return new ServerConfig(sessionSocket, sessionSizeBytes, false, rpcPort, meta, deployment, reserveMemory,
                 compression, htpasswd, spinMicros, extensions, streamThreshold, rpcHost, metricsHost, METRICS_OFF,
                 logging, etcd, new CrdSettings(false, crds.apiUrl(), crds.namespace()), nodename, List.of(),
-                SpillSettings.OFF, warmBytes);
+                SpillSettings.OFF, warmBytes, dirtyDecayMs);
     }
 
     /** Whether the Prometheus endpoint is on. */
@@ -141,6 +146,9 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                   --warm_memory=SIZE     pre-fault the pool's low SIZE bytes in the background once
                                          listening, and keep them through deletes (default 256Mi,
                                          at most --size; 0: off; memory_trim returns them)
+                  --dirty_decay_ms=N     keep the pages of blobs freed by a delete resident for N ms
+                                         for the next puts, then return them to the OS (default
+                                         10000; 0: at the delete; memory_trim returns them at once)
                   --compression / --nocompression
                                          advertise zstd for RPC blob transfers (default: on)
                   --htpasswd=FILE        require username/password from an htpasswd file (bcrypt, {SHA} or plain)
@@ -215,6 +223,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         String deployment = "local";
         boolean reserve = false;
         long warm = DEFAULT_WARM_BYTES;
+        long dirtyDecayMs = DEFAULT_DIRTY_DECAY_MS;
         boolean compression = true;
         boolean extensions = true;
         int streamThreshold = 80;
@@ -263,6 +272,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                 case "deployment" -> deployment = value;
                 case "reserve_memory" -> reserve = bool("reserve_memory", value);
                 case "warm_memory" -> warm = parseWarm(value);
+                case "dirty_decay_ms" -> dirtyDecayMs = parseDecay(value);
                 case "compression" -> compression = bool("compression", value);
                 case "htpasswd" -> htpasswd = value;
                 case "spin_us" -> spin = parseSpin(value);
@@ -334,7 +344,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                 streamThreshold, rpcHost, metricsHost, metricsAt, logging, etcd,
                 new CrdSettings(syncCrds, k8sApi, k8sNamespace), nodename, List.copyOf(warnings),
                 new SpillSettings(spillPath.isEmpty() ? null : Path.of(spillPath), spillLower, spillUpper),
-                reserve ? size : Math.min(warm, size));
+                reserve ? size : Math.min(warm, size), dirtyDecayMs);
     }
 
     /** Thrown by {@link #parse} for {@code --version}. */
@@ -442,6 +452,18 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(e.getMessage().replace("--size", "--warm_memory"), e);
         }
+    }
+
+    private static long parseDecay(String text) {
+        try {
+            long ms = Long.parseLong(text.trim());
+            if (ms >= 0) {
+                return ms;
+            }
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--dirty_decay_ms: expected milliseconds >= 0, got '" + text + "'", e);
+        }
+        throw new IllegalArgumentException("--dirty_decay_ms: expected milliseconds >= 0, got '" + text + "'");
     }
 
     public static long parseSize(String text) {
