@@ -35,9 +35,10 @@ import java.util.Optional;
 
 /**
  * Reads CSV, Parquet or ORC files into one {@code vineyard::Table}: Arrow C++'s dataset scanner (through
- * arrow-dataset's JNI) decodes the files into batches in its own memory, and each batch is put as a
- * {@code vineyard::RecordBatch} while the next is decoded: one copy, from Arrow's buffers into the pool,
- * and never more than a batch held outside it. The table is created last, over the batches by id; when
+ * arrow-dataset's JNI) decodes the files into batches in its own memory, which are joined into batches of
+ * about {@code batch_rows} rows built in pool blobs ({@link BatchJoiner}) and put as
+ * {@code vineyard::RecordBatch}es while the scan goes on: one copy, from Arrow's buffers into the pool,
+ * and never more than one joined batch held outside it. The table is created last, over the batches by id; when
  * anything fails, every batch already put is deleted, so a failed read leaves nothing in the daemon.
  */
 final class TableReader {
