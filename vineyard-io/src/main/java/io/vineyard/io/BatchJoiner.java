@@ -55,7 +55,22 @@ final class BatchJoiner implements AutoCloseable {
     }
 
     BatchJoiner(long targetRows) {
-        this.targetRows = Math.max(1, targetRows);
+        this.targetRows = Math.max(1, Math.min(targetRows, Integer.MAX_VALUE / 2));
+    }
+
+    /**
+     * True when the batch now in {@code root} can join the kept ones without passing
+     * {@link #MAX_GROUP_BYTES}; when false, join the kept ones first.
+     */
+    boolean fits(VectorSchemaRoot root) {
+        if (pending.isEmpty()) {
+            return true;
+        }
+        long more = 0;
+        for (FieldVector v : root.getFieldVectors()) {
+            more += v.getBufferSize();
+        }
+        return bytes + more <= MAX_GROUP_BYTES;
     }
 
     /**
@@ -66,7 +81,7 @@ final class BatchJoiner implements AutoCloseable {
         for (FieldVector v : root.getFieldVectors()) {
             boolean flat = v instanceof BaseFixedWidthVector || v instanceof BaseVariableWidthVector
                     || v instanceof BaseLargeVariableWidthVector || v instanceof NullVector;
-            if (!flat || !v.getChildrenFromFields().isEmpty()) {
+            if (!flat || !v.getChildrenFromFields().isEmpty() || v.getField().getDictionary() != null) {
                 return false;
             }
         }

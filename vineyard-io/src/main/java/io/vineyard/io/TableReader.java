@@ -313,7 +313,12 @@ final class TableReader {
             }
             if (!joining) {
                 put(root);
-            } else if (joiner.add(root)) {
+                return;
+            }
+            if (!joiner.fits(root)) {
+                join();   // a batch that would take the kept ones past the joiner's bound starts a new one
+            }
+            if (joiner.add(root)) {
                 join();
             }
         }
