@@ -44,8 +44,10 @@ import java.util.stream.Stream;
  * /proc), which a loaded machine distorts less than the wall time; the load average is printed before and after.
  *
  * <pre>
- *   bin/bench-io [--rows N] [--text-bytes N] [--trials N] [--python PATH] [--daemon_flag FLAG]... [--parquet-only]
+ *   bin/bench-io [--rows N] [--text-bytes N] [--trials N] [--warmups N] [--python PATH] [--daemon_flag FLAG]... [--parquet-only]
  * </pre>
+ * {@code --warmups N}: untimed runs per cell before the trials (default 1; the daemon's and this JVM's JIT
+ * keep compiling the vineyard path for several runs, plain Arrow's decode is native code).
  * {@code --parquet-only}: the Parquet read row alone (vineyard-io and plain Arrow Java), for profiling.
  */
 public final class IoBench {
@@ -56,6 +58,7 @@ public final class IoBench {
         long rows = 10_000_000;
         int textBytes = 80;
         int trials = 3;
+        int warmups = 1;
         boolean parquetOnly = false;
         List<String> daemonFlags = new ArrayList<>(List.of("--size=6Gi"));
         String python = Files.isExecutable(Path.of("target/pyvenv/bin/python")) ? "target/pyvenv/bin/python" : "python3";
@@ -64,6 +67,7 @@ public final class IoBench {
                 case "--rows" -> rows = Long.parseLong(args[++i]);
                 case "--text-bytes" -> textBytes = Integer.parseInt(args[++i]);
                 case "--trials" -> trials = Integer.parseInt(args[++i]);
+                case "--warmups" -> warmups = Integer.parseInt(args[++i]);
                 case "--python" -> python = args[++i];
                 case "--daemon_flag" -> daemonFlags.add(args[++i]);
                 case "--parquet-only" -> parquetOnly = true;
@@ -77,8 +81,8 @@ public final class IoBench {
             if (!Files.exists(parquet) || !Files.exists(csv)) {
                 generate(allocator, rows, textBytes, parquet, csv);
             }
-            System.out.printf(Locale.ROOT, "vineyard-io benchmark (%d CPUs): %,d rows; Parquet %s, CSV %s (median of %d)%n",
-                    Runtime.getRuntime().availableProcessors(), rows, mib(Files.size(parquet)), mib(Files.size(csv)), trials);
+            System.out.printf(Locale.ROOT, "vineyard-io benchmark (%d CPUs): %,d rows; Parquet %s, CSV %s (median of %d, after %d warm-up runs per cell)%n",
+                    Runtime.getRuntime().availableProcessors(), rows, mib(Files.size(parquet)), mib(Files.size(csv)), trials, warmups);
             Path socket = Files.createTempDirectory("bench-io-").resolve("vineyard.sock");
             Process daemon = SdkBench.startDaemon(socket, daemonFlags.toArray(String[]::new));
             try (IpcClient client = IpcClient.connect(socket.toString())) {
@@ -86,23 +90,23 @@ public final class IoBench {
                 Cell[] v = new Cell[4];
                 Cell[] a = new Cell[4];
                 long daemonPid = daemon.pid();
-                v[0] = time(trials, daemonPid, () -> readVineyard(client, parquet));
-                a[0] = time(trials, daemonPid, () -> readArrow(allocator, parquet, FileFormat.PARQUET));
+                v[0] = time(warmups, trials, daemonPid, () -> readVineyard(client, parquet));
+                a[0] = time(warmups, trials, daemonPid, () -> readArrow(allocator, parquet, FileFormat.PARQUET));
                 if (parquetOnly) {
                     System.out.printf(Locale.ROOT, "read Parquet: vineyard-io %s; plain Arrow Java %s: %.2fx (CPU %.2fx); load average after: %s%n",
                             v[0], a[0], v[0].wallMedian() / a[0].wallMedian(), v[0].cpuMedian() / a[0].cpuMedian(), loadAverage());
                     return;
                 }
-                v[1] = time(trials, daemonPid, () -> readVineyard(client, csv));
-                a[1] = time(trials, daemonPid, () -> readArrow(allocator, csv, FileFormat.CSV));
+                v[1] = time(warmups, trials, daemonPid, () -> readVineyard(client, csv));
+                a[1] = time(warmups, trials, daemonPid, () -> readArrow(allocator, csv, FileFormat.CSV));
                 ObjectId table = VineyardIO.read(client, parquet.toString(), Map.of());
                 Path out = dir.resolve("out");
-                v[2] = time(trials, daemonPid, () -> VineyardIO.write(client, table, out.resolve("v.parquet").toString(), Map.of()));
-                v[3] = time(trials, daemonPid, () -> VineyardIO.write(client, table, out.resolve("v.csv").toString(), Map.of()));
+                v[2] = time(warmups, trials, daemonPid, () -> VineyardIO.write(client, table, out.resolve("v.parquet").toString(), Map.of()));
+                v[3] = time(warmups, trials, daemonPid, () -> VineyardIO.write(client, table, out.resolve("v.csv").toString(), Map.of()));
                 List<ArrowRecordBatch> kept = scan(allocator, parquet, FileFormat.PARQUET);
                 try (ArrowTable t = client.get(table, ArrowTable.class)) {
-                    a[2] = time(trials, daemonPid, () -> writeArrow(allocator, t, kept, out.resolve("a-pq"), FileFormat.PARQUET));
-                    a[3] = time(trials, daemonPid, () -> writeArrow(allocator, t, kept, out.resolve("a-csv"), FileFormat.CSV));
+                    a[2] = time(warmups, trials, daemonPid, () -> writeArrow(allocator, t, kept, out.resolve("a-pq"), FileFormat.PARQUET));
+                    a[3] = time(warmups, trials, daemonPid, () -> writeArrow(allocator, t, kept, out.resolve("a-csv"), FileFormat.CSV));
                 } finally {
                     kept.forEach(ArrowRecordBatch::close);
                 }
@@ -150,9 +154,11 @@ public final class IoBench {
         }
     }
 
-    /** One untimed warm-up run of {@code w}, then {@code trials} timed ones. */
-    static Cell time(int trials, long daemonPid, Work w) throws Exception {
-        w.run();
+    /** {@code warmups} untimed runs of {@code w} (the JIT of this process and the daemon), then {@code trials} timed ones. */
+    static Cell time(int warmups, int trials, long daemonPid, Work w) throws Exception {
+        for (int i = 0; i < warmups; i++) {
+            w.run();
+        }
         double[] ms = new double[trials];
         double[] cpu = new double[trials];
         for (int i = 0; i < trials; i++) {

@@ -41,6 +41,8 @@ public final class IpcConnection implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicLong framesWritten = new java.util.concurrent.atomic.AtomicLong();
     /** Replies owed for requests sent with {@link #send(ObjectNode)}; read before the next reply. */
     private int pendingReplies;
+    /** {@link #send} reads the replies it has not waited for once this many are owed. */
+    static final int MAX_PENDING_REPLIES = 64;
     /** Frames queued by {@link #sendDeferred}: written just before the next request's frame. */
     private final List<byte[]> deferred = new ArrayList<>();
     /** How many of the {@link #deferred} frames the daemon answers (their replies are read and dropped). */
@@ -256,6 +258,11 @@ public final class IpcConnection implements AutoCloseable {
                 return;
             }
             writeDeferred();
+            if (pendingReplies >= MAX_PENDING_REPLIES) {
+                // the daemon writes every reply before it reads on: unread ones would fill the socket and
+                // leave both sides blocked in a write (a failed put dropping thousands of blobs did)
+                drainPending();
+            }
             framesWritten.incrementAndGet();
             socket.writeFrame(Json.write(request));
             pendingReplies++;

@@ -54,6 +54,21 @@ class AllOrNothingTest {
         throw new IllegalStateException("the third column's writer failed");
     }
 
+    /**
+     * Thousands of unsealed blobs dropped in a row (a failed read's cleanup): each drop is sent without
+     * waiting for its reply, and the client reads the owed replies as it goes, so neither side blocks
+     * on a full socket.
+     */
+    @Test
+    void dropsOfThousandsOfUnsealedBlobsInARowComplete() {
+        List<BlobWriter> writers = new java.util.ArrayList<>();
+        for (int i = 0; i < 3000; i++) {
+            writers.add(client.createBlob(64));
+        }
+        writers.forEach(BlobWriter::abort);
+        assertEquals(baseline, client.status().memoryUsage());
+    }
+
     @Test
     void aBuilderThatThrowsMidPutLeavesNoBlobs() {
         Registry registry = Registry.load(getClass().getClassLoader()).register(

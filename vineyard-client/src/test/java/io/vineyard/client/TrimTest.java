@@ -25,7 +25,10 @@ class TrimTest {
     private static final long BLOB = 128L << 20;
 
     @RegisterExtension
-    final TestDaemon vineyard = new TestDaemon("--size=2Gi");
+    final TestDaemon vineyard = new TestDaemon("--size=2Gi", "--dirty_decay_ms=" + DECAY_MS);
+
+    /** A short dirty decay: plain deletes return their pages this long after the free (DirtyDecayTest: a long one). */
+    private static final long DECAY_MS = 200;
 
     /** Resident bytes of this process's mapping of the daemon's pool. */
     private long poolRssBytes() throws IOException {
@@ -89,11 +92,12 @@ class TrimTest {
 
     /**
      * Plain deletes (no {@code memory_trim}) of 8 x 128 MB: the pages of blobs of 1 MiB and more are
-     * punched out of the pool's memfd as they are freed, but for the pool's warm part (256 MiB by
-     * default, kept for the next puts), so Shmem falls back to within 2 x 128 MB of the start.
+     * punched out of the pool's memfd once the dirty decay has passed since they were freed, but for the
+     * pool's warm part (256 MiB by default, kept for the next puts), so Shmem falls back to within
+     * 2 x 128 MB of the start.
      */
     @Test
-    void plainDeletesOfLargeBlobsReturnTheirPagesToTheOs() throws Exception {
+    void plainDeletesOfLargeBlobsReturnTheirPagesToTheOsOnceTheDecayEnds() throws Exception {
         IpcClient client = vineyard.client();
         long warm = PoolPages.awaitPrefault(client);
         assertEquals(2 * BLOB, warm, "the default warm part");
@@ -112,6 +116,10 @@ class TrimTest {
         client.delete(ids.toArray(ObjectId[]::new));
         client.flushReleases();
         assertEquals(vineyard.baseline(), client.status().memoryUsage());
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (poolFileBytes() - fileStart > BLOB / 16 && System.nanoTime() < deadline) {
+            Thread.sleep(DECAY_MS / 4); // polling a condition, bounded by the deadline
+        }
         long shmemAfter = shmemBytes();
         long file = poolFileBytes() - fileStart;
         System.out.printf("8 x 128 MB put then deleted: pool memfd %+d MB; Shmem %+d MB at the peak, %+d MB after%n",

@@ -21,7 +21,7 @@ class WarmMemoryTest {
     private static final long WARM = 64 * MIB;
 
     @RegisterExtension
-    final TestDaemon vineyard = new TestDaemon("--size=1Gi", "--warm_memory=64Mi");
+    final TestDaemon vineyard = new TestDaemon("--size=1Gi", "--warm_memory=64Mi", "--dirty_decay_ms=0");
 
     private long memfd() throws Exception {
         return PoolPages.memfdBytes(vineyard.daemon().pid());

@@ -1,7 +1,9 @@
 package io.vineyard.io;
 
 import io.vineyard.arrow.ArrowTypes;
+import io.vineyard.arrow.PoolAllocator;
 import io.vineyard.client.Client;
+import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
 import io.vineyard.client.meta.ObjectMeta;
 import org.apache.arrow.c.ArrowSchema;
@@ -33,9 +35,10 @@ import java.util.Optional;
 
 /**
  * Reads CSV, Parquet or ORC files into one {@code vineyard::Table}: Arrow C++'s dataset scanner (through
- * arrow-dataset's JNI) decodes the files into batches in its own memory, and each batch is put as a
- * {@code vineyard::RecordBatch} while the next is decoded: one copy, from Arrow's buffers into the pool,
- * and never more than a batch held outside it. The table is created last, over the batches by id; when
+ * arrow-dataset's JNI) decodes the files into batches in its own memory, which are joined into batches of
+ * about {@code batch_rows} rows built in pool blobs ({@link BatchJoiner}) and put as
+ * {@code vineyard::RecordBatch}es while the scan goes on: one copy, from Arrow's buffers into the pool,
+ * and never more than one joined batch held outside it. The table is created last, over the batches by id; when
  * anything fails, every batch already put is deleted, so a failed read leaves nothing in the daemon.
  */
 final class TableReader {
@@ -58,7 +61,7 @@ final class TableReader {
     }
 
     static ObjectId read(Client client, String uri, IoOptions o, VineyardIO.Progress progress) {
-        return scan(uri, o, new TableSink(client, o.string("name", null), false, progress));
+        return scan(uri, o, new TableSink(client, o.string("name", null), false, progress, o.number("batch_rows", DEFAULT_BATCH_ROWS)));
     }
 
     /**
@@ -155,7 +158,7 @@ final class TableReader {
             for (String file : mine) {
                 futures.add(pool.submit(() -> {
                     BatchSink<List<ObjectId>> sink = perBatch ? new ChunkPerBatch(client, shared.part())
-                            : new OneChunk(new TableSink(client, null, true, shared.part()));
+                            : new OneChunk(new TableSink(client, null, true, shared.part(), o.number("batch_rows", DEFAULT_BATCH_ROWS)));
                     return scanFiles(plan, List.of(file), sink);
                 }));
             }
@@ -252,7 +255,7 @@ final class TableReader {
 
         @Override
         public void batch(VectorSchemaRoot root) {
-            TableSink one = new TableSink(client, null, true, (b, r) -> progress.update(bytes + b, rows + r));
+            TableSink one = new TableSink(client, null, true, (b, r) -> progress.update(bytes + b, rows + r), 1);
             one.batch(root);
             try {
                 chunks.add(one.finish(root.getSchema()));
@@ -275,26 +278,62 @@ final class TableReader {
         }
     }
 
-    /** Each batch put as a {@code vineyard::RecordBatch}, then a {@code vineyard::Table} over them; all deleted on failure. */
+    /**
+     * The scan's batches joined into batches of about {@code batch_rows} rows ({@link BatchJoiner}), each
+     * built in pool memory (over IPC) and put as a {@code vineyard::RecordBatch}, then a
+     * {@code vineyard::Table} over them; all deleted on failure. A schema with nested columns is put
+     * batch by batch, as the scan gives them.
+     */
     private static final class TableSink implements BatchSink<ObjectId> {
         private final Client client;
         private final String name;
         private final boolean persist;
         private final VineyardIO.Progress progress;
+        private final BatchJoiner joiner;
         private final List<ObjectId> batches = new ArrayList<>();
         private final List<ObjectId> made = new ArrayList<>();
+        /** Where joined batches are built: the pool over IPC; null until the first join. */
+        private BufferAllocator joined;
+        private Boolean joining;
         private long rows;
         private long nbytes;
 
-        TableSink(Client client, String name, boolean persist, VineyardIO.Progress progress) {
+        TableSink(Client client, String name, boolean persist, VineyardIO.Progress progress, long batchRows) {
             this.client = client;
             this.name = name;
             this.persist = persist || name != null;
             this.progress = progress;
+            this.joiner = new BatchJoiner(batchRows);
         }
 
         @Override
         public void batch(VectorSchemaRoot root) {
+            if (joining == null) {
+                joining = BatchJoiner.joins(root);
+            }
+            if (!joining) {
+                put(root);
+                return;
+            }
+            if (!joiner.fits(root)) {
+                join();   // a batch that would take the kept ones past the joiner's bound starts a new one
+            }
+            if (joiner.add(root)) {
+                join();
+            }
+        }
+
+        private void join() {
+            if (joined == null) {
+                joined = client instanceof IpcClient ipc ? PoolAllocator.root(ipc)
+                        : ArrowTypes.defaultAllocator().newChildAllocator("vineyard-io join", 0, Long.MAX_VALUE);
+            }
+            try (VectorSchemaRoot root = joiner.join(joined)) {
+                put(root);
+            }
+        }
+
+        private void put(VectorSchemaRoot root) {
             ObjectId b = client.put(root);
             made.add(b);
             batches.add(b);
@@ -305,6 +344,10 @@ final class TableReader {
 
         @Override
         public ObjectId finish(Schema schema) {
+            if (joiner.hasPending()) {
+                join();
+            }
+            closeJoined();
             ObjectId schemaId = client.put(schema);
             made.add(schemaId);
             ObjectMeta table = new ObjectMeta("vineyard::Table");
@@ -322,7 +365,22 @@ final class TableReader {
 
         @Override
         public void abort(RuntimeException cause) {
+            try {
+                joiner.close();
+                closeJoined();
+            } catch (RuntimeException e) {
+                cause.addSuppressed(e);
+            }
             deleteAll(client, made, cause);
+        }
+
+        /** Closes the allocator joined batches were built in (every buffer is put or released by now). */
+        private void closeJoined() {
+            if (joined != null) {
+                BufferAllocator a = joined;
+                joined = null;
+                a.close();
+            }
         }
     }
 

@@ -96,6 +96,44 @@ class ReadWriteTest {
         }
     }
 
+    /**
+     * The scanner's small batches (a 1 KB CSV block: about 30 rows each, rarely a multiple of 8) are
+     * joined into batches of about {@code batch_rows} rows: values, nulls and booleans bit-exact across
+     * the joins (validity bitmaps shifted into place, string offsets rebased).
+     */
+    @Test
+    void smallScanBatchesAreJoinedWithEveryValueAndNullInPlace() throws IOException {
+        StringBuilder b = new StringBuilder("id,score,name,flag\n");
+        List<List<String>> expected = new ArrayList<>();
+        for (int i = 0; i < 1000; i++) {
+            String score = i % 7 == 0 ? null : Double.toString(i * 0.5);
+            String name = i % 5 == 0 ? "" : "name-" + i;
+            String flag = i % 11 == 0 ? null : Boolean.toString(i % 3 == 0);
+            b.append(i * 3L).append(',').append(score == null ? "" : score).append(',').append(name).append(',')
+                    .append(flag == null ? "" : flag).append('\n');
+            List<String> row = new ArrayList<>();
+            row.add(Long.toString(i * 3L));
+            row.add(score);
+            row.add(name);
+            row.add(flag);
+            expected.add(row);
+        }
+        Path f = dir.resolve("small-blocks.csv");
+        Files.writeString(f, b);
+        ObjectId whole = VineyardIO.read(vineyard.client(), f.toString(), Map.of("block_size", 1024));
+        try (ArrowTable t = table(whole)) {
+            assertEquals(1, t.batches().size(), "about 35 scan batches joined into one");
+            assertEquals(expected, rows(t));
+        }
+        ObjectId hundreds = VineyardIO.read(vineyard.client(), f.toString(), Map.of("block_size", 1024, "batch_rows", 100));
+        try (ArrowTable t = table(hundreds)) {
+            assertTrue(t.batches().size() > 1 && t.batches().size() <= 10, "batches of at least 100 rows: " + t.batches().size());
+            t.batches().subList(0, t.batches().size() - 1).forEach(r -> assertTrue(r.getRowCount() >= 100));
+            assertEquals(expected, rows(t));
+        }
+        vineyard.client().delete(whole, hundreds);
+    }
+
     @Test
     void vineyardsCsvOptionsDelimiterHeaderRowSchemaAndColumnTypes() throws IOException {
         Path f = dir.resolve("data.txt");

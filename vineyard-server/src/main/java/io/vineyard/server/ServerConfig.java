@@ -47,6 +47,9 @@ import java.util.Map;
  * @param warmBytes       {@code --warm_memory}: the low bytes of the pool pre-faulted in the background
  *                        once the daemon listens and kept through deletes (0: none; the whole pool with
  *                        {@code --reserve_memory}), see {@link io.vineyard.server.memory.SharedMemoryPool}
+ * @param dirtyDecayMs    {@code --dirty_decay_ms}: how long the pages of a blob freed by a plain delete stay
+ *                        resident for the next puts before they go back to the OS (0: at the delete), see
+ *                        {@link io.vineyard.server.store.BlobStore#dirtyDecay}
  * @param platformConnections {@code --platform_connections}: connections served on platform threads
  *                        that wait in {@code poll(2)} (one wake-up hop after idle), the others on virtual
  *                        threads, see {@link io.vineyard.server.transport.PlatformLane}
@@ -56,13 +59,15 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                            int spinMicros, boolean extensions, int streamThreshold, String rpcHost,
                            String metricsHost, int metricsPort, LogSettings logging, EtcdSettings etcd,
                            CrdSettings crds, String nodename, List<String> warnings, SpillSettings spill,
-                           long warmBytes, int platformConnections) {
+                           long warmBytes, long dirtyDecayMs, int platformConnections) {
     /** {@link #metricsPort} when the Prometheus endpoint is off. */
     public static final int METRICS_OFF = -1;
     /** The port of {@code --metrics} / {@code --prometheus} without {@code --metrics_port}. */
     public static final int DEFAULT_METRICS_PORT = 9601;
     /** {@code --warm_memory}'s default: room for the first large puts of a fresh daemon. */
     public static final long DEFAULT_WARM_BYTES = 256L << 20;
+    /** {@code --dirty_decay_ms}'s default (jemalloc's dirty decay is 10 s too). */
+    public static final long DEFAULT_DIRTY_DECAY_MS = 10_000;
     /** {@code --platform_connections}'s default: the long-lived clients of one machine. */
     public static final int DEFAULT_PLATFORM_CONNECTIONS = 32;
 
@@ -86,7 +91,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         return new ServerConfig(sessionSocket, sessionSizeBytes, false, rpcPort, meta, deployment, reserveMemory,
                 compression, htpasswd, spinMicros, extensions, streamThreshold, rpcHost, metricsHost, METRICS_OFF,
                 logging, etcd, new CrdSettings(false, crds.apiUrl(), crds.namespace()), nodename, List.of(),
-                SpillSettings.OFF, warmBytes, platformConnections);
+                SpillSettings.OFF, warmBytes, dirtyDecayMs, platformConnections);
     }
 
     /** Whether the Prometheus endpoint is on. */
@@ -146,6 +151,9 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                   --warm_memory=SIZE     pre-fault the pool's low SIZE bytes in the background once
                                          listening, and keep them through deletes (default 256Mi,
                                          at most --size; 0: off; memory_trim returns them)
+                  --dirty_decay_ms=N     keep the pages of blobs freed by a delete resident for N ms
+                                         for the next puts, then return them to the OS (default
+                                         10000; 0: at the delete; memory_trim returns them at once)
                   --platform_connections=N
                                          serve up to N connections on platform threads that wait in
                                          poll(2): a request after an idle spell wakes one thread, not
@@ -224,6 +232,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         String deployment = "local";
         boolean reserve = false;
         long warm = DEFAULT_WARM_BYTES;
+        long dirtyDecayMs = DEFAULT_DIRTY_DECAY_MS;
         int platformConnections = DEFAULT_PLATFORM_CONNECTIONS;
         boolean compression = true;
         boolean extensions = true;
@@ -273,6 +282,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                 case "deployment" -> deployment = value;
                 case "reserve_memory" -> reserve = bool("reserve_memory", value);
                 case "warm_memory" -> warm = parseWarm(value);
+                case "dirty_decay_ms" -> dirtyDecayMs = parseDecay(value);
                 case "platform_connections" -> platformConnections = parseNonNegative("platform_connections", value);
                 case "compression" -> compression = bool("compression", value);
                 case "htpasswd" -> htpasswd = value;
@@ -345,7 +355,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                 streamThreshold, rpcHost, metricsHost, metricsAt, logging, etcd,
                 new CrdSettings(syncCrds, k8sApi, k8sNamespace), nodename, List.copyOf(warnings),
                 new SpillSettings(spillPath.isEmpty() ? null : Path.of(spillPath), spillLower, spillUpper),
-                reserve ? size : Math.min(warm, size), platformConnections);
+                reserve ? size : Math.min(warm, size), dirtyDecayMs, platformConnections);
     }
 
     /** Thrown by {@link #parse} for {@code --version}. */
@@ -461,6 +471,18 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(e.getMessage().replace("--size", "--warm_memory"), e);
         }
+    }
+
+    private static long parseDecay(String text) {
+        try {
+            long ms = Long.parseLong(text.trim());
+            if (ms >= 0) {
+                return ms;
+            }
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--dirty_decay_ms: expected milliseconds >= 0, got '" + text + "'", e);
+        }
+        throw new IllegalArgumentException("--dirty_decay_ms: expected milliseconds >= 0, got '" + text + "'");
     }
 
     public static long parseSize(String text) {

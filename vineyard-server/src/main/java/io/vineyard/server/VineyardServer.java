@@ -86,6 +86,8 @@ public final class VineyardServer implements AutoCloseable {
     private Listener rpc;
     private MetricsEndpoint metrics;
     private AutoCloseable crdSync;
+    /** Punches freed pages once idle for {@code --dirty_decay_ms}; null with no decay. */
+    private Thread dirtyDecay;
     private volatile boolean closed;
 
     public VineyardServer(ServerConfig config) {
@@ -124,6 +126,7 @@ public final class VineyardServer implements AutoCloseable {
         pool.prefaultInBackground();
         ObjectIds ids = new ObjectIds(instanceId, System::currentTimeMillis);
         BlobStore blobs = new BlobStore(pool, ids);
+        blobs.dirtyDecay(config.dirtyDecayMs(), System::nanoTime);
         Waits waits = new Waits();
         MetaStore meta = new MetaStore(blobs, ids, instanceId, System::currentTimeMillis, waits);
         this.ctx = new DaemonContext(config, blobs, meta, waits, new Authenticator(config.htpasswd()),
@@ -191,11 +194,41 @@ public final class VineyardServer implements AutoCloseable {
             rpc.start(true, fd -> accept(fd, true));
         }
         ipc.start(false, fd -> accept(fd, false));
+        dirtyDecay = startDirtyDecay();
         if (config.crds().enabled()) {
             // found and loaded only now: the daemon's classpath needs vineyard-k8s for this flag alone
             crdSync = DaemonSidecar.find("sync_crds", "vineyard-k8s")
                     .start(new DaemonSidecar.Context(config, ctx.instanceId(), ctx.hostname(), ctx.nodename()));
         }
+    }
+
+    /**
+     * With a dirty decay: a thread at nice 19 that, every quarter of the decay (at most a second), punches
+     * the freed pages idle that long (under the store lock, so that none is allocated meanwhile).
+     */
+    private Thread startDirtyDecay() {
+        long decayMs = config.dirtyDecayMs();
+        if (decayMs == 0) {
+            return null;
+        }
+        long periodMs = Math.max(10, Math.min(1000, decayMs / 4));
+        return Thread.ofPlatform().daemon().name("vineyard-dirty-decay").start(() -> {
+            Posix.niceThisThread(19);
+            while (!closed) {
+                try {
+                    Thread.sleep(periodMs);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                try {
+                    if (!closed) {
+                        ctx.lockedRun(() -> ctx.blobs().punchDecayed());
+                    }
+                } catch (RuntimeException e) {
+                    LOG.warn("returning freed pages to the OS failed", e);
+                }
+            }
+        });
     }
 
     /** The store as the etcd backend replicates into it: every change under the store lock. */
@@ -309,6 +342,14 @@ public final class VineyardServer implements AutoCloseable {
             return;
         }
         closed = true;
+        if (dirtyDecay != null) {
+            dirtyDecay.interrupt();   // out of its punch (under the store lock) before the pool can close
+            try {
+                dirtyDecay.join(TimeUnit.NANOSECONDS.toMillis(SHUTDOWN_GRACE_NS));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (crdSync != null) {
             try {
                 crdSync.close();

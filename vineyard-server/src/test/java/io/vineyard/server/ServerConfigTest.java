@@ -60,6 +60,18 @@ class ServerConfigTest {
     }
 
     @Test
+    void dirtyDecayDefaultsToTenSecondsAndRefusesWhatIsNotMilliseconds() {
+        assertEquals(10_000, ServerConfig.parse(new String[] {"--size=1Gi"}).dirtyDecayMs());
+        assertEquals(0, ServerConfig.parse(new String[] {"--size=1Gi", "--dirty_decay_ms=0"}).dirtyDecayMs());
+        assertEquals(250, ServerConfig.parse(new String[] {"--size=1Gi", "--dirty_decay_ms=250"}).dirtyDecayMs());
+        assertEquals(250, ServerConfig.parse(new String[] {"--size=1Gi", "--dirty_decay_ms=250"}).forSession("/tmp/s", 1 << 20).dirtyDecayMs());
+        for (String bad : new String[] {"--dirty_decay_ms=-1", "--dirty_decay_ms=10s"}) {
+            var e = assertThrows(IllegalArgumentException.class, () -> ServerConfig.parse(new String[] {bad}));
+            assertTrue(e.getMessage().startsWith("--dirty_decay_ms: expected milliseconds >= 0"), e.getMessage());
+        }
+    }
+
+    @Test
     void warmMemoryDefaultsTo256MiBCappedAtTheSizeAndIsTheWholePoolWhenReserved() {
         assertEquals(256L << 20, ServerConfig.parse(new String[] {"--size=1Gi"}).warmBytes());
         assertEquals(64L << 20, ServerConfig.parse(new String[] {"--size=64Mi"}).warmBytes());

@@ -140,6 +140,8 @@ public final class AdminHandlers implements HandlerGroup {
             r.put("deferred_frees", ctx.blobs().deferredFrees());
             r.put("warm_bytes", ctx.blobs().pool().warmBytes());
             r.put("prefaulted_bytes", ctx.blobs().pool().prefaultedBytes());
+            r.put("dirty_decay_ms", ctx.config().dirtyDecayMs());
+            r.put("decaying_bytes", ctx.blobs().decayingBytes());
             StreamStore.Usage u = ctx.streams().usage();
             ObjectNode st = r.putObject("streams");
             st.put("count", u.streams());

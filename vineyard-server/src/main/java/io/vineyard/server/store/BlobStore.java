@@ -43,7 +43,10 @@ import java.util.Map;
  * pages punched out of the memfd, except,
  * for a plain delete, the pages in the pool's warm part ({@link SharedMemoryPool#release}). With
  * {@link #punchOutsideLock(boolean)} the punch runs after the lock is released
- * ({@link #takePostLockWork()}) and the extent reaches the allocator only afterwards.
+ * ({@link #takePostLockWork()}) and the extent reaches the allocator only afterwards. With a dirty
+ * decay ({@link #dirtyDecay}, the daemon's {@code --dirty_decay_ms}) a plain delete's pages beyond the
+ * warm part stay resident and the extent is free at once; {@link #punchDecayed()} punches those still
+ * free once idle for the decay, so a delete returns its memory then, not at once.
  *
  * <p>Not thread-safe: every method runs under the daemon's store lock.
  */
@@ -82,6 +85,16 @@ public final class BlobStore {
         final List<SpillFile> filesToDelete = new ArrayList<>();
         final List<Extent> extentsToPunch = new ArrayList<>();
         long punchPendingBytes;
+        /** Freed ranges whose pages stay resident until {@link #punchDecayed} (with a dirty decay), oldest first. */
+        final java.util.ArrayDeque<Decaying> decaying = new java.util.ArrayDeque<>();
+        long decayingBytes;
+        /** {@code --dirty_decay_ms} in nanoseconds; 0: deletes punch at once. */
+        long dirtyDecayNs;
+        java.util.function.LongSupplier clockNs = System::nanoTime;
+    }
+
+    /** A freed range of the pool, beyond the warm part, whose pages are punched once idle for the decay. */
+    private record Decaying(long offset, long end, long freedAtNs) {
     }
 
     /** Freed extents of at least this many bytes go back to the OS at once (#1620). */
@@ -599,6 +612,12 @@ public final class BlobStore {
         }
         if (!punch || keepWarm && offset + len <= pool.warmBytes()) {
             allocator.free(offset, size);
+        } else if (keepWarm && afterLock.dirtyDecayNs > 0) {
+            // a plain delete with a dirty decay: reusable at once with its pages, punched once idle
+            long from = Math.max(offset, pool.warmBytes());
+            afterLock.decaying.addLast(new Decaying(from, offset + len, afterLock.clockNs.getAsLong()));
+            afterLock.decayingBytes += offset + len - from;
+            allocator.free(offset, size);
         } else if (punchOutsideLock) {
             afterLock.extentsToPunch.add(new Extent(offset, len, keepWarm));
             afterLock.punchPendingBytes += len;
@@ -640,6 +659,54 @@ public final class BlobStore {
         for (Extent e : extents) {
             punchPages(e);
         }
+    }
+
+    /**
+     * Keeps the pages of blobs freed by a plain delete resident for {@code decayMs} before they are
+     * punched ({@code --dirty_decay_ms}, as jemalloc's dirty-page decay): a put that follows soon reuses
+     * them without the kernel's page allocation and zeroing; {@link #punchDecayed()} returns them once
+     * idle that long, {@link #trimFree()} at once. 0 (the default of a bare store) punches at the delete.
+     * Applies to every store over this store's allocator (sessions). The clock is in nanoseconds.
+     */
+    public void dirtyDecay(long decayMs, java.util.function.LongSupplier clockNs) {
+        afterLock.dirtyDecayNs = Math.max(0, decayMs) * 1_000_000L;
+        afterLock.clockNs = clockNs;
+    }
+
+    /** Bytes of freed ranges whose pages are kept resident until their decay ends (or less: some reused). */
+    public long decayingBytes() {
+        return afterLock.decayingBytes;
+    }
+
+    /**
+     * Punches the pages of the freed ranges idle for the dirty decay, where they are still free (a range
+     * allocated again meanwhile keeps its pages: a blob's bytes are never punched). Under the lock.
+     *
+     * @return the bytes punched
+     */
+    public long punchDecayed() {
+        long now = afterLock.clockNs.getAsLong();
+        List<Decaying> due = new ArrayList<>();
+        while (!afterLock.decaying.isEmpty() && now - afterLock.decaying.peekFirst().freedAtNs() >= afterLock.dirtyDecayNs) {
+            Decaying d = afterLock.decaying.pollFirst();
+            afterLock.decayingBytes -= d.end() - d.offset();
+            due.add(d);
+        }
+        if (due.isEmpty()) {
+            return 0;
+        }
+        long[] punched = {0};
+        allocator.forEachFree((offset, size) -> {
+            for (Decaying d : due) {
+                long from = Math.max(offset, d.offset());
+                long to = Math.min(offset + size, d.end());
+                if (to > from) {
+                    pool.trim(from, to - from);
+                    punched[0] += to - from;
+                }
+            }
+        });
+        return punched[0];
     }
 
     /** Hands punched extents to the allocator (under the lock). */
@@ -865,6 +932,8 @@ public final class BlobStore {
      */
     public long trimFree() {
         pool.stopPrefault(); // at most one chunk in flight: waited for, so its pages stay punched
+        afterLock.decaying.clear();   // every free page goes now
+        afterLock.decayingBytes = 0;
         long[] total = {0};
         allocator.forEachFree((offset, size) -> {
             pool.trim(offset, size);

@@ -96,6 +96,30 @@ class BlobStoreTest {
     }
 
     @Test
+    void aDirtyDecayPunchesOnlyFreedRangesIdleForItAndNeverAReusedOne() {
+        long[] nowNs = {0};
+        store.dirtyDecay(1000, () -> nowNs[0]);
+        long mib = 1 << 20;
+        Blob a = store.create(4 * mib, writer);
+        Blob b = store.create(4 * mib, writer);
+        store.seal(a.id(), writer);
+        store.seal(b.id(), writer);
+        store.delete(a.id(), writer, false);
+        store.delete(b.id(), writer, false);
+        assertEquals(8 * mib, store.decayingBytes(), "both freed ranges decay");
+        assertEquals(0, store.punchDecayed(), "nothing is due before the decay");
+        // a's range is taken again before the decay ends: its new bytes must survive the punch
+        Blob reused = store.create(4 * mib, writer);
+        assertEquals(a.offset(), reused.offset(), "best fit reuses the lowest free extent");
+        pool.segment().asSlice(reused.offset(), 4 * mib).fill((byte) 7);
+        nowNs[0] += 1_000_000_000L;
+        assertEquals(4 * mib, store.punchDecayed(), "only b's range, still free, is punched");
+        assertEquals(0, store.decayingBytes());
+        assertEquals(7, pool.segment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, reused.offset() + 4 * mib - 1));
+        assertEquals(0, store.punchDecayed(), "each range is punched once");
+    }
+
+    @Test
     void deleteByTheOnlyHolderFreesAtOnce() {
         Blob b = store.create(4096, writer);
         store.seal(b.id(), writer);
