@@ -230,6 +230,13 @@ class StreamHandlersTest {
             }
             stop(w, id, false);
         }, runnable -> Thread.ofPlatform().start(runnable));
+        // the reader starts once the writer has run into the threshold (its next chunk waits, deferred):
+        // otherwise a reader that keeps up never lets the stream's memory near it
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (daemon.ctx.locked(() -> daemon.ctx.deferredRequests()) == 0) {
+            assertTrue(System.nanoTime() < deadline, "the writer never waited at the threshold: " + streamBytes() + " bytes");
+            Thread.sleep(1);
+        }
         int read = 0;
         while (true) {
             try {
