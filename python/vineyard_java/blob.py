@@ -60,13 +60,9 @@ def _libc(name, argtypes):
     return fn
 
 
-def _libc_madvise():
-    return _libc("madvise", (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int))
-
-
 # through ctypes, which releases the GIL during the call (``mmap.madvise`` holds it), so that
 # parts of one blob are populated by several threads at once
-_madvise = _libc_madvise()
+_madvise = _libc("madvise", (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int))
 _mincore = _libc("mincore", (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p))
 
 
