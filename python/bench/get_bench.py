@@ -67,7 +67,13 @@ def measure_gets(client, iterations):
     return out
 
 
-def first_put(command, flags, populate, primed=False, settle=0.0):
+#: how a first put copies: through the mapping as is, through the mapping after MADV_POPULATE_*, or
+#: through the pool's fd (pwrite, VINEYARD_WRITE_THROUGH=1)
+VARIANTS = {"plain": (False, False), "populate": (True, False), "pwrite": (True, True)}
+VARIANT_NAMES = {"plain": "", "populate": " + MADV_POPULATE_READ/WRITE (default)", "pwrite": " + pwrite"}
+
+
+def first_put(command, flags, variant, primed=False, settle=0.0):
     """The first 160 MB put into a fresh daemon; ``primed``: after a 1 MiB put and delete (the pool's fd
     mapped and both sides' put paths run once, as Java's bin/bench-fresh-put does), so that only the
     first touch of fresh memory is left in the figure."""
@@ -75,7 +81,7 @@ def first_put(command, flags, populate, primed=False, settle=0.0):
     try:
         time.sleep(settle)  # a daemon started ahead of its first put (its warm part pre-faulted by then)
         client = vj.connect(daemon.socket)
-        client.populate = populate
+        client.populate, client.write_through = VARIANTS[variant]
         if primed:
             client.delete(client.put(np.ones(PRIME_BYTES, dtype=np.uint8)))
         first, second, ids = two_puts_ms(client.put, np.ones(SIZES[-1], dtype=np.uint8))
@@ -110,14 +116,14 @@ def main():
                                "load": os.getloadavg()[0]}
         finally:
             daemon.stop()
-        for populate in (False, True):
-            runs = [first_put(args.vineyardd, flags, populate) for _ in range(args.fresh)]
-            ours[label]["first_put_ms_%s" % ("populate" if populate else "plain")] = [r[0] for r in runs]
-            ours[label]["second_put_ms_%s" % ("populate" if populate else "plain")] = [r[1] for r in runs]
-            primed = [first_put(args.vineyardd, flags, populate, primed=True) for _ in range(args.fresh)]
-            ours[label]["primed_put_ms_%s" % ("populate" if populate else "plain")] = [r[0] for r in primed]
-            settled = [first_put(args.vineyardd, flags, populate, settle=SETTLE_S) for _ in range(args.fresh)]
-            ours[label]["settled_put_ms_%s" % ("populate" if populate else "plain")] = [r[0] for r in settled]
+        for variant in VARIANTS:
+            runs = [first_put(args.vineyardd, flags, variant) for _ in range(args.fresh)]
+            ours[label]["first_put_ms_%s" % variant] = [r[0] for r in runs]
+            ours[label]["second_put_ms_%s" % variant] = [r[1] for r in runs]
+            primed = [first_put(args.vineyardd, flags, variant, primed=True) for _ in range(args.fresh)]
+            ours[label]["primed_put_ms_%s" % variant] = [r[0] for r in primed]
+            settled = [first_put(args.vineyardd, flags, variant, settle=SETTLE_S) for _ in range(args.fresh)]
+            ours[label]["settled_put_ms_%s" % variant] = [r[0] for r in settled]
 
     ray = {}
     if args.ray_json:
@@ -140,8 +146,8 @@ def main():
 
     for label, data in ours.items():
         cells = [cell(data["get"][str(s)]) for s in SIZES]
-        for variant in ("plain", "populate"):
-            name = "" if variant == "plain" else " + MADV_POPULATE_READ/WRITE"
+        for variant in VARIANTS:
+            name = VARIANT_NAMES[variant]
             put = "%s ms" % span(data["first_put_ms_%s" % variant])
             primed = "%s ms" % span(data["primed_put_ms_%s" % variant])
             settled = "%s ms" % span(data["settled_put_ms_%s" % variant])

@@ -160,9 +160,60 @@ def test_large_tensor_is_populated_and_copied_in_parallel_parts(client, client2,
     # 40 MiB plus an odd tail: the parts end on page boundaries except the last
     value = np.arange((40 << 20) // 8 + 1001, dtype=np.int64)
     client.copy_threads = threads
+    client.write_through = False  # through the mapping (the pwrite path is one call)
     oid = client.put(value)
     got = client2.get(oid)
     assert got.shape == value.shape
+    assert np.array_equal(got, value)
+    del got
+    client.delete(oid)
+
+
+def _writable_rss_kb(c):
+    address = max((r for r in c._mmaps.regions() if r[2]), key=lambda r: r[1])[0]
+    return _smaps_kb(address, "Rss")
+
+
+@pytest.mark.parametrize("write_through", [True, False])
+def test_a_large_put_goes_through_the_pools_fd_without_faulting_the_mapping(client, client2, write_through):
+    # pwrite puts the bytes into the pool's pages without this process mapping them: its writable
+    # mapping of the pool gains no resident pages; a copy through the mapping faults all 40 MiB in
+    client.write_through = write_through
+    client.delete(client.put(np.zeros(1 << 20, dtype=np.uint8)))  # the pool is mapped
+    before = _writable_rss_kb(client)
+    value = np.arange((40 << 20) // 8 + 3, dtype=np.int64)
+    oid = client.put(value)
+    grown = _writable_rss_kb(client) - before
+    if write_through:
+        assert grown < 1024
+    else:
+        assert grown >= 38 << 10  # 40 MiB, less the pages of the 1 MiB blob mapped before
+    got = client2.get(oid)
+    assert np.array_equal(got, value)
+    del got
+    client.delete(oid)
+
+
+def test_a_put_whose_pwrite_fails_is_copied_through_the_mapping(client, client2, monkeypatch):
+    import errno
+
+    from vineyard_java import blob
+
+    calls = []
+
+    def refuse(fd, data, offset):
+        calls.append(offset)
+        if len(calls) == 1:
+            return os.pwrite(fd, bytes(data[: 1 << 20]), offset)  # a part written, then a failure
+        raise OSError(errno.EIO, "refused by the test")
+
+    monkeypatch.setattr(blob.os, "pwrite", refuse)
+    client.write_through = True
+    value = np.arange((8 << 20) // 8, dtype=np.int64)
+    oid = client.put(value)
+    assert len(calls) == 2
+    monkeypatch.undo()
+    got = client2.get(oid)
     assert np.array_equal(got, value)
     del got
     client.delete(oid)

@@ -32,7 +32,7 @@ from ._buffer import buffer_address
 from .errors import ObjectSealed, ProtocolError, VineyardError
 from .ids import EMPTY_BLOB_ID, ObjectID
 
-__all__ = ["Payload", "MmapTable", "BaseBlobWriter", "BlobWriter", "MMAP_REGION_GAP", "copy_into"]
+__all__ = ["Payload", "MmapTable", "BaseBlobWriter", "BlobWriter", "MMAP_REGION_GAP", "byte_view", "copy_into"]
 
 #: ``kMmapRegionsGap``: ``map_size`` exceeds the mappable length by this much.
 MMAP_REGION_GAP = 8
@@ -77,6 +77,18 @@ def _advise_huge_pages(mm):
         pass
 
 
+def shmem_huge_pages_on_request():
+    """True where shared memory takes transparent huge pages only for mappings that ask for them
+    (``/sys/kernel/mm/transparent_hugepage/shmem_enabled`` is ``advise``): there a copy through the
+    mapping (advised by :func:`_advise_huge_pages`) gets 2 MiB pages, which a ``pwrite`` (no
+    mapping) does not."""
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/shmem_enabled") as f:
+            return "[advise]" in f.read()
+    except OSError:
+        return False
+
+
 def resident_runs(address, length):
     """``[(start, end, resident), …]``: the page-aligned range ``[address, address + length)`` cut
     into runs of pages that are, or are not, in the page cache of the file mapped there
@@ -119,6 +131,18 @@ def _in_parts(size, parts, work):
         raise errors[0]
 
 
+def byte_view(source):
+    """The bytes of ``source`` (any contiguous buffer, or a numpy array of any dtype) as a flat
+    numpy ``uint8`` array, without a copy."""
+    import numpy as np
+
+    if isinstance(source, np.ndarray):
+        if not (source.flags.c_contiguous or source.flags.f_contiguous):
+            raise ValueError("a copy into a blob needs a contiguous array")
+        return source.reshape(-1, order="A").view(np.uint8)
+    return np.frombuffer(source, dtype=np.uint8)
+
+
 def copy_into(buffer, source, threads=1):
     """Copy the bytes of ``source`` (a buffer or numpy array of ``len(buffer)`` bytes) into the
     writable ``buffer``; sizes of :data:`PARALLEL_BYTES` and more in ``threads`` parallel parts
@@ -126,7 +150,7 @@ def copy_into(buffer, source, threads=1):
     import numpy as np
 
     dst = np.frombuffer(buffer, dtype=np.uint8)
-    src = np.frombuffer(source, dtype=np.uint8) if not isinstance(source, np.ndarray) else source.view(np.uint8)
+    src = byte_view(source)
     if src.size != dst.size:
         raise ValueError("copy of %d bytes into a blob of %d" % (src.size, dst.size))
     if threads <= 1 or dst.size < PARALLEL_BYTES:
@@ -344,6 +368,36 @@ class MmapTable:
 
         _in_parts(length, threads if length >= PARALLEL_BYTES else 1, part)
         return not failed
+
+    def write(self, payload, source):
+        """Copy ``source`` (a contiguous buffer of the blob's size) into the blob through the store's
+        fd (``pwrite``), not through the mapping: the kernel copies straight into the pages the pool
+        holds (allocating the missing ones without zeroing them first) and this process's page
+        tables are never touched. Writes to one memfd serialise on its inode lock, so one thread
+        does it: into pages the pool holds already, it is no faster than a populated mapping
+        filled by two threads (README, Performance). False where the fd is unknown or a ``pwrite`` fails (the blob's bytes are then
+        undefined and the caller copies through the mapping)."""
+        view = memoryview(source).cast("B")
+        if len(view) != payload.data_size:
+            raise ValueError("copy of %d bytes into a blob of %d" % (len(view), payload.data_size))
+        with self._lock:
+            local = self._fds.get(payload.store_fd)
+            # a copy of its own: add_fd may close the table's fd while the copy runs
+            fd = os.dup(local) if local is not None else None
+        if fd is None:
+            return False
+        try:
+            done = 0
+            while done < len(view):  # Linux writes at most 2 GiB - 4 KiB per call
+                written = os.pwrite(fd, view[done:], payload.data_offset + done)
+                if written <= 0:
+                    return False
+                done += written
+        except OSError:
+            return False  # the caller copies through the mapping instead (all of it again)
+        finally:
+            os.close(fd)
+        return True
 
     def collect(self):
         """Account for the views that died: unmap disk files and retired mappings nobody

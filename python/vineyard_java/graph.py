@@ -316,9 +316,7 @@ def _blob(client, array):
     data = np.ascontiguousarray(array).view(np.uint8).reshape(-1)
     if data.size == 0:
         return EMPTY_BLOB_ID
-    writer = client.create_blob(data.size)
-    np.frombuffer(writer.buffer, dtype=np.uint8)[:] = data
-    return writer
+    return client.create_blob_from(data)
 
 
 def _numeric(client, typename, array, extra=None):

@@ -49,9 +49,7 @@ def _blob(client, buffer):
     in_pool = writer_at(client, buffer.address, buffer.size)
     if in_pool is not None:
         return in_pool   # built in the pool (vineyard_java.pool): sealed in place, no copy
-    writer = client.create_blob(buffer.size)
-    writer.copy(0, memoryview(buffer))
-    return writer
+    return client.create_blob_from(buffer)
 
 
 def _base(array, typename):

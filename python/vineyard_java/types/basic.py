@@ -25,9 +25,7 @@ def build_bytes(client, value, **_kwargs):
     view = memoryview(value).cast("B")
     if len(view) == 0:
         return EMPTY_BLOB_ID
-    writer = client.create_blob(len(view))
-    writer.copy(0, view)
-    return writer
+    return client.create_blob_from(view)
 
 
 def resolve_blob(client, meta, **_kwargs):

@@ -29,9 +29,7 @@ def is_missing(value):
 def _blob_from_bytes(client, data):
     if len(data) == 0:
         return EMPTY_BLOB_ID
-    writer = client.create_blob(len(data))
-    writer.copy(0, data)
-    return writer
+    return client.create_blob_from(data)
 
 
 def build_large_string_array(client, values):

@@ -15,7 +15,6 @@ whose ``buffer_`` is a ``vineyard::LargeStringArray`` (the C++ layout); other ob
 are refused.
 """
 
-from ..blob import copy_into
 from ..errors import ProtocolError, VineyardTypeError
 from ..ids import EMPTY_BLOB_ID
 from ..object_meta import ObjectMeta, from_json, to_json
@@ -46,10 +45,7 @@ def build_tensor(client, value, partition_index=None, **_kwargs):
         array = np.ascontiguousarray(array)
     order = "C" if array.flags.c_contiguous else "F"
 
-    writer = client.create_blob(array.nbytes)
-    if array.nbytes:
-        flat = array.reshape(-1, order="A").view(np.uint8)
-        copy_into(writer.buffer, flat, getattr(client, "copy_threads", 1))
+    writer = client.create_blob_from(array)
 
     meta = ObjectMeta("vineyard::Tensor<%s>" % cpp_name(dtype))
     meta["value_type_"] = dtype.name
