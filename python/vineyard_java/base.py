@@ -115,7 +115,7 @@ class BaseClient:
     def create_blob_from(self, data):
         """A new unsealed blob holding a copy of ``data`` (any contiguous buffer: bytes, a numpy
         array, a pyarrow Buffer); returns its writer, as :meth:`create_blob` does.  An IPC client
-        copies large data through the pool's fd rather than its mapping (faster into fresh memory)."""
+        may copy large data through the pool's fd instead of its mapping (``write_through``)."""
         from .blob import byte_view, copy_into
 
         view = byte_view(data)
