@@ -170,6 +170,10 @@ class SessionTest {
         assertFalse(fits(root, 40 * MIB), "the ended session's blob is still held by the root's reader");
         held.close();
         root.flushReleases();
+        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!fits(root, 40 * MIB) && System.nanoTime() < deadline) {
+            Thread.sleep(10); // bounded: the ended session's store lets go of the blob on its own thread
+        }
         assertTrue(fits(root, 40 * MIB), "the reader's release freed it, though its session is gone");
     }
 
