@@ -133,8 +133,11 @@ def _in_parts(size, parts, work):
 
 def byte_view(source):
     """The bytes of ``source`` (any contiguous buffer, or a numpy array of any dtype) as a flat
-    numpy ``uint8`` array, without a copy."""
-    import numpy as np
+    numpy ``uint8`` array, without a copy (a flat memoryview where numpy is not installed)."""
+    try:
+        import numpy as np
+    except ImportError:
+        return memoryview(source).cast("B")
 
     if isinstance(source, np.ndarray):
         if not (source.flags.c_contiguous or source.flags.f_contiguous):
@@ -147,7 +150,14 @@ def copy_into(buffer, source, threads=1):
     """Copy the bytes of ``source`` (a buffer or numpy array of ``len(buffer)`` bytes) into the
     writable ``buffer``; sizes of :data:`PARALLEL_BYTES` and more in ``threads`` parallel parts
     (numpy's copy releases the GIL)."""
-    import numpy as np
+    try:
+        import numpy as np
+    except ImportError:
+        src = memoryview(source).cast("B")
+        if len(src) != len(buffer):
+            raise ValueError("copy of %d bytes into a blob of %d" % (len(src), len(buffer)))
+        buffer[:] = src
+        return
 
     dst = np.frombuffer(buffer, dtype=np.uint8)
     src = byte_view(source)
