@@ -150,19 +150,16 @@ def copy_into(buffer, source, threads=1):
     """Copy the bytes of ``source`` (a buffer or numpy array of ``len(buffer)`` bytes) into the
     writable ``buffer``; sizes of :data:`PARALLEL_BYTES` and more in ``threads`` parallel parts
     (numpy's copy releases the GIL)."""
-    try:
-        import numpy as np
-    except ImportError:
-        src = memoryview(source).cast("B")
-        if len(src) != len(buffer):
-            raise ValueError("copy of %d bytes into a blob of %d" % (len(src), len(buffer)))
+    src = byte_view(source)
+    size = memoryview(buffer).nbytes
+    if len(src) != size:
+        raise ValueError("copy of %d bytes into a blob of %d" % (len(src), size))
+    if isinstance(src, memoryview):  # numpy is not installed
         buffer[:] = src
         return
+    import numpy as np
 
     dst = np.frombuffer(buffer, dtype=np.uint8)
-    src = byte_view(source)
-    if src.size != dst.size:
-        raise ValueError("copy of %d bytes into a blob of %d" % (src.size, dst.size))
     if threads <= 1 or dst.size < PARALLEL_BYTES:
         dst[:] = src
         return
@@ -385,8 +382,9 @@ class MmapTable:
         holds (allocating the missing ones without zeroing them first) and this process's page
         tables are never touched. Writes to one memfd serialise on its inode lock, so one thread
         does it: into pages the pool holds already, it is no faster than a populated mapping
-        filled by two threads (README, Performance). False where the fd is unknown or a ``pwrite`` fails (the blob's bytes are then
-        undefined and the caller copies through the mapping)."""
+        filled by two threads (README, Performance). False where the fd is unknown or a
+        ``pwrite`` fails (the blob's bytes are then undefined and the caller copies through the
+        mapping)."""
         view = memoryview(source).cast("B")
         if len(view) != payload.data_size:
             raise ValueError("copy of %d bytes into a blob of %d" % (len(view), payload.data_size))
