@@ -44,9 +44,9 @@ public final class IpcConnection implements AutoCloseable {
     /** {@link #send} reads the replies it has not waited for once this many are owed. */
     static final int MAX_PENDING_REPLIES = 64;
     /** Frames queued by {@link #sendDeferred}: written just before the next request's frame. */
-    private final List<byte[]> deferred = new ArrayList<>();
-    /** How many of the {@link #deferred} frames the daemon answers (their replies are read and dropped). */
-    private int deferredReplies;
+    private final List<DeferredFrame> deferred = new ArrayList<>();
+    /** {@link #sendDeferred} writes its queue out once it holds this many frames (bounds the client's memory). */
+    static final int MAX_DEFERRED_FRAMES = 1024;
     /** The extension request types the daemon advertised in {@code register_reply.extensions}. */
     private final java.util.Set<String> extensions;
     /** Holders that need the mappings to outlive {@link #close()} (native views such as Arrow buffers). */
@@ -203,23 +203,20 @@ public final class IpcConnection implements AutoCloseable {
         try {
             ensureOpen();
             writeDeferred();
-            for (ObjectNode r : requests) {
-                framesWritten.incrementAndGet();
-                socket.writeFrame(Json.write(r));
-            }
-            drainPending();
             List<ObjectNode> replies = new ArrayList<>(requests.size());
             VineyardException first = null;
-            for (int i = 0; i < requests.size(); i++) {
-                spin.beforeRead(socket);
-                ObjectNode reply = readReply(false);
-                VineyardException error = errorOf(reply);
-                if (error == null) {
-                    receiveFds(reply);
-                } else if (first == null) {
-                    first = error;
+            int written = 0;
+            for (ObjectNode r : requests) {
+                if (written - replies.size() >= MAX_PENDING_REPLIES) {
+                    // as in send: thousands of requests unanswered would fill the socket both ways
+                    first = readInto(replies, first);
                 }
-                replies.add(reply);
+                framesWritten.incrementAndGet();
+                socket.writeFrame(Json.write(r));
+                written++;
+            }
+            while (replies.size() < written) {
+                first = readInto(replies, first);
             }
             if (first != null) {
                 throw first;
@@ -230,6 +227,19 @@ public final class IpcConnection implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Reads the next reply of {@link #requestAll} into {@code replies}; returns the first error so far. */
+    private VineyardException readInto(List<ObjectNode> replies, VineyardException first) {
+        drainPending();
+        spin.beforeRead(socket);
+        ObjectNode reply = readReply(false);
+        VineyardException error = errorOf(reply);
+        if (error == null) {
+            receiveFds(reply);
+        }
+        replies.add(reply);
+        return first != null ? first : error;
     }
 
     /** Sends a request and returns its raw reply (error replies included, fds not received). */
@@ -291,11 +301,13 @@ public final class IpcConnection implements AutoCloseable {
         lock.lock();
         try {
             if (!closed) {
-                deferred.add(Json.write(request));
-                if (replyOwed) {
-                    deferredReplies++;
+                deferred.add(new DeferredFrame(Json.write(request), replyOwed));
+                if (deferred.size() >= MAX_DEFERRED_FRAMES) {
+                    writeDeferred();
                 }
             }
+        } catch (PosixException | FrameException e) {
+            throw failed(e);
         } finally {
             lock.unlock();
         }
@@ -315,15 +327,33 @@ public final class IpcConnection implements AutoCloseable {
         }
     }
 
+    /**
+     * Writes the queued frames. Before each one the daemon answers, the replies owed are read once
+     * {@link #MAX_PENDING_REPLIES} are pending, as {@link #send} does: thousands of queued releases
+     * would otherwise fill both directions of the socket and leave both sides blocked in a write.
+     */
     private void writeDeferred() {
-        for (byte[] frame : deferred) {
-            framesWritten.incrementAndGet();
-            socket.writeFrame(frame);
+        if (deferred.isEmpty()) {
+            return;
         }
-        deferred.clear();
-        pendingReplies += deferredReplies;
-        deferredReplies = 0;
+        try {
+            for (DeferredFrame frame : deferred) {
+                if (frame.replyOwed() && pendingReplies >= MAX_PENDING_REPLIES) {
+                    drainPending();
+                }
+                framesWritten.incrementAndGet();
+                socket.writeFrame(frame.bytes());
+                if (frame.replyOwed()) {
+                    pendingReplies++;
+                }
+            }
+        } finally {
+            deferred.clear();
+        }
     }
+
+    /** A request queued by {@link #sendDeferred}, and whether the daemon answers it. */
+    private record DeferredFrame(byte[] bytes, boolean replyOwed) {}
 
     private void drainPending() {
         while (pendingReplies > 0) {

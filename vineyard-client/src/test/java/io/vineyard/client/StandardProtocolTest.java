@@ -3,6 +3,7 @@ package io.vineyard.client;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vineyard.client.meta.ObjectMeta;
 import io.vineyard.client.types.DataFrame;
+import io.vineyard.client.types.Sequence;
 import io.vineyard.client.types.Tensor;
 import io.vineyard.common.Json;
 import io.vineyard.common.VineyardException;
@@ -15,6 +16,7 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -25,6 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -150,6 +153,35 @@ class StandardProtocolTest {
             assertThrows(IllegalStateException.class, w::segment, "the writer's blob was dropped");
             assertEquals(baseline, client.status().memoryUsage(), "its blob was dropped");
             assertThrows(VineyardException.ObjectNotExists.class, () -> client.getName("refused"));
+        }
+    }
+
+    /**
+     * Thousands of standard releases in a row (a put's and a get's, one {@code release_request} each,
+     * every one answered): the client reads the replies it owes as it writes, so neither side blocks on
+     * a full socket, and every blob is released.
+     */
+    @Test
+    void thousandsOfStandardReleasesInARowDoNotBlockTheConnection() throws Exception {
+        DaemonProcess d = start("--size=64Mi", "--noextensions");
+        int n = 3000;
+        try (IpcClient client = IpcClient.connect(d.socket())) {
+            long baseline = client.status().memoryUsage();
+            List<Object> tensors = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                tensors.add(Tensor.of(new long[] {i}));
+            }
+            ObjectId id = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> client.put(new Sequence(tensors)));
+            long held = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> client.status().memoryUsage());
+            assertEquals(baseline + 8L * n, held, "every tensor's blob is there, and the put's releases went through");
+            assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+                try (Sequence got = client.get(id, Sequence.class)) {
+                    assertEquals((long) n - 1, ((Tensor) got.elements().get(n - 1)).getLong(0));
+                }
+                client.delete(true, id);
+                client.flushReleases();
+                assertEquals(baseline, client.status().memoryUsage(), "the get's releases went through too");
+            });
         }
     }
 
