@@ -184,6 +184,46 @@ def test_a_failed_standard_put_undoes_its_seals(standard_client, monkeypatch):
     assert standard_client.list_objects("vineyard::Blob", limit=100) == []
 
 
+def _bounded(step, seconds=60.0):
+    """Run ``step`` on a thread and return its result; fails the test (instead of hanging the
+    suite) when it has not finished within ``seconds``."""
+    import threading
+
+    result = {}
+
+    def run():
+        try:
+            result["value"] = step()
+        except BaseException as exc:  # re-raised on the test's thread
+            result["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "%s did not finish within %s s (blocked connection)" % (step, seconds)
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")
+
+
+def test_thousands_of_standard_seals_and_releases_do_not_block_the_connection(standard_client):
+    """A put of 5000 blobs pipelines 5000 seal_requests and a get's release defers 5000
+    release_requests: written without reading their replies, the daemon's replies would fill
+    both socket buffers and neither side would read again."""
+    pd = pytest.importorskip("pandas")
+    baseline = settled_usage(standard_client, connections=1)
+    frame = pd.DataFrame({"c%d" % i: np.array([i], dtype=np.int64) for i in range(5000)})
+    oid = _bounded(lambda: standard_client.put(frame))
+    got = _bounded(lambda: standard_client.get(oid))
+    assert list(got.columns) == list(frame.columns) and got.iloc[0].tolist() == list(range(5000))
+    del got
+    gc.collect()
+    _bounded(lambda: standard_client.delete(oid))
+    _bounded(standard_client.flush_releases)
+    assert _bounded(lambda: wait_until(lambda: standard_client.instance_status()["memory_usage"] == baseline))
+    assert standard_client.list_objects("vineyard::*", limit=10) == []
+
+
 @pytest.mark.parametrize("mode", ["standard", "default"])
 def test_ctrl_c_during_the_commit_leaves_nothing(mode, standard_daemon, accounting_daemon):
     """A real SIGINT while the put's commit is on the wire: the commit's replies are read, the

@@ -45,6 +45,12 @@ _DONTWAIT = int(socket.MSG_DONTWAIT)  # plain ints: or-ing the enum flags costs 
 _PEEK_DONTWAIT = int(socket.MSG_PEEK) | _DONTWAIT
 _MEMO_MAX_BODY = 64 * 1024
 _MEMO_ENTRIES = 256
+#: at most this many replies are left unread while requests are written: a daemon answering
+#: thousands of pipelined requests would otherwise fill both socket buffers while the client is
+#: still writing, and neither side would read again (the Java SDK keeps the same bound).
+_MAX_UNREAD = 64
+#: queued one-way frames are written once this many are waiting.
+_MAX_OUTBOX = 1024
 
 
 def _spin_ns():
@@ -196,10 +202,14 @@ class Connection:
         read and dropped (errors included) before the next reply awaited.  Dropped when the
         connection is (or gets) closed."""
         with self._lock:
-            if not self._closed:
-                self._outbox.append(self._encode(message))
-                if reply:
-                    self._outbox_replies += 1
+            if self._closed:
+                return
+            self._outbox.append(self._encode(message))
+            if reply:
+                self._outbox_replies += 1
+            if (self._outbox_replies + self._discard >= _MAX_UNREAD
+                    or len(self._outbox) >= _MAX_OUTBOX):
+                self.exchange([], "queued requests")
 
     def flush(self):
         """Write the queued requests now (their replies, if any, are read with the next
@@ -348,7 +358,16 @@ class Connection:
 
         ``memo`` (a dict) memoizes the decoding of small replies by their bytes: equal bytes
         decode to equal JSON, so a reply seen before is not parsed again.  The replies it
-        returns are shared: the caller must not change them."""
+        returns are shared: the caller must not change them.
+
+        More than ``_MAX_UNREAD`` frames go in writes of that many, each followed by reading its
+        replies (one round trip per 64 requests instead of a deadlock on full socket buffers)."""
+        if len(frames) > _MAX_UNREAD:
+            replies = []
+            with self._lock:
+                for start in range(0, len(frames), _MAX_UNREAD):
+                    replies += self.exchange(frames[start:start + _MAX_UNREAD], what, timeout, memo)
+            return replies
         with self._lock:
             self._check_open()
             try:
