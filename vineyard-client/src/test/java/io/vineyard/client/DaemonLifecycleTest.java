@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -69,6 +70,48 @@ class DaemonLifecycleTest {
         for (IpcConnection c : clients) {
             c.close();
         }
+    }
+
+    @Test
+    void theStartupWarmupRunsInTheBackgroundAndLeavesNothingClientsCanSee() throws Exception {
+        try (DaemonProcess d = DaemonProcess.start("--size=64Mi")) { // the suite's daemons log at debug
+            assertTrue(eventually(Duration.ofSeconds(30), () -> d.log().contains("warm-up: 3 fds passed")), d.log());
+            assertTrue(d.log().contains("warm-up on"), d.log());
+            ObjectNode status = d.status();
+            assertEquals(0, status.get("memory_usage").asLong());
+            assertEquals(1, status.get("ipc_connections").asInt(), "the status connection alone: " + status);
+            // a client's first fd arrives intact after the warm-up's fds
+            try (IpcConnection c = d.connect()) {
+                ObjectNode create = msg("create_buffer_request");
+                create.put("size", 4096);
+                JsonNode reply = c.request(create); // receives the pool's fd and maps it
+                assertTrue(reply.get("fd").asInt() >= 0, reply.toString());
+                MemorySegment pool = c.storeMapping(reply.get("fd").asInt());
+                assertTrue(pool != null && pool.byteSize() >= 64L << 20, "the pool is mapped through the passed fd: " + pool);
+            }
+            if (DaemonProcess.suiteHasExtensions()) {
+                java.util.Map<String, Long> counts = d.requestCounts();
+                assertEquals(1L, counts.getOrDefault("create_buffer_request", 0L), "only this test's requests count: " + counts);
+            }
+        }
+        try (DaemonProcess d = DaemonProcess.start("--size=64Mi", "--nowarmup")) {
+            // the settings line follows the ready line
+            assertTrue(eventually(Duration.ofSeconds(30), () -> d.log().contains("warm-up off")), d.log());
+            assertEquals(0, d.status().get("memory_usage").asLong(), "the daemon serves requests");
+            assertFalse(d.log().contains("warm-up:"), d.log());
+        }
+    }
+
+    /** Waits (at most {@code timeout}) until {@code condition} holds; false when it never did. */
+    private static boolean eventually(Duration timeout, java.util.function.BooleanSupplier condition) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(20_000_000); // another process's log: no event to wait on
+        }
+        return true;
     }
 
     @Test

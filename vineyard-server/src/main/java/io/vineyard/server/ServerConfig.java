@@ -53,13 +53,16 @@ import java.util.Map;
  * @param platformConnections {@code --platform_connections}: connections served on platform threads
  *                        that wait in {@code poll(2)} (one wake-up hop after idle), the others on virtual
  *                        threads, see {@link io.vineyard.server.transport.PlatformLane}
+ * @param warmup          {@code --warmup}: pass fds over a private socket pair in the background after
+ *                        start, so that no client's first fd waits for the call to be linked (see
+ *                        {@code StartupWarmup})
  */
 public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int rpcPort, String meta,
                            String deployment, boolean reserveMemory, boolean compression, String htpasswd,
                            int spinMicros, boolean extensions, int streamThreshold, String rpcHost,
                            String metricsHost, int metricsPort, LogSettings logging, EtcdSettings etcd,
                            CrdSettings crds, String nodename, List<String> warnings, SpillSettings spill,
-                           long warmBytes, long dirtyDecayMs, int platformConnections) {
+                           long warmBytes, long dirtyDecayMs, int platformConnections, boolean warmup) {
     /** {@link #metricsPort} when the Prometheus endpoint is off. */
     public static final int METRICS_OFF = -1;
     /** The port of {@code --metrics} / {@code --prometheus} without {@code --metrics_port}. */
@@ -91,7 +94,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         return new ServerConfig(sessionSocket, sessionSizeBytes, false, rpcPort, meta, deployment, reserveMemory,
                 compression, htpasswd, spinMicros, extensions, streamThreshold, rpcHost, metricsHost, METRICS_OFF,
                 logging, etcd, new CrdSettings(false, crds.apiUrl(), crds.namespace()), nodename, List.of(),
-                SpillSettings.OFF, warmBytes, dirtyDecayMs, platformConnections);
+                SpillSettings.OFF, warmBytes, dirtyDecayMs, platformConnections, false);
     }
 
     /** Whether the Prometheus endpoint is on. */
@@ -114,7 +117,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
 
     private static final List<String> BOOLEAN_FLAGS = List.of("rpc", "reserve_memory", "compression", "help", "h",
             "version", "extensions", "skip_launch_etcd", "prometheus", "metrics", "coredump", "sync_crds", "logtostderr",
-            "alsologtostderr", "colorlogtostderr");
+            "alsologtostderr", "colorlogtostderr", "warmup");
 
     /** The help text, printed by {@code --help}. */
     public static String usage() {
@@ -158,6 +161,9 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                                          serve up to N connections on platform threads that wait in
                                          poll(2): a request after an idle spell wakes one thread, not
                                          two (default 32; 0: every connection on a virtual thread)
+                  --warmup / --nowarmup  after start, pass fds over a private socket pair in the
+                                         background, so that no client's first fd waits 4-12 ms
+                                         for the call to be linked (default on)
                   --compression / --nocompression
                                          advertise zstd for RPC blob transfers (default: on)
                   --htpasswd=FILE        require username/password from an htpasswd file (bcrypt, {SHA} or plain)
@@ -234,6 +240,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
         long warm = DEFAULT_WARM_BYTES;
         long dirtyDecayMs = DEFAULT_DIRTY_DECAY_MS;
         int platformConnections = DEFAULT_PLATFORM_CONNECTIONS;
+        boolean warmup = true;
         boolean compression = true;
         boolean extensions = true;
         int streamThreshold = 80;
@@ -284,6 +291,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                 case "warm_memory" -> warm = parseWarm(value);
                 case "dirty_decay_ms" -> dirtyDecayMs = parseDecay(value);
                 case "platform_connections" -> platformConnections = parseNonNegative("platform_connections", value);
+                case "warmup" -> warmup = bool("warmup", value);
                 case "compression" -> compression = bool("compression", value);
                 case "htpasswd" -> htpasswd = value;
                 case "spin_us" -> spin = parseSpin(value);
@@ -355,7 +363,7 @@ public record ServerConfig(String socketPath, long sizeBytes, boolean rpc, int r
                 streamThreshold, rpcHost, metricsHost, metricsAt, logging, etcd,
                 new CrdSettings(syncCrds, k8sApi, k8sNamespace), nodename, List.copyOf(warnings),
                 new SpillSettings(spillPath.isEmpty() ? null : Path.of(spillPath), spillLower, spillUpper),
-                reserve ? size : Math.min(warm, size), dirtyDecayMs, platformConnections);
+                reserve ? size : Math.min(warm, size), dirtyDecayMs, platformConnections, warmup);
     }
 
     /** Thrown by {@link #parse} for {@code --version}. */

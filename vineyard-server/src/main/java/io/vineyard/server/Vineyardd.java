@@ -60,6 +60,7 @@ public final class Vineyardd {
                 + " bytes, rpc " + (config.rpc() ? server.context().rpcEndpoint() : "off") + ", meta " + config.meta()
                 + ", pid " + ProcessHandle.current().pid());
         System.out.flush();
+        StartupWarmup.startInBackground(config);
         logSettings(log, config, server, logFile);
         try {
             new CountDownLatch(1).await(); // until a signal's shutdown hook halts the JVM
@@ -72,14 +73,14 @@ public final class Vineyardd {
     /** The start-up settings, at info (after the ready line, which stays the first line of output). */
     private static void logSettings(Logger log, ServerConfig c, VineyardServer server, Path logFile) {
         log.info("{} started: socket {}, pool {} bytes{}, rpc {}, metrics {}, meta {}, deployment {}, extensions {}, "
-                        + "compression {}, htpasswd {}, spin {} us, stream threshold {}%, spill {}, log {}{}",
+                        + "compression {}, htpasswd {}, spin {} us, stream threshold {}%, spill {}, warm-up {}, log {}{}",
                 Version.line(), c.socketPath(), c.sizeBytes(), c.reserveMemory() ? " (reserved)" : "",
                 c.rpc() ? server.context().rpcEndpoint() : "off",
                 server.metricsUrl() == null ? "off" : server.metricsUrl(), c.meta(), c.deployment(),
                 c.extensions() ? "on" : "off", c.compression() ? "on" : "off",
                 c.htpasswd().isEmpty() ? "off" : c.htpasswd(), c.spinMicros(), c.streamThreshold(),
                 c.spill().enabled() ? c.spill().path() + " (from " + c.spill().upperRate() + " down to "
-                        + c.spill().lowerRate() + " of the pool)" : "off",
+                        + c.spill().lowerRate() + " of the pool)" : "off", c.warmup() ? "on" : "off",
                 c.logging().describe(), logFile == null ? "" : " (" + logFile + ")");
     }
 }

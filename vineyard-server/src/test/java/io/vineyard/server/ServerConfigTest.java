@@ -72,6 +72,18 @@ class ServerConfigTest {
     }
 
     @Test
+    void theFdWarmupIsOnByDefaultAndTurnsOffWithNowarmup() {
+        assertTrue(ServerConfig.parse(new String[] {"--size=1Gi"}).warmup());
+        assertFalse(ServerConfig.parse(new String[] {"--size=1Gi", "--nowarmup"}).warmup());
+        assertFalse(ServerConfig.parse(new String[] {"--size=1Gi", "--warmup=false"}).warmup());
+        assertTrue(ServerConfig.parse(new String[] {"--size=1Gi", "--warmup"}).warmup());
+        assertFalse(ServerConfig.parse(new String[] {"--size=1Gi"}).forSession("/tmp/s.sock", 1 << 20).warmup(),
+                "a session's configuration never warms up again");
+        var e = assertThrows(IllegalArgumentException.class, () -> ServerConfig.parse(new String[] {"--warmup=often"}));
+        assertTrue(e.getMessage().contains("warmup"), e.getMessage());
+    }
+
+    @Test
     void warmMemoryDefaultsTo256MiBCappedAtTheSizeAndIsTheWholePoolWhenReserved() {
         assertEquals(256L << 20, ServerConfig.parse(new String[] {"--size=1Gi"}).warmBytes());
         assertEquals(64L << 20, ServerConfig.parse(new String[] {"--size=64Mi"}).warmBytes());
