@@ -199,7 +199,10 @@ class IPCClient(BaseClient):
         Raises :class:`~vineyard_java.errors.NotEnoughMemory` when the pool is full.
         """
         _check_size(size, minimum=0)
-        return self._create({"type": "create_buffer_request", "size": size}, "create_buffer_reply")
+        return self._create_buffer(size)
+
+    def _create_buffer(self, size, populate=True):
+        return self._create({"type": "create_buffer_request", "size": size}, "create_buffer_reply", populate)
 
     def create_disk_blob(self, size, path=""):
         """Allocate an unsealed blob of ``size`` (>= 1) bytes backed by a file of its own
@@ -229,8 +232,7 @@ class IPCClient(BaseClient):
         if len(view) < _WRITE_MIN_BYTES or not self.write_through:
             writer = self.create_blob(len(view))
         else:
-            writer = self._create({"type": "create_buffer_request", "size": len(view)}, "create_buffer_reply",
-                                  populate=False)
+            writer = self._create_buffer(len(view), populate=False)
             if self._mmaps.write(writer.payload, view):
                 return writer
             if self.populate:
