@@ -100,8 +100,14 @@ public final class Spiller {
                 spillAboveUpperWatermark();
                 return out;
             } catch (VineyardException.NotEnoughMemory e) {
-                if (!enabled() || bytes > blobs.limitBytes()) {
+                if (bytes > blobs.limitBytes()) {
                     throw e; // an allocation larger than the pool never fits: spill nothing for it
+                }
+                if (!enabled()) {
+                    if (awaitPunches()) {
+                        continue; // freed pages were being punched outside the lock: they are back now
+                    }
+                    throw e;
                 }
                 String why = makeRoom(bytes);
                 if (why != null) {
@@ -109,6 +115,23 @@ public final class Spiller {
                 }
             }
         }
+    }
+
+    /**
+     * Without spilling: when freed extents are being punched outside the lock (a trimming delete, the
+     * dirty decay's punch), waits until one batch of them is back in the allocator and returns true;
+     * false when nothing is coming back.
+     */
+    private boolean awaitPunches() {
+        long[] gen = new long[1];
+        boolean coming = ctx.locked(() -> {
+            gen[0] = generation();
+            return blobs.memoryComingBack();
+        });
+        if (coming) {
+            awaitIo(gen[0]);
+        }
+        return coming;
     }
 
     /**

@@ -107,6 +107,33 @@ public final class BestFitAllocator {
         coalesce(offset, len);
     }
 
+    /**
+     * Takes the free range {@code [offset, offset + size)} (64-byte aligned, inside one free extent, as
+     * {@link #forEachFree} reports them) out of the free set, so that no allocation gets it until it is
+     * {@link #free freed} again.
+     *
+     * @throws IllegalArgumentException when the range is not aligned or not wholly free
+     */
+    public void take(long offset, long size) {
+        if (size <= 0 || (offset | size) % ALIGNMENT != 0) {
+            throw new IllegalArgumentException("take [" + offset + ", +" + size + "): not a 64-byte aligned range");
+        }
+        flushCache();
+        Map.Entry<Long, Long> e = freeByOffset.floorEntry(offset);
+        if (e == null || e.getKey() + e.getValue() < offset + size) {
+            throw new IllegalArgumentException("take [" + offset + ", +" + size + "): not a free range");
+        }
+        long start = e.getKey();
+        long end = start + e.getValue();
+        removeFree(start, end - start);
+        if (offset > start) {
+            addFree(start, offset - start);
+        }
+        if (offset + size < end) {
+            addFree(offset + size, end - offset - size);
+        }
+    }
+
     /** Calls {@code action(offset, size)} for every free extent (cached small ones coalesced first). */
     public void forEachFree(java.util.function.BiConsumer<Long, Long> action) {
         flushCache();

@@ -680,9 +680,13 @@ public final class BlobStore {
 
     /**
      * Punches the pages of the freed ranges idle for the dirty decay, where they are still free (a range
-     * allocated again meanwhile keeps its pages: a blob's bytes are never punched). Under the lock.
+     * allocated again meanwhile keeps its pages: a blob's bytes are never punched). Under the lock. With
+     * {@link #punchOutsideLock(boolean)} the whole pages of those ranges are taken out of the allocator
+     * and queued for after the lock ({@link #takePostLockWork()}, then {@link #punched}): a put arriving
+     * meanwhile is not held up by the {@code fallocate}, and an allocation that needs them waits for
+     * them ({@link #memoryComingBack()}).
      *
-     * @return the bytes punched
+     * @return the bytes punched (or queued to be)
      */
     public long punchDecayed() {
         long now = afterLock.clockNs.getAsLong();
@@ -695,18 +699,33 @@ public final class BlobStore {
         if (due.isEmpty()) {
             return 0;
         }
-        long[] punched = {0};
+        List<Extent> idle = new ArrayList<>();
         allocator.forEachFree((offset, size) -> {
             for (Decaying d : due) {
-                long from = Math.max(offset, d.offset());
-                long to = Math.min(offset + size, d.end());
+                // whole pages only: those are what a punch returns, the slivers stay allocatable
+                long from = pageUp(Math.max(offset, d.offset()));
+                long to = Math.min(offset + size, d.end()) & -Posix.PAGE_SIZE;
                 if (to > from) {
-                    pool.trim(from, to - from);
-                    punched[0] += to - from;
+                    idle.add(new Extent(from, to - from, false));
                 }
             }
         });
-        return punched[0];
+        long punched = 0;
+        for (Extent e : idle) {
+            punched += e.size();
+            if (punchOutsideLock) {
+                allocator.take(e.offset(), e.size());
+                afterLock.extentsToPunch.add(e);
+                afterLock.punchPendingBytes += e.size();
+            } else {
+                pool.trim(e.offset(), e.size());
+            }
+        }
+        return punched;
+    }
+
+    private static long pageUp(long offset) {
+        return (offset + Posix.PAGE_SIZE - 1) & -Posix.PAGE_SIZE;
     }
 
     /** Hands punched extents to the allocator (under the lock). */

@@ -25,6 +25,29 @@ class BestFitAllocatorTest {
     }
 
     @Test
+    void aTakenRangeIsNotHandedOutUntilFreedAndThenCoalescesBack() {
+        BestFitAllocator a = new BestFitAllocator(1 << 20);
+        a.take(256 << 10, 256 << 10); // the middle of the one free extent
+        assertEquals(3 << 18, a.freeBytes());
+        assertEquals(2, a.freeExtents(), "the extent is split around the taken range");
+        assertEquals(512 << 10, a.largestFreeExtent());
+        List<Long> got = new ArrayList<>();
+        for (long off; (off = a.allocate(64 << 10)) >= 0; ) {
+            got.add(off);
+        }
+        assertEquals(12, got.size(), "every other 64 KiB slot, none in the taken range");
+        assertTrue(got.stream().noneMatch(o -> o >= 256 << 10 && o < 512 << 10), got.toString());
+        got.forEach(o -> a.free(o, 64 << 10));
+        var notFree = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> a.take(300 << 10, 4096));
+        assertTrue(notFree.getMessage().contains("not a free range"), notFree.getMessage());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> a.take(100, 4096));
+        a.free(256 << 10, 256 << 10);
+        assertEquals(1 << 20, a.freeBytes());
+        assertEquals(1, a.freeExtents(), "freed again, it coalesces with both neighbours");
+    }
+
+    @Test
     void failedAllocationChangesNothing() {
         BestFitAllocator a = new BestFitAllocator(8 << 20);
         long free = a.freeBytes();

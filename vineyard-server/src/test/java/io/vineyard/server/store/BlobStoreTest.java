@@ -120,6 +120,36 @@ class BlobStoreTest {
     }
 
     @Test
+    void outsideTheLockTheDecayedPagesAreTakenOutOfTheAllocatorUntilPunched() {
+        long[] nowNs = {0};
+        store.dirtyDecay(1000, () -> nowNs[0]);
+        store.punchOutsideLock(true);
+        long mib = 1 << 20;
+        Blob a = store.create(4 * mib, writer);
+        Blob b = store.create(4 * mib, writer);
+        store.seal(b.id(), writer);
+        pool.segment().asSlice(b.offset(), 4 * mib).fill((byte) 9);
+        store.delete(b.id(), writer, false);
+        nowNs[0] += 1_000_000_000L;
+        assertEquals(4 * mib, store.punchDecayed());
+        assertTrue(store.memoryComingBack(), "the range is out of the allocator while it is punched");
+        Blob rest = store.create(8 * mib, writer); // the free tail beyond b is still allocatable
+        assertEquals(8 * mib, rest.offset());
+        assertThrows(VineyardException.NotEnoughMemory.class, () -> store.create(4 * mib, writer),
+                "b's range is not handed out before its punch");
+        BlobStore.PostLockWork work = store.takePostLockWork();
+        assertEquals(List.of(new BlobStore.Extent(b.offset(), 4 * mib, false)), work.extents());
+        store.punch(work.extents()); // as the daemon does it, without the lock
+        store.punched(work.extents());
+        assertFalse(store.memoryComingBack());
+        Blob again = store.create(4 * mib, writer);
+        assertEquals(b.offset(), again.offset(), "back in the allocator after the punch");
+        assertEquals(0, pool.segment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, again.offset()),
+                "its pages were punched (they read as zero)");
+        assertEquals(a.offset(), 0);
+    }
+
+    @Test
     void deleteByTheOnlyHolderFreesAtOnce() {
         Blob b = store.create(4096, writer);
         store.seal(b.id(), writer);
