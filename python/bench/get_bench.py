@@ -93,10 +93,16 @@ def first_put(command, flags, variant, primed=False, settle=0.0):
 
 
 def span(values, fmt="%.0f"):
+    """``lo-hi (median m)`` of a figure's runs: one noisy fresh daemon moves the range, not the median."""
     if not values:
         return "-"
     lo, hi = min(values), max(values)
-    return fmt % lo if fmt % lo == fmt % hi else (fmt + "-" + fmt) % (lo, hi)
+    if fmt % lo == fmt % hi:
+        return fmt % lo
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    median = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    return (fmt + "-" + fmt + " (median " + fmt + ")") % (lo, hi, median)
 
 
 def main():
