@@ -205,17 +205,15 @@ public final class IpcConnection implements AutoCloseable {
             writeDeferred();
             List<ObjectNode> replies = new ArrayList<>(requests.size());
             VineyardException first = null;
-            int written = 0;
-            for (ObjectNode r : requests) {
+            for (int written = 0; written < requests.size(); written++) {
                 if (written - replies.size() >= MAX_PENDING_REPLIES) {
                     // as in send: thousands of requests unanswered would fill the socket both ways
                     first = readInto(replies, first);
                 }
                 framesWritten.incrementAndGet();
-                socket.writeFrame(Json.write(r));
-                written++;
+                socket.writeFrame(Json.write(requests.get(written)));
             }
-            while (replies.size() < written) {
+            while (replies.size() < requests.size()) {
                 first = readInto(replies, first);
             }
             if (first != null) {

@@ -75,7 +75,7 @@ class DaemonLifecycleTest {
     @Test
     void theStartupWarmupRunsInTheBackgroundAndLeavesNothingClientsCanSee() throws Exception {
         try (DaemonProcess d = DaemonProcess.start("--size=64Mi")) { // the suite's daemons log at debug
-            assertTrue(eventually(Duration.ofSeconds(30), () -> d.log().contains("warm-up: 3 fds passed")), d.log());
+            assertTrue(DaemonProcess.eventually(Duration.ofSeconds(30), () -> d.log().contains("warm-up: 3 fds passed")), d.log());
             assertTrue(d.log().contains("warm-up on"), d.log());
             ObjectNode status = d.status();
             assertEquals(0, status.get("memory_usage").asLong());
@@ -96,22 +96,10 @@ class DaemonLifecycleTest {
         }
         try (DaemonProcess d = DaemonProcess.start("--size=64Mi", "--nowarmup")) {
             // the settings line follows the ready line
-            assertTrue(eventually(Duration.ofSeconds(30), () -> d.log().contains("warm-up off")), d.log());
+            assertTrue(DaemonProcess.eventually(Duration.ofSeconds(30), () -> d.log().contains("warm-up off")), d.log());
             assertEquals(0, d.status().get("memory_usage").asLong(), "the daemon serves requests");
             assertFalse(d.log().contains("warm-up:"), d.log());
         }
-    }
-
-    /** Waits (at most {@code timeout}) until {@code condition} holds; false when it never did. */
-    private static boolean eventually(Duration timeout, java.util.function.BooleanSupplier condition) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            java.util.concurrent.locks.LockSupport.parkNanos(20_000_000); // another process's log: no event to wait on
-        }
-        return true;
     }
 
     @Test

@@ -234,4 +234,25 @@ public final class DaemonProcess implements AutoCloseable {
     public int exitValue() {
         return process.exitValue();
     }
+
+    /** Waits (at most {@code timeout}) until {@code condition} holds; false when it never did. */
+    public static boolean eventually(java.time.Duration timeout, java.util.function.BooleanSupplier condition) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                if (condition.getAsBoolean()) {
+                    return true;
+                }
+            } catch (RuntimeException e) {
+                // not yet: the daemon may answer an error while it catches up
+            }
+            try {
+                Thread.sleep(50); // polling another process's state: there is no event to wait on
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return condition.getAsBoolean();
+    }
 }

@@ -12,8 +12,8 @@ import org.slf4j.LoggerFactory;
  * <p>The first {@code sendmsg(SCM_RIGHTS)} of a JVM links its native call (method handle and lambda
  * form set-up, with or without the AOT cache): a fresh daemon's first client waited 4-12 ms for the fd
  * that followed its first {@code create_buffer_reply}, against 0.05 ms afterwards. The warm-up passes
- * fds over a private socket pair through the same code ({@link FrameSocket#sendFd} on a non-blocking
- * confined socket, as connections use it, and {@link FrameSocket#receiveFd}); it touches none of the
+ * fds over a private socket pair through the same code ({@link FrameSocket#sendFd}, as connections
+ * pass fds, and {@link FrameSocket#receiveFd}); it touches none of the
  * daemon's state (no pool memory, objects, connections or request counts), so clients cannot see it.
  *
  * <p>A fuller warm-up was measured first: a private throwaway daemon served put/get/delete cycles of
@@ -28,12 +28,11 @@ final class StartupWarmup {
     private StartupWarmup() {
     }
 
-    /** Starts the warm-up on a background thread, or returns null when {@code --nowarmup}. */
-    static Thread startInBackground(ServerConfig config) {
-        if (!config.warmup()) {
-            return null;
+    /** Starts the warm-up on a background thread (nothing with {@code --nowarmup}). */
+    static void startInBackground(ServerConfig config) {
+        if (config.warmup()) {
+            Thread.ofPlatform().daemon().name("vineyard-warmup").start(StartupWarmup::runQuietly);
         }
-        return Thread.ofPlatform().daemon().name("vineyard-warmup").start(StartupWarmup::runQuietly);
     }
 
     private static void runQuietly() {
@@ -56,12 +55,12 @@ final class StartupWarmup {
         FrameSocket daemonSide = null;
         FrameSocket clientSide = null;
         try {
-            daemonSide = FrameSocket.confinedNonBlocking(pair[0], false, null);
+            daemonSide = FrameSocket.confined(pair[0], false);
             clientSide = FrameSocket.confined(pair[1], true);
             for (int i = 0; i < ROUNDS; i++) {
                 daemonSide.sendFd(pair[0]);
-                int received = clientSide.receiveFd();
-                if (received < 0 || Posix.close(received) != 0) {
+                int received = clientSide.receiveFd(); // throws when the byte came without an fd
+                if (Posix.close(received) != 0) {
                     throw new IllegalStateException("the warm-up's passed fd was not received intact");
                 }
             }

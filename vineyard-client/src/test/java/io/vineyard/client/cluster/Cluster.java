@@ -61,23 +61,7 @@ final class Cluster implements AutoCloseable {
 
     /** Waits (at most {@code timeout}) until {@code condition} holds; false when it never did. */
     static boolean eventually(Duration timeout, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            try {
-                if (condition.getAsBoolean()) {
-                    return true;
-                }
-            } catch (RuntimeException e) {
-                // not yet: the daemon may answer an error while it catches up
-            }
-            try {
-                Thread.sleep(50); // polling another process's state: there is no event to wait on
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return false;
-            }
-        }
-        return condition.getAsBoolean();
+        return DaemonProcess.eventually(timeout, condition);
     }
 
     @Override

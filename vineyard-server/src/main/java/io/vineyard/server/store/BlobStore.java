@@ -619,12 +619,17 @@ public final class BlobStore {
             afterLock.decayingBytes += offset + len - from;
             allocator.free(offset, size);
         } else if (punchOutsideLock) {
-            afterLock.extentsToPunch.add(new Extent(offset, len, keepWarm));
-            afterLock.punchPendingBytes += len;
+            queuePunch(new Extent(offset, len, keepWarm));
         } else {
             punchPages(new Extent(offset, len, keepWarm));
             allocator.free(offset, size);
         }
+    }
+
+    /** Queues an extent, out of the allocator, to be punched once the lock is released and then freed. */
+    private void queuePunch(Extent e) {
+        afterLock.extentsToPunch.add(e);
+        afterLock.punchPendingBytes += e.size();
     }
 
     private void punchPages(Extent e) {
@@ -715,10 +720,9 @@ public final class BlobStore {
             punched += e.size();
             if (punchOutsideLock) {
                 allocator.take(e.offset(), e.size());
-                afterLock.extentsToPunch.add(e);
-                afterLock.punchPendingBytes += e.size();
+                queuePunch(e);
             } else {
-                pool.trim(e.offset(), e.size());
+                punchPages(e);
             }
         }
         return punched;
