@@ -704,17 +704,29 @@ public final class BlobStore {
         if (due.isEmpty()) {
             return 0;
         }
-        List<Extent> idle = new ArrayList<>();
+        List<Extent> pieces = new ArrayList<>();
         allocator.forEachFree((offset, size) -> {
             for (Decaying d : due) {
                 // whole pages only: those are what a punch returns, the slivers stay allocatable
                 long from = pageUp(Math.max(offset, d.offset()));
                 long to = Math.min(offset + size, d.end()) & -Posix.PAGE_SIZE;
                 if (to > from) {
-                    idle.add(new Extent(from, to - from, false));
+                    pieces.add(new Extent(from, to - from, false));
                 }
             }
         });
+        // a range freed, reused and freed again within one decay has two entries: its pieces overlap
+        pieces.sort(java.util.Comparator.comparingLong(Extent::offset));
+        List<Extent> idle = new ArrayList<>();
+        for (Extent p : pieces) {
+            Extent last = idle.isEmpty() ? null : idle.getLast();
+            if (last != null && p.offset() <= last.offset() + last.size()) {
+                long end = Math.max(last.offset() + last.size(), p.offset() + p.size());
+                idle.set(idle.size() - 1, new Extent(last.offset(), end - last.offset(), false));
+            } else {
+                idle.add(p);
+            }
+        }
         long punched = 0;
         for (Extent e : idle) {
             punched += e.size();

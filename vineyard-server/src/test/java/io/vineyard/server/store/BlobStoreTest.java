@@ -150,6 +150,30 @@ class BlobStoreTest {
     }
 
     @Test
+    void aRangeFreedTwiceWithinOneDecayIsTakenAndPunchedOnce() {
+        long[] nowNs = {0};
+        store.dirtyDecay(1000, () -> nowNs[0]);
+        store.punchOutsideLock(true);
+        long mib = 1 << 20;
+        Blob a = store.create(4 * mib, writer);
+        store.seal(a.id(), writer);
+        store.delete(a.id(), writer, false);
+        nowNs[0] += 100_000_000L;
+        Blob again = store.create(4 * mib, writer); // the same range, freed again before the first decay ends
+        assertEquals(a.offset(), again.offset());
+        store.seal(again.id(), writer);
+        store.delete(again.id(), writer, false);
+        nowNs[0] += 1_000_000_000L; // both frees are due in the same sweep
+        assertEquals(4 * mib, store.punchDecayed(), "the overlapping decays count their pages once");
+        BlobStore.PostLockWork work = store.takePostLockWork();
+        assertEquals(List.of(new BlobStore.Extent(a.offset(), 4 * mib, false)), work.extents());
+        store.punch(work.extents());
+        store.punched(work.extents());
+        assertFalse(store.memoryComingBack());
+        assertEquals(16 << 20, store.allocator().freeBytes(), "every byte is back in the allocator");
+    }
+
+    @Test
     void deleteByTheOnlyHolderFreesAtOnce() {
         Blob b = store.create(4096, writer);
         store.seal(b.id(), writer);
