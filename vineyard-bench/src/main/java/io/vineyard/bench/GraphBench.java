@@ -171,7 +171,13 @@ public final class GraphBench {
                     eid.toString(), Integer.toString(iterations), Integer.toString(rounds), Integer.toString(RANK_STRIDE))
                     .redirectError(ProcessBuilder.Redirect.INHERIT);
             pb.environment().merge("PYTHONPATH", "python", (a, b) -> b + java.io.File.pathSeparator + a);
-            Process p = pb.start();
+            Process p;
+            try {
+                p = pb.start();
+            } catch (java.io.IOException e) {
+                System.out.println("scipy: cannot run " + python + " (" + e.getMessage() + "); no scipy row");
+                return null;
+            }
             byte[] line = p.getInputStream().readAllBytes();
             if (p.waitFor() != 0 || line.length == 0) {
                 System.out.println("scipy: " + python + " printed no figures (does it import numpy and scipy?)");

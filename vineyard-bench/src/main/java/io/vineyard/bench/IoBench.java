@@ -254,8 +254,14 @@ public final class IoBench {
                 "c = t(lambda: pq.write_table(table, out + '/p.parquet')); d = t(lambda: pc.write_csv(table, out + '/p.csv'))",
                 "print(a, b, c, d)");
         Files.createDirectories(out);
-        Process p = new ProcessBuilder(python, "-c", script, parquet.toString(), csv.toString(), out.toString(), Integer.toString(trials))
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        Process p;
+        try {
+            p = new ProcessBuilder(python, "-c", script, parquet.toString(), csv.toString(), out.toString(), Integer.toString(trials))
+                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        } catch (IOException e) {
+            System.out.println("pyarrow: cannot run " + python + " (" + e.getMessage() + "); no pyarrow column");
+            return null;
+        }
         String line = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
         if (p.waitFor() != 0 || line.isEmpty()) {
             System.out.println("pyarrow: " + python + " printed no figures (does it import pyarrow?)");

@@ -6,6 +6,7 @@ import io.vineyard.common.VineyardException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.ServiceLoader;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
@@ -17,7 +18,18 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class Registry {
     private static volatile Registry global;
 
+    /** Distinct (typename, wanted class) resolutions kept; past it the cache starts again. */
+    private static final int MAX_RESOLVED = 4096;
+
     private final List<VineyardType<?>> types = new CopyOnWriteArrayList<>();
+    /**
+     * {@link #resolverFor} by (typename, wanted class): every got object and each of its members ask, and
+     * the answer only changes when a type is registered, which replaces the map.
+     */
+    private volatile ConcurrentHashMap<Query, VineyardType<?>> resolved = new ConcurrentHashMap<>();
+
+    private record Query(String typename, Class<?> wanted) {
+    }
 
     /** An empty registry. */
     public Registry() {
@@ -50,6 +62,7 @@ public final class Registry {
     /** Adds a type; a later registration wins over an earlier one with the same class or prefix. */
     public Registry register(VineyardType<?> type) {
         types.add(0, type);
+        resolved = new ConcurrentHashMap<>(); // after the add: a lookup that sees the new map sees the type
         return this;
     }
 
@@ -98,27 +111,45 @@ public final class Registry {
      */
     @SuppressWarnings("unchecked")
     public <T> VineyardType<T> resolverFor(String typename, Class<?> wanted) {
-        VineyardType<?> best = null;
+        ConcurrentHashMap<Query, VineyardType<?>> cache = resolved; // before the types are read
+        Query q = typename == null ? null : new Query(typename, wanted);
+        VineyardType<?> best = q == null ? null : cache.get(q);
+        if (best != null) {
+            return (VineyardType<T>) best;
+        }
         int bestLength = -1;
-        List<String> seen = new ArrayList<>();
         for (VineyardType<?> t : types) {
             for (String prefix : t.typenamePrefixes()) {
-                if (typename != null && typename.startsWith(prefix)) {
-                    seen.add(t.javaType() == null ? "?" : t.javaType().getSimpleName());
-                    boolean fits = wanted == null || wanted == Object.class ? t.resolvesUntypedGets()
-                            : t.javaType() != null && wanted.isAssignableFrom(t.javaType());
-                    if (fits && prefix.length() > bestLength) {
-                        best = t;
-                        bestLength = prefix.length();
-                    }
+                if (typename != null && typename.startsWith(prefix) && prefix.length() > bestLength && fits(t, wanted)) {
+                    best = t;
+                    bestLength = prefix.length();
                 }
             }
         }
         if (best == null) {
+            List<String> seen = new ArrayList<>();
+            for (VineyardType<?> t : types) {
+                for (String prefix : t.typenamePrefixes()) {
+                    if (typename != null && typename.startsWith(prefix)) {
+                        seen.add(t.javaType() == null ? "?" : t.javaType().getSimpleName());
+                    }
+                }
+            }
             throw new VineyardException(Status.TYPE_ERROR, "no resolver reads a " + typename
                     + (wanted == null ? "" : " as " + wanted.getSimpleName())
                     + (seen.isEmpty() ? "" : " (it can be read as " + String.join(", ", seen) + ")"));
         }
+        if (q != null) {
+            if (cache.size() >= MAX_RESOLVED) {
+                cache.clear();
+            }
+            cache.put(q, best);
+        }
         return (VineyardType<T>) best;
+    }
+
+    private static boolean fits(VineyardType<?> t, Class<?> wanted) {
+        return wanted == null || wanted == Object.class ? t.resolvesUntypedGets()
+                : t.javaType() != null && wanted.isAssignableFrom(t.javaType());
     }
 }

@@ -35,6 +35,24 @@ class RegistryTest {
     }
 
     @Test
+    void aTypeRegisteredAfterALookupIsSeenByTheNextOne() {
+        Named shortOne = new Named("vineyard::");
+        Registry r = new Registry().register(shortOne);
+        assertSame(shortOne, r.resolverFor("vineyard::Tensor<double>", Object.class));
+        assertSame(shortOne, r.resolverFor("vineyard::Tensor<double>", Object.class), "asked again: the same answer");
+        Named tensor = new Named("vineyard::Tensor");
+        r.register(tensor);
+        assertSame(tensor, r.resolverFor("vineyard::Tensor<double>", Object.class), "not the answer from before the register");
+    }
+
+    @Test
+    void aFailedLookupNamesWhatTheTypenameCanBeReadAs() {
+        Registry r = new Registry().register(new Named("vineyard::Tensor"));
+        VineyardException e = assertThrows(VineyardException.class, () -> r.resolverFor("vineyard::Tensor<double>", Thread.class));
+        assertEquals("no resolver reads a vineyard::Tensor<double> as Thread (it can be read as Object)", e.getMessage());
+    }
+
+    @Test
     void serviceEntriesAreFound() {
         Registry global = Registry.global();
         assertEquals(PointType.class, global.resolverFor("my::Point", PointType.Point.class).getClass());
