@@ -109,7 +109,7 @@ public final class DaemonContext {
         this.hostname = hostname;
         this.busyWait = busyWait;
         this.streams = new StreamStore(blobs, meta, waits, blobs.limitBytes() / 100 * config.streamThreshold());
-        this.spiller = new Spiller(this, blobs, spillDir, config.spill());
+        this.spiller = new Spiller(this, blobs, spillDir, config.spill(), rootSpiller);
         this.afterLockSpiller = rootSpiller != null ? rootSpiller : spiller;
         blobs.punchOutsideLock(true);
         blobs.spillEnabled(spillDir != null);

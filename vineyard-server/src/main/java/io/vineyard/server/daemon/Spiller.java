@@ -47,8 +47,8 @@ public final class Spiller {
     private final SpillDirectory dir;
     private final long lowerBytes;
     private final long upperBytes;
-    private final Object ioMonitor = new Object();
-    private long ioGeneration;
+    /** The end-of-I/O signal: a session's spiller shares its root's, since they share one allocator. */
+    private final IoSignal io;
     private final AtomicLong spills = new AtomicLong();
     private final AtomicLong spillBytes = new AtomicLong();
     private final AtomicLong spillNanos = new AtomicLong();
@@ -58,7 +58,12 @@ public final class Spiller {
     private final AtomicLong failures = new AtomicLong();
     private volatile String lastFailure = "";
 
-    Spiller(DaemonContext ctx, BlobStore blobs, SpillDirectory dir, SpillSettings settings) {
+    /**
+     * @param root the root daemon's spiller for a session's (they share the allocator, so one's spills and
+     *             punches are memory coming back for the other's waiters), or null for the root's own
+     */
+    Spiller(DaemonContext ctx, BlobStore blobs, SpillDirectory dir, SpillSettings settings, Spiller root) {
+        this.io = root != null ? root.io : new IoSignal();
         this.ctx = ctx;
         this.blobs = blobs;
         this.dir = dir;
@@ -404,28 +409,44 @@ public final class Spiller {
     // ---- the end-of-I/O signal ---------------------------------------------------------------------
 
     /** Read under the store lock, before deciding to wait. */
-    private long generation() {
-        synchronized (ioMonitor) {
-            return ioGeneration;
-        }
+    long generation() {
+        return io.generation();
     }
 
     /** A spill, reload or punch ended (call after the lock is released). */
     void ioDone() {
-        synchronized (ioMonitor) {
-            ioGeneration++;
-            ioMonitor.notifyAll();
-        }
+        io.done();
     }
 
     /** Waits until some I/O ended after {@code seen} was read (at most {@link #RECHECK_NS}). */
     private void awaitIo(long seen) {
-        long deadline = System.nanoTime() + RECHECK_NS;
-        synchronized (ioMonitor) {
+        awaitIo(seen, RECHECK_NS);
+    }
+
+    /** As {@link #awaitIo(long)}, for at most {@code boundNs}. */
+    void awaitIo(long seen, long boundNs) {
+        io.await(seen, boundNs);
+    }
+
+    /** A generation counter that each end of a spill, reload or punch bumps, with waiters on it. */
+    private static final class IoSignal {
+        private long generation;
+
+        synchronized long generation() {
+            return generation;
+        }
+
+        synchronized void done() {
+            generation++;
+            notifyAll();
+        }
+
+        synchronized void await(long seen, long boundNs) {
+            long deadline = System.nanoTime() + boundNs;
             long left;
-            while (ioGeneration == seen && (left = deadline - System.nanoTime()) > 0) {
+            while (generation == seen && (left = deadline - System.nanoTime()) > 0) {
                 try {
-                    TimeUnit.NANOSECONDS.timedWait(ioMonitor, left);
+                    TimeUnit.NANOSECONDS.timedWait(this, left);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new VineyardException(Status.UNKNOWN_ERROR, "interrupted while waiting for spill I/O", e);
