@@ -33,7 +33,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class AllOrNothingTest {
     private static final int ROWS = 512 * 1024;   // 4 MiB per int64 column
     @RegisterExtension
-    final TestDaemon vineyard = new TestDaemon("--size=64Mi");
+    static final TestDaemon vineyard = new TestDaemon("--size=64Mi");
     private DaemonProcess daemon;
     private IpcClient client;
     private long baseline;

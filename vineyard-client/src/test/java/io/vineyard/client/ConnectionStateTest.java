@@ -26,7 +26,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 @Tag("both-protocols")   // also run against daemons without extensions (pom: standard-protocol)
 class ConnectionStateTest {
     @RegisterExtension
-    final TestDaemon vineyard = new TestDaemon("--size=256Mi");
+    static final TestDaemon vineyard = new TestDaemon("--size=256Mi");
 
     // ---- waits -------------------------------------------------------------------------------------
 

@@ -54,9 +54,8 @@ public final class DaemonProcess implements AutoCloseable {
     public static DaemonProcess startWithHeap(String heap, String... extraArgs) throws IOException {
         Path dir = Files.createTempDirectory("vineyard-test-");
         Path socket = dir.resolve("vineyard.sock");
-        List<String> cmd = new ArrayList<>(List.of(javaBin(), "--enable-native-access=ALL-UNNAMED",
-                "--sun-misc-unsafe-memory-access=allow", "-Xmx" + heap, "-cp", System.getProperty("java.class.path"), "io.vineyard.server.Vineyardd",
-                "--socket=" + socket, "--rpc_socket_port=0"));
+        List<String> cmd = new ArrayList<>(daemonJvm(heap));
+        cmd.addAll(List.of("io.vineyard.server.Vineyardd", "--socket=" + socket, "--rpc_socket_port=0"));
         boolean hasSize = Arrays.stream(extraArgs).anyMatch(a -> a.startsWith("--size"));
         if (!hasSize) {
             cmd.add("--size=2Gi");
@@ -98,6 +97,14 @@ public final class DaemonProcess implements AutoCloseable {
         Matcher m = RPC.matcher(line);
         int port = m.find() ? Integer.parseInt(m.group(1)) : 0;
         return new DaemonProcess(p, dir, socket, port, log);
+    }
+
+    /**
+     * {@code java}, its flags and the class path for a daemon with heap {@code heap}, up to the main
+     * class: with this test JVM's daemon AOT cache once it is ready ({@link DaemonAotCache}).
+     */
+    public static List<String> daemonJvm(String heap) {
+        return DaemonAotCache.command(heap);
     }
 
     /** The flags {@value #DAEMON_ARGS} adds to every daemon. */

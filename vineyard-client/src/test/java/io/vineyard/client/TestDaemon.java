@@ -1,20 +1,29 @@
 package io.vineyard.client;
 
 import io.vineyard.client.meta.ObjectMeta;
+import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * A fresh daemon (in its own JVM) and a client of it for each test, and the daemon's invariant checked
+ * A daemon (in its own JVM) and a client of it for each test, and the daemon's invariant checked
  * after it: once the client closed and every object is deleted, pool usage is back to what it was
- * before the test. Use as {@code @RegisterExtension final TestDaemon vineyard = new TestDaemon("--size=64Mi");}.
+ * before the test.
+ *
+ * <p>As an instance field ({@code @RegisterExtension final TestDaemon vineyard = new TestDaemon("--size=64Mi");})
+ * each test gets a fresh daemon. As a static field ({@code @RegisterExtension static final TestDaemon ...})
+ * the class's tests share one daemon, started before the first and stopped after the last, and each
+ * still gets its own client and the check after it: for classes whose tests need no fresh daemon, as
+ * a daemon's start is most of a small test's time.
  */
-public final class TestDaemon implements BeforeEachCallback, AfterEachCallback {
+public final class TestDaemon implements BeforeAllCallback, AfterAllCallback, BeforeEachCallback, AfterEachCallback {
     private final String[] args;
     private DaemonProcess daemon;
+    private boolean perClass;
     private IpcClient client;
     private long baseline;
 
@@ -23,8 +32,21 @@ public final class TestDaemon implements BeforeEachCallback, AfterEachCallback {
     }
 
     @Override
-    public void beforeEach(ExtensionContext context) throws Exception {
+    public void beforeAll(ExtensionContext context) throws Exception {
+        perClass = true;
         daemon = DaemonProcess.start(args);
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) {
+        daemon.close();
+    }
+
+    @Override
+    public void beforeEach(ExtensionContext context) throws Exception {
+        if (!perClass) {
+            daemon = DaemonProcess.start(args);
+        }
         client = IpcClient.connect(daemon.socket());
         baseline = client.status().memoryUsage();
     }
@@ -42,7 +64,9 @@ public final class TestDaemon implements BeforeEachCallback, AfterEachCallback {
             }
             assertUsageReturnsTo(baseline, "after the test, its client closed and every object deleted");
         } finally {
-            daemon.close();
+            if (!perClass) {
+                daemon.close();
+            }
         }
     }
 

@@ -28,7 +28,7 @@ class IoDocExamplesTest {
     private static final Path SOURCE = DocSnippets.repo().resolve("vineyard-io/src/test/java/io/vineyard/io/IoDocExamplesTest.java");
 
     @RegisterExtension
-    final TestDaemon vineyard = new TestDaemon("--size=64Mi");
+    static final TestDaemon vineyard = new TestDaemon("--size=64Mi");
 
     @TempDir
     Path tmp;

@@ -36,7 +36,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 class PartitionedReadTest {
     @RegisterExtension
-    final TestDaemon vineyard = new TestDaemon("--size=256Mi");
+    static final TestDaemon vineyard = new TestDaemon("--size=256Mi");
 
     @TempDir
     Path dir;

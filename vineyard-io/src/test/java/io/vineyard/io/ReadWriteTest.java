@@ -33,7 +33,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** CSV, Parquet and ORC files on local disk into vineyard tables and back, with vineyard's options and typed errors. */
 class ReadWriteTest {
     @RegisterExtension
-    final TestDaemon vineyard = new TestDaemon("--size=256Mi");
+    static final TestDaemon vineyard = new TestDaemon("--size=256Mi");
 
     @TempDir
     Path dir;

@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** s3:// reads and writes against a real S3 API server (s3proxy) on loopback, and its failures as typed errors. */
 class S3Test {
     @RegisterExtension
-    final TestDaemon vineyard = new TestDaemon("--size=256Mi");
+    static final TestDaemon vineyard = new TestDaemon("--size=256Mi");
 
     private static Path dir;
     private static S3Server s3;

@@ -35,7 +35,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Any object tree to a directory in vineyard's layout and back: same metadata ids aside, byte-identical blobs. */
 class SerializeTest {
     @RegisterExtension
-    final TestDaemon vineyard = new TestDaemon("--size=256Mi");
+    static final TestDaemon vineyard = new TestDaemon("--size=256Mi");
 
     @TempDir
     Path dir;

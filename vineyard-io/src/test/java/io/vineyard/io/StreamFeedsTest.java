@@ -34,7 +34,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** read_bytes into a ByteStream and a file parsed into a RecordBatchStream: the consumer starts before the file is read. */
 class StreamFeedsTest {
     @RegisterExtension
-    final TestDaemon vineyard = new TestDaemon("--size=256Mi");
+    static final TestDaemon vineyard = new TestDaemon("--size=256Mi");
 
     @TempDir
     Path dir;

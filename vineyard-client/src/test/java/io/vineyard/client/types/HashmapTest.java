@@ -1,15 +1,14 @@
 package io.vineyard.client.types;
 
 import io.vineyard.client.BlobWriter;
-import io.vineyard.client.DaemonProcess;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.ObjectId;
+import io.vineyard.client.TestDaemon;
 import io.vineyard.client.meta.ObjectMeta;
 import io.vineyard.common.VineyardException;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -33,35 +32,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @Tag("both-protocols")   // also run against daemons without extensions (pom: standard-protocol)
 class HashmapTest {
-    private DaemonProcess daemon;
-    private IpcClient client;
-    private long baseline;
-
-    @BeforeEach
-    void start() throws Exception {
-        daemon = DaemonProcess.start("--size=256Mi");
-        client = IpcClient.connect(daemon.socket());
-        baseline = client.status().memoryUsage();
-    }
-
-    @AfterEach
-    void stop() throws Exception {
-        try {
-            if (client != null && !client.isClosed()) {
-                client.close();
-            }
-            try (IpcClient check = IpcClient.connect(daemon.socket())) {
-                for (ObjectMeta m : check.list("*", 10_000)) {
-                    if (!m.isBlob()) {
-                        check.delete(m.id());
-                    }
-                }
-                assertEquals(baseline, check.status().memoryUsage(), "pool usage back to baseline after deleting everything");
-            }
-        } finally {
-            daemon.close();
-        }
-    }
+    /** One daemon for the class: every test has its own client, and leaves the pool as it found it. */
+    @RegisterExtension
+    static final TestDaemon vineyard = new TestDaemon("--size=256Mi");
 
     // ---- hash and placement, no daemon needed --------------------------------------------------------
 
@@ -384,7 +357,7 @@ class HashmapTest {
     void readsAMapTheCppBuilderWrote() {
         byte[] bytes = HexFormat.of().parseHex(CPP_INT_DOUBLE_ENTRIES);
         assertEquals(21 * 24, bytes.length);
-        BlobWriter w = client.createBlob(bytes.length);
+        BlobWriter w = vineyard.client().createBlob(bytes.length);
         w.segment().copyFrom(MemorySegment.ofArray(bytes));
         // the metadata HashmapBaseBuilder::_Seal writes for Hashmap<int32_t, double>
         ObjectMeta entries = new ObjectMeta("vineyard::Array<ska::detailv3::sherwood_v3_entry<std::pair<int,double>>>");
@@ -394,12 +367,12 @@ class HashmapTest {
         m.put("num_slots_minus_one_", 16L).put("max_lookups_", 4L).put("num_elements_", 8L);
         m.addMember("entries_", entries);
         m.put("data_buffer_", 0L);
-        m.addMember("data_buffer_mapped_", client.createBlob(0).asMember());
+        m.addMember("data_buffer_mapped_", vineyard.client().createBlob(0).asMember());
         m.put("nbytes", (long) bytes.length);
-        ObjectId id = client.putMeta(m, false, null).id();
+        ObjectId id = vineyard.client().putMeta(m, false, null).id();
 
         long[] slots = {1, 6, 4, 9, 5, 2, 10, 3};  // where the oracle's find() put keys 100..107
-        try (Hashmap got = client.get(id, Hashmap.class)) {
+        try (Hashmap got = vineyard.client().get(id, Hashmap.class)) {
             assertEquals(8, got.size());
             assertEquals(DType.INT32, got.keyType());
             assertEquals(DType.DOUBLE, got.valueType());
@@ -414,7 +387,7 @@ class HashmapTest {
                 assertEquals(3.0 * (c.key() - 100) + 1, c.doubleValue());
             }
             assertEquals(8, seen);
-            assertTrue(client.isInSharedMemory(got.entries().address(), got.entries().byteSize()), "no copy");
+            assertTrue(vineyard.client().isInSharedMemory(got.entries().address(), got.entries().byteSize()), "no copy");
             // our builder, fed the same keys in the same order, writes the same entries (padding aside)
             HashmapBuilder b = Hashmap.builder(DType.INT32, DType.DOUBLE);
             for (int i = 0; i < 8; i++) {
@@ -424,7 +397,7 @@ class HashmapTest {
             assertEquals(0x727ad77e4d981b87L, checksum(ours));
             assertEquals(checksum(ours), checksum(got));
         }
-        client.delete(id);
+        vineyard.client().delete(id);
     }
 
     @Test
@@ -437,9 +410,9 @@ class HashmapTest {
         }
         HashmapBuilder b = Hashmap.builder(DType.INT64, DType.UINT64);
         source.forEach(b::put);
-        ObjectId id = client.put(b.build());
+        ObjectId id = vineyard.client().put(b.build());
 
-        ObjectMeta meta = client.getMeta(id);
+        ObjectMeta meta = vineyard.client().getMeta(id);
         assertEquals("vineyard::Hashmap<int64,uint64,wy::hash<int64>,std::equal_to<int64>>", meta.typename());
         // 100000 keys: shrink to 200000 buckets, prime 205759; max_lookups floor(log2 205759) = 17
         assertEquals(205758, meta.getLong("num_slots_minus_one_"));
@@ -454,7 +427,7 @@ class HashmapTest {
         assertTrue(meta.member("data_buffer_mapped_").isBlob());
         assertEquals(ObjectId.EMPTY_BLOB, meta.member("data_buffer_mapped_").id());
 
-        try (IpcClient fresh = IpcClient.connect(daemon.socket()); Hashmap got = fresh.get(id, Hashmap.class)) {
+        try (IpcClient fresh = IpcClient.connect(vineyard.daemon().socket()); Hashmap got = fresh.get(id, Hashmap.class)) {
             assertEquals(n, got.size());
             assertTrue(got.entries().isReadOnly());
             assertTrue(fresh.isInSharedMemory(got.entries().address(), got.entries().byteSize()),
@@ -473,61 +446,61 @@ class HashmapTest {
             Map<Long, Long> back = new HashMap<>(got.toMap());
             assertEquals(source, back);
         }
-        client.delete(id);
+        vineyard.client().delete(id);
     }
 
     @Test
     void emptyMapRoundTrips() {
-        ObjectId id = client.put(Hashmap.of(Map.of()));
-        ObjectMeta meta = client.getMeta(id);
+        ObjectId id = vineyard.client().put(Hashmap.of(Map.of()));
+        ObjectMeta meta = vineyard.client().getMeta(id);
         assertEquals(0, meta.getLong("num_slots_minus_one_"));
         assertEquals(3, meta.getLong("max_lookups_"));
         assertEquals(4, meta.member("entries_").getLong("size_"));
-        try (Hashmap got = client.get(id, Hashmap.class)) {
+        try (Hashmap got = vineyard.client().get(id, Hashmap.class)) {
             assertTrue(got.isEmpty());
             assertFalse(got.containsKey(0));
             assertFalse(got.cursor().next());
         }
-        client.delete(id);
+        vineyard.client().delete(id);
     }
 
     @Test
     void aGotMapPutAgainSharesItsBlob() {
-        ObjectId id = client.put(Hashmap.of(sequence(10)));
+        ObjectId id = vineyard.client().put(Hashmap.of(sequence(10)));
         ObjectId again;
-        try (Hashmap got = client.get(id, Hashmap.class)) {
-            long before = client.status().memoryUsage();
-            again = client.put(got);
-            assertEquals(before, client.status().memoryUsage(), "no new blob");
-            assertEquals(client.getMeta(id).member("entries_").member("buffer_").id(),
-                    client.getMeta(again).member("entries_").member("buffer_").id());
-            try (Hashmap second = client.get(again, Hashmap.class)) {
+        try (Hashmap got = vineyard.client().get(id, Hashmap.class)) {
+            long before = vineyard.client().status().memoryUsage();
+            again = vineyard.client().put(got);
+            assertEquals(before, vineyard.client().status().memoryUsage(), "no new blob");
+            assertEquals(vineyard.client().getMeta(id).member("entries_").member("buffer_").id(),
+                    vineyard.client().getMeta(again).member("entries_").member("buffer_").id());
+            try (Hashmap second = vineyard.client().get(again, Hashmap.class)) {
                 assertEquals(7, second.getLong(2));
             }
         }
-        client.delete(again, id);
+        vineyard.client().delete(again, id);
     }
 
     @Test
     void refusesWhatItCannotRead() {
-        BlobWriter w = client.createBlob(4 * 24);
+        BlobWriter w = vineyard.client().createBlob(4 * 24);
         ObjectMeta entries = new ObjectMeta("vineyard::Array<ska::detailv3::sherwood_v3_entry<std::pair<int64,int64>>>");
         entries.addMember("buffer_", w.asMember());
         entries.put("size_", 4L).put("nbytes", 96L);
         ObjectMeta city = new ObjectMeta("vineyard::Hashmap<int64,int64,city::hash<int64>,std::equal_to<int64>>");
         city.put("num_slots_minus_one_", 0L).put("max_lookups_", 3L).put("num_elements_", 0L).put("data_buffer_", 0L);
         city.addMember("entries_", entries);
-        city.addMember("data_buffer_mapped_", client.createBlob(0).asMember());
-        ObjectId cityId = client.putMeta(city, false, null).id();
-        assertThrows(VineyardException.NotImplemented.class, () -> client.get(cityId, Hashmap.class));
+        city.addMember("data_buffer_mapped_", vineyard.client().createBlob(0).asMember());
+        ObjectId cityId = vineyard.client().putMeta(city, false, null).id();
+        assertThrows(VineyardException.NotImplemented.class, () -> vineyard.client().get(cityId, Hashmap.class));
 
         // entries too short for num_slots_minus_one_ + max_lookups_ + 1
         ObjectMeta bad = new ObjectMeta("vineyard::Hashmap<int64,int64,wy::hash<int64>,std::equal_to<int64>>");
         bad.put("num_slots_minus_one_", 6L).put("max_lookups_", 4L).put("num_elements_", 3L).put("data_buffer_", 0L);
-        bad.addMember("entries_", client.getMeta(cityId).member("entries_"));
-        bad.addMember("data_buffer_mapped_", client.createBlob(0).asMember());
-        ObjectId badId = client.putMeta(bad, false, null).id();
-        assertThrows(VineyardException.class, () -> client.get(badId, Hashmap.class));
-        client.delete(badId, cityId);
+        bad.addMember("entries_", vineyard.client().getMeta(cityId).member("entries_"));
+        bad.addMember("data_buffer_mapped_", vineyard.client().createBlob(0).asMember());
+        ObjectId badId = vineyard.client().putMeta(bad, false, null).id();
+        assertThrows(VineyardException.class, () -> vineyard.client().get(badId, Hashmap.class));
+        vineyard.client().delete(badId, cityId);
     }
 }
