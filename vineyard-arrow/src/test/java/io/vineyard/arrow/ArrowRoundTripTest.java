@@ -28,7 +28,9 @@ import org.apache.arrow.vector.complex.impl.UnionListWriter;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.FieldType;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -45,16 +47,26 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Tag("both-protocols")   // also run against daemons without extensions (pom: standard-protocol)
 class ArrowRoundTripTest {
     private static final int ROWS = 1000;
-    private DaemonProcess daemon;
+    /** One daemon for the class; each test has its own clients and allocators, checked after it. */
+    private static DaemonProcess daemon;
     private IpcClient producer;
     private IpcClient consumer;
     private BufferAllocator writeAllocator;
     private BufferAllocator readAllocator;
     private long baseline;
 
+    @BeforeAll
+    static void startDaemon() throws Exception {
+        daemon = DaemonProcess.start("--size=256Mi");
+    }
+
+    @AfterAll
+    static void stopDaemon() {
+        daemon.close();
+    }
+
     @BeforeEach
     void start() throws Exception {
-        daemon = DaemonProcess.start("--size=256Mi");
         producer = IpcClient.connect(daemon.socket());
         consumer = IpcClient.connect(daemon.socket());
         writeAllocator = new RootAllocator();
@@ -64,25 +76,21 @@ class ArrowRoundTripTest {
 
     @AfterEach
     void stop() throws Exception {
-        try {
-            readAllocator.close();      // throws on leaked buffers (our blobs included)
-            writeAllocator.close();
-            if (!producer.isClosed()) {
-                producer.close();
-            }
-            if (!consumer.isClosed()) {
-                consumer.close();
-            }
-            try (IpcClient check = IpcClient.connect(daemon.socket())) {
-                for (ObjectMeta m : check.list("*", 10_000)) {
-                    if (!m.isBlob()) {
-                        check.delete(m.id());
-                    }
+        readAllocator.close();      // throws on leaked buffers (our blobs included)
+        writeAllocator.close();
+        if (!producer.isClosed()) {
+            producer.close();
+        }
+        if (!consumer.isClosed()) {
+            consumer.close();
+        }
+        try (IpcClient check = IpcClient.connect(daemon.socket())) {
+            for (ObjectMeta m : check.list("*", 10_000)) {
+                if (!m.isBlob()) {
+                    check.delete(m.id());
                 }
-                assertEquals(baseline, check.status().memoryUsage(), "usage back to baseline");
             }
-        } finally {
-            daemon.close();
+            assertEquals(baseline, check.status().memoryUsage(), "usage back to baseline");
         }
     }
 

@@ -13,7 +13,9 @@ import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.Float8Vector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -30,16 +32,26 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Vectors built directly in the pool: put without copies, growth inside the pool, no leaks either side. */
 class PoolAllocatorTest {
     private static final int ROWS = 10_000;
-    private DaemonProcess daemon;
+    /** One daemon for the class; each test has its own clients and allocators, checked after it. */
+    private static DaemonProcess daemon;
     private IpcClient producer;
     private IpcClient consumer;
     private BufferAllocator pool;
     private BufferAllocator readAllocator;
     private long baseline;
 
+    @BeforeAll
+    static void startDaemon() throws Exception {
+        daemon = DaemonProcess.start("--size=256Mi");
+    }
+
+    @AfterAll
+    static void stopDaemon() {
+        daemon.close();
+    }
+
     @BeforeEach
     void start() throws Exception {
-        daemon = DaemonProcess.start("--size=256Mi");
         producer = IpcClient.connect(daemon.socket());
         consumer = IpcClient.connect(daemon.socket());
         pool = PoolAllocator.root(producer);
@@ -49,14 +61,10 @@ class PoolAllocatorTest {
 
     @AfterEach
     void stop() throws Exception {
-        try {
-            readAllocator.close();   // throws on leaked buffers
-            pool.close();            // likewise: every pool buffer was released
-            consumer.close();
-            producer.close();
-        } finally {
-            daemon.close();
-        }
+        readAllocator.close();   // throws on leaked buffers
+        pool.close();            // likewise: every pool buffer was released
+        consumer.close();
+        producer.close();
     }
 
     /** k = i, v = i * 0.5, name = "n" + i, null every 5th row. */

@@ -11,10 +11,10 @@ import io.vineyard.client.types.Hashmap;
 import io.vineyard.client.types.HashmapBuilder;
 import io.vineyard.client.types.Tensor;
 import io.vineyard.client.types.Tensor.Order;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
@@ -37,18 +37,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class DocExamplesTest {
     private static final Path SOURCE = DocSnippets.repo().resolve(
             "vineyard-client/src/test/java/io/vineyard/client/DocExamplesTest.java");
-    private DaemonProcess daemon;
-    private String SOCKET;
+    /** One daemon for the class: what an example leaves is deleted after it, and the pool checked. */
+    @RegisterExtension
+    static final TestDaemon vineyard = new TestDaemon("--size=256Mi");
+    private static String SOCKET;
 
-    @BeforeEach
-    void start() throws Exception {
-        daemon = DaemonProcess.start("--size=256Mi");
-        SOCKET = daemon.socket();
-    }
-
-    @AfterEach
-    void stop() {
-        daemon.close();
+    @BeforeAll
+    static void socket() {
+        SOCKET = vineyard.daemon().socket();
     }
 
     private static final Path ARROW_SOURCE = DocSnippets.repo().resolve(

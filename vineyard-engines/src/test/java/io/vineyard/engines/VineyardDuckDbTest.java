@@ -17,7 +17,9 @@ import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.Float8Vector;
 import org.apache.arrow.vector.LargeVarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -35,15 +37,25 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class VineyardDuckDbTest {
     private static final int ROWS = 100_000;
     private static final int GROUPS = 7;
-    private DaemonProcess daemon;
+    /** One daemon for the class; each test has its own clients and allocators, checked after it. */
+    private static DaemonProcess daemon;
     private IpcClient producer;
     private IpcClient consumer;
     private BufferAllocator pool;
     private long baseline;
 
+    @BeforeAll
+    static void startDaemon() throws Exception {
+        daemon = DaemonProcess.start("--size=256Mi");
+    }
+
+    @AfterAll
+    static void stopDaemon() {
+        daemon.close();
+    }
+
     @BeforeEach
     void start() throws Exception {
-        daemon = DaemonProcess.start("--size=256Mi");
         producer = IpcClient.connect(daemon.socket());
         consumer = IpcClient.connect(daemon.socket());
         pool = PoolAllocator.root(producer);
@@ -52,13 +64,9 @@ class VineyardDuckDbTest {
 
     @AfterEach
     void stop() throws Exception {
-        try {
-            pool.close();
-            consumer.close();
-            producer.close();
-        } finally {
-            daemon.close();
-        }
+        pool.close();
+        consumer.close();
+        producer.close();
     }
 
     /** k = i % 7, v = i * 0.5, name = "n" + i (null every 10th row). */
