@@ -25,9 +25,10 @@ import java.util.concurrent.TimeUnit;
  * the classes it was made from.
  *
  * <p>The JVM refuses a cache made from a class path with a non-empty directory on it, so the daemon's
- * class path is the test class path's jars only (the daemon needs none of the test classes). When
- * the daemon's own classes come from a directory (an IDE's build), the daemon runs from the whole
- * test class path and without a cache.
+ * class path is the test class path with each directory (a module's {@code target/classes} and
+ * {@code target/test-classes}) packed into a jar of this JVM's temporary directory: the daemon sees
+ * the same classes in the same order. When that cannot be done, the daemon runs from the test class
+ * path itself and without a cache.
  */
 final class DaemonAotCache {
     /** The JVM flags every test daemon runs with. */
@@ -35,13 +36,16 @@ final class DaemonAotCache {
     /** System property: {@code false} turns the cache off (every daemon then starts as before). */
     static final String ENABLED = "vineyard.test.daemon_aot";
 
+    /** This JVM's temporary directory: the packed class directories, the cache, the training's files. */
+    private static final Path DIR = createDir();
     private static final String CLASSPATH = daemonClasspath();
-    private static final boolean POSSIBLE = Boolean.parseBoolean(System.getProperty(ENABLED, "true"))
+    private static final boolean POSSIBLE = DIR != null && Boolean.parseBoolean(System.getProperty(ENABLED, "true"))
             && !CLASSPATH.equals(System.getProperty("java.class.path"));
 
     private static Path cache;
     private static Process trainer;
-    private static volatile boolean ready;
+    private static boolean ready;
+    private static boolean failed;
 
     private DaemonAotCache() {
     }
@@ -59,9 +63,12 @@ final class DaemonAotCache {
         return cmd;
     }
 
-    /** The cache when it is ready; otherwise starts its training (once) and answers null. */
+    /**
+     * The cache when it is ready; otherwise null, and the training starts (once) if it has not. A
+     * training that fails leaves this JVM's daemons without a cache.
+     */
     private static synchronized Path readyCache() {
-        if (!POSSIBLE) {
+        if (!POSSIBLE || failed) {
             return null;
         }
         if (ready) {
@@ -71,13 +78,11 @@ final class DaemonAotCache {
             startTraining();
             return null;
         }
-        if (!trainer.isAlive()) {
-            ready = trainer.exitValue() == 0 && sizeOf(cache) > 0;
-            trainer = ready ? trainer : null;
-            if (!ready) {
-                return null;
-            }
+        if (trainer.isAlive()) {
+            return null;
         }
+        ready = trainer.exitValue() == 0 && sizeOf(cache) > 0;
+        failed = !ready;
         return ready ? cache : null;
     }
 
@@ -91,13 +96,7 @@ final class DaemonAotCache {
 
     /** Starts the training daemon and, on a background thread, its conversation and its stop. */
     private static void startTraining() {
-        Path dir;
-        try {
-            dir = Files.createTempDirectory("vineyard-test-aot-");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> deleteTree(dir)));
+        Path dir = DIR;
         cache = dir.resolve("vineyardd.aot");
         List<String> cmd = new ArrayList<>(List.of(DaemonProcess.javaBin()));
         cmd.addAll(JVM_FLAGS);
@@ -106,7 +105,7 @@ final class DaemonAotCache {
         try {
             trainer = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("trainer.log").toFile()).start();
         } catch (IOException e) {
-            trainer = null;
+            failed = true;
             return;
         }
         Process p = trainer;
@@ -153,23 +152,62 @@ final class DaemonAotCache {
         }
     }
 
-    /**
-     * The test class path's jars: the daemon's classes are all in jars (vineyard-server, vineyard-common
-     * and their dependencies) unless they were built into a directory, and then the whole class path.
-     */
+    private static Path createDir() {
+        try {
+            Path dir = Files.createTempDirectory("vineyard-test-aot-");
+            Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> deleteTree(dir)));
+            return dir;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** The test class path with every non-empty directory packed into a jar; the class path itself if that fails. */
     private static String daemonClasspath() {
         String full = System.getProperty("java.class.path");
-        try {
-            var source = Class.forName("io.vineyard.server.Vineyardd").getProtectionDomain().getCodeSource();
-            if (source == null || !Files.isRegularFile(Path.of(source.getLocation().toURI()))) {
-                return full;
-            }
-        } catch (Exception e) {
+        if (DIR == null) {
             return full;
         }
-        List<String> jars = Arrays.stream(full.split(java.io.File.pathSeparator))
-                .filter(e -> !e.isEmpty() && Files.isRegularFile(Path.of(e))).toList();
-        return String.join(java.io.File.pathSeparator, jars);
+        List<String> out = new ArrayList<>();
+        try {
+            for (String entry : full.split(java.io.File.pathSeparator)) {
+                Path p = Path.of(entry);
+                if (entry.isEmpty() || !Files.exists(p)) {
+                    continue;
+                }
+                if (Files.isDirectory(p)) {
+                    Path jar = DIR.resolve("classpath-" + out.size() + ".jar");
+                    if (pack(p, jar)) {
+                        out.add(jar.toString());
+                    }
+                } else {
+                    out.add(entry);
+                }
+            }
+        } catch (IOException e) {
+            return full;
+        }
+        return String.join(java.io.File.pathSeparator, out);
+    }
+
+    /** Packs {@code dir}'s files into {@code jar} (stored, not compressed); false when it has none. */
+    private static boolean pack(Path dir, Path jar) throws IOException {
+        List<Path> files;
+        try (var walk = Files.walk(dir)) {
+            files = walk.filter(Files::isRegularFile).sorted().toList();
+        }
+        if (files.isEmpty()) {
+            return false;
+        }
+        try (var out = new java.util.zip.ZipOutputStream(Files.newOutputStream(jar))) {
+            out.setLevel(java.util.zip.Deflater.NO_COMPRESSION);
+            for (Path f : files) {
+                out.putNextEntry(new java.util.zip.ZipEntry(dir.relativize(f).toString().replace(java.io.File.separatorChar, '/')));
+                Files.copy(f, out);
+                out.closeEntry();
+            }
+        }
+        return true;
     }
 
     private static void deleteTree(Path dir) {
