@@ -401,9 +401,26 @@ public final class ArrowTypes {
                 throw e;
             }
         }
+
+        /**
+         * The array's validity bitmap: its {@code null_bitmap_} blob, or, where that is absent or empty
+         * and the array has no nulls or only nulls, a mapped one ({@link AbsentValidity}) rather than
+         * the one Arrow would allocate and fill.
+         */
+        ArrowBuf validity(ObjectMeta m, long length, long nullCount) {
+            ArrowBuf given = m.hasMember("null_bitmap_") ? wrap(m.member("null_bitmap_")) : allocator.getEmpty();
+            if (given.capacity() == 0 && length > 0 && (nullCount == 0 || nullCount == length)) {
+                ArrowBuf mapped = AbsentValidity.of(allocator, length, nullCount != 0);
+                if (mapped != null) {
+                    given.close();
+                    return mapped;
+                }
+            }
+            return given;
+        }
     }
 
-    /** Loads {@code v} from the array {@code m} without copying. */
+    /** Loads {@code v} from the array {@code m} without copying (nor allocating a bitmap the metadata has none of). */
     static void load(Wrapper w, FieldVector v, ObjectMeta m) {
         long length = m.getLong("length_", 0);
         if (v instanceof NullVector nv) {
@@ -416,7 +433,7 @@ public final class ArrowTypes {
         long nullCount = m.getLong("null_count_", 0);
         List<ArrowBuf> bufs = new ArrayList<>(3);
         try {
-            bufs.add(m.hasMember("null_bitmap_") ? w.wrap(m.member("null_bitmap_")) : w.allocator().getEmpty());
+            bufs.add(w.validity(m, length, nullCount));
             switch (v) {
                 case BaseVariableWidthVector x -> {
                     bufs.add(w.wrap(m.member("buffer_offsets_")));

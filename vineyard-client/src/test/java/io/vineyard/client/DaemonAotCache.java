@@ -43,7 +43,7 @@ final class DaemonAotCache {
             && !CLASSPATH.equals(System.getProperty("java.class.path"));
 
     private static Path cache;
-    private static Process trainer;
+    private static volatile Process trainer;
     private static boolean ready;
     private static boolean failed;
 
@@ -155,7 +155,13 @@ final class DaemonAotCache {
     private static Path createDir() {
         try {
             Path dir = Files.createTempDirectory("vineyard-test-aot-");
-            Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> deleteTree(dir)));
+            Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> {
+                Process p = trainer;
+                if (p != null && p.isAlive()) {
+                    p.destroyForcibly();   // a training this JVM no longer needs
+                }
+                deleteTree(dir);
+            }));
             return dir;
         } catch (IOException e) {
             return null;
