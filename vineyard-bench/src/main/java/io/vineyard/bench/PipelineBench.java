@@ -140,11 +140,24 @@ public final class PipelineBench {
                             SdkBench.median(t[0]), SdkBench.median(t[1]), SdkBench.median(t[2]), SdkBench.median(t[3]), checksum));
                     System.err.println(out.getLast());
                 }
+                // the floor under load_ms: the consumer's first request after the same idle (the producer's
+                // build), a request that does nothing; on a VM this is mostly waking the idle vCPUs
+                double[] floor = new double[runs];
+                for (int r = 0; r < runs; r++) {
+                    producer.ask("build pool " + rows);
+                    producer.times("put floor-" + rows);
+                    long[] ping = consumers.get("java").times("ping");
+                    floor[r] = ms(ping[1] - ping[0]);
+                    producer.ask("delete floor-" + rows);
+                    producer.ask("free");
+                }
                 double ipc = SdkBench.median(totals.get(paths.get(2).label()));
                 double ours = SdkBench.median(totals.get(paths.get(0).label()));
                 double populated = SdkBench.median(totals.get(paths.get(3).label()));
                 out.add(String.format(Locale.ROOT, "  %,d rows: java in-pool total / IPC file total = %.3f, mapping populated %.3f"
                         + " (target <= 0.1)", rows, ours / ipc, populated / ipc));
+                out.add(String.format(Locale.ROOT, "  %,d rows: the java consumer's first request after the same idle (instance_status,"
+                        + " no work) %.2f ms: the floor under load_ms on this machine (target load <= 1 ms)", rows, SdkBench.median(floor)));
             }
             if (!javaOnly) {
                 out.add("");

@@ -30,6 +30,7 @@ import java.nio.file.Path;
  *   free                      closes the built table                                            -> ok
  *   delete NAME               drops the name and deletes its object                             -> ok
  *   get NAME | ipc-read PATH  loads the table, checksums it, closes it   -> ok TGO TLOADED TDONE CHECKSUM
+ *   ping                      one instance_status round trip (the floor under a get's load)      -> ok T0 T1
  *   warm DIR                  a few small rounds of all of the above (class loading, JIT)      -> ok
  *   exit
  * </pre>
@@ -114,6 +115,11 @@ public final class PipelinePeer implements AutoCloseable {
                     yield " " + t0 + " " + loaded + " " + System.nanoTime() + " " + sum.text();
                 }
             }
+            case "ping" -> {
+                long t0 = System.nanoTime();
+                client.status();
+                yield " " + t0 + " " + System.nanoTime();
+            }
             case "warm" -> {
                 warm(Path.of(c[1]));
                 yield "";
@@ -145,6 +151,7 @@ public final class PipelinePeer implements AutoCloseable {
             run(new String[] {"build", i % 2 == 0 ? "pool" : "heap", "1000"});
             run(new String[] {"put", name});
             run(new String[] {"get", name});
+            run(new String[] {"ping"});
             run(new String[] {"delete", name});
             run(new String[] {"free"});
         }

@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
 
 /**
  * A real vineyardd in its own JVM, started from the test classpath and stopped by PID (SIGTERM, then
- * SIGKILL if it does not stop). Every test that needs a daemon starts a fresh one.
+ * SIGKILL if it does not stop), with this test JVM's daemon AOT cache once it is ready ({@link DaemonAotCache}).
  *
  * <p>The system property {@value #DAEMON_ARGS} adds flags to every daemon (space-separated): the
  * SDK suites run a second time with {@code --noextensions}, so that every client test also passes
