@@ -3,7 +3,6 @@ package io.vineyard.client;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,8 +38,9 @@ final class DaemonAotCache {
     /** This JVM's temporary directory: the packed class directories, the cache, the training's files. */
     private static final Path DIR = createDir();
     private static final String CLASSPATH = daemonClasspath();
+    /** On unless turned off, and possible unless a directory is still on the class path (packing it failed). */
     private static final boolean POSSIBLE = DIR != null && Boolean.parseBoolean(System.getProperty(ENABLED, "true"))
-            && !CLASSPATH.equals(System.getProperty("java.class.path"));
+            && Arrays.stream(CLASSPATH.split(java.io.File.pathSeparator)).noneMatch(e -> Files.isDirectory(Path.of(e)));
 
     private static Path cache;
     private static volatile Process trainer;
