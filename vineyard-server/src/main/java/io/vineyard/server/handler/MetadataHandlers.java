@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /** Metadata requests (spec 1.6): create, get (with wait), list, exists, persist, labels, delete, copy. */
 public final class MetadataHandlers implements HandlerGroup {
@@ -196,21 +197,25 @@ public final class MetadataHandlers implements HandlerGroup {
         boolean deep = Fields.bool(req, "deep", true);
         boolean trim = Fields.bool(req, "memory_trim", false);
         boolean fastpath = Fields.bool(req, "fastpath", false);
+        Set<Long> leaving = Set.of();
         if (ctx.shared() && !fastpath) {
             // persisted objects leave etcd first: when etcd refuses, nothing is deleted
-            ctx.commit(ctx.locked(() -> meta().unpublishOps(meta().deleteSet(ids, force, deep))));
-        }
-        List<Long> deleted = ctx.locked(() -> {
-            if (fastpath) {
-                List<Long> out = new ArrayList<>();
-                for (long id : ids) {
-                    if (ObjectIds.isBlob(id) && ctx.blobs().delete(id, peer.holdings().blobs(), trim)) {
-                        out.add(id);
-                    }
-                }
-                return out;
+            leaving = ctx.locked(() -> meta().beginLeave(ids, force, deep));
+            Set<Long> doomed = leaving;
+            try {
+                ctx.commit(ctx.locked(() -> meta().unpublishOps(doomed)));
+            } catch (RuntimeException e) {
+                ctx.lockedRun(() -> meta().endLeave(doomed));
+                throw e;
             }
-            return meta().delete(ids, force, deep, peer.holdings().blobs(), trim);
+        }
+        Set<Long> marked = leaving;
+        List<Long> deleted = ctx.locked(() -> {
+            try {
+                return deleteLocally(peer, ids, force, deep, trim, fastpath);
+            } finally {
+                meta().endLeave(marked);
+            }
         });
         if (feedbacks) {
             ObjectNode r = Replies.reply("del_data_with_feedbacks_reply");
@@ -220,6 +225,20 @@ public final class MetadataHandlers implements HandlerGroup {
         } else {
             peer.send(Replies.reply("del_data_reply"));
         }
+    }
+
+    /** The local part of a delete (under the store lock): the blob ids deleted. */
+    private List<Long> deleteLocally(Peer peer, long[] ids, boolean force, boolean deep, boolean trim, boolean fastpath) {
+        if (fastpath) {
+            List<Long> out = new ArrayList<>();
+            for (long id : ids) {
+                if (ObjectIds.isBlob(id) && ctx.blobs().delete(id, peer.holdings().blobs(), trim)) {
+                    out.add(id);
+                }
+            }
+            return out;
+        }
+        return meta().delete(ids, force, deep, peer.holdings().blobs(), trim);
     }
 
     private void clear(Peer peer, ObjectNode req) {

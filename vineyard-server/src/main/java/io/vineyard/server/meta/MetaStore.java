@@ -47,6 +47,12 @@ public final class MetaStore {
     private final Map<Long, ObjectEntry> objects = new LinkedHashMap<>();
     private final Map<Long, Set<Long>> parents = new HashMap<>();
     private final Map<String, Long> names = new TreeMap<>();
+    /**
+     * This instance's objects whose delete it committed to the backend and has yet to apply here: the
+     * watch reports those deletes back, and applying them as another instance's (shallowly) would
+     * leave the members a deep delete takes with them.
+     */
+    private final Map<Long, Integer> leaving = new HashMap<>();
 
     /** Told of the changes requests can wait for; called under the store lock. */
     public interface Listener {
@@ -352,6 +358,21 @@ public final class MetaStore {
             }
         }
         return deletedBlobs;
+    }
+
+    /**
+     * The ids {@link #delete} would delete, marked as leaving until {@link #endLeave}: the backend's
+     * report of their delete is then left to the local delete that follows the commit.
+     */
+    public Set<Long> beginLeave(long[] targets, boolean force, boolean deep) {
+        Set<Long> doomed = deleteSet(targets, force, deep);
+        doomed.forEach(id -> leaving.merge(id, 1, Integer::sum));
+        return doomed;
+    }
+
+    /** Ends what {@link #beginLeave} marked (after the local delete, or when the commit failed). */
+    public void endLeave(Set<Long> doomed) {
+        doomed.forEach(id -> leaving.computeIfPresent(id, (k, n) -> n == 1 ? null : n - 1));
     }
 
     /** The ids {@link #delete} would delete, changing nothing. */
@@ -903,6 +924,9 @@ public final class MetaStore {
                 }
                 if (!own) {
                     uninstall(id);
+                } else if (leaving.containsKey(id)) {
+                    // our own delete coming back before we applied it: the local delete does it
+                    existing.published = false;
                 } else if (outsideParents(id, Set.of()).isEmpty()) {
                     delete(new long[] {id}, false, false, by, false);
                 } else {

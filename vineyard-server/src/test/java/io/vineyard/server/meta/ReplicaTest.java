@@ -160,4 +160,30 @@ class ReplicaTest {
         assertFalse(meta.exists(own), "another instance deleted it");
         assertTrue(blobs.usageBytes() < before, "and its blob went too");
     }
+
+    @Test
+    void ourOwnDeleteReportedBackBeforeWeApplyItLeavesTheDeepDeleteWhole() {
+        long own = tensorWithBlob();
+        long blob = ObjectIds.parseText(meta.get(own).get("buffer_").get("id").asText());
+        meta.markPublished(own);
+        long before = blobs.usageBytes();
+
+        Set<Long> marked = meta.beginLeave(new long[] {own}, false, true);
+        assertEquals(Set.of(own, blob), marked);
+        // the watch reports the committed delete before the handler applies it here
+        meta.applyRemote(List.of(MetaOp.delete("/data/" + ObjectIds.toText(own))), null);
+        assertTrue(meta.exists(own), "the report of our own delete is left to the local delete");
+        List<Long> deleted = meta.delete(new long[] {own}, false, true, writer, false);
+        meta.endLeave(marked);
+
+        assertEquals(List.of(blob), deleted, "the deep delete still takes the member blob");
+        assertFalse(meta.exists(own));
+        assertFalse(meta.exists(blob));
+        assertTrue(blobs.usageBytes() < before);
+
+        long next = tensorWithBlob();
+        meta.markPublished(next);
+        meta.applyRemote(List.of(MetaOp.delete("/data/" + ObjectIds.toText(next))), null);
+        assertFalse(meta.exists(next), "once the delete ended, a delete from elsewhere applies as before");
+    }
 }
