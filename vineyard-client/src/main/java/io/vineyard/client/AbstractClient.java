@@ -562,10 +562,10 @@ abstract class AbstractClient implements Client {
     // ---- metadata --------------------------------------------------------------------------------
 
     @Override
-    public ObjectMeta getMeta(ObjectId id) {
+    public ObjectMeta getMeta(ObjectId id, boolean syncRemote) {
         ObjectNode r = req("get_data_request");
         r.putArray("id").add(Json.u64(id.value()));
-        r.put("sync_remote", false);
+        r.put("sync_remote", syncRemote);
         r.put("wait", false);
         ObjectNode reply = call("get metadata of " + id, r);
         JsonNode content = reply.path("content").get(id.toString());

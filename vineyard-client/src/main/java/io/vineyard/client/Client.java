@@ -102,7 +102,17 @@ public interface Client extends AutoCloseable {
     ObjectId waitName(String name, Duration timeout);
 
     /** The object's metadata only (no blobs held). */
-    ObjectMeta getMeta(ObjectId id);
+    default ObjectMeta getMeta(ObjectId id) {
+        return getMeta(id, false);
+    }
+
+    /**
+     * The object's metadata only (no blobs held). With {@code syncRemote} the daemon first applies
+     * everything the cluster's metadata store (etcd) holds at the time of the call (vineyard's
+     * {@code GetMetaData(id, meta, sync_remote)}), so an object another instance has just persisted is
+     * found although this daemon's watch has not delivered it yet.
+     */
+    ObjectMeta getMeta(ObjectId id, boolean syncRemote);
 
     /** True when the object exists. */
     boolean exists(ObjectId id);

@@ -314,7 +314,7 @@ class VineyardSourceTest {
              IpcClient ca = IpcClient.connect(a.socket()); IpcClient cb = IpcClient.connect(b.socket())) {
             ObjectId onA = ca.put(new DataFrame(List.of("x"), List.of(Tensor.of(new double[] {1, 2, 3}, 3)), null), io.vineyard.client.PutOptions.persistent());
             ObjectId onB = cb.put(new DataFrame(List.of("x"), List.of(Tensor.of(new double[] {4, 5}, 2)), null), io.vineyard.client.PutOptions.persistent());
-            ca.getMeta(onB); // A's replica has B's chunk (persist returns after etcd has it)
+            ca.getMeta(onB, true); // A's replica has B's chunk (persist returns after etcd has it; sync_remote applies it)
             ca.putNamed(new GlobalDataFrame(2, 1, List.of(onA, onB)), "spread");
             ca.putNamed(new GlobalDataFrame(1, 1, List.of(onB)), "elsewhere");
 

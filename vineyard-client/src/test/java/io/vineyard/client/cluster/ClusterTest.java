@@ -72,6 +72,13 @@ class ClusterTest {
                 assertEquals("\"" + id + "\"", keys.get("/signatures/i" + ca.instanceId() + "/"
                         + ObjectIds.signatureText(meta.signature().longValue())));
 
+                // sync_remote: the other instance answers with what etcd had when asked, not what its watch delivered so far
+                for (int i = 0; i < 20; i++) {
+                    ObjectId next = ca.put(Tensor.of(new long[] {i}, 1), io.vineyard.client.PutOptions.persistent());
+                    assertEquals(ca.instanceId(), cb.getMeta(next, true).instanceId(), "persisted object " + i + " is found at once");
+                    ca.delete(next);
+                }
+
                 ca.delete(id);
                 assertTrue(eventually(Duration.ofSeconds(5), () -> !cb.exists(id)), "a delete reaches the other instance");
                 assertFalse(cluster.keys().containsKey("/data/" + id), "and leaves etcd");
