@@ -81,3 +81,67 @@ def test_cpp_layout_with_index_among_values(client, client2):
     got = client2.get(client.create_metadata(meta).id)
     expected = pd.DataFrame({"a": columns["a"], "b": columns["b"]}, index=columns["index_"])
     pd.testing.assert_frame_equal(got, expected)
+
+
+def test_a_named_index_and_tuple_column_names_round_trip(client, client2):
+    frame = pd.DataFrame(np.arange(6.0).reshape(3, 2), columns=pd.MultiIndex.from_tuples([("a", "x"), ("a", "y")]),
+                         index=pd.Index([10, 20, 30], name="key"))
+    oid = client.put(frame)
+    pd.testing.assert_frame_equal(client2.get(oid), frame)
+    index = client2.get_meta(oid).member("index_")
+    # as vineyard's Python client writes an index: vineyard::Index over the values' tensor
+    assert index.typename == "vineyard::Index"
+    assert vj.from_json(index["name"]) == "key" and index["value_type_"] == "int64"
+    assert index.member("value_").typename == "vineyard::Tensor<int64>"
+
+
+def test_vineyard_pythons_index_layout_is_read(client, client2):
+    """vineyard's Python client writes every index (a RangeIndex too) as a vineyard::Index."""
+    meta = vj.ObjectMeta("vineyard::DataFrame")
+    meta["columns_"] = ["a"]
+    meta["__values_-key-0"] = vj.to_json("a")
+    meta.add_member("__values_-value-0", client.get_meta(client.put(np.array([1.5, 2.5]))))
+    meta["__values_-size"] = 1
+    index = vj.ObjectMeta("vineyard::Index", name=vj.to_json(None), value_type_="int64")
+    index.add_member("value_", client.get_meta(client.put(np.array([0, 1], dtype=np.int64))))
+    meta.add_member("index_", index)
+    meta["partition_index_row_"] = meta["partition_index_column_"] = meta["row_batch_index_"] = 0
+    created = client.create_metadata(meta)
+    got = client2.get(created.id)
+    pd.testing.assert_frame_equal(got, pd.DataFrame({"a": [1.5, 2.5]}, index=pd.Index([0, 1])))
+    named = vj.ObjectMeta("vineyard::Index", name=vj.to_json("when"), value_type_="int64")
+    named.add_member("value_", created.member("index_").member("value_").id)
+    pd.testing.assert_index_equal(client2.get(client.create_metadata(named).id), pd.Index([0, 1], name="when"))
+
+
+def test_nullable_extension_columns_keep_their_values(client, client2):
+    frame = pd.DataFrame({
+        "full": pd.array([1, 2, 3], dtype="Int64"),
+        "holes": pd.array([1, None, 3], dtype="Int32"),
+        "floats": pd.array([0.5, None, 1.5], dtype="Float64"),
+        "flags": pd.array([True, False, True], dtype="boolean"),
+    })
+    got = client2.get(client.put(frame))
+    assert got["full"].dtype == np.int64 and got["full"].tolist() == [1, 2, 3]
+    # what pandas' own to_numpy makes of them: floats, NaN for the missing values
+    assert got["holes"].dtype == np.float64 and got["holes"].tolist()[::2] == [1.0, 3.0] and np.isnan(got["holes"][1])
+    assert np.isnan(got["floats"][1]) and got["floats"][2] == 1.5
+    assert got["flags"].dtype == np.bool_ and got["flags"].tolist() == [True, False, True]
+
+
+@pytest.mark.parametrize(
+    "column, message",
+    [
+        (pd.array([2 ** 60 + 1, None], dtype="Int64"), "float64 does not hold exactly"),
+        (pd.array([True, None], dtype="boolean"), "has no nulls"),
+        (pd.Series(pd.to_datetime(["2024-01-01", "2024-06-01"]).tz_localize("UTC")), "timezone-aware"),
+    ],
+    ids=["big-integers-with-holes", "boolean-with-holes", "timezone-aware"],
+)
+def test_a_column_a_tensor_cannot_hold_is_refused_and_nothing_is_stored(client, column, message):
+    before = client.instance_status()["memory_usage"]
+    frame = pd.DataFrame({"ok": np.arange(2.0), "bad": column})
+    with pytest.raises(vj.VineyardTypeError, match=message) as raised:
+        client.put(frame)
+    assert "'bad'" in str(raised.value)
+    assert client.instance_status()["memory_usage"] == before

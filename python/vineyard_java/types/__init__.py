@@ -126,6 +126,7 @@ registry.register_resolver("vineyard::Scalar", _lazy("basic", "resolve_scalar"))
 # pandas
 registry.register_builder("pandas.DataFrame", _lazy("dataframe", "build_dataframe"))
 registry.register_resolver("vineyard::DataFrame", _lazy("dataframe", "resolve_dataframe"))
+registry.register_resolver("vineyard::Index", _lazy("dataframe", "resolve_index"))
 
 # pyarrow
 registry.register_builder("pyarrow.Table", _lazy("arrow", "build_table"))
@@ -143,6 +144,11 @@ registry.register_resolver("vineyard::BooleanArray", _lazy("arrow", "resolve_arr
 registry.register_resolver("vineyard::StringArray", _lazy("arrow", "resolve_array"))
 registry.register_resolver("vineyard::LargeStringArray", _lazy("arrow", "resolve_array"))
 registry.register_resolver("vineyard::BaseBinaryArray", _lazy("arrow", "resolve_array"))
+registry.register_resolver("vineyard::FixedSizeBinaryArray", _lazy("arrow", "resolve_array"))
+registry.register_resolver("vineyard::BaseListArray", _lazy("arrow", "resolve_array"))
+registry.register_resolver("vineyard::ListArray", _lazy("arrow", "resolve_array"))
+registry.register_resolver("vineyard::LargeListArray", _lazy("arrow", "resolve_array"))
+registry.register_resolver("vineyard::FixedSizeListArray", _lazy("arrow", "resolve_array"))
 registry.register_resolver("vineyard::NullArray", _lazy("arrow", "resolve_array"))
 
 # property graphs (vineyard_java.graph)

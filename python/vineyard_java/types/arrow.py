@@ -1,11 +1,21 @@
-"""pyarrow Tables, RecordBatches and arrays (numeric, boolean, string, null).
+"""pyarrow Tables, RecordBatches and arrays: numeric, boolean, (large) string and binary,
+fixed-size binary, (large, fixed-size) lists of any of these, and null.
 
-Keys (``modules/basic/ds/arrow.vineyard-mod``):
+Keys (``modules/basic/ds/arrow.vineyard-mod``), typenames as vineyard 0.24's C++ ``type_name``
+spells them (the names its object factory knows, and what its builders write):
 
 * ``vineyard::NumericArray<T>`` / ``vineyard::BooleanArray``: ``length_``, ``null_count_``,
   ``offset_``, blobs ``buffer_`` and ``null_bitmap_`` (the empty blob when nothing is null).
-* ``vineyard::StringArray`` / ``vineyard::LargeStringArray``: the same scalars, blobs
-  ``buffer_offsets_``, ``buffer_data_``, ``null_bitmap_``.
+* ``vineyard::BaseBinaryArray<arrow::StringArray>`` (and ``LargeStringArray``, ``BinaryArray``,
+  ``LargeBinaryArray``): the same scalars, blobs ``buffer_offsets_``, ``buffer_data_``,
+  ``null_bitmap_``.  The older spellings ``vineyard::StringArray`` and
+  ``vineyard::LargeStringArray`` are read too.
+* ``vineyard::FixedSizeBinaryArray``: the same scalars, ``byte_width_``, blobs ``buffer_``,
+  ``null_bitmap_``.
+* ``vineyard::BaseListArray<arrow::ListArray>`` (and ``LargeListArray``): the same scalars, blobs
+  ``buffer_offsets_``, ``null_bitmap_`` and the member ``values_`` (an array of any type here);
+  ``vineyard::FixedSizeListArray``: ``list_size_``, ``null_bitmap_``, ``values_``.  The older
+  spellings ``vineyard::ListArray`` and ``vineyard::LargeListArray`` are read too.
 * ``vineyard::NullArray``: ``length_``.
 * ``vineyard::SchemaProxy``: ``schema_binary_`` (Arrow IPC ``SerializeSchema`` bytes as the
   JSON string of ``{"bytes": [...], "subtype": null}``, nlohmann's binary form) and
@@ -60,6 +70,18 @@ def _base(array, typename):
     return meta
 
 
+#: C++ 0.24's ``type_name`` of vineyard's string, binary and list arrays.
+STRING_ARRAY = "vineyard::BaseBinaryArray<arrow::StringArray>"
+LARGE_STRING_ARRAY = "vineyard::BaseBinaryArray<arrow::LargeStringArray>"
+BINARY_ARRAY = "vineyard::BaseBinaryArray<arrow::BinaryArray>"
+LARGE_BINARY_ARRAY = "vineyard::BaseBinaryArray<arrow::LargeBinaryArray>"
+LIST_ARRAY = "vineyard::BaseListArray<arrow::ListArray>"
+LARGE_LIST_ARRAY = "vineyard::BaseListArray<arrow::LargeListArray>"
+
+_SUPPORTED = ("numeric, bool, (large) string, (large) binary, fixed-size binary, "
+              "(large, fixed-size) list and null")
+
+
 def build_array(client, array, **_kwargs):
     """Store a pyarrow Array (or ChunkedArray, combined first); returns created metadata."""
     import pyarrow as pa
@@ -87,16 +109,57 @@ def build_array(client, array, **_kwargs):
         meta.add_member("null_bitmap_", _blob(client, validity))
         meta["nbytes"] = (data.size if data is not None else 0) + (validity.size if validity is not None else 0)
         return client.create_metadata(meta)
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        large = pa.types.is_large_string(kind)
-        meta = _base(array, "vineyard::LargeStringArray" if large else "vineyard::StringArray")
+    variable = {
+        pa.string(): STRING_ARRAY, pa.large_string(): LARGE_STRING_ARRAY,
+        pa.binary(): BINARY_ARRAY, pa.large_binary(): LARGE_BINARY_ARRAY,
+    }.get(kind)
+    if variable is not None:
+        meta = _base(array, variable)
         offsets, data = buffers[1], buffers[2]
         meta.add_member("buffer_offsets_", _blob(client, offsets))
         meta.add_member("buffer_data_", _blob(client, data))
         meta.add_member("null_bitmap_", _blob(client, validity))
         meta["nbytes"] = sum(b.size for b in (offsets, data, validity) if b is not None)
         return client.create_metadata(meta)
-    raise VineyardTypeError("arrow type %s is not supported (numeric, bool, string only)" % kind)
+    if pa.types.is_fixed_size_binary(kind):
+        meta = _base(array, "vineyard::FixedSizeBinaryArray")
+        meta["byte_width_"] = kind.byte_width
+        data = buffers[1]
+        meta.add_member("buffer_", _blob(client, data))
+        meta.add_member("null_bitmap_", _blob(client, validity))
+        meta["nbytes"] = sum(b.size for b in (data, validity) if b is not None)
+        return client.create_metadata(meta)
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        _check_value_type(kind.value_type)
+        if pa.types.is_fixed_size_list(kind):
+            meta = _base(array, "vineyard::FixedSizeListArray")
+            meta["list_size_"] = kind.list_size
+            own = [validity]
+        else:
+            meta = _base(array, LARGE_LIST_ARRAY if pa.types.is_large_list(kind) else LIST_ARRAY)
+            offsets = buffers[1]
+            meta.add_member("buffer_offsets_", _blob(client, offsets))
+            own = [validity, offsets]
+        # the whole child, whatever this array's offset (the offsets, or offset * list_size, index it)
+        values = build_array(client, array.values)
+        meta.add_member("values_", values)
+        meta.add_member("null_bitmap_", _blob(client, validity))
+        meta["nbytes"] = sum(b.size for b in own if b is not None) + values.nbytes
+        return client.create_metadata(meta)
+    raise VineyardTypeError("arrow type %s is not supported (%s)" % (kind, _SUPPORTED))
+
+
+def _check_value_type(kind):
+    """Refuses a list of an unsupported type before any of it is stored."""
+    import pyarrow as pa
+
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        _check_value_type(kind.value_type)
+    elif not (pa.types.is_null(kind) or pa.types.is_boolean(kind) or pa.types.is_integer(kind)
+              or (pa.types.is_floating(kind) and not pa.types.is_float16(kind))
+              or kind in (pa.string(), pa.large_string(), pa.binary(), pa.large_binary())
+              or pa.types.is_fixed_size_binary(kind)):
+        raise VineyardTypeError("arrow type %s is not supported (%s)" % (kind, _SUPPORTED))
 
 
 def _schema_textual(schema):
@@ -175,6 +238,15 @@ def _scalars(meta):
     return int(meta.get("length_", 0)), int(meta.get("null_count_", 0)), int(meta.get("offset_", 0))
 
 
+def _offsets(client, meta, large):
+    offsets = _buffer(client, meta, "buffer_offsets_")
+    if offsets is None:  # an empty array still needs one offset
+        import pyarrow as pa
+
+        offsets = pa.py_buffer(bytes(8 if large else 4))
+    return offsets
+
+
 def resolve_array(client, meta, **_kwargs):
     """Read a vineyard arrow array as a pyarrow Array over the shared memory."""
     import pyarrow as pa
@@ -193,13 +265,27 @@ def resolve_array(client, meta, **_kwargs):
             raise VineyardTypeError("cannot read the element type of %s" % typename)
         kind = pa.from_numpy_dtype(dtype)
         return pa.Array.from_buffers(kind, length, [validity, _buffer(client, meta, "buffer_")], null_count, offset)
-    if "StringArray" in typename:
-        kind = pa.large_string() if "LargeStringArray" in typename else pa.string()
-        offsets = _buffer(client, meta, "buffer_offsets_")
+    if typename.startswith("vineyard::FixedSizeBinaryArray"):
+        kind = pa.binary(int(meta["byte_width_"]))
+        return pa.Array.from_buffers(kind, length, [validity, _buffer(client, meta, "buffer_")], null_count, offset)
+    if typename.startswith("vineyard::FixedSizeListArray"):
+        values = resolve_array(client, meta.member("values_"))
+        kind = pa.list_(values.type, int(meta["list_size_"]))
+        return pa.Array.from_buffers(kind, length, [validity], null_count, offset, children=[values])
+    if "ListArray" in typename:   # BaseListArray<arrow::(Large)ListArray>, or (Large)ListArray
+        values = resolve_array(client, meta.member("values_"))
+        large = "LargeListArray" in typename
+        kind = pa.large_list(values.type) if large else pa.list_(values.type)
+        return pa.Array.from_buffers(kind, length, [validity, _offsets(client, meta, large)], null_count, offset,
+                                     children=[values])
+    if "StringArray" in typename or "BinaryArray" in typename:
+        large = "LargeStringArray" in typename or "LargeBinaryArray" in typename
+        if "StringArray" in typename:
+            kind = pa.large_string() if large else pa.string()
+        else:
+            kind = pa.large_binary() if large else pa.binary()
         data = _buffer(client, meta, "buffer_data_")
-        if offsets is None:  # an empty array still needs one offset
-            offsets = pa.py_buffer(bytes(8 if kind == pa.large_string() else 4))
-        return pa.Array.from_buffers(kind, length, [validity, offsets, data], null_count, offset)
+        return pa.Array.from_buffers(kind, length, [validity, _offsets(client, meta, large), data], null_count, offset)
     raise VineyardTypeError("no arrow reader for %s" % typename)
 
 
@@ -240,11 +326,20 @@ def resolve_record_batch(client, meta, **_kwargs):
     for index in range(size):
         column = resolve_array(client, meta.member("__columns_-%d" % index))
         if index < len(schema) and column.type != schema.field(index).type:
-            column = column.cast(schema.field(index).type)
+            column = _as_type(column, schema.field(index).type)
         columns.append(column)
     if not columns:
         return pa.RecordBatch.from_pylist([], schema=schema)
     return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def _as_type(column, kind):
+    """``column`` as the schema's type: a view where only names differ (a list's item field: Arrow
+    Java calls it ``$data$``, pyarrow ``item``), so nothing is copied; a cast otherwise."""
+    try:
+        return column.view(kind)
+    except (TypeError, ValueError, NotImplementedError):   # pyarrow's ArrowTypeError, ArrowInvalid...
+        return column.cast(kind)
 
 
 def resolve_table(client, meta, **_kwargs):

@@ -9,14 +9,23 @@ adds.  C++ keeps the index as the entry ``values_["index_"]`` instead; the reade
 from there when ``index_`` is absent.
 
 Reading is zero-copy for numeric columns: each column is a read-only ndarray over the shared
-memory, and the frame is built without consolidating them (``copy=False``).
+memory, and the frame is built without consolidating them (``copy=False``).  A named index is
+written as vineyard's Python client writes every index, a ``vineyard::Index`` (``name``,
+``value_type_``, member ``value_``: the tensor), so that its name comes back; both forms are read.
+
+Columns are tensors, which hold no nulls: pandas' nullable extension columns (``Int64``,
+``boolean``, ``Float64``...) are stored as their numpy values when that loses nothing (no missing
+value, or a float column, or integers with missing values that float64 holds exactly, as pandas'
+own ``to_numpy`` makes them); otherwise the put is refused with a ``VineyardTypeError`` that says
+what to do, and nothing is stored.  Tuple column names (a ``MultiIndex``) are stored as JSON lists
+and read back as a ``MultiIndex``.
 """
 
 from ..errors import ProtocolError, VineyardTypeError
 from ..object_meta import ObjectMeta, from_json, to_json
 from .tensor import build_tensor, resolve_tensor
 
-__all__ = ["build_dataframe", "resolve_dataframe"]
+__all__ = ["build_dataframe", "resolve_dataframe", "resolve_index"]
 
 
 def _json_name(name):
@@ -37,16 +46,27 @@ def build_dataframe(client, frame, partition_index=None, row_batch_index=0, **_k
     meta = ObjectMeta("vineyard::DataFrame")
     meta["columns_"] = "[%s]" % ",".join(encoded)
     nbytes = 0
+    columns = [_column_values(name, frame.iloc[:, index]) for index, name in enumerate(names)]
     for index, name in enumerate(names):
-        column = frame.iloc[:, index].to_numpy()
+        column = columns[index]
         if column.ndim != 1:
             raise VineyardTypeError("column %r is not one-dimensional" % (name,))
-        tensor = build_tensor(client, column)
+        try:
+            tensor = build_tensor(client, column)
+        except VineyardTypeError as e:
+            raise VineyardTypeError("column %r: %s" % (name, e)) from None
         meta["__values_-key-%d" % index] = encoded[index]
         meta.add_member("__values_-value-%d" % index, tensor)
         nbytes += tensor.nbytes
     meta["__values_-size"] = len(names)
     index_tensor = build_tensor(client, np.asarray(frame.index))
+    if frame.index.name is not None:   # a named index: vineyard::Index, as vineyard's Python client writes it
+        index = ObjectMeta("vineyard::Index")
+        index["name"] = _json_name(frame.index.name)
+        index["value_type_"] = frame.index.dtype.name
+        index["nbytes"] = index_tensor.nbytes
+        index.add_member("value_", index_tensor)
+        index_tensor = client.create_metadata(index)
     meta.add_member("index_", index_tensor)
     row, column = (list(partition_index) + [0, 0])[:2] if partition_index else (0, 0)
     meta["partition_index_row_"] = int(row)
@@ -54,6 +74,67 @@ def build_dataframe(client, frame, partition_index=None, row_batch_index=0, **_k
     meta["row_batch_index_"] = int(row_batch_index)
     meta["nbytes"] = nbytes
     return client.create_metadata(meta)
+
+
+#: every integer of at most this magnitude is a float64 exactly
+_EXACT_IN_FLOAT64 = 2 ** 53
+
+
+def _column_values(name, series):
+    """A column's values as the 1-D numpy array its tensor holds; refuses a lossy conversion."""
+    import numpy as np
+    import pandas as pd
+
+    dtype = series.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        raise VineyardTypeError(
+            "column %r holds timezone-aware datetimes (%s), which a vineyard tensor cannot: store them "
+            "as UTC with series.dt.tz_convert(None), or their local time with series.dt.tz_localize(None)"
+            % (name, dtype)
+        )
+    numpy_kind = getattr(dtype, "numpy_dtype", None)   # pandas' masked (nullable) extension dtypes
+    if numpy_kind is None or isinstance(dtype, np.dtype):
+        return series.to_numpy()
+    missing = bool(series.isna().any())
+    if not missing:
+        return series.to_numpy(dtype=numpy_kind)
+    if numpy_kind.kind == "f":
+        return series.to_numpy(dtype=numpy_kind, na_value=np.nan)
+    if numpy_kind.kind in "iu":
+        present = series.dropna().to_numpy(dtype=numpy_kind)
+        if present.size == 0 or (-_EXACT_IN_FLOAT64 <= int(present.min()) and int(present.max()) <= _EXACT_IN_FLOAT64):
+            return series.to_numpy(dtype=np.float64, na_value=np.nan)
+        raise VineyardTypeError(
+            "column %r is a nullable %s column with missing values and integers that float64 does not "
+            "hold exactly, and a vineyard tensor has no nulls: fill them (series.fillna(...)) or put the "
+            "frame as a pyarrow Table (pyarrow.Table.from_pandas(frame)), which keeps them" % (name, dtype)
+        )
+    raise VineyardTypeError(
+        "column %r is a nullable %s column with missing values, and a vineyard tensor has no nulls: fill "
+        "them (series.fillna(...)) or put the frame as a pyarrow Table (pyarrow.Table.from_pandas(frame)), "
+        "which keeps them" % (name, dtype)
+    )
+
+
+def _tuples(value):
+    """JSON lists (a tuple column name written as JSON) back to tuples, nested ones too."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def _resolve_index(client, member):
+    """A frame's ``index_``: a tensor, or vineyard's Python ``vineyard::Index`` (values and name)."""
+    import pandas as pd
+
+    if member.typename and member.typename.startswith("vineyard::Index") and member.has_member("value_"):
+        name = member.get("name")
+        name = from_json(name) if isinstance(name, str) else name
+        return pd.Index(_resolve_column(client, member.member("value_")), name=_tuples(name), copy=False)
+    return pd.Index(_resolve_column(client, member), copy=False)
+
+
+def resolve_index(client, meta, **_kwargs):
+    """Read a ``vineyard::Index`` (vineyard's Python client writes one per frame) as a pandas Index."""
+    return _resolve_index(client, meta)
 
 
 def _resolve_column(client, member):
@@ -70,16 +151,16 @@ def resolve_dataframe(client, meta, **_kwargs):
     import pandas as pd
 
     client.prefetch_blobs(meta)
-    columns = from_json(meta.get("columns_", "[]"))
+    columns = [_tuples(c) for c in from_json(meta.get("columns_", "[]"))]
     size = int(meta.get("__values_-size", 0))
     values = []
     for i in range(size):
-        key = from_json(meta["__values_-key-%d" % i])
+        key = _tuples(from_json(meta["__values_-key-%d" % i]))
         values.append((key, _resolve_column(client, meta.member("__values_-value-%d" % i))))
 
     index = None
     if meta.has_member("index_"):
-        index = _resolve_column(client, meta.member("index_"))
+        index = _resolve_index(client, meta.member("index_"))
     elif "index_" not in columns:  # the C++ layout keeps the index among the values
         for position, (key, array) in enumerate(values):
             if key == "index_":
@@ -100,10 +181,13 @@ def resolve_dataframe(client, meta, **_kwargs):
         if np.ndim(array) != 1:
             raise VineyardTypeError("DataFrame %s has a column that is not one-dimensional" % meta.id)
 
-    if index is not None:
+    if index is not None and not isinstance(index, pd.Index):
         index = pd.Index(index, copy=False)
     frame = pd.DataFrame(dict(enumerate(arrays)), index=index, copy=False)
-    frame.columns = pd.Index(columns) if columns else pd.RangeIndex(0)
+    if columns and all(isinstance(c, tuple) for c in columns):
+        frame.columns = pd.MultiIndex.from_tuples(columns)
+    else:
+        frame.columns = pd.Index(columns, tupleize_cols=False) if columns else pd.RangeIndex(0)
     return frame
 
 

@@ -1,4 +1,5 @@
-"""``vineyard::LargeStringArray`` with numpy only (no pyarrow needed).
+"""``vineyard::LargeStringArray`` with numpy only (no pyarrow needed), written under C++ 0.24's
+``type_name`` of it, ``vineyard::BaseBinaryArray<arrow::LargeStringArray>``.
 
 Layout (Arrow's large_string): ``buffer_offsets_`` holds ``length + 1`` int64 offsets into
 ``buffer_data_`` (UTF-8 bytes); ``null_bitmap_`` is a validity bitmap, least significant bit
@@ -33,7 +34,7 @@ def _blob_from_bytes(client, data):
 
 
 def build_large_string_array(client, values):
-    """Create a ``vineyard::LargeStringArray`` of ``values`` (str or missing) and return its
+    """Create a ``vineyard::BaseBinaryArray<arrow::LargeStringArray>`` of ``values`` (str or missing) and return its
     created metadata."""
     import numpy as np
 
@@ -55,7 +56,7 @@ def build_large_string_array(client, values):
         np.cumsum([len(b) for b in encoded], out=offsets[1:])
     data = b"".join(encoded)
     null_count = int(len(values) - valid.sum())
-    meta = ObjectMeta("vineyard::LargeStringArray")
+    meta = ObjectMeta("vineyard::BaseBinaryArray<arrow::LargeStringArray>")
     meta["length_"] = len(values)
     meta["null_count_"] = null_count
     meta["offset_"] = 0

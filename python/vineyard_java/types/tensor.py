@@ -11,8 +11,8 @@ stored column-major as it is, so both orders are read back without a copy
 neither C- nor F-contiguous are made C-contiguous first.
 
 Object arrays of ``str`` (``None``/NaN allowed) become ``vineyard::Tensor<std::string>``
-whose ``buffer_`` is a ``vineyard::LargeStringArray`` (the C++ layout); other object arrays
-are refused.
+whose ``buffer_`` is a ``vineyard::BaseBinaryArray<arrow::LargeStringArray>`` (the C++ layout);
+other object arrays are refused.
 """
 
 from ..errors import ProtocolError, VineyardTypeError

@@ -50,8 +50,8 @@ import java.util.List;
  *
  * <pre>
  *   NumericArray&lt;T&gt;, BooleanArray, FixedSizeBinaryArray  length_ null_count_ offset_ buffer_ null_bitmap_ [byte_width_]
- *   StringArray, LargeStringArray, BaseBinaryArray&lt;...&gt;    ... buffer_offsets_ buffer_data_ null_bitmap_
- *   ListArray, LargeListArray                              ... buffer_offsets_ values_   FixedSizeListArray: list_size_ values_
+ *   BaseBinaryArray&lt;arrow::(Large)StringArray|(Large)BinaryArray&gt;  ... buffer_offsets_ buffer_data_ null_bitmap_
+ *   BaseListArray&lt;arrow::(Large)ListArray&gt;          ... buffer_offsets_ values_   FixedSizeListArray: list_size_ values_
  *   NullArray                                              length_
  *   SchemaProxy   schema_binary_ ({"bytes":[Arrow IPC schema message],"subtype":null} as JSON text), schema_textual_
  *   RecordBatch   row_num_ column_num_ __columns_-size __columns_-&lt;i&gt; schema_
@@ -66,6 +66,15 @@ import java.util.List;
  * one. Arrays with a non-zero {@code offset_} (slices written by other clients) are not read yet.
  */
 public final class ArrowTypes {
+    /** {@code type_name<vineyard::StringArray>()} in vineyard 0.24's C++. */
+    public static final String STRING_ARRAY = "vineyard::BaseBinaryArray<arrow::StringArray>";
+    /** {@code type_name<vineyard::LargeStringArray>()}. */
+    public static final String LARGE_STRING_ARRAY = "vineyard::BaseBinaryArray<arrow::LargeStringArray>";
+    /** {@code type_name<vineyard::ListArray>()}. */
+    public static final String LIST_ARRAY = "vineyard::BaseListArray<arrow::ListArray>";
+    /** {@code type_name<vineyard::LargeListArray>()}. */
+    public static final String LARGE_LIST_ARRAY = "vineyard::BaseListArray<arrow::LargeListArray>";
+
     private ArrowTypes() {
     }
 
@@ -134,13 +143,15 @@ public final class ArrowTypes {
                 case HALF -> throw unsupported(t);
             };
             case ArrowType.Bool b -> "vineyard::BooleanArray";
-            case ArrowType.Utf8 u -> "vineyard::StringArray";
-            case ArrowType.LargeUtf8 u -> "vineyard::LargeStringArray";
+            // C++ 0.24's type_name of its aliases StringArray, LargeStringArray, ListArray, LargeListArray
+            // (the names its factory knows, and its builders write: shared/compat transcripts-wave2)
+            case ArrowType.Utf8 u -> STRING_ARRAY;
+            case ArrowType.LargeUtf8 u -> LARGE_STRING_ARRAY;
             case ArrowType.Binary b -> "vineyard::BaseBinaryArray<arrow::BinaryArray>";
             case ArrowType.LargeBinary b -> "vineyard::BaseBinaryArray<arrow::LargeBinaryArray>";
             case ArrowType.FixedSizeBinary b -> "vineyard::FixedSizeBinaryArray";
-            case ArrowType.List l -> "vineyard::ListArray";
-            case ArrowType.LargeList l -> "vineyard::LargeListArray";
+            case ArrowType.List l -> LIST_ARRAY;
+            case ArrowType.LargeList l -> LARGE_LIST_ARRAY;
             case ArrowType.FixedSizeList l -> "vineyard::FixedSizeListArray";
             case ArrowType.Null n -> "vineyard::NullArray";
             default -> throw unsupported(t);
@@ -342,13 +353,13 @@ public final class ArrowTypes {
             type = new ArrowType.FixedSizeBinary(Math.toIntExact(m.getLong("byte_width_")));
         } else if (t.contains("BinaryArray")) {
             type = ArrowType.Binary.INSTANCE;
-        } else if (t.startsWith("vineyard::LargeListArray")) {
-            type = ArrowType.LargeList.INSTANCE;
-            children = List.of(fieldOf("item", m.member("values_")));
         } else if (t.startsWith("vineyard::FixedSizeListArray")) {
             type = new ArrowType.FixedSizeList(Math.toIntExact(m.getLong("list_size_")));
             children = List.of(fieldOf("item", m.member("values_")));
-        } else if (t.startsWith("vineyard::ListArray")) {
+        } else if (t.startsWith("vineyard::LargeListArray") || t.startsWith(LARGE_LIST_ARRAY)) {
+            type = ArrowType.LargeList.INSTANCE;
+            children = List.of(fieldOf("item", m.member("values_")));
+        } else if (t.startsWith("vineyard::ListArray") || t.startsWith(LIST_ARRAY)) {
             type = ArrowType.List.INSTANCE;
             children = List.of(fieldOf("item", m.member("values_")));
         } else if (t.startsWith("vineyard::NullArray")) {
@@ -605,7 +616,8 @@ public final class ArrowTypes {
         public List<String> typenamePrefixes() {
             return List.of("vineyard::NumericArray", "vineyard::BooleanArray", "vineyard::StringArray",
                     "vineyard::LargeStringArray", "vineyard::BaseBinaryArray", "vineyard::FixedSizeBinaryArray",
-                    "vineyard::ListArray", "vineyard::LargeListArray", "vineyard::FixedSizeListArray", "vineyard::NullArray");
+                    "vineyard::BaseListArray", "vineyard::ListArray", "vineyard::LargeListArray", "vineyard::FixedSizeListArray",
+                    "vineyard::NullArray");
         }
 
         @Override

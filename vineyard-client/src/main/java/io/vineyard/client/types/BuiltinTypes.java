@@ -336,7 +336,7 @@ public final class BuiltinTypes {
                 for (int i = 0; i < keys.size(); i++) {
                     values.add(ctx.resolve(m.member("__values_-value-" + i), Tensor.class));
                 }
-                Tensor index = m.hasMember("index_") ? ctx.resolve(m.member("index_"), Tensor.class) : null;
+                Tensor index = m.hasMember("index_") ? ctx.resolve(indexValues(m.member("index_")), Tensor.class) : null;
                 if (index != null) {
                     values.add(index);
                 }
@@ -364,6 +364,14 @@ public final class BuiltinTypes {
                 throw Members.closeAfter(e, values);
             }
         }
+    }
+
+    /**
+     * The tensor of a frame's {@code index_}: the member itself, or, where vineyard's Python client wrote a
+     * {@code vineyard::Index} ({@code name}, {@code value_type_}, member {@code value_}), its values.
+     */
+    static ObjectMeta indexValues(ObjectMeta index) {
+        return index.typename().startsWith("vineyard::Index") && index.hasMember("value_") ? index.member("value_") : index;
     }
 
     // ---- Sequence / Tuple ------------------------------------------------------------------------

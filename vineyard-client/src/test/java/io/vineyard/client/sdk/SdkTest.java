@@ -115,6 +115,27 @@ class SdkTest {
     }
 
     @Test
+    void aFrameWhoseIndexIsAVineyardIndexReadsItsValues() {
+        DataFrame df = new DataFrame(List.of("a"), List.of(Tensor.of(new long[] {1, 2, 3})), Tensor.of(new long[] {10, 11, 12}));
+        ObjectId dfId = vineyard.client().put(df);
+        // as vineyard's Python client writes a pandas frame: index_ is a vineyard::Index over a tensor
+        ObjectMeta frame = vineyard.client().getMeta(dfId).copy();
+        for (String key : List.of("id", "signature", "instance_id")) {
+            frame.remove(key);
+        }
+        ObjectMeta index = new ObjectMeta("vineyard::Index").put("name", "\"k\"").put("value_type_", "int64")
+                .addMember("value_", frame.member("index_"));
+        frame.addMember("index_", index);
+        ObjectId pythonShaped = vineyard.client().putMeta(frame, false, null).id();
+        try (DataFrame got = vineyard.client().get(pythonShaped, DataFrame.class)) {
+            assertEquals(3, got.rowCount());
+            assertEquals(11, got.index().getLong(1));
+            assertEquals(3, got.column("a").getLong(2));
+        }
+        vineyard.client().delete(pythonShaped, dfId);
+    }
+
+    @Test
     void dataFrameSequenceTupleScalarArray() {
         DataFrame df = new DataFrame(List.of("a", "b"),
                 List.of(Tensor.of(new long[] {1, 2, 3}), Tensor.of(new double[] {0.5, 1.5, 2.5})),
