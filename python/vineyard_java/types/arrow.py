@@ -25,7 +25,9 @@ spells them (the names its object factory knows, and what its builders write):
 * ``vineyard::Table``: ``num_rows_``, ``num_columns_``, ``batch_num_``, member ``schema_``,
   ``partitions_-size``, ``partitions_-<i>`` (RecordBatch members).
 
-Buffers are read back with ``pyarrow.py_buffer`` over the read-only mapping: no copy.
+Buffers are read back with ``pyarrow.py_buffer`` over the read-only mapping: no copy.  A sliced
+array (a non-zero offset) is written whole, with ``offset_`` 0, so that every SDK reads it; arrays
+with an ``offset_`` written by other clients are read as they are.
 """
 
 import json
@@ -88,6 +90,10 @@ def build_array(client, array, **_kwargs):
 
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
+    if array.offset != 0:
+        # a slice is stored whole (one copy), with offset_ 0: Arrow Java's vectors have no offset, so
+        # the Java SDK (and engines on it) could not read it otherwise
+        array = pa.concat_arrays([array])
     kind = array.type
     buffers = array.buffers()
     validity = buffers[0] if array.null_count else None

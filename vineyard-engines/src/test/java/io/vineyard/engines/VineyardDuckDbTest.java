@@ -157,7 +157,8 @@ class VineyardDuckDbTest {
     /**
      * A pandas DataFrame with an object column of str and None, a bool and an int8 column, in the layout
      * that vineyard's Python client and vineyard_java write for it (types/dataframe.py and tensor.py): a
-     * str column is a {@code Tensor<std::string>} whose {@code buffer_} is a {@code vineyard::LargeStringArray}.
+     * str column is a {@code Tensor<std::string>} whose {@code buffer_} is a
+     * {@code vineyard::BaseBinaryArray<arrow::LargeStringArray>}.
      */
     private ObjectId pandasFrame(String[] names, boolean[] flags, byte[] small) {
         int rows = names.length;
