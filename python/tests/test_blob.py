@@ -188,3 +188,42 @@ def test_one_client_shared_by_threads(vineyard_socket, client2):
     assert len(made) == 60
     views = client2.get_blobs([blob_id for blob_id, _ in made])
     assert [bytes(v) for v in views] == [data for _, data in made]
+
+
+# -- tuples and lists: vineyard::Tuple and vineyard::Sequence ------------------------------------
+
+
+def test_tuples_and_lists_round_trip_element_by_element(client, client2):
+    np = pytest.importorskip("numpy")
+    value = (np.arange(3), "x", 2.5, [b"raw", (7, True)], 42)
+    oid = client.put(value)
+    got = client2.get(oid)
+    assert isinstance(got, tuple) and len(got) == 5
+    assert got[0].tolist() == [0, 1, 2] and got[1:3] == ("x", 2.5) and got[4] == 42
+    assert isinstance(got[3], list) and bytes(got[3][0]) == b"raw" and got[3][1] == (7, True)
+    meta = client2.get_meta(oid)
+    assert meta.typename == "vineyard::Tuple" and meta["size_"] == 5 and meta["__elements_-size"] == 5
+    assert meta.member("__elements_-3").typename == "vineyard::Sequence"
+    assert meta.member("__elements_-0").typename == "vineyard::Tensor<int64>"
+
+
+def test_an_element_that_is_an_object_id_is_a_reference(client, client2):
+    first = client.put("kept")
+    oid = client.put((first, 3))
+    assert client2.get(oid) == ("kept", 3)
+    assert client2.get_meta(oid).member("__elements_-0").id == first
+
+
+def test_vineyard_pythons_pair_reads_as_a_tuple(client, client2):
+    """vineyard's Python client writes a 2-tuple as vineyard::Pair (first_, second_)."""
+    pair = vj.ObjectMeta("vineyard::Pair")
+    pair.add_member("first_", client.put(1))
+    pair.add_member("second_", client.put("two"))
+    assert client2.get(client.create_metadata(pair).id) == (1, "two")
+
+
+def test_a_tuple_with_an_element_no_builder_takes_stores_nothing(client):
+    before = client.instance_status()["memory_usage"]
+    with pytest.raises(vj.VineyardTypeError, match="cannot put a"):
+        client.put((b"x" * 4096, object()))
+    assert client.instance_status()["memory_usage"] == before

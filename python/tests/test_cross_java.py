@@ -133,3 +133,12 @@ def test_python_puts_lists_and_binaries_java_reads_them_in_place(big_daemon):
     with vj.connect(big_daemon.socket) as client:
         client.put(_nested_batch(), name="py-nested")
     assert _arrow_java("check", big_daemon.socket).strip().endswith("check ok")
+
+
+def test_tuples_and_sequences_both_ways(big_daemon):
+    with vj.connect(big_daemon.socket) as client:
+        client.put((np.arange(3), "x", 2.5, [b"raw", (7, True)]), name="py-tuple")
+        assert java("tuples", big_daemon.socket, "0").strip().endswith("tuples ok")
+        got = client.get(name="java-seq")
+        assert isinstance(got, list) and len(got) == 3
+        assert got[0].tolist() == [0.5, 1.5] and got[1] == "y" and got[2] == (7, True)

@@ -466,8 +466,9 @@ class BaseClient:
 
         numpy arrays become ``vineyard::Tensor<T>``, pandas DataFrames ``vineyard::DataFrame``,
         pyarrow Tables/RecordBatches/arrays their vineyard counterparts, bytes-like values a
-        ``vineyard::Blob`` and Python scalars ``vineyard::Scalar<T>``.  ``name`` (implies
-        ``persist``) puts a name on it.
+        ``vineyard::Blob``, Python scalars ``vineyard::Scalar<T>``, tuples and lists
+        ``vineyard::Tuple`` and ``vineyard::Sequence``.  ``name`` (implies ``persist``) puts a
+        name on it.
 
         All or nothing: the blobs are written unsealed, then one ``put_object_request`` seals
         them and creates, persists and names the object.  If anything fails before (an

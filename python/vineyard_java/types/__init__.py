@@ -88,7 +88,7 @@ class Registry:
         if builder is None:
             raise VineyardTypeError(
                 "cannot put a %s: no builder for it (supported: numpy arrays, pandas DataFrames, "
-                "pyarrow Tables/RecordBatches/arrays, bytes-like values, bool/int/float/str)"
+                "pyarrow Tables/RecordBatches/arrays, bytes-like values, bool/int/float/str, tuples and lists of these)"
                 % qualified_name(type(value))
             )
         return builder(client, value, **kwargs)
@@ -122,6 +122,10 @@ for _cls in (bool, int, float, str):
     registry.register_builder(_cls, _lazy("basic", "build_scalar"))
 registry.register_resolver("vineyard::Blob", _lazy("basic", "resolve_blob"))
 registry.register_resolver("vineyard::Scalar", _lazy("basic", "resolve_scalar"))
+for _cls in (tuple, list):
+    registry.register_builder(_cls, _lazy("basic", "build_elements"))
+for _typename in ("vineyard::Tuple", "vineyard::Sequence", "vineyard::Pair"):
+    registry.register_resolver(_typename, _lazy("basic", "resolve_elements"))
 
 # pandas
 registry.register_builder("pandas.DataFrame", _lazy("dataframe", "build_dataframe"))

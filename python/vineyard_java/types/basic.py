@@ -1,7 +1,12 @@
-"""Bytes-like values as ``vineyard::Blob`` and Python scalars as ``vineyard::Scalar<T>``.
+"""Bytes-like values as ``vineyard::Blob``, Python scalars as ``vineyard::Scalar<T>``, tuples and
+lists as ``vineyard::Tuple`` and ``vineyard::Sequence``.
 
 A scalar object has ``value_`` (the JSON value) and ``type_``; C++ writes e.g.
-``{"typename": "vineyard::Scalar<int>", "type_": "int32", "value_": 1234}``.
+``{"typename": "vineyard::Scalar<int>", "type_": "int32", "value_": 1234}``.  A Tuple or Sequence
+has ``size_``, ``__elements_-size`` and the members ``__elements_-<i>`` (as the Java SDK and C++
+write them); each element is put by its own builder, or referenced when it is an ``ObjectID``.
+vineyard's Python client writes a 2-tuple as ``vineyard::Pair`` (members ``first_``, ``second_``):
+that reads as a tuple too.
 """
 
 from ..errors import VineyardTypeError
@@ -9,7 +14,7 @@ from ..ids import EMPTY_BLOB_ID
 from ..object_meta import ObjectMeta
 from .dtypes import STRING_TYPES, template_argument
 
-__all__ = ["build_bytes", "resolve_blob", "build_scalar", "resolve_scalar"]
+__all__ = ["build_bytes", "resolve_blob", "build_scalar", "resolve_scalar", "build_elements", "resolve_elements"]
 
 _INT_TYPES = {
     "int", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
@@ -67,3 +72,34 @@ def resolve_scalar(client, meta, **_kwargs):
     if kind in STRING_TYPES:
         return str(value)
     return value
+
+
+def build_elements(client, value, **_kwargs):
+    """Store a tuple as ``vineyard::Tuple`` or a list as ``vineyard::Sequence``, element by element."""
+    from ..ids import ObjectID
+    from . import registry
+
+    meta = ObjectMeta("vineyard::Tuple" if isinstance(value, tuple) else "vineyard::Sequence")
+    meta["size_"] = len(value)
+    meta["__elements_-size"] = len(value)
+    nbytes = 0
+    for index, item in enumerate(value):
+        built = item if isinstance(item, ObjectID) else registry.build(client, item)
+        meta.add_member("__elements_-%d" % index, built)
+        if isinstance(built, ObjectMeta):
+            nbytes += built.nbytes or 0
+        elif hasattr(built, "buffer"):   # a blob writer
+            nbytes += len(built.buffer)
+    meta["nbytes"] = nbytes
+    return client.create_metadata(meta)
+
+
+def resolve_elements(client, meta, **_kwargs):
+    """A ``vineyard::Tuple`` or ``vineyard::Pair`` as a tuple, a ``vineyard::Sequence`` as a list."""
+    from . import registry
+
+    if meta.typename.startswith("vineyard::Pair"):
+        return (registry.resolve(client, meta.member("first_")), registry.resolve(client, meta.member("second_")))
+    size = int(meta.get("__elements_-size", meta.get("size_", 0)))
+    items = [registry.resolve(client, meta.member("__elements_-%d" % i)) for i in range(size)]
+    return items if meta.typename.startswith("vineyard::Sequence") else tuple(items)

@@ -1,10 +1,14 @@
 package io.vineyard.client.demo;
 
+import io.vineyard.client.Blob;
 import io.vineyard.client.BlobWriter;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.types.DType;
 import io.vineyard.client.types.DataFrame;
+import io.vineyard.client.types.Scalar;
+import io.vineyard.client.types.Sequence;
 import io.vineyard.client.types.Tensor;
+import io.vineyard.client.types.Tuple;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -19,6 +23,9 @@ import java.util.List;
  *   check SOCKET N  gets "py-tensor" (float64, element i = i * 0.25, N elements) and "py-frame"
  *                   (x: int64 i * 3, y: double i / 8; 1000 rows) put by Python, checks every value
  *                   and that the data lies in this process's mapping of the pool; prints "check ok"
+ *   tuples SOCKET 0 gets "py-tuple" put by Python, (int64 tensor [0, 1, 2], "x", 2.5, [b"raw" blob, (7, true)]),
+ *                   checks it, then puts Sequence "java-seq" [double tensor [0.5, 1.5], "y", Tuple(7, true)];
+ *                   prints "tuples ok"
  * </pre>
  * Any mismatch exits with status 1 and a message.
  */
@@ -35,6 +42,9 @@ public final class CrossLanguage {
             if (mode.equals("put")) {
                 put(client, n);
                 System.out.println("put ok");
+            } else if (mode.equals("tuples")) {
+                tuples(client);
+                System.out.println("tuples ok");
             } else {
                 check(client, n);
                 System.out.println("check ok");
@@ -86,6 +96,24 @@ public final class CrossLanguage {
                 require(y.getDouble(i) == i / 8.0, "py-frame y[" + i + "] = " + y.getDouble(i));
             }
         }
+    }
+
+    private static void tuples(IpcClient client) {
+        try (Tuple t = client.get("py-tuple", Tuple.class)) {
+            List<Object> e = t.elements();
+            require(e.size() == 4, "py-tuple has " + e.size() + " elements");
+            Tensor numbers = (Tensor) e.get(0);
+            require(numbers.dtype() == DType.INT64 && numbers.elementCount() == 3 && numbers.getLong(2) == 2, "py-tuple[0]");
+            require("x".equals(((Scalar) e.get(1)).value()), "py-tuple[1] " + e.get(1));
+            require(((Number) ((Scalar) e.get(2)).value()).doubleValue() == 2.5, "py-tuple[2] " + e.get(2));
+            Sequence inner = (Sequence) e.get(3);
+            Blob raw = (Blob) inner.elements().get(0);
+            require(raw.size() == 3 && raw.segment().get(ValueLayout.JAVA_BYTE, 0) == 'r', "py-tuple[3][0]");
+            Tuple pair = (Tuple) inner.elements().get(1);
+            require(((Number) ((Scalar) pair.elements().get(0)).value()).longValue() == 7
+                    && Boolean.TRUE.equals(((Scalar) pair.elements().get(1)).value()), "py-tuple[3][1] " + pair.elements());
+        }
+        client.putNamed(new Sequence(List.of(Tensor.of(new double[] {0.5, 1.5}), "y", new Tuple(List.of(7L, true)))), "java-seq");
     }
 
     private static void require(boolean ok, String what) {

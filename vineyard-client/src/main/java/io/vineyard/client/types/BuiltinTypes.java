@@ -431,7 +431,7 @@ public final class BuiltinTypes {
         }
     }
 
-    /** {@code vineyard::Tuple} as {@link Tuple}. */
+    /** {@code vineyard::Tuple} as {@link Tuple}; {@code vineyard::Pair} ({@code first_}, {@code second_}) reads as one too. */
     public static final class TupleType implements VineyardType<Tuple> {
         /** Service constructor. */
         public TupleType() {
@@ -444,7 +444,7 @@ public final class BuiltinTypes {
 
         @Override
         public List<String> typenamePrefixes() {
-            return List.of("vineyard::Tuple");
+            return List.of("vineyard::Tuple", "vineyard::Pair");
         }
 
         @Override
@@ -454,6 +454,16 @@ public final class BuiltinTypes {
 
         @Override
         public Tuple resolve(ResolveContext ctx, ObjectMeta m) {
+            if (m.typename().startsWith("vineyard::Pair")) {   // vineyard's Python client writes a 2-tuple so
+                List<Object> out = new ArrayList<>();
+                try {
+                    out.add(ctx.resolve(m.member("first_"), Object.class));
+                    out.add(ctx.resolve(m.member("second_"), Object.class));
+                    return new Tuple(out);
+                } catch (RuntimeException e) {
+                    throw Members.closeAfter(e, out);
+                }
+            }
             return new Tuple(resolveElements(ctx, m));
         }
     }

@@ -115,6 +115,21 @@ class SdkTest {
     }
 
     @Test
+    void aVineyardPairReadsAsATupleOfTwo() {
+        // as vineyard's Python client writes a 2-tuple
+        ObjectId first = vineyard.client().put(7L);
+        ObjectId second = vineyard.client().put("seven");
+        ObjectMeta pair = new ObjectMeta("vineyard::Pair").addMember("first_", first).addMember("second_", second);
+        ObjectId id = vineyard.client().putMeta(pair, false, null).id();
+        try (Tuple t = vineyard.client().get(id, Tuple.class)) {
+            assertEquals(2, t.elements().size());
+            assertEquals(7L, ((Scalar) t.elements().get(0)).value());
+            assertEquals("seven", ((Scalar) t.elements().get(1)).value());
+        }
+        vineyard.client().delete(id, first, second);
+    }
+
+    @Test
     void aFrameWhoseIndexIsAVineyardIndexReadsItsValues() {
         DataFrame df = new DataFrame(List.of("a"), List.of(Tensor.of(new long[] {1, 2, 3})), Tensor.of(new long[] {10, 11, 12}));
         ObjectId dfId = vineyard.client().put(df);
