@@ -127,6 +127,11 @@ def test_nullable_extension_columns_keep_their_values(client, client2):
     assert got["holes"].dtype == np.float64 and got["holes"].tolist()[::2] == [1.0, 3.0] and np.isnan(got["holes"][1])
     assert np.isnan(got["floats"][1]) and got["floats"][2] == 1.5
     assert got["flags"].dtype == np.bool_ and got["flags"].tolist() == [True, False, True]
+    strings = pd.DataFrame({"s": pd.Series(["a", None, "c"], dtype="string"),
+                            "p": pd.Series([1, None, 3], dtype="int64[pyarrow]")})
+    back = client2.get(client.put(strings))
+    assert back["s"].tolist()[::2] == ["a", "c"] and pd.isna(back["s"][1])
+    assert back["p"].tolist()[::2] == [1.0, 3.0] and np.isnan(back["p"][1])
 
 
 @pytest.mark.parametrize(
@@ -144,4 +149,30 @@ def test_a_column_a_tensor_cannot_hold_is_refused_and_nothing_is_stored(client, 
     with pytest.raises(vj.VineyardTypeError, match=message) as raised:
         client.put(frame)
     assert "'bad'" in str(raised.value)
+    assert client.instance_status()["memory_usage"] == before
+
+
+def test_series_and_index_round_trip_as_vineyard_pythons_objects(client, client2):
+    series = pd.Series(np.arange(5, dtype=np.float64) / 2, index=pd.Index(list("abcde"), name="letter"), name="half")
+    oid = client.put(series)
+    got = client2.get(oid)
+    pd.testing.assert_series_equal(got, series)
+    assert address_in_regions(got.to_numpy().ctypes.data, got.to_numpy().nbytes, client2.mapped_regions()), "copied"
+    meta = client2.get_meta(oid)
+    assert meta.typename == "vineyard::Series" and vj.from_json(meta["name"]) == "half"
+    assert meta.member("index_").typename == "vineyard::Index"
+    assert meta.member("value_").typename == "vineyard::Tensor<double>"
+    words = pd.Series(["x", None, "z"], dtype="string")
+    back = client2.get(client.put(words))
+    assert back.tolist()[::2] == ["x", "z"] and pd.isna(back[1]) and back.index.tolist() == [0, 1, 2]
+    index = pd.Index([3, 1, 2], name="n")
+    pd.testing.assert_index_equal(client2.get(client.put(index)), index)
+
+
+def test_a_series_a_tensor_cannot_hold_is_refused_and_nothing_is_stored(client):
+    before = client.instance_status()["memory_usage"]
+    with pytest.raises(vj.VineyardTypeError, match="float64 does not hold exactly"):
+        client.put(pd.Series(pd.array([2 ** 60 + 1, None], dtype="Int64"), name="big"))
+    with pytest.raises(vj.VineyardTypeError, match="MultiIndex"):
+        client.put(pd.Series([1, 2], index=pd.MultiIndex.from_tuples([("a", 1), ("b", 2)])))
     assert client.instance_status()["memory_usage"] == before

@@ -464,7 +464,8 @@ class BaseClient:
     def put(self, value, persist=False, name=None, **kwargs):
         """Store ``value`` and return its :class:`~vineyard_java.ids.ObjectID`.
 
-        numpy arrays become ``vineyard::Tensor<T>``, pandas DataFrames ``vineyard::DataFrame``,
+        numpy arrays become ``vineyard::Tensor<T>``, pandas DataFrames ``vineyard::DataFrame``
+        (Series and Index ``vineyard::Series`` and ``vineyard::Index``),
         pyarrow Tables/RecordBatches/arrays their vineyard counterparts, bytes-like values a
         ``vineyard::Blob``, Python scalars ``vineyard::Scalar<T>``, tuples and lists
         ``vineyard::Tuple`` and ``vineyard::Sequence``.  ``name`` (implies ``persist``) puts a

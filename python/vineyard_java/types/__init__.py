@@ -87,7 +87,7 @@ class Registry:
         builder = self.find_builder(value)
         if builder is None:
             raise VineyardTypeError(
-                "cannot put a %s: no builder for it (supported: numpy arrays, pandas DataFrames, "
+                "cannot put a %s: no builder for it (supported: numpy arrays, pandas DataFrames/Series/Index, "
                 "pyarrow Tables/RecordBatches/arrays, bytes-like values, bool/int/float/str, tuples and lists of these)"
                 % qualified_name(type(value))
             )
@@ -131,6 +131,9 @@ for _typename in ("vineyard::Tuple", "vineyard::Sequence", "vineyard::Pair"):
 registry.register_builder("pandas.DataFrame", _lazy("dataframe", "build_dataframe"))
 registry.register_resolver("vineyard::DataFrame", _lazy("dataframe", "resolve_dataframe"))
 registry.register_resolver("vineyard::Index", _lazy("dataframe", "resolve_index"))
+registry.register_builder("pandas.Series", _lazy("dataframe", "build_series"))
+registry.register_resolver("vineyard::Series", _lazy("dataframe", "resolve_series"))
+registry.register_builder("pandas.Index", _lazy("dataframe", "build_index"))
 
 # pyarrow
 registry.register_builder("pyarrow.Table", _lazy("arrow", "build_table"))

@@ -17,7 +17,8 @@ Columns are tensors, which hold no nulls: pandas' nullable extension columns (``
 ``boolean``, ``Float64``...) are stored as their numpy values when that loses nothing (no missing
 value, or a float column, or integers with missing values that float64 holds exactly, as pandas'
 own ``to_numpy`` makes them); otherwise the put is refused with a ``VineyardTypeError`` that says
-what to do, and nothing is stored.  Tuple column names (a ``MultiIndex``) are stored as JSON lists
+what to do, and nothing is stored.  String columns (``str``, ``string``, ``string[pyarrow]``) keep
+their missing values (``None``/NaN/``pandas.NA``) as nulls of their string array.  Tuple column names (a ``MultiIndex``) are stored as JSON lists
 and read back as a ``MultiIndex``.
 """
 
@@ -25,7 +26,7 @@ from ..errors import ProtocolError, VineyardTypeError
 from ..object_meta import ObjectMeta, from_json, to_json
 from .tensor import build_tensor, resolve_tensor
 
-__all__ = ["build_dataframe", "resolve_dataframe", "resolve_index"]
+__all__ = ["build_dataframe", "resolve_dataframe", "build_index", "resolve_index", "build_series", "resolve_series"]
 
 
 def _json_name(name):
@@ -59,15 +60,8 @@ def build_dataframe(client, frame, partition_index=None, row_batch_index=0, **_k
         meta.add_member("__values_-value-%d" % index, tensor)
         nbytes += tensor.nbytes
     meta["__values_-size"] = len(names)
-    index_tensor = build_tensor(client, np.asarray(frame.index))
-    if frame.index.name is not None:   # a named index: vineyard::Index, as vineyard's Python client writes it
-        index = ObjectMeta("vineyard::Index")
-        index["name"] = _json_name(frame.index.name)
-        index["value_type_"] = frame.index.dtype.name
-        index["nbytes"] = index_tensor.nbytes
-        index.add_member("value_", index_tensor)
-        index_tensor = client.create_metadata(index)
-    meta.add_member("index_", index_tensor)
+    # a named index as vineyard::Index (as vineyard's Python client writes every index), else its tensor
+    meta.add_member("index_", _build_index_of(client, frame.index, always=False))
     row, column = (list(partition_index) + [0, 0])[:2] if partition_index else (0, 0)
     meta["partition_index_row_"] = int(row)
     meta["partition_index_column_"] = int(column)
@@ -92,7 +86,9 @@ def _column_values(name, series):
             "as UTC with series.dt.tz_convert(None), or their local time with series.dt.tz_localize(None)"
             % (name, dtype)
         )
-    numpy_kind = getattr(dtype, "numpy_dtype", None)   # pandas' masked (nullable) extension dtypes
+    if isinstance(dtype, pd.StringDtype):   # pandas' str / "string" columns: None for the missing
+        return series.to_numpy(dtype=object, na_value=None)
+    numpy_kind = getattr(dtype, "numpy_dtype", None)   # pandas' masked (nullable) and pyarrow-backed dtypes
     if numpy_kind is None or isinstance(dtype, np.dtype):
         return series.to_numpy()
     missing = bool(series.isna().any())
@@ -100,6 +96,8 @@ def _column_values(name, series):
         return series.to_numpy(dtype=numpy_kind)
     if numpy_kind.kind == "f":
         return series.to_numpy(dtype=numpy_kind, na_value=np.nan)
+    if numpy_kind.kind == "O":
+        return series.to_numpy(dtype=object, na_value=None)
     if numpy_kind.kind in "iu":
         present = series.dropna().to_numpy(dtype=numpy_kind)
         if present.size == 0 or (-_EXACT_IN_FLOAT64 <= int(present.min()) and int(present.max()) <= _EXACT_IN_FLOAT64):
@@ -130,6 +128,66 @@ def _resolve_index(client, member):
         name = from_json(name) if isinstance(name, str) else name
         return pd.Index(_resolve_column(client, member.member("value_")), name=_tuples(name), copy=False)
     return pd.Index(_resolve_column(client, member), copy=False)
+
+
+def _build_index_of(client, index, always):
+    """The member for a pandas Index: its values' tensor, wrapped in a ``vineyard::Index`` (name,
+    ``value_type_``, member ``value_``) when ``always`` or when the index has a name."""
+    import numpy as np
+
+    tensor = build_tensor(client, np.asarray(index))
+    if not always and index.name is None:
+        return tensor
+    meta = ObjectMeta("vineyard::Index")
+    meta["name"] = _json_name(index.name)
+    meta["value_type_"] = index.dtype.name
+    meta["nbytes"] = tensor.nbytes
+    meta.add_member("value_", tensor)
+    return client.create_metadata(meta)
+
+
+def build_index(client, index, **_kwargs):
+    """Store a pandas Index as ``vineyard::Index``, as vineyard's Python client does."""
+    import pandas as pd
+
+    if isinstance(index, pd.MultiIndex):
+        raise VineyardTypeError("a MultiIndex cannot be stored (a vineyard::Index holds one tensor of values)")
+    return _build_index_of(client, index, always=True)
+
+
+def build_series(client, series, **_kwargs):
+    """Store a pandas Series as ``vineyard::Series``: ``name``, members ``index_`` (a
+    ``vineyard::Index``) and ``value_`` (the values' tensor), as vineyard's Python client does."""
+    import pandas as pd
+
+    if isinstance(series.index, pd.MultiIndex):
+        raise VineyardTypeError("a Series with a MultiIndex cannot be stored (a vineyard::Index holds one tensor)")
+    values = _column_values(series.name, series)
+    if values.ndim != 1:
+        raise VineyardTypeError("series %r is not one-dimensional" % (series.name,))
+    meta = ObjectMeta("vineyard::Series")
+    meta["name"] = _json_name(series.name)
+    index = _build_index_of(client, series.index, always=True)
+    meta.add_member("index_", index)
+    try:
+        tensor = build_tensor(client, values)
+    except VineyardTypeError as e:
+        raise VineyardTypeError("series %r: %s" % (series.name, e)) from None
+    meta.add_member("value_", tensor)
+    meta["nbytes"] = tensor.nbytes + index.nbytes
+    return client.create_metadata(meta)
+
+
+def resolve_series(client, meta, **_kwargs):
+    """Read a ``vineyard::Series`` as a pandas Series viewing the shared memory."""
+    import pandas as pd
+
+    client.prefetch_blobs(meta)
+    name = meta.get("name")
+    name = _tuples(from_json(name)) if isinstance(name, str) else name
+    index = _resolve_index(client, meta.member("index_")) if meta.has_member("index_") else None
+    values = _resolve_column(client, meta.member("value_"))
+    return pd.Series(values, index=index, name=name, copy=False)
 
 
 def resolve_index(client, meta, **_kwargs):

@@ -23,8 +23,8 @@ STRING_ARRAY_TYPENAMES = (
 
 
 def is_missing(value):
-    """True for ``None`` and float NaN (pandas' missing markers in object columns)."""
-    return value is None or (isinstance(value, float) and value != value)
+    """True for ``None``, float NaN and ``pandas.NA`` (pandas' missing markers in object columns)."""
+    return value is None or (isinstance(value, float) and value != value) or type(value).__name__ == "NAType"
 
 
 def _blob_from_bytes(client, data):
