@@ -63,7 +63,8 @@ import java.util.List;
  * pins the client's mapping), so Arrow's allocator accounting and leak checks cover vineyard's blobs.
  * Writing copies each buffer into a new blob, except buffers of a {@link PoolAllocator}, which are
  * blobs already and are put in place. Validity bitmaps are always written, so readers never need to make
- * one. Arrays with a non-zero {@code offset_} (slices written by other clients) are not read yet.
+ * one. Arrays with a non-zero {@code offset_} (slices written by other clients) are read in place too
+ * (see {@link #load}); only a bitmap whose slice does not start on a byte is copied.
  */
 public final class ArrowTypes {
     /** {@code type_name<vineyard::StringArray>()} in vineyard 0.24's C++. */
@@ -414,6 +415,67 @@ public final class ArrowTypes {
         }
 
         /**
+         * {@code buf} from byte {@code from}, {@code bytes} long, without a copy (it takes over {@code buf}'s
+         * reference); {@code buf} itself when {@code offset} is 0. A blob too short is refused.
+         */
+        ArrowBuf slice(ArrowBuf buf, long from, long bytes, long offset) {
+            if (offset == 0) {
+                return buf;
+            }
+            if (buf.capacity() < from + bytes) {
+                long capacity = buf.capacity();
+                buf.close();
+                throw new VineyardException(Status.META_TREE_INVALID, "an array's offset_ " + offset + " and length need "
+                        + (from + bytes) + " bytes of a blob of " + capacity);
+            }
+            return buf.slice(from, bytes);   // shares buf's reference, which the caller's close releases
+        }
+
+        /**
+         * Bits {@code [offset, offset + length)} of the bitmap {@code buf} as a bitmap of their own: a slice where
+         * {@code offset} is a multiple of 8, else a copy shifted into place (a bitmap is an eighth of a byte
+         * per value). Takes over {@code buf}'s reference.
+         */
+        ArrowBuf bits(ArrowBuf buf, long offset, long length) {
+            long bytes = (length + 7) / 8;
+            if (buf.capacity() == 0) {
+                return buf;
+            }
+            if (offset % 8 == 0) {
+                return slice(buf, offset / 8, bytes, offset);
+            }
+            try (buf) {
+                if (buf.capacity() < (offset + length + 7) / 8) {
+                    throw new VineyardException(Status.META_TREE_INVALID, "a bitmap of " + buf.capacity()
+                            + " bytes for offset_ " + offset + " and " + length + " values");
+                }
+                ArrowBuf out = allocator.buffer(bytes);
+                int shift = (int) (offset % 8);
+                long first = offset / 8;
+                long last = buf.capacity() - 1;
+                for (long i = 0; i < bytes; i++) {
+                    int lo = buf.getByte(first + i) & 0xFF;
+                    int hi = first + i + 1 <= last ? buf.getByte(first + i + 1) & 0xFF : 0;
+                    out.setByte(i, (lo >>> shift) | (hi << (8 - shift)));
+                }
+                return out;
+            }
+        }
+
+        /** The validity bitmap of the values {@code [offset, offset + length)} of the array {@code m}. */
+        ArrowBuf validityAt(ObjectMeta m, long offset, long length, long nullCount) {
+            if (offset == 0) {
+                return validity(m, length, nullCount);
+            }
+            ArrowBuf given = m.hasMember("null_bitmap_") ? wrap(m.member("null_bitmap_")) : allocator.getEmpty();
+            if (given.capacity() == 0) {   // no bitmap: the same whatever the offset
+                given.close();
+                return validity(m, length, nullCount);
+            }
+            return bits(given, offset, length);
+        }
+
+        /**
          * The array's validity bitmap: its {@code null_bitmap_} blob, or, where that is absent or empty
          * and the array has no nulls or only nulls, a mapped one ({@link AbsentValidity}) rather than
          * the one Arrow would allocate and fill.
@@ -431,32 +493,46 @@ public final class ArrowTypes {
         }
     }
 
-    /** Loads {@code v} from the array {@code m} without copying (nor allocating a bitmap the metadata has none of). */
+    /**
+     * Loads {@code v} from the array {@code m} without copying (nor allocating a bitmap the metadata has none
+     * of). An array with a non-zero {@code offset_} (a slice, as vineyard's Python client writes one) is read
+     * in place too: its buffers are sliced where the offset falls on a byte (data, offsets; offsets stay
+     * absolute into an unsliced data buffer), and only a bitmap whose offset does not is copied, shifted.
+     */
     static void load(Wrapper w, FieldVector v, ObjectMeta m) {
         long length = m.getLong("length_", 0);
         if (v instanceof NullVector nv) {
             nv.setValueCount((int) length);
             return;
         }
-        if (m.getLong("offset_", 0) != 0) {
-            throw new VineyardException.NotImplemented("get " + m.what() + ": arrays with a non-zero offset_ are not supported yet");
+        long offset = m.getLong("offset_", 0);
+        if (offset < 0) {
+            throw new VineyardException(Status.META_TREE_INVALID, "get " + m.what() + ": negative offset_ " + offset);
+        }
+        if (offset != 0 && v instanceof FixedSizeListVector) {
+            throw new VineyardException.NotImplemented("get " + m.what() + ": fixed-size lists with a non-zero offset_ are not supported yet");
         }
         long nullCount = m.getLong("null_count_", 0);
         List<ArrowBuf> bufs = new ArrayList<>(3);
         try {
-            bufs.add(w.validity(m, length, nullCount));
+            bufs.add(w.validityAt(m, offset, length, nullCount));
             switch (v) {
                 case BaseVariableWidthVector x -> {
-                    bufs.add(w.wrap(m.member("buffer_offsets_")));
+                    bufs.add(w.slice(w.wrap(m.member("buffer_offsets_")), 4 * offset, 4 * (length + 1), offset));
                     bufs.add(w.wrap(m.member("buffer_data_")));
                 }
                 case BaseLargeVariableWidthVector x -> {
-                    bufs.add(w.wrap(m.member("buffer_offsets_")));
+                    bufs.add(w.slice(w.wrap(m.member("buffer_offsets_")), 8 * offset, 8 * (length + 1), offset));
                     bufs.add(w.wrap(m.member("buffer_data_")));
                 }
-                case ListVector x -> bufs.add(w.wrap(m.member("buffer_offsets_")));
-                case LargeListVector x -> bufs.add(w.wrap(m.member("buffer_offsets_")));
+                case ListVector x -> bufs.add(w.slice(w.wrap(m.member("buffer_offsets_")), 4 * offset, 4 * (length + 1), offset));
+                case LargeListVector x -> bufs.add(w.slice(w.wrap(m.member("buffer_offsets_")), 8 * offset, 8 * (length + 1), offset));
                 case FixedSizeListVector x -> {
+                }
+                case BitVector x -> bufs.add(offset == 0 ? w.wrap(m.member("buffer_")) : w.bits(w.wrap(m.member("buffer_")), offset, length));
+                case BaseFixedWidthVector x -> {
+                    long width = x.getTypeWidth();
+                    bufs.add(w.slice(w.wrap(m.member("buffer_")), width * offset, width * length, offset));
                 }
                 default -> bufs.add(w.wrap(m.member("buffer_")));
             }

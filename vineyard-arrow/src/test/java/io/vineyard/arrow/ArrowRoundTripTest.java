@@ -280,6 +280,67 @@ class ArrowRoundTripTest {
         }
     }
 
+    /**
+     * Slices as vineyard's Python client writes them (its builders put {@code array.offset} in {@code offset_}
+     * over the unsliced buffers): read in place, at an offset on a byte boundary (8) and off one (3), where
+     * only the bitmaps are copied. A fixed-size list keeps offset 0 (not read at an offset yet).
+     */
+    @Test
+    void arraysWithAnOffsetReadInPlace() {
+        try (VectorSchemaRoot written = everyType()) {
+            ObjectId id = producer.put(written);
+            for (int k : new int[] {3, 8}) {
+                ObjectMeta batch = producer.getMeta(id).copy();
+                for (String key : List.of("id", "signature", "instance_id")) {
+                    batch.remove(key);
+                }
+                batch.put("row_num_", (long) (ROWS - k));
+                for (int c = 0; c < written.getFieldVectors().size(); c++) {
+                    FieldVector v = written.getVector(c);
+                    ObjectMeta column = batch.member("__columns_-" + c).copy();
+                    for (String key : List.of("id", "signature", "instance_id")) {
+                        column.remove(key);
+                    }
+                    boolean sliced = !(v instanceof FixedSizeListVector) && !(v instanceof NullVector);
+                    int nulls = 0;
+                    for (int i = sliced ? k : 0; i < (sliced ? ROWS : ROWS - k); i++) {
+                        nulls += v.isNull(i) ? 1 : 0;
+                    }
+                    column.put("length_", (long) (ROWS - k));
+                    if (!(v instanceof NullVector)) {
+                        column.put("offset_", sliced ? (long) k : 0L);
+                        column.put("null_count_", (long) nulls);
+                    }
+                    batch.addMember("__columns_-" + c, column);
+                }
+                ObjectId slice = producer.putMeta(batch, false, null).id();
+                try (VectorSchemaRoot read = consumer.get(slice, VectorSchemaRoot.class, readAllocator)) {
+                    assertEquals(ROWS - k, read.getRowCount());
+                    for (int c = 0; c < written.getFieldVectors().size(); c++) {
+                        FieldVector e = written.getVector(c);
+                        FieldVector a = read.getVector(c);
+                        int from = e instanceof FixedSizeListVector || e instanceof NullVector ? 0 : k;
+                        for (int i = 0; i < ROWS - k; i++) {
+                            assertEquals(show(e.getObject(from + i)), show(a.getObject(i)), e.getField() + " at offset " + k + ", row " + i);
+                            assertEquals(e.isNull(from + i), a.isNull(i), e.getField() + " null at row " + i);
+                        }
+                        List<ArrowBuf> buffers = a.getFieldBuffers();
+                        for (ArrowBuf b : buffers.subList(Math.min(1, buffers.size()), buffers.size())) {
+                            if (b.capacity() > 0 && !(a instanceof BitVector && k % 8 != 0)) {
+                                assertTrue(consumer.isInSharedMemory(b.memoryAddress(), b.capacity()), a.getField() + ": copied");
+                            }
+                        }
+                    }
+                }
+                producer.delete(slice);
+            }
+        }
+    }
+
+    private static String show(Object value) {
+        return value instanceof byte[] b ? java.util.Arrays.toString(b) : String.valueOf(value);
+    }
+
     @Test
     void buffersOutliveTheirClientUntilReleased() {
         try (VectorSchemaRoot written = everyType()) {
