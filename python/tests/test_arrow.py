@@ -108,7 +108,7 @@ def test_lists_binaries_and_fixed_size_types_round_trip(client, client2):
     sliced = pa.concat_tables([table.slice(1, 3), table.slice(0, 5)])
     oid = client.put(sliced)
     assert client2.get(oid).equals(sliced)
-    # stored whole, offset_ 0: Arrow Java's vectors (the Java SDK) have no offset
+    # stored as the slices' own values, offset_ 0, not as the buffers they view
     first = client2.get_meta(oid).member("partitions_-0")
     assert [first.member("__columns_-%d" % i)["offset_"] for i in range(7)] == [0] * 7
     # the list's values are read in place: the child buffer lies in the reader's mapping
@@ -177,3 +177,11 @@ def test_unsupported_arrow_type(client, value):
     with pytest.raises(vj.VineyardTypeError, match="is not supported"):
         client.put(pa.table({"c": value}))
     assert client.instance_status()["memory_usage"] == before
+
+
+def test_a_small_slice_stores_only_its_own_values(client, client2):
+    big = pa.table({"v": pa.array(range(1_000_000), pa.int64())})
+    before = client.instance_status()["memory_usage"]
+    oid = client.put(big.slice(10, 5))
+    assert client.instance_status()["memory_usage"] - before < 1 << 20, "stored the 8 MB the slice views"
+    assert client2.get(oid).column("v").to_pylist() == [10, 11, 12, 13, 14]

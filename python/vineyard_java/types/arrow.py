@@ -26,8 +26,8 @@ spells them (the names its object factory knows, and what its builders write):
   ``partitions_-size``, ``partitions_-<i>`` (RecordBatch members).
 
 Buffers are read back with ``pyarrow.py_buffer`` over the read-only mapping: no copy.  A sliced
-array (a non-zero offset) is written whole, with ``offset_`` 0, so that every SDK reads it; arrays
-with an ``offset_`` written by other clients are read as they are.
+array (a non-zero offset) is written as its own values, with ``offset_`` 0, rather than as the
+buffers it views; arrays with an ``offset_`` written by other clients are read as they are.
 """
 
 import json
@@ -91,8 +91,9 @@ def build_array(client, array, **_kwargs):
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
     if array.offset != 0:
-        # a slice is stored whole (one copy), with offset_ 0: Arrow Java's vectors have no offset, so
-        # the Java SDK (and engines on it) could not read it otherwise
+        # a slice is stored as its own values (one copy), offset_ 0: the buffers a slice views may be far
+        # larger than it (table.slice(0, 10) of a large table), and every reader reads offset_ 0 (the
+        # Java SDK reads a fixed-size list only there)
         array = pa.concat_arrays([array])
     kind = array.type
     buffers = array.buffers()
