@@ -92,8 +92,7 @@ def build_array(client, array, **_kwargs):
         array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
     if array.offset != 0:
         # a slice is stored as its own values (one copy), offset_ 0: the buffers a slice views may be far
-        # larger than it (table.slice(0, 10) of a large table), and every reader reads offset_ 0 (the
-        # Java SDK reads a fixed-size list only there)
+        # larger than it (table.slice(0, 10) of a large table)
         array = pa.concat_arrays([array])
     kind = array.type
     buffers = array.buffers()

@@ -462,6 +462,11 @@ public final class ArrowTypes {
             }
         }
 
+        /** Whether the array {@code m} has a validity bitmap (a non-empty {@code null_bitmap_} blob). */
+        boolean hasBitmap(ObjectMeta m) {
+            return m.hasMember("null_bitmap_") && ctx.blob(m.member("null_bitmap_")).size() > 0;
+        }
+
         /** The validity bitmap of the values {@code [offset, offset + length)} of the array {@code m}. */
         ArrowBuf validityAt(ObjectMeta m, long offset, long length, long nullCount) {
             if (offset == 0) {
@@ -500,7 +505,19 @@ public final class ArrowTypes {
      * absolute into an unsliced data buffer), and only a bitmap whose offset does not is copied, shifted.
      */
     static void load(Wrapper w, FieldVector v, ObjectMeta m) {
-        long length = m.getLong("length_", 0);
+        load(w, v, m, 0, -1, -1);
+    }
+
+    /**
+     * As {@link #load(Wrapper, FieldVector, ObjectMeta)}, for values {@code [skip, skip + length)} of the
+     * array when {@code length >= 0} ({@code nullCount} of them null, or -1 for the array's own count if
+     * {@code skip} is 0, else counted in that part): how a fixed-size list at an offset reads its child,
+     * whose values lie {@code list_size_} per list from the list's first one.
+     */
+    private static void load(Wrapper w, FieldVector v, ObjectMeta m, long skip, long length, long nullCount) {
+        if (length < 0) {
+            length = m.getLong("length_", 0);
+        }
         if (v instanceof NullVector nv) {
             nv.setValueCount((int) length);
             return;
@@ -509,10 +526,18 @@ public final class ArrowTypes {
         if (offset < 0) {
             throw new VineyardException(Status.META_TREE_INVALID, "get " + m.what() + ": negative offset_ " + offset);
         }
-        if (offset != 0 && v instanceof FixedSizeListVector) {
-            throw new VineyardException.NotImplemented("get " + m.what() + ": fixed-size lists with a non-zero offset_ are not supported yet");
+        offset += skip;
+        boolean countNulls = false;
+        if (nullCount < 0) {
+            if (skip == 0) {
+                nullCount = m.getLong("null_count_", 0);
+            } else if (!w.hasBitmap(m)) {   // no bitmap: no value is null, or every one
+                nullCount = m.getLong("null_count_", 0) == 0 ? 0 : length;
+            } else {
+                nullCount = 0;   // counted in the part's bitmap below
+                countNulls = true;
+            }
         }
-        long nullCount = m.getLong("null_count_", 0);
         List<ArrowBuf> bufs = new ArrayList<>(3);
         try {
             bufs.add(w.validityAt(m, offset, length, nullCount));
@@ -536,6 +561,9 @@ public final class ArrowTypes {
                 }
                 default -> bufs.add(w.wrap(m.member("buffer_")));
             }
+            if (countNulls) {   // part of a child: count the nulls of that part
+                nullCount = length - countSet(bufs.getFirst(), length);
+            }
             v.loadFieldBuffers(new ArrowFieldNode(length, nullCount), bufs);
         } finally {
             bufs.forEach(ArrowBuf::close);
@@ -543,10 +571,29 @@ public final class ArrowTypes {
         switch (v) {
             case ListVector l -> load(w, l.getDataVector(), m.member("values_"));
             case LargeListVector l -> load(w, l.getDataVector(), m.member("values_"));
-            case FixedSizeListVector l -> load(w, l.getDataVector(), m.member("values_"));
+            case FixedSizeListVector l -> {
+                long size = l.getListSize();
+                if (offset == 0) {
+                    load(w, l.getDataVector(), m.member("values_"));
+                } else {
+                    load(w, l.getDataVector(), m.member("values_"), offset * size, length * size, -1);
+                }
+            }
             default -> {
             }
         }
+    }
+
+    /** The set bits among the first {@code length} of {@code bitmap}. */
+    private static long countSet(ArrowBuf bitmap, long length) {
+        long set = 0;
+        for (long i = 0; i < length / 8; i++) {
+            set += Integer.bitCount(bitmap.getByte(i) & 0xFF);
+        }
+        for (long i = length / 8 * 8; i < length; i++) {
+            set += (bitmap.getByte(i / 8) >>> (i % 8)) & 1;
+        }
+        return set;
     }
 
     /** A blob of the got object as an ArrowBuf over its bytes that holds the object while it lives. */
