@@ -142,3 +142,6 @@ def test_tuples_and_sequences_both_ways(big_daemon):
         got = client.get(name="java-seq")
         assert isinstance(got, list) and len(got) == 3
         assert got[0].tolist() == [0.5, 1.5] and got[1] == "y" and got[2] == (7, True)
+        # vineyard::Hashmap (ska's flat_hash_map, laid out as vineyard's C++ builder lays it) reads as a dict
+        assert client.get(name="java-map") == {7 * i: i * i for i in range(1000)}
+        assert client.get(name="java-map-f") == {i: i / 4 for i in range(100)}

@@ -5,6 +5,7 @@ import io.vineyard.client.BlobWriter;
 import io.vineyard.client.IpcClient;
 import io.vineyard.client.types.DType;
 import io.vineyard.client.types.DataFrame;
+import io.vineyard.client.types.Hashmap;
 import io.vineyard.client.types.Scalar;
 import io.vineyard.client.types.Sequence;
 import io.vineyard.client.types.Tensor;
@@ -24,8 +25,9 @@ import java.util.List;
  *                   (x: int64 i * 3, y: double i / 8; 1000 rows) put by Python, checks every value
  *                   and that the data lies in this process's mapping of the pool; prints "check ok"
  *   tuples SOCKET 0 gets "py-tuple" put by Python, (int64 tensor [0, 1, 2], "x", 2.5, [b"raw" blob, (7, true)]),
- *                   checks it, then puts Sequence "java-seq" [double tensor [0.5, 1.5], "y", Tuple(7, true)];
- *                   prints "tuples ok"
+ *                   checks it, then puts Sequence "java-seq" [double tensor [0.5, 1.5], "y", Tuple(7, true)],
+ *                   Hashmap&lt;int64,int64&gt; "java-map" {7 i: i * i, i &lt; 1000} and Hashmap&lt;int,double&gt;
+ *                   "java-map-f" {i: i / 4, i &lt; 100}; prints "tuples ok"
  * </pre>
  * Any mismatch exits with status 1 and a message.
  */
@@ -114,6 +116,18 @@ public final class CrossLanguage {
                     && Boolean.TRUE.equals(((Scalar) pair.elements().get(1)).value()), "py-tuple[3][1] " + pair.elements());
         }
         client.putNamed(new Sequence(List.of(Tensor.of(new double[] {0.5, 1.5}), "y", new Tuple(List.of(7L, true)))), "java-seq");
+        java.util.Map<Long, Long> squares = new java.util.HashMap<>();
+        java.util.Map<Integer, Double> quarters = new java.util.HashMap<>();
+        for (long i = 0; i < 1000; i++) {
+            squares.put(7 * i, i * i);
+        }
+        for (int i = 0; i < 100; i++) {
+            quarters.put(i, i / 4.0);
+        }
+        try (Hashmap a = Hashmap.of(squares); Hashmap b = Hashmap.of(DType.INT32, DType.DOUBLE, quarters)) {
+            client.putNamed(a, "java-map");
+            client.putNamed(b, "java-map-f");
+        }
     }
 
     private static void require(boolean ok, String what) {
