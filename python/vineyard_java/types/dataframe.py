@@ -17,9 +17,9 @@ Columns are tensors, which hold no nulls: pandas' nullable extension columns (``
 ``boolean``, ``Float64``...) are stored as their numpy values when that loses nothing (no missing
 value, or a float column, or integers with missing values that float64 holds exactly, as pandas'
 own ``to_numpy`` makes them); otherwise the put is refused with a ``VineyardTypeError`` that says
-what to do, and nothing is stored.  String columns (``str``, ``string``, ``string[pyarrow]``) keep
-their missing values (``None``/NaN/``pandas.NA``) as nulls of their string array.  Tuple column names (a ``MultiIndex``) are stored as JSON lists
-and read back as a ``MultiIndex``.
+what to do, and nothing is stored.  String columns (``str``, ``string``, ``string[pyarrow]``)
+keep their missing values (``None``/NaN/``pandas.NA``) as nulls of their string array.  Tuple
+column names (a ``MultiIndex``) are stored as JSON lists and read back as a ``MultiIndex``.
 """
 
 from ..errors import ProtocolError, VineyardTypeError

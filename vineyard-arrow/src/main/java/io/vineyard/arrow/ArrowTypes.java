@@ -422,6 +422,10 @@ public final class ArrowTypes {
             if (offset == 0) {
                 return buf;
             }
+            if (bytes == 0) {   // an empty slice: no bytes of the blob needed
+                buf.close();
+                return allocator.getEmpty();
+            }
             if (buf.capacity() < from + bytes) {
                 long capacity = buf.capacity();
                 buf.close();
