@@ -22,6 +22,7 @@ import json
 from .errors import InvalidError, ObjectNotExists
 from .ids import EMPTY_BLOB_ID
 from .object_meta import ObjectMeta
+from .types.strings import LARGE_STRING_ARRAY
 
 __all__ = ["load", "pagerank", "bfs", "ArrowFragment", "FragmentGroup", "DEFAULT_LABEL"]
 
@@ -341,7 +342,7 @@ def _large_strings(client, values):
     encoded = [v.encode("utf-8") for v in values]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([len(b) for b in encoded]) if encoded else []
-    m = ObjectMeta("vineyard::BaseBinaryArray<arrow::LargeStringArray>")
+    m = ObjectMeta(LARGE_STRING_ARRAY)
     m["length_"] = len(encoded)
     m["null_count_"] = 0
     m["offset_"] = 0

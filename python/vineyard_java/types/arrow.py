@@ -37,6 +37,7 @@ from ..ids import EMPTY_BLOB_ID
 from ..object_meta import ObjectMeta, from_json, to_json
 from ..pool import writer_at
 from .dtypes import cpp_name, numpy_dtype, template_argument
+from .strings import LARGE_STRING_ARRAY
 
 __all__ = [
     "build_array",
@@ -74,7 +75,6 @@ def _base(array, typename):
 
 #: C++ 0.24's ``type_name`` of vineyard's string, binary and list arrays.
 STRING_ARRAY = "vineyard::BaseBinaryArray<arrow::StringArray>"
-LARGE_STRING_ARRAY = "vineyard::BaseBinaryArray<arrow::LargeStringArray>"
 BINARY_ARRAY = "vineyard::BaseBinaryArray<arrow::BinaryArray>"
 LARGE_BINARY_ARRAY = "vineyard::BaseBinaryArray<arrow::LargeBinaryArray>"
 LIST_ARRAY = "vineyard::BaseListArray<arrow::ListArray>"
@@ -136,7 +136,6 @@ def build_array(client, array, **_kwargs):
         meta["nbytes"] = sum(b.size for b in (data, validity) if b is not None)
         return client.create_metadata(meta)
     if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
-        _check_value_type(kind.value_type)
         if pa.types.is_fixed_size_list(kind):
             meta = _base(array, "vineyard::FixedSizeListArray")
             meta["list_size_"] = kind.list_size
@@ -153,19 +152,6 @@ def build_array(client, array, **_kwargs):
         meta["nbytes"] = sum(b.size for b in own if b is not None) + values.nbytes
         return client.create_metadata(meta)
     raise VineyardTypeError("arrow type %s is not supported (%s)" % (kind, _SUPPORTED))
-
-
-def _check_value_type(kind):
-    """Refuses a list of an unsupported type before any of it is stored."""
-    import pyarrow as pa
-
-    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
-        _check_value_type(kind.value_type)
-    elif not (pa.types.is_null(kind) or pa.types.is_boolean(kind) or pa.types.is_integer(kind)
-              or (pa.types.is_floating(kind) and not pa.types.is_float16(kind))
-              or kind in (pa.string(), pa.large_string(), pa.binary(), pa.large_binary())
-              or pa.types.is_fixed_size_binary(kind)):
-        raise VineyardTypeError("arrow type %s is not supported (%s)" % (kind, _SUPPORTED))
 
 
 def _schema_textual(schema):

@@ -113,7 +113,7 @@ def _numpy_dtype(name, meta):
     if meta:
         try:
             return np.dtype(meta)
-        except TypeError:
+        except (TypeError, ValueError):   # numpy raises either for a spelling it does not know
             pass
     if not name:
         return None
@@ -123,5 +123,5 @@ def _numpy_dtype(name, meta):
         return np.dtype(mapped)
     try:
         return np.dtype(name)
-    except TypeError:
+    except (TypeError, ValueError):
         return None

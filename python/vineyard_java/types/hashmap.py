@@ -35,13 +35,6 @@ def _arguments(typename):
     return out
 
 
-def _dtype(name):
-    try:
-        return numpy_dtype(name)
-    except (TypeError, ValueError):   # not a numpy element type (a string view...)
-        return None
-
-
 def _round_up(n, to):
     return (n + to - 1) // to * to
 
@@ -53,7 +46,7 @@ def resolve_hashmap(client, meta, **_kwargs):
     args = _arguments(meta.typename)
     if len(args) < 2:
         raise ProtocolError("cannot read the key and value types of %s" % meta.typename)
-    key, value = _dtype(args[0]), _dtype(args[1])
+    key, value = numpy_dtype(args[0]), numpy_dtype(args[1])
     if key is None or value is None or key.kind not in "iuf" or value.kind not in "iuf":
         raise VineyardTypeError("%s: only integer and float keys and values are read here" % meta.typename)
     k, v = key.itemsize, value.itemsize

@@ -11,7 +11,11 @@ from ..errors import VineyardTypeError
 from ..ids import EMPTY_BLOB_ID
 from ..object_meta import ObjectMeta
 
-__all__ = ["is_missing", "build_large_string_array", "decode_string_array", "STRING_ARRAY_TYPENAMES"]
+__all__ = ["is_missing", "build_large_string_array", "decode_string_array", "STRING_ARRAY_TYPENAMES",
+           "LARGE_STRING_ARRAY"]
+
+#: C++ 0.24's ``type_name`` of ``vineyard::LargeStringArray``.
+LARGE_STRING_ARRAY = "vineyard::BaseBinaryArray<arrow::LargeStringArray>"
 
 #: typenames whose layout :func:`decode_string_array` understands.
 STRING_ARRAY_TYPENAMES = (
@@ -56,7 +60,7 @@ def build_large_string_array(client, values):
         np.cumsum([len(b) for b in encoded], out=offsets[1:])
     data = b"".join(encoded)
     null_count = int(len(values) - valid.sum())
-    meta = ObjectMeta("vineyard::BaseBinaryArray<arrow::LargeStringArray>")
+    meta = ObjectMeta(LARGE_STRING_ARRAY)
     meta["length_"] = len(values)
     meta["null_count_"] = null_count
     meta["offset_"] = 0

@@ -20,6 +20,7 @@ import org.apache.arrow.vector.BaseFixedWidthVector;
 import org.apache.arrow.vector.BaseLargeVariableWidthVector;
 import org.apache.arrow.vector.BaseVariableWidthVector;
 import org.apache.arrow.vector.BitVector;
+import org.apache.arrow.vector.BitVectorHelper;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.NullVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
@@ -558,7 +559,7 @@ public final class ArrowTypes {
                 case LargeListVector x -> bufs.add(w.slice(w.wrap(m.member("buffer_offsets_")), 8 * offset, 8 * (length + 1), offset));
                 case FixedSizeListVector x -> {
                 }
-                case BitVector x -> bufs.add(offset == 0 ? w.wrap(m.member("buffer_")) : w.bits(w.wrap(m.member("buffer_")), offset, length));
+                case BitVector x -> bufs.add(w.bits(w.wrap(m.member("buffer_")), offset, length));
                 case BaseFixedWidthVector x -> {
                     long width = x.getTypeWidth();
                     bufs.add(w.slice(w.wrap(m.member("buffer_")), width * offset, width * length, offset));
@@ -566,7 +567,7 @@ public final class ArrowTypes {
                 default -> bufs.add(w.wrap(m.member("buffer_")));
             }
             if (countNulls) {   // part of a child: count the nulls of that part
-                nullCount = length - countSet(bufs.getFirst(), length);
+                nullCount = BitVectorHelper.getNullCount(bufs.getFirst(), Math.toIntExact(length));
             }
             v.loadFieldBuffers(new ArrowFieldNode(length, nullCount), bufs);
         } finally {
@@ -586,18 +587,6 @@ public final class ArrowTypes {
             default -> {
             }
         }
-    }
-
-    /** The set bits among the first {@code length} of {@code bitmap}. */
-    private static long countSet(ArrowBuf bitmap, long length) {
-        long set = 0;
-        for (long i = 0; i < length / 8; i++) {
-            set += Integer.bitCount(bitmap.getByte(i) & 0xFF);
-        }
-        for (long i = length / 8 * 8; i < length; i++) {
-            set += (bitmap.getByte(i / 8) >>> (i % 8)) & 1;
-        }
-        return set;
     }
 
     /** A blob of the got object as an ArrowBuf over its bytes that holds the object while it lives. */

@@ -6,7 +6,7 @@ import io.vineyard.client.registry.BuildContext;
 /** The metadata of the Arrow arrays a fragment is made of, as vineyard's C++ builders write them. */
 final class ArrayMetas {
     /** {@code type_name<vineyard::LargeStringArray>()}. */
-    static final String LARGE_STRING = "vineyard::BaseBinaryArray<arrow::LargeStringArray>";
+    static final String LARGE_STRING = io.vineyard.arrow.ArrowTypes.LARGE_STRING_ARRAY;
     static final String UINT64 = "vineyard::NumericArray<uint64>";
     static final String INT64 = "vineyard::NumericArray<int64>";
 

@@ -393,10 +393,19 @@ public final class BuiltinTypes {
     /** The elements, in order; when one fails to resolve, the ones before it are closed first. */
     private static List<Object> resolveElements(ResolveContext ctx, ObjectMeta m) {
         long size = m.getLong("__elements_-size", m.getLong("size_", 0));
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < size; i++) {
+            names.add("__elements_-" + i);
+        }
+        return resolveMembers(ctx, m, names);
+    }
+
+    /** The members {@code names} of {@code m}, in order; when one fails to resolve, the ones before it are closed first. */
+    private static List<Object> resolveMembers(ResolveContext ctx, ObjectMeta m, List<String> names) {
         List<Object> out = new ArrayList<>();
         try {
-            for (int i = 0; i < size; i++) {
-                out.add(ctx.resolve(m.member("__elements_-" + i), Object.class));
+            for (String name : names) {
+                out.add(ctx.resolve(m.member(name), Object.class));
             }
             return out;
         } catch (RuntimeException e) {
@@ -455,14 +464,7 @@ public final class BuiltinTypes {
         @Override
         public Tuple resolve(ResolveContext ctx, ObjectMeta m) {
             if (m.typename().startsWith("vineyard::Pair")) {   // vineyard's Python client writes a 2-tuple so
-                List<Object> out = new ArrayList<>();
-                try {
-                    out.add(ctx.resolve(m.member("first_"), Object.class));
-                    out.add(ctx.resolve(m.member("second_"), Object.class));
-                    return new Tuple(out);
-                } catch (RuntimeException e) {
-                    throw Members.closeAfter(e, out);
-                }
+                return new Tuple(resolveMembers(ctx, m, List.of("first_", "second_")));
             }
             return new Tuple(resolveElements(ctx, m));
         }
